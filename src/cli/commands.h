@@ -1,0 +1,18 @@
+// Subcommand groups of the `rapport` binary. Each Add* function registers its subcommands on
+// `app`; a subcommand's callback stores the process exit code in *exit_code (0 success,
+// 1 a check/validation failed, 2 bad usage or input) and prints errors to stderr.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace rapport::cli {
+
+void AddServeCommand(CLI::App& app, int* exit_code);
+void AddImportCommand(CLI::App& app, int* exit_code);
+void AddTokenCommands(CLI::App& app, int* exit_code);
+// dedupe, link, explain, evaluate, generate (src/cli/identity_commands.cc).
+void AddIdentityCommands(CLI::App& app, int* exit_code);
+// journey run|check|simulate (src/cli/journey_commands.cc).
+void AddJourneyCommands(CLI::App& app, int* exit_code);
+
+}  // namespace rapport::cli

@@ -1,0 +1,224 @@
+#include "core/csv.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace rapport {
+
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int len;
+    uint32_t cp;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (int k = 1; k < len; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Reject overlong forms, surrogates and values past U+10FFFF.
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+std::string Windows1252ToUtf8(std::string_view s) {
+  // 0x80..0x9F differ from Latin-1; the five undefined positions map to U+FFFD.
+  static constexpr uint16_t k80[32] = {
+      0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+      0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD, 0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+      0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178};
+  std::string out;
+  out.reserve(s.size() + s.size() / 8);
+  for (char ch : s) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    uint32_t cp = c < 0x80 ? c : (c < 0xA0 ? k80[c - 0x80] : c);
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+  return out;
+}
+
+namespace {
+
+char DetectDelimiter(std::string_view text) {
+  size_t end = text.find('\n');
+  std::string_view first = text.substr(0, end);
+  size_t counts[3] = {0, 0, 0};
+  static constexpr char kCandidates[3] = {',', ';', '\t'};
+  bool quoted = false;
+  for (char c : first) {
+    if (c == '"') quoted = !quoted;
+    if (quoted) continue;
+    for (int k = 0; k < 3; ++k) counts[k] += c == kCandidates[k];
+  }
+  int best = 0;
+  for (int k = 1; k < 3; ++k) {
+    if (counts[k] > counts[best]) best = k;
+  }
+  return kCandidates[best];
+}
+
+void Trim(std::string* s) {
+  size_t b = s->find_first_not_of(" \t");
+  if (b == std::string::npos) {
+    s->clear();
+    return;
+  }
+  size_t e = s->find_last_not_of(" \t");
+  *s = s->substr(b, e - b + 1);
+}
+
+}  // namespace
+
+Result<CsvReader> CsvReader::Open(std::string bytes, CsvOptions options) {
+  CsvReader r;
+  r.trim_ = options.trim_spaces;
+  if (bytes.size() >= 3 && bytes.compare(0, 3, "\xEF\xBB\xBF") == 0) bytes.erase(0, 3);
+  if (IsValidUtf8(bytes)) {
+    r.encoding_ = "utf-8";
+    r.text_ = std::move(bytes);
+  } else {
+    r.encoding_ = "windows-1252";
+    r.text_ = Windows1252ToUtf8(bytes);
+    r.notes_.push_back("input is not UTF-8; read as Windows-1252 (Latin-1) and converted");
+  }
+  if (r.text_.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return InvalidArgument("the file is empty: expected a header line with column names",
+                           "line 1");
+  }
+  r.delimiter_ = options.delimiter != 0 ? options.delimiter : DetectDelimiter(r.text_);
+  if (options.delimiter == 0 && r.delimiter_ != ',') {
+    r.notes_.push_back(std::string("delimiter detected: '") +
+                       (r.delimiter_ == '\t' ? std::string("\\t") : std::string(1, r.delimiter_)) +
+                       "'");
+  }
+  CsvRow header;
+  ASSIGN_OR_RETURN(bool any, r.ReadRecord(&header));
+  if (!any) return InvalidArgument("the file has no header line", "line 1");
+  for (auto& h : header.fields) {
+    Trim(&h);
+    if (h.empty()) {
+      return InvalidArgument("the header has an empty column name",
+                             "line " + std::to_string(header.line));
+    }
+  }
+  r.header_ = std::move(header.fields);
+  return r;
+}
+
+int CsvReader::Column(std::string_view name) const {
+  for (size_t i = 0; i < header_.size(); ++i) {
+    const std::string& h = header_[i];
+    if (h.size() == name.size() &&
+        std::equal(h.begin(), h.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+Result<bool> CsvReader::Next(CsvRow* row) { return ReadRecord(row); }
+
+Result<bool> CsvReader::ReadRecord(CsvRow* row) {
+  row->fields.clear();
+  const size_t n = text_.size();
+  // Skip blank lines.
+  while (pos_ < n && (text_[pos_] == '\n' || text_[pos_] == '\r')) {
+    if (text_[pos_] == '\n') ++line_;
+    ++pos_;
+  }
+  if (pos_ >= n) return false;
+  row->line = line_;
+  std::string field;
+  bool was_quoted = false;
+  while (true) {
+    // Start of a field: tolerate spaces before an opening quote.
+    size_t p = pos_;
+    while (trim_ && p < n && (text_[p] == ' ' || text_[p] == '\t') && text_[p] != delimiter_) ++p;
+    if (p < n && text_[p] == '"') {
+      was_quoted = true;
+      int start_line = line_;
+      pos_ = p + 1;
+      while (true) {
+        if (pos_ >= n) {
+          return InvalidArgument("unterminated quoted field",
+                                 "line " + std::to_string(start_line));
+        }
+        char c = text_[pos_];
+        if (c == '"') {
+          if (pos_ + 1 < n && text_[pos_ + 1] == '"') {
+            field.push_back('"');
+            pos_ += 2;
+            continue;
+          }
+          ++pos_;
+          break;
+        }
+        if (c == '\n') ++line_;
+        field.push_back(c);
+        ++pos_;
+      }
+      // Anything between the closing quote and the delimiter is kept (lenient, like Excel).
+      while (pos_ < n && text_[pos_] != delimiter_ && text_[pos_] != '\n' && text_[pos_] != '\r') {
+        if (text_[pos_] != ' ' && text_[pos_] != '\t') field.push_back(text_[pos_]);
+        ++pos_;
+      }
+    } else {
+      while (pos_ < n && text_[pos_] != delimiter_ && text_[pos_] != '\n' && text_[pos_] != '\r') {
+        field.push_back(text_[pos_]);
+        ++pos_;
+      }
+    }
+    if (trim_ && !was_quoted) Trim(&field);
+    row->fields.push_back(std::move(field));
+    field.clear();
+    was_quoted = false;
+    if (pos_ >= n) break;
+    char c = text_[pos_];
+    if (c == delimiter_) {
+      ++pos_;
+      continue;
+    }
+    // End of record: "\r\n", "\n" or a lone "\r".
+    if (c == '\r') ++pos_;
+    if (pos_ < n && text_[pos_] == '\n') ++pos_;
+    ++line_;
+    break;
+  }
+  return true;
+}
+
+}  // namespace rapport

@@ -1,0 +1,66 @@
+// CSV as people really produce it: UTF-8 or Windows-1252 (German Excel), ',' ';' or tab,
+// RFC 4180 quoting, a UTF-8 BOM, CRLF, and FEBRL's ", " (spaces after the delimiter).
+// The reader streams rows so a multi-gigabyte file needs no second copy of its rows.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace rapport {
+
+struct CsvOptions {
+  char delimiter = 0;               // 0: detect from the header line
+  bool trim_spaces = true;          // strip spaces/tabs around unquoted fields
+};
+
+struct CsvRow {
+  int line = 0;                     // 1-based line where the row starts
+  std::vector<std::string> fields;  // as many as the row has (may differ from the header)
+};
+
+// Reads a whole file's bytes. Not thread-safe; cheap to move.
+class CsvReader {
+ public:
+  // Converts Windows-1252 input to UTF-8 (noted in notes()) and reads the header.
+  // Fails with kInvalidArgument for an empty input or a header without columns.
+  static Result<CsvReader> Open(std::string bytes, CsvOptions options = {});
+
+  const std::vector<std::string>& header() const { return header_; }
+  char delimiter() const { return delimiter_; }
+  // "utf-8" or "windows-1252".
+  const std::string& encoding() const { return encoding_; }
+  // Human-readable remarks about what was detected and converted.
+  const std::vector<std::string>& notes() const { return notes_; }
+  // Index of a header column, case-insensitive; -1 if absent.
+  int Column(std::string_view name) const;
+
+  // Reads the next row into *row. Returns false at the end. An unterminated quote is an
+  // error naming the line where the field began. Blank lines are skipped.
+  Result<bool> Next(CsvRow* row);
+
+  size_t bytes_read() const { return pos_; }
+  size_t bytes_total() const { return text_.size(); }
+
+ private:
+  CsvReader() = default;
+  Result<bool> ReadRecord(CsvRow* row);
+
+  std::string text_;
+  size_t pos_ = 0;
+  int line_ = 1;
+  char delimiter_ = ',';
+  bool trim_ = true;
+  std::string encoding_;
+  std::vector<std::string> header_;
+  std::vector<std::string> notes_;
+};
+
+// True if `bytes` is well-formed UTF-8.
+bool IsValidUtf8(std::string_view bytes);
+// Windows-1252 (a superset of Latin-1's printable range) to UTF-8.
+std::string Windows1252ToUtf8(std::string_view bytes);
+
+}  // namespace rapport
