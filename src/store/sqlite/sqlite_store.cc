@@ -1,0 +1,532 @@
+// SQLite backend of store::Store. Schema changes are numbered migrations applied in order at
+// open; a database written by a newer binary is refused rather than misread.
+#include "store/sqlite/sqlite_store.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <vector>
+
+#include "core/json.h"
+#include "store/sqlite/sqlite_db.h"
+
+namespace rapport::store {
+namespace {
+
+using internal::Connection;
+using internal::SqliteError;
+using internal::Statement;
+using internal::StatementUse;
+using internal::Transaction;
+
+// 'RPPT': marks the file as a Rapport database.
+constexpr int kApplicationId = 0x52505054;
+
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+// Append only: never edit a migration that has shipped; add a new one.
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE records (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  source TEXT NOT NULL,
+  source_key TEXT NOT NULL,
+  content_hash TEXT NOT NULL,
+  fields TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  UNIQUE (source, source_key, content_hash)
+);
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  keys TEXT NOT NULL,
+  occurred_at INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  payload TEXT NOT NULL
+);
+CREATE INDEX events_by_subject ON events (subject, seq);
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  secret_hash TEXT NOT NULL,
+  role TEXT NOT NULL,
+  org TEXT NOT NULL,
+  name TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+)sql"},
+};
+
+std::string FieldsToJson(const Fields& fields) {
+  Json arr = Json::array();
+  for (const auto& [k, v] : fields) arr.push_back({k, v});
+  return arr.dump();
+}
+
+Result<Fields> FieldsFromJson(const std::string& text) {
+  ASSIGN_OR_RETURN(Json arr, ParseJson(text));
+  Fields out;
+  if (!arr.is_array()) return DataLoss("stored record fields are not an array");
+  for (const auto& kv : arr) {
+    if (!kv.is_array() || kv.size() != 2 || !kv[0].is_string() || !kv[1].is_string()) {
+      return DataLoss("stored record field is not a [name, value] pair");
+    }
+    out.emplace_back(kv[0].get<std::string>(), kv[1].get<std::string>());
+  }
+  return out;
+}
+
+std::string KeysToJson(const Fields& keys) {
+  Json obj = Json::object();
+  for (const auto& [k, v] : keys) obj[k] = v;
+  return obj.dump();
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(SqliteOptions options) : options_(std::move(options)) {}
+
+  Status Open() {
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI;
+    ASSIGN_OR_RETURN(writer_, Connection::Open(options_.path, flags, options_.busy_timeout_ms));
+    const bool in_memory = options_.path == ":memory:";
+    RETURN_IF_ERROR(writer_->Exec(in_memory ? "PRAGMA journal_mode=MEMORY"
+                                            : "PRAGMA journal_mode=WAL"));
+    RETURN_IF_ERROR(writer_->Exec(options_.sync_every_commit ? "PRAGMA synchronous=FULL"
+                                                             : "PRAGMA synchronous=NORMAL"));
+    RETURN_IF_ERROR(writer_->Exec("PRAGMA foreign_keys=ON"));
+    RETURN_IF_ERROR(writer_->Exec("PRAGMA temp_store=MEMORY"));
+    RETURN_IF_ERROR(writer_->Exec("PRAGMA cache_size=-65536"));
+    RETURN_IF_ERROR(Migrate());
+    if (!in_memory) {
+      for (int i = 0; i < options_.readers; ++i) {
+        ASSIGN_OR_RETURN(auto reader, Connection::Open(options_.path, SQLITE_OPEN_READONLY |
+                                                                          SQLITE_OPEN_URI,
+                                                       options_.busy_timeout_ms));
+        RETURN_IF_ERROR(reader->Exec("PRAGMA cache_size=-16384"));
+        free_readers_.push_back(reader.get());
+        readers_.push_back(std::move(reader));
+      }
+    }
+    return OkStatus();
+  }
+
+  std::string_view Backend() const override { return "sqlite"; }
+
+  Result<std::vector<RecordPut>> PutRecords(const std::vector<SourceRecord>& records) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    Transaction tx(*writer_);
+    RETURN_IF_ERROR(tx.Begin());
+    ASSIGN_OR_RETURN(Statement * insert,
+                     writer_->Prepare("INSERT INTO records (id, source, source_key, content_hash, "
+                                      "fields, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                                      "ON CONFLICT (source, source_key, content_hash) DO NOTHING"));
+    ASSIGN_OR_RETURN(Statement * existing,
+                     writer_->Prepare("SELECT id FROM records WHERE source = ?1 AND "
+                                      "source_key = ?2 AND content_hash = ?3"));
+    std::vector<RecordPut> out;
+    out.reserve(records.size());
+    for (const auto& r : records) {
+      if (r.id.empty()) return InvalidArgument("record without id", r.source + "/" + r.source_key);
+      std::string hash = RecordContentHash(r);
+      {
+        StatementUse s(*insert);
+        s->Bind(1, r.id);
+        s->Bind(2, r.source);
+        s->Bind(3, r.source_key);
+        s->Bind(4, hash);
+        s->Bind(5, FieldsToJson(r.fields));
+        s->Bind(6, ToMicros(r.received_at));
+        int rc = s->Step();
+        if (rc != SQLITE_DONE) return SqliteError(writer_->raw(), rc, "insert record");
+      }
+      if (sqlite3_changes(writer_->raw()) == 1) {
+        out.push_back({r.id, true});
+        continue;
+      }
+      StatementUse s(*existing);
+      s->Bind(1, r.source);
+      s->Bind(2, r.source_key);
+      s->Bind(3, hash);
+      if (s->Step() != SQLITE_ROW) return Internal("record conflict without a stored record");
+      out.push_back({s->Text(0), false});
+    }
+    RETURN_IF_ERROR(tx.Commit());
+    return out;
+  }
+
+  Result<SourceRecord> GetRecord(std::string_view id) override {
+    auto reader = AcquireReader();
+    ASSIGN_OR_RETURN(Statement * st,
+                     reader->Prepare("SELECT id, source, source_key, fields, received_at "
+                                     "FROM records WHERE id = ?1"));
+    StatementUse s(*st);
+    s->Bind(1, id);
+    int rc = s->Step();
+    if (rc == SQLITE_DONE) return NotFound("no record with id '" + std::string(id) + "'", "id");
+    if (rc != SQLITE_ROW) return SqliteError(reader->raw(), rc, "read record");
+    return ReadRecord(*s);
+  }
+
+  Result<std::vector<SourceRecord>> GetRecordsBySourceKey(std::string_view source,
+                                                          std::string_view key) override {
+    auto reader = AcquireReader();
+    ASSIGN_OR_RETURN(Statement * st,
+                     reader->Prepare("SELECT id, source, source_key, fields, received_at FROM "
+                                     "records WHERE source = ?1 AND source_key = ?2 ORDER BY seq"));
+    StatementUse s(*st);
+    s->Bind(1, source);
+    s->Bind(2, key);
+    std::vector<SourceRecord> out;
+    int rc;
+    while ((rc = s->Step()) == SQLITE_ROW) {
+      ASSIGN_OR_RETURN(auto r, ReadRecord(*s));
+      out.push_back(std::move(r));
+    }
+    if (rc != SQLITE_DONE) return SqliteError(reader->raw(), rc, "read records");
+    return out;
+  }
+
+  Result<std::vector<EventAppend>> AppendEvents(const std::vector<Event>& events) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    Transaction tx(*writer_);
+    RETURN_IF_ERROR(tx.Begin());
+    ASSIGN_OR_RETURN(Statement * insert,
+                     writer_->Prepare("INSERT INTO events (id, type, subject, keys, occurred_at, "
+                                      "received_at, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                                      "ON CONFLICT (id) DO NOTHING"));
+    ASSIGN_OR_RETURN(Statement * existing,
+                     writer_->Prepare("SELECT seq FROM events WHERE id = ?1"));
+    std::vector<EventAppend> out;
+    out.reserve(events.size());
+    for (const auto& e : events) {
+      if (e.id.empty()) return InvalidArgument("event without id", e.type);
+      {
+        StatementUse s(*insert);
+        s->Bind(1, e.id);
+        s->Bind(2, e.type);
+        s->Bind(3, e.subject);
+        s->Bind(4, KeysToJson(e.keys));
+        s->Bind(5, ToMicros(e.occurred_at));
+        s->Bind(6, ToMicros(e.received_at));
+        s->Bind(7, e.payload.dump());
+        int rc = s->Step();
+        if (rc != SQLITE_DONE) return SqliteError(writer_->raw(), rc, "append event");
+      }
+      if (sqlite3_changes(writer_->raw()) == 1) {
+        out.push_back({e.id, sqlite3_last_insert_rowid(writer_->raw()), true});
+        continue;
+      }
+      StatementUse s(*existing);
+      s->Bind(1, e.id);
+      if (s->Step() != SQLITE_ROW) return Internal("event conflict without a stored event");
+      out.push_back({e.id, s->Int(0), false});
+    }
+    RETURN_IF_ERROR(tx.Commit());
+    return out;
+  }
+
+  Result<Event> GetEvent(std::string_view id) override {
+    auto reader = AcquireReader();
+    ASSIGN_OR_RETURN(Statement * st, reader->Prepare(std::string(kEventColumns) + " WHERE id = ?1"));
+    StatementUse s(*st);
+    s->Bind(1, id);
+    int rc = s->Step();
+    if (rc == SQLITE_DONE) return NotFound("no event with id '" + std::string(id) + "'", "id");
+    if (rc != SQLITE_ROW) return SqliteError(reader->raw(), rc, "read event");
+    return ReadEvent(*s);
+  }
+
+  Result<EventPage> ListEvents(const EventQuery& q) override {
+    if (q.limit < 1 || q.limit > 1000) {
+      return InvalidArgument("limit must be between 1 and 1000", "limit");
+    }
+    auto reader = AcquireReader();
+    // Two fixed statements so that the subject index is used when a subject is given.
+    std::string sql = std::string(kEventColumns) +
+                      (q.subject.empty() ? " WHERE seq > ?1" : " WHERE subject = ?4 AND seq > ?1") +
+                      " AND (?2 = '' OR type = ?2) ORDER BY seq LIMIT ?3";
+    ASSIGN_OR_RETURN(Statement * st, reader->Prepare(sql));
+    StatementUse s(*st);
+    s->Bind(1, q.after);
+    s->Bind(2, q.type);
+    s->Bind(3, static_cast<int64_t>(q.limit) + 1);
+    if (!q.subject.empty()) s->Bind(4, q.subject);
+    EventPage page;
+    int rc;
+    while ((rc = s->Step()) == SQLITE_ROW) {
+      if (static_cast<int>(page.events.size()) == q.limit) {
+        page.next_after = page.events.back().seq;
+        break;
+      }
+      ASSIGN_OR_RETURN(auto e, ReadEvent(*s));
+      page.events.push_back(std::move(e));
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqliteError(reader->raw(), rc, "list events");
+    return page;
+  }
+
+  Status PutToken(const TokenRecord& t) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    ASSIGN_OR_RETURN(Statement * st,
+                     writer_->Prepare("INSERT INTO tokens (id, secret_hash, role, org, name, "
+                                      "created_at, revoked_at) VALUES (?1,?2,?3,?4,?5,?6,?7)"));
+    StatementUse s(*st);
+    s->Bind(1, t.id);
+    s->Bind(2, t.secret_hash);
+    s->Bind(3, RoleName(t.role));
+    s->Bind(4, t.org);
+    s->Bind(5, t.name);
+    s->Bind(6, ToMicros(t.created_at));
+    if (t.revoked_at) {
+      s->Bind(7, ToMicros(*t.revoked_at));
+    } else {
+      s->BindNull(7);
+    }
+    int rc = s->Step();
+    if ((rc & 0xFF) == SQLITE_CONSTRAINT) return AlreadyExists("token id exists", t.id);
+    if (rc != SQLITE_DONE) return SqliteError(writer_->raw(), rc, "store token");
+    return OkStatus();
+  }
+
+  Result<TokenRecord> GetToken(std::string_view id) override {
+    auto reader = AcquireReader();
+    ASSIGN_OR_RETURN(Statement * st, reader->Prepare(std::string(kTokenColumns) + " WHERE id = ?1"));
+    StatementUse s(*st);
+    s->Bind(1, id);
+    int rc = s->Step();
+    if (rc == SQLITE_DONE) return NotFound("no token with id '" + std::string(id) + "'");
+    if (rc != SQLITE_ROW) return SqliteError(reader->raw(), rc, "read token");
+    return ReadToken(*s);
+  }
+
+  Result<std::vector<TokenRecord>> ListTokens() override {
+    auto reader = AcquireReader();
+    ASSIGN_OR_RETURN(Statement * st, reader->Prepare(std::string(kTokenColumns) + " ORDER BY id"));
+    StatementUse s(*st);
+    std::vector<TokenRecord> out;
+    int rc;
+    while ((rc = s->Step()) == SQLITE_ROW) {
+      ASSIGN_OR_RETURN(auto t, ReadToken(*s));
+      out.push_back(std::move(t));
+    }
+    if (rc != SQLITE_DONE) return SqliteError(reader->raw(), rc, "list tokens");
+    return out;
+  }
+
+  Result<int> RevokeTokensNamed(std::string_view name, Time at) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    ASSIGN_OR_RETURN(Statement * st,
+                     writer_->Prepare("UPDATE tokens SET revoked_at = ?2 WHERE name = ?1 AND "
+                                      "revoked_at IS NULL"));
+    StatementUse s(*st);
+    s->Bind(1, name);
+    s->Bind(2, ToMicros(at));
+    int rc = s->Step();
+    if (rc != SQLITE_DONE) return SqliteError(writer_->raw(), rc, "revoke tokens");
+    return sqlite3_changes(writer_->raw());
+  }
+
+  Status RevokeToken(std::string_view id, Time at) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    ASSIGN_OR_RETURN(Statement * st,
+                     writer_->Prepare("UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?2) "
+                                      "WHERE id = ?1"));
+    StatementUse s(*st);
+    s->Bind(1, id);
+    s->Bind(2, ToMicros(at));
+    int rc = s->Step();
+    if (rc != SQLITE_DONE) return SqliteError(writer_->raw(), rc, "revoke token");
+    if (sqlite3_changes(writer_->raw()) == 0) {
+      return NotFound("no token with id '" + std::string(id) + "'", "id");
+    }
+    return OkStatus();
+  }
+
+  Result<std::optional<std::string>> GetSetting(std::string_view key) override {
+    auto reader = AcquireReader();
+    ASSIGN_OR_RETURN(Statement * st, reader->Prepare("SELECT value FROM settings WHERE key = ?1"));
+    StatementUse s(*st);
+    s->Bind(1, key);
+    int rc = s->Step();
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    if (rc != SQLITE_ROW) return SqliteError(reader->raw(), rc, "read setting");
+    return std::optional<std::string>(s->Text(0));
+  }
+
+  Status PutSetting(std::string_view key, std::string_view value) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    ASSIGN_OR_RETURN(Statement * st,
+                     writer_->Prepare("INSERT INTO settings (key, value) VALUES (?1, ?2) "
+                                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
+    StatementUse s(*st);
+    s->Bind(1, key);
+    s->Bind(2, value);
+    int rc = s->Step();
+    if (rc != SQLITE_DONE) return SqliteError(writer_->raw(), rc, "write setting");
+    return OkStatus();
+  }
+
+  Result<StoreStats> Stats() override {
+    auto reader = AcquireReader();
+    StoreStats stats;
+    // seq is a rowid that only grows (nothing is deleted), so max(seq) counts rows in O(1).
+    ASSIGN_OR_RETURN(Statement * st,
+                     reader->Prepare("SELECT (SELECT coalesce(max(seq),0) FROM records), "
+                                     "(SELECT coalesce(max(seq),0) FROM events), "
+                                     "(SELECT coalesce(max(version),0) FROM schema_migrations)"));
+    StatementUse s(*st);
+    int rc = s->Step();
+    if (rc != SQLITE_ROW) return SqliteError(reader->raw(), rc, "stats");
+    stats.records = s->Int(0);
+    stats.events = s->Int(1);
+    stats.schema_version = s->Int(2);
+    return stats;
+  }
+
+ private:
+  static constexpr const char* kEventColumns =
+      "SELECT seq, id, type, subject, keys, occurred_at, received_at, payload FROM events";
+  static constexpr const char* kTokenColumns =
+      "SELECT id, secret_hash, role, org, name, created_at, revoked_at FROM tokens";
+
+  // A reader connection for the duration of one call; the writer when there are no readers
+  // (in-memory databases), holding the write lock meanwhile.
+  class ReaderLease {
+   public:
+    ReaderLease(SqliteStore& store) : store_(store) {
+      if (store_.readers_.empty()) {
+        write_lock_ = std::unique_lock<std::mutex>(store_.write_mu_);
+        conn_ = store_.writer_.get();
+        return;
+      }
+      std::unique_lock<std::mutex> lock(store_.reader_mu_);
+      store_.reader_cv_.wait(lock, [&] { return !store_.free_readers_.empty(); });
+      conn_ = store_.free_readers_.back();
+      store_.free_readers_.pop_back();
+    }
+    ~ReaderLease() {
+      if (write_lock_.owns_lock()) return;
+      {
+        std::lock_guard<std::mutex> lock(store_.reader_mu_);
+        store_.free_readers_.push_back(conn_);
+      }
+      store_.reader_cv_.notify_one();
+    }
+    Connection* operator->() { return conn_; }
+
+   private:
+    SqliteStore& store_;
+    Connection* conn_ = nullptr;
+    std::unique_lock<std::mutex> write_lock_;
+  };
+
+  ReaderLease AcquireReader() { return ReaderLease(*this); }
+
+  Status Migrate() {
+    RETURN_IF_ERROR(writer_->Exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+        "applied_at INTEGER NOT NULL)"));
+    ASSIGN_OR_RETURN(Statement * app_id, writer_->Prepare("PRAGMA application_id"));
+    int64_t current_app_id;
+    {
+      StatementUse s(*app_id);
+      if (s->Step() != SQLITE_ROW) return Internal("cannot read application_id");
+      current_app_id = s->Int(0);
+    }
+    ASSIGN_OR_RETURN(Statement * version,
+                     writer_->Prepare("SELECT coalesce(max(version), 0), "
+                                      "(SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
+                                      "AND name <> 'schema_migrations') FROM schema_migrations"));
+    int64_t have, tables;
+    {
+      StatementUse s(*version);
+      if (s->Step() != SQLITE_ROW) return Internal("cannot read schema version");
+      have = s->Int(0);
+      tables = s->Int(1);
+    }
+    if (current_app_id != kApplicationId && (have > 0 || tables > 0)) {
+      return DataLoss("'" + options_.path + "' is not a Rapport database");
+    }
+    constexpr int64_t kLatest = std::size(kMigrations);
+    if (have > kLatest) {
+      return DataLoss("database schema version " + std::to_string(have) +
+                      " is newer than this rapport understands (" + std::to_string(kLatest) +
+                      "); upgrade rapport");
+    }
+    for (const auto& m : kMigrations) {
+      if (m.version <= have) continue;
+      Transaction tx(*writer_);
+      RETURN_IF_ERROR(tx.Begin());
+      RETURN_IF_ERROR(writer_->Exec(m.sql).WithContext("migration " + std::to_string(m.version)));
+      RETURN_IF_ERROR(writer_->Exec("INSERT INTO schema_migrations (version, applied_at) VALUES (" +
+                                    std::to_string(m.version) + ", unixepoch() * 1000000)"));
+      RETURN_IF_ERROR(writer_->Exec("PRAGMA application_id = " + std::to_string(kApplicationId)));
+      RETURN_IF_ERROR(tx.Commit());
+    }
+    return OkStatus();
+  }
+
+  static Result<SourceRecord> ReadRecord(Statement& s) {
+    SourceRecord r;
+    r.id = s.Text(0);
+    r.source = s.Text(1);
+    r.source_key = s.Text(2);
+    ASSIGN_OR_RETURN(r.fields, FieldsFromJson(s.Text(3)));
+    r.received_at = FromMicros(s.Int(4));
+    return r;
+  }
+
+  static Result<Event> ReadEvent(Statement& s) {
+    Event e;
+    e.seq = s.Int(0);
+    e.id = s.Text(1);
+    e.type = s.Text(2);
+    e.subject = s.Text(3);
+    ASSIGN_OR_RETURN(Json keys, ParseJson(s.Text(4)));
+    for (auto& [k, v] : keys.items()) e.keys.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
+    e.occurred_at = FromMicros(s.Int(5));
+    e.received_at = FromMicros(s.Int(6));
+    ASSIGN_OR_RETURN(e.payload, ParseJson(s.Text(7)));
+    return e;
+  }
+
+  static Result<TokenRecord> ReadToken(Statement& s) {
+    TokenRecord t;
+    t.id = s.Text(0);
+    t.secret_hash = s.Text(1);
+    ASSIGN_OR_RETURN(t.role, ParseRole(s.Text(2)));
+    t.org = s.Text(3);
+    t.name = s.Text(4);
+    t.created_at = FromMicros(s.Int(5));
+    if (!s.IsNull(6)) t.revoked_at = FromMicros(s.Int(6));
+    return t;
+  }
+
+  SqliteOptions options_;
+  std::mutex write_mu_;
+  std::unique_ptr<Connection> writer_;
+  std::mutex reader_mu_;
+  std::condition_variable reader_cv_;
+  std::vector<std::unique_ptr<Connection>> readers_;
+  std::vector<Connection*> free_readers_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options) {
+  auto store = std::make_unique<SqliteStore>(options);
+  RETURN_IF_ERROR(store->Open().WithContext("opening SQLite store '" + options.path + "'"));
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace rapport::store

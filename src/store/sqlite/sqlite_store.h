@@ -1,0 +1,27 @@
+// The embedded default backend: one SQLite database file in WAL mode. Writes are serialised
+// on one connection; reads use a pool of reader connections so that they run concurrently with
+// writes (WAL readers never block the writer). Only src/app creates it.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/store.h"
+
+namespace rapport::store {
+
+struct SqliteOptions {
+  std::string path = "rapport.db";  // a file, or ":memory:" for a private in-memory database
+  // true: fsync the WAL at every commit (survives power loss); false: survives a process
+  // crash but may lose the last transactions on power loss (SQLite synchronous=NORMAL).
+  bool sync_every_commit = true;
+  int readers = 4;                  // reader connections (file databases only)
+  int busy_timeout_ms = 5000;
+};
+
+// Opens (creating if needed) the database and runs pending schema migrations.
+// Errors: kUnavailable if the file cannot be opened or locked, kDataLoss if it is not a
+// Rapport database or its schema is newer than this binary understands.
+Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options);
+
+}  // namespace rapport::store

@@ -1,0 +1,119 @@
+// The one interface for everything Rapport persists. Module code sees only this header;
+// the SQLite (embedded default) and PostgreSQL backends live behind it and are chosen by the
+// wiring in src/app. Operations are coarse-grained: each public method is one transaction,
+// so a backend can make it atomic and durable without exposing its transaction model.
+//
+// Thread safety: every Store implementation is safe to call from many threads at once.
+// Durability: when a write method returns OK, its data survives a process crash.
+// Errors: kInvalidArgument for bad input, kNotFound for unknown ids, kUnavailable when the
+// database is busy or unreachable (retry), kDataLoss/kInternal for damaged data or bugs.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/model.h"
+#include "core/status.h"
+
+namespace rapport::store {
+
+// The outcome of storing one source record.
+struct RecordPut {
+  std::string id;        // the stored record's id (an earlier one when the record was known)
+  bool created = false;  // false: identical content from the same source and key was stored
+};
+
+// The outcome of appending one event.
+struct EventAppend {
+  std::string id;
+  int64_t seq = 0;       // position in the log
+  bool created = false;  // false: an event with this id was already stored (and is kept as is)
+};
+
+struct EventQuery {
+  std::string subject;  // empty: all subjects
+  std::string type;     // empty: all types
+  int64_t after = 0;    // cursor: only events with seq > after
+  int limit = 100;      // 1..1000
+};
+
+struct EventPage {
+  std::vector<Event> events;
+  int64_t next_after = 0;  // pass as `after` for the next page; 0 when there is none
+};
+
+enum class Role { kAdmin, kAgent, kAnalyst, kPartner };
+std::string_view RoleName(Role role);
+Result<Role> ParseRole(std::string_view name);
+
+// An API token as stored: the secret itself is never stored, only its SHA-256.
+struct TokenRecord {
+  std::string id;           // "tok_<ulid>", the public half of the token string
+  std::string secret_hash;  // lowercase hex SHA-256 of the secret half
+  Role role = Role::kAgent;
+  std::string org;          // the organisation a partner token is scoped to ("" for staff)
+  std::string name;         // a label chosen by the admin
+  Time created_at{};
+  std::optional<Time> revoked_at;
+};
+
+struct StoreStats {
+  int64_t records = 0;
+  int64_t events = 0;
+  int64_t schema_version = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // --- Source records ---------------------------------------------------------------------
+  // Stores all records in one transaction. A record whose (source, source_key, fields) equals
+  // a stored one is not stored again: its RecordPut names the stored id with created=false.
+  // Each record must carry a fresh id (assigned by the caller) for the case it is new.
+  virtual Result<std::vector<RecordPut>> PutRecords(const std::vector<SourceRecord>& records) = 0;
+  // kNotFound if there is no record with this id.
+  virtual Result<SourceRecord> GetRecord(std::string_view id) = 0;
+  // All versions delivered for one source key, oldest first (empty if none).
+  virtual Result<std::vector<SourceRecord>> GetRecordsBySourceKey(std::string_view source,
+                                                                  std::string_view key) = 0;
+
+  // --- Event log --------------------------------------------------------------------------
+  // Appends all events in one transaction; all or nothing. Each event needs a non-empty id;
+  // an id already in the log (or earlier in the same batch) is acknowledged, not stored again.
+  virtual Result<std::vector<EventAppend>> AppendEvents(const std::vector<Event>& events) = 0;
+  // kNotFound if there is no event with this id.
+  virtual Result<Event> GetEvent(std::string_view id) = 0;
+  // Events in log order, filtered and paginated by cursor.
+  virtual Result<EventPage> ListEvents(const EventQuery& query) = 0;
+
+  // --- API tokens -------------------------------------------------------------------------
+  virtual Status PutToken(const TokenRecord& token) = 0;
+  // kNotFound if unknown (revoked tokens are returned, with revoked_at set).
+  virtual Result<TokenRecord> GetToken(std::string_view id) = 0;
+  virtual Result<std::vector<TokenRecord>> ListTokens() = 0;
+  // Revokes every unrevoked token with this name; returns how many.
+  virtual Result<int> RevokeTokensNamed(std::string_view name, Time at) = 0;
+  // kNotFound if unknown.
+  virtual Status RevokeToken(std::string_view id, Time at) = 0;
+
+  // --- Settings (small persistent key/value pairs, e.g. the manual clock) -----------------
+  virtual Result<std::optional<std::string>> GetSetting(std::string_view key) = 0;
+  virtual Status PutSetting(std::string_view key, std::string_view value) = 0;
+
+  virtual Result<StoreStats> Stats() = 0;
+  // "sqlite" or "postgres".
+  virtual std::string_view Backend() const = 0;
+};
+
+// The fingerprint that makes record storage idempotent: a hash of source, key and fields.
+std::string RecordContentHash(const SourceRecord& record);
+
+}  // namespace rapport::store

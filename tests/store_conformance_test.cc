@@ -1,0 +1,220 @@
+// Behaviour every Store backend must share. Each backend registers a factory; the same tests
+// run against each (the PostgreSQL backend joins this list when it exists).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <thread>
+
+#include "core/ids.h"
+#include "store/sqlite/sqlite_store.h"
+#include "store/store.h"
+
+namespace rapport::store {
+namespace {
+
+struct Backend {
+  std::string name;
+  std::function<Result<std::unique_ptr<Store>>(const std::string& scratch)> open;
+};
+
+void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
+
+std::vector<Backend> Backends() {
+  return {
+      {"sqlite_file",
+       [](const std::string& scratch) {
+         return OpenSqliteStore({.path = scratch + ".db", .sync_every_commit = false});
+       }},
+      {"sqlite_memory",
+       [](const std::string&) { return OpenSqliteStore({.path = ":memory:"}); }},
+  };
+}
+
+class StoreConformanceTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    scratch_ = (std::filesystem::temp_directory_path() /
+                ("rapport-conformance-" + std::to_string(getpid()) + "-" +
+                 ::testing::UnitTest::GetInstance()->current_test_info()->name()))
+                   .string();
+    std::replace(scratch_.begin() + 5, scratch_.end(), '/', '_');  // parameterised names hold '/'
+    Cleanup();
+    auto s = GetParam().open(scratch_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+  }
+  void TearDown() override {
+    store_.reset();
+    Cleanup();
+  }
+  void Cleanup() {
+    for (const char* suffix : {".db", ".db-wal", ".db-shm"}) {
+      std::error_code ec;
+      std::filesystem::remove(scratch_ + suffix, ec);
+    }
+  }
+
+  Event MakeEvent(std::string id, std::string subject = "cust-1") {
+    Event e;
+    e.id = std::move(id);
+    e.type = "kit.delivered";
+    e.subject = std::move(subject);
+    e.keys = {{"order_id", "O-1"}};
+    e.occurred_at = *ParseTime("2026-11-20T10:00:00Z");
+    e.received_at = *ParseTime("2026-11-20T10:05:00Z");
+    e.payload = {{"carrier", "DHL"}};
+    return e;
+  }
+
+  SourceRecord MakeRecord(std::string key, std::string name) {
+    SourceRecord r;
+    r.id = ids_.Next("rec");
+    r.source = "shop";
+    r.source_key = std::move(key);
+    r.fields = {{"last_name", std::move(name)}, {"city", "München"}};
+    r.received_at = *ParseTime("2026-11-20T10:00:00Z");
+    return r;
+  }
+
+  std::string scratch_;
+  std::unique_ptr<Store> store_;
+  SystemClock clock_;
+  UlidSource ids_{clock_};
+};
+
+TEST_P(StoreConformanceTest, EventIdIsStoredOnceAndAcknowledgedTwice) {
+  auto first = store_->AppendEvents({MakeEvent("e1"), MakeEvent("e2")});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_TRUE((*first)[0].created);
+  EXPECT_LT((*first)[0].seq, (*first)[1].seq);
+
+  Event changed = MakeEvent("e1");
+  changed.type = "something.else";
+  auto again = store_->AppendEvents({changed, MakeEvent("e3"), MakeEvent("e3")});
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE((*again)[0].created);
+  EXPECT_EQ((*again)[0].seq, (*first)[0].seq);
+  EXPECT_TRUE((*again)[1].created);
+  EXPECT_FALSE((*again)[2].created);
+  EXPECT_EQ((*again)[2].seq, (*again)[1].seq);
+
+  auto stored = store_->GetEvent("e1");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->type, "kit.delivered");  // the first version is kept
+  EXPECT_EQ(stored->payload["carrier"], "DHL");
+  EXPECT_EQ(stored->keys, (Fields{{"order_id", "O-1"}}));
+  EXPECT_EQ(FormatTime(stored->occurred_at), "2026-11-20T10:00:00Z");
+  EXPECT_EQ(store_->Stats()->events, 3);
+}
+
+TEST_P(StoreConformanceTest, BatchWithAnInvalidEventStoresNothing) {
+  Event bad = MakeEvent("");
+  auto r = store_->AppendEvents({MakeEvent("ok-1"), bad});
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(store_->GetEvent("ok-1").status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, ListEventsPaginatesBySubjectWithACursor) {
+  std::vector<Event> batch;
+  for (int i = 0; i < 25; ++i) batch.push_back(MakeEvent("ev" + std::to_string(i), i % 2 ? "a" : "b"));
+  ASSERT_TRUE(store_->AppendEvents(batch).ok());
+  std::vector<std::string> seen;
+  int64_t after = 0;
+  int pages = 0;
+  do {
+    auto page = store_->ListEvents({.subject = "a", .after = after, .limit = 5});
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    for (auto& e : page->events) {
+      EXPECT_EQ(e.subject, "a");
+      seen.push_back(e.id);
+    }
+    after = page->next_after;
+    ++pages;
+  } while (after != 0);
+  EXPECT_EQ(seen.size(), 12u);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen.front(), "ev1");
+  EXPECT_EQ(seen.back(), "ev23");
+  auto all = store_->ListEvents({.limit = 1000});
+  EXPECT_EQ(all->events.size(), 25u);
+  EXPECT_EQ(all->next_after, 0);
+  EXPECT_EQ(store_->ListEvents({.type = "other"})->events.size(), 0u);
+  EXPECT_EQ(store_->ListEvents({.limit = 0}).status().where(), "limit");
+}
+
+TEST_P(StoreConformanceTest, IdenticalRecordIsStoredOnceChangedRecordIsANewVersion) {
+  SourceRecord r1 = MakeRecord("C-1", "Müller");
+  auto put = store_->PutRecords({r1});
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_TRUE((*put)[0].created);
+
+  SourceRecord same = MakeRecord("C-1", "Müller");
+  auto again = store_->PutRecords({same});
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE((*again)[0].created);
+  EXPECT_EQ((*again)[0].id, r1.id);
+
+  SourceRecord moved = MakeRecord("C-1", "Mueller");
+  ASSERT_TRUE(store_->PutRecords({moved}).ok());
+  auto versions = store_->GetRecordsBySourceKey("shop", "C-1");
+  ASSERT_TRUE(versions.ok());
+  ASSERT_EQ(versions->size(), 2u);
+  EXPECT_EQ(*FindField((*versions)[0].fields, "last_name"), "Müller");
+  EXPECT_EQ(*FindField((*versions)[1].fields, "last_name"), "Mueller");
+
+  auto got = store_->GetRecord(r1.id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->fields, r1.fields);  // field order as delivered
+  EXPECT_EQ(store_->GetRecord("rec_missing").status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, TokensAreRevokedByIdAndByName) {
+  TokenRecord t{.id = "tok_1", .secret_hash = "ab", .role = Role::kPartner, .org = "acme",
+                .name = "demo", .created_at = clock_.Now()};
+  ASSERT_TRUE(store_->PutToken(t).ok());
+  EXPECT_EQ(store_->PutToken(t).code(), StatusCode::kAlreadyExists);
+  TokenRecord t2 = t;
+  t2.id = "tok_2";
+  ASSERT_TRUE(store_->PutToken(t2).ok());
+  auto got = store_->GetToken("tok_1");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->role, Role::kPartner);
+  EXPECT_EQ(got->org, "acme");
+  EXPECT_FALSE(got->revoked_at.has_value());
+  EXPECT_EQ(*store_->RevokeTokensNamed("demo", clock_.Now()), 2);
+  EXPECT_EQ(*store_->RevokeTokensNamed("demo", clock_.Now()), 0);
+  EXPECT_TRUE(store_->GetToken("tok_2")->revoked_at.has_value());
+  EXPECT_EQ(store_->RevokeToken("tok_9", clock_.Now()).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->ListTokens()->size(), 2u);
+}
+
+TEST_P(StoreConformanceTest, ConcurrentWritersAndReadersLoseNothing) {
+  constexpr int kThreads = 4, kBatches = 20, kPerBatch = 50;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int b = 0; b < kBatches; ++b) {
+        std::vector<Event> batch;
+        for (int i = 0; i < kPerBatch; ++i) {
+          batch.push_back(MakeEvent("t" + std::to_string(t) + "-" + std::to_string(b) + "-" +
+                                    std::to_string(i)));
+        }
+        if (!store_->AppendEvents(batch).ok()) ++failures;
+        if (!store_->ListEvents({.limit = 10}).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(store_->Stats()->events, kThreads * kBatches * kPerBatch);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllBackends, StoreConformanceTest, ::testing::ValuesIn(Backends()),
+                         [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace rapport::store
