@@ -1,0 +1,99 @@
+// Everything that enters the store from outside passes through here: HTTP bodies (one JSON
+// object, a JSON array, or NDJSON) and files (CSV, NDJSON) for `rapport import`. Parsing and
+// validation happen before anything is stored; an HTTP batch is all-or-nothing, a file import
+// stores good rows and reports each rejected row with its line and reason.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/ids.h"
+#include "core/metrics.h"
+#include "core/model.h"
+#include "store/store.h"
+
+namespace rapport::ingest {
+
+enum class BodyFormat { kJson, kNdjson };
+
+// An event without an id gets one derived from its content ("evt_" + 128-bit hash of type,
+// subject, keys, occurred_at and payload), so that resending it is still idempotent.
+std::string ContentEventId(const Event& e);
+
+// Parses events from an HTTP body. Errors name the line (NDJSON) or array index and field.
+Result<std::vector<Event>> ParseEvents(std::string_view body, BodyFormat format, Time now);
+// Parses source records; each gets a fresh id from `ids` (kept only if the record is new).
+Result<std::vector<SourceRecord>> ParseRecords(std::string_view body, BodyFormat format, Time now,
+                                               IdSource& ids);
+
+struct EventsAccepted {
+  std::vector<store::EventAppend> results;
+  size_t created = 0;
+  size_t duplicates = 0;
+};
+
+struct RecordsAccepted {
+  std::vector<store::RecordPut> results;
+  size_t created = 0;
+  size_t duplicates = 0;
+};
+
+// Stores parsed input and counts it. Thread-safe.
+class Ingestor {
+ public:
+  Ingestor(store::Store& store, const Clock& clock, IdSource& ids, MetricsRegistry& metrics);
+
+  Result<EventsAccepted> AcceptEvents(const std::vector<Event>& events);
+  Result<RecordsAccepted> AcceptRecords(const std::vector<SourceRecord>& records);
+
+  const Clock& clock() const { return clock_; }
+  IdSource& ids() { return ids_; }
+
+ private:
+  store::Store& store_;
+  const Clock& clock_;
+  IdSource& ids_;
+  Counter& events_created_;
+  Counter& events_duplicate_;
+  Counter& records_created_;
+  Counter& records_duplicate_;
+};
+
+enum class ImportKind { kRecords, kEvents };
+
+struct ImportOptions {
+  ImportKind kind = ImportKind::kRecords;
+  std::string source;      // records: the source system name (required)
+  std::string key_column;  // records: the column holding the source key ("" = id/rec_id/first)
+  size_t batch_size = 1000;
+  // Called with (bytes read, bytes total) as the import proceeds.
+  std::function<void(size_t, size_t)> progress;
+};
+
+struct Rejection {
+  int line = 0;
+  std::string reason;
+};
+
+struct ImportSummary {
+  size_t rows = 0;
+  size_t stored = 0;
+  size_t duplicates = 0;
+  std::vector<Rejection> rejected;
+  std::vector<std::string> notes;  // e.g. the detected encoding and delimiter
+};
+
+// Imports a CSV file's bytes. Errors (kInvalidArgument) only for a file that cannot be read
+// at all: empty, no header, a missing required column (named, with the columns found).
+// Records: every column but the key becomes a field.
+// Events: columns id (optional), type, subject (optional), occurred_at; "keys.X" columns are
+// correlation keys; every other column goes into the payload.
+Result<ImportSummary> ImportCsv(Ingestor& ingestor, std::string bytes, const ImportOptions& options);
+// Imports NDJSON: one record or event object a line (the JSON forms of the API).
+Result<ImportSummary> ImportNdjson(Ingestor& ingestor, std::string_view bytes,
+                                   const ImportOptions& options);
+
+}  // namespace rapport::ingest
