@@ -1,0 +1,60 @@
+// The one place that wires Rapport together: it opens the configured store backend, picks the
+// clock, and builds the services that the API and CLI use. Nothing else names a backend.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "auth/tokens.h"
+#include "core/clock.h"
+#include "core/ids.h"
+#include "core/metrics.h"
+#include "ingest/ingest.h"
+#include "store/store.h"
+
+namespace rapport::app {
+
+struct Config {
+  // A SQLite file path (default), ":memory:", or later a postgres:// URL.
+  std::string db = "rapport.db";
+  // "system" (default) or "manual": time moves only through AdvanceClock.
+  std::string clock = "system";
+  // Where a manual clock starts the first time (later starts continue where it stopped).
+  std::optional<Time> clock_start;
+  // false trades power-loss durability of the last commits for write speed.
+  bool sync_every_commit = true;
+};
+
+class App {
+ public:
+  // Errors: kInvalidArgument for a bad config value, or the store's open error.
+  static Result<std::unique_ptr<App>> Open(const Config& config);
+  ~App();
+
+  store::Store& store() { return *store_; }
+  const Clock& clock() const { return *clock_; }
+  IdSource& ids() { return *ids_; }
+  MetricsRegistry& metrics() { return metrics_; }
+  auth::TokenService& tokens() { return *tokens_; }
+  ingest::Ingestor& ingestor() { return *ingestor_; }
+  const Config& config() const { return config_; }
+
+  // Moves a manual clock forward (by `by`, or to `to`) and persists the new time.
+  // kFailedPrecondition with the system clock or for a time in the past.
+  Result<Time> AdvanceClock(std::optional<Duration> by, std::optional<Time> to);
+
+ private:
+  App() = default;
+  Config config_;
+  MetricsRegistry metrics_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Clock> clock_;
+  ManualClock* manual_clock_ = nullptr;  // points into clock_ when manual
+  std::unique_ptr<IdSource> ids_;
+  std::unique_ptr<auth::TokenService> tokens_;
+  std::unique_ptr<ingest::Ingestor> ingestor_;
+  std::mutex clock_mu_;
+};
+
+}  // namespace rapport::app
