@@ -1,0 +1,391 @@
+// Configuration: YAML parsing (yaml-cpp exceptions stay inside) and detection of columns
+// from a header, which is what lets one default configuration serve FEBRL, English and
+// German customer files.
+
+#include "identity/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <set>
+
+namespace rapport::identity {
+namespace {
+
+struct KindInfo {
+  ComparisonKind kind;
+  std::string_view name;
+};
+constexpr KindInfo kKinds[] = {{ComparisonKind::kGivenName, "given_name"},
+                               {ComparisonKind::kSurname, "surname"},
+                               {ComparisonKind::kBirthDate, "birth_date"},
+                               {ComparisonKind::kAddress, "address"},
+                               {ComparisonKind::kPostcode, "postcode"},
+                               {ComparisonKind::kCity, "city"},
+                               {ComparisonKind::kText, "text"},
+                               {ComparisonKind::kExact, "exact"},
+                               {ComparisonKind::kEmail, "email"},
+                               {ComparisonKind::kPhone, "phone"},
+                               {ComparisonKind::kId, "id"},
+                               {ComparisonKind::kNumber, "number"}};
+
+std::string Lower(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == ' ' || c == '-') c = '_';
+    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return out;
+}
+
+// Column names by role, in order of preference.
+struct Synonyms {
+  std::string_view comparison;
+  ComparisonKind kind;
+  std::vector<std::string_view> names;
+};
+const std::vector<Synonyms>& KnownColumns() {
+  static const auto* kList = new std::vector<Synonyms>{
+      {"given_name",
+       ComparisonKind::kGivenName,
+       {"given_name", "first_name", "firstname", "forename", "vorname", "givenname"}},
+      {"surname",
+       ComparisonKind::kSurname,
+       {"surname", "last_name", "lastname", "family_name", "nachname", "familienname"}},
+      {"birth_date",
+       ComparisonKind::kBirthDate,
+       {"date_of_birth", "birth_date", "birthdate", "dob", "geburtsdatum", "geb_datum", "birthday",
+        "geburtstag"}},
+      {"address",
+       ComparisonKind::kAddress,
+       {"address_1", "street", "strasse", "straße", "street_address", "address", "adresse",
+        "anschrift"}},
+      {"address_extra", ComparisonKind::kText, {"address_2", "adresszusatz", "zusatz"}},
+      {"postcode",
+       ComparisonKind::kPostcode,
+       {"postcode", "zip", "zipcode", "zip_code", "postal_code", "plz", "postleitzahl"}},
+      {"city", ComparisonKind::kCity, {"suburb", "city", "town", "ort", "stadt", "wohnort"}},
+      {"state", ComparisonKind::kExact, {"state", "bundesland"}},
+      {"email", ComparisonKind::kEmail, {"email", "e_mail", "mail", "email_address"}},
+      {"phone",
+       ComparisonKind::kPhone,
+       {"phone", "telephone", "tel", "telefon", "phone_number", "mobile", "handy"}},
+      {"national_id",
+       ComparisonKind::kId,
+       {"soc_sec_id", "ssn", "national_id", "steuer_id", "tax_id"}},
+      {"gender", ComparisonKind::kExact, {"gender", "sex", "geschlecht"}},
+  };
+  return *kList;
+}
+constexpr std::string_view kHouseNumberColumns[] = {"street_number", "house_number", "hausnummer",
+                                                    "hnr",           "housenumber",  "nr"};
+
+int FindColumn(const std::vector<std::string>& header, std::string_view name) {
+  std::string want = Lower(name);
+  for (size_t i = 0; i < header.size(); ++i) {
+    if (Lower(header[i]) == want) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// Valid key transforms per kind ("" is the default transform).
+const std::vector<std::string_view>& Transforms(ComparisonKind kind) {
+  static const std::vector<std::string_view> kGiven = {"", "first", "canonical", "initial",
+                                                       "phonetic"};
+  static const std::vector<std::string_view> kSurname = {"", "phonetic", "initial"};
+  static const std::vector<std::string_view> kDate = {"", "year", "md"};
+  static const std::vector<std::string_view> kAddress = {"", "street", "number"};
+  static const std::vector<std::string_view> kPostcode = {"", "prefix3"};
+  static const std::vector<std::string_view> kPlain = {""};
+  switch (kind) {
+    case ComparisonKind::kGivenName:
+      return kGiven;
+    case ComparisonKind::kSurname:
+      return kSurname;
+    case ComparisonKind::kBirthDate:
+      return kDate;
+    case ComparisonKind::kAddress:
+      return kAddress;
+    case ComparisonKind::kPostcode:
+      return kPostcode;
+    default:
+      return kPlain;
+  }
+}
+
+const ComparisonSpec* FindSpec(const MatchConfig& c, std::string_view name) {
+  for (const auto& s : c.comparisons)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+Status CheckKey(const MatchConfig& c, const std::string& key, const std::string& where) {
+  std::string_view k = key;
+  size_t dot = k.find('.');
+  std::string_view comp = k.substr(0, dot);
+  std::string_view transform = dot == std::string_view::npos ? "" : k.substr(dot + 1);
+  const ComparisonSpec* spec = FindSpec(c, comp);
+  if (spec == nullptr)
+    return InvalidArgument("unknown comparison '" + std::string(comp) + "'", where);
+  const auto& t = Transforms(spec->kind);
+  if (std::find(t.begin(), t.end(), transform) == t.end()) {
+    return InvalidArgument("unknown key transform '" + std::string(transform) + "' for " +
+                               std::string(KindName(spec->kind)),
+                           where);
+  }
+  return OkStatus();
+}
+
+std::vector<std::vector<std::string>> DefaultBlocking(const MatchConfig& c) {
+  static const std::vector<std::vector<std::string>> kCandidates = {
+      {"surname.phonetic", "given_name.initial"},
+      {"given_name.canonical", "surname.initial", "birth_date.year"},
+      {"birth_date"},
+      {"postcode", "address.number"},
+      {"address.street", "address.number"},
+      {"surname.phonetic", "postcode"},
+      {"given_name.phonetic", "postcode"},
+      {"surname", "birth_date.md"},
+      {"given_name.canonical", "birth_date.md"},
+      {"national_id"},
+      {"email"},
+      {"phone"}};
+  std::vector<std::vector<std::string>> out;
+  for (const auto& rule : kCandidates) {
+    bool ok = true;
+    for (const auto& key : rule) ok = ok && CheckKey(c, key, "").ok();
+    if (ok) out.push_back(rule);
+  }
+  return out;
+}
+
+std::vector<std::vector<std::string>> DefaultRules(const MatchConfig& c) {
+  static const std::vector<std::vector<std::string>> kCandidates = {{"email", "birth_date"},
+                                                                    {"national_id", "birth_date"}};
+  std::vector<std::vector<std::string>> out;
+  for (const auto& rule : kCandidates) {
+    bool ok = true;
+    for (const auto& name : rule) ok = ok && FindSpec(c, name) != nullptr;
+    if (ok) out.push_back(rule);
+  }
+  return out;
+}
+
+std::string Mark(const YAML::Node& n) { return "line " + std::to_string(n.Mark().line + 1); }
+
+Result<std::vector<std::vector<std::string>>> ReadRuleList(const YAML::Node& n,
+                                                           std::string_view key) {
+  std::vector<std::vector<std::string>> out;
+  if (!n.IsSequence()) return InvalidArgument(std::string(key) + " must be a list", Mark(n));
+  for (const auto& rule : n) {
+    std::vector<std::string> parts;
+    if (rule.IsScalar()) {
+      parts.push_back(rule.as<std::string>());
+    } else if (rule.IsSequence()) {
+      for (const auto& p : rule) parts.push_back(p.as<std::string>());
+    } else {
+      return InvalidArgument(std::string(key) + " entries must be lists of names", Mark(rule));
+    }
+    if (parts.empty()) return InvalidArgument(std::string(key) + " entry is empty", Mark(rule));
+    out.push_back(std::move(parts));
+  }
+  return out;
+}
+
+Result<MatchConfig> ParseYamlUnchecked(std::string_view yaml) {
+  YAML::Node root = YAML::Load(std::string(yaml));
+  MatchConfig c;
+  if (root.IsNull()) return c;
+  if (!root.IsMap()) return InvalidArgument("config must be a YAML mapping");
+  static const std::set<std::string> kKeys = {
+      "id",       "region", "threshold",      "comparisons",
+      "blocking", "rules",  "max_block_size", "min_records_to_train"};
+  for (const auto& kv : root) {
+    std::string key = kv.first.as<std::string>();
+    if (!kKeys.count(key)) return InvalidArgument("unknown key '" + key + "'", Mark(kv.first));
+  }
+  if (root["id"]) c.id_column = root["id"].as<std::string>();
+  if (root["region"]) c.region = root["region"].as<std::string>();
+  if (root["threshold"]) {
+    c.threshold = root["threshold"].as<double>();
+    if (!(c.threshold > 0 && c.threshold < 1)) {
+      return InvalidArgument("threshold must lie strictly between 0 and 1", "threshold");
+    }
+  }
+  if (root["max_block_size"]) c.max_block_size = root["max_block_size"].as<size_t>();
+  if (root["min_records_to_train"]) {
+    c.min_records_to_train = root["min_records_to_train"].as<size_t>();
+  }
+  if (const YAML::Node comps = root["comparisons"]) {
+    if (!comps.IsSequence()) return InvalidArgument("comparisons must be a list", Mark(comps));
+    for (const auto& n : comps) {
+      if (!n.IsMap() || !n["name"]) {
+        return InvalidArgument("a comparison needs a name", Mark(n));
+      }
+      ComparisonSpec s;
+      s.name = n["name"].as<std::string>();
+      ASSIGN_OR_RETURN(s.kind, ParseKind(n["kind"] ? n["kind"].as<std::string>() : s.name));
+      if (n["column"]) s.columns.push_back(n["column"].as<std::string>());
+      if (n["columns"]) {
+        for (const auto& col : n["columns"]) s.columns.push_back(col.as<std::string>());
+      }
+      if (s.columns.empty())
+        return InvalidArgument("comparison " + s.name + " names no column", Mark(n));
+      if (s.columns.size() > (s.kind == ComparisonKind::kAddress ? 2u : 1u)) {
+        return InvalidArgument("comparison " + s.name + " has too many columns", Mark(n));
+      }
+      if (FindSpec(c, s.name)) return InvalidArgument("duplicate comparison " + s.name, Mark(n));
+      c.comparisons.push_back(std::move(s));
+    }
+  }
+  if (root["blocking"]) {
+    ASSIGN_OR_RETURN(c.blocking, ReadRuleList(root["blocking"], "blocking"));
+  }
+  if (root["rules"]) {
+    ASSIGN_OR_RETURN(c.rules, ReadRuleList(root["rules"], "rules"));
+  }
+  return c;
+}
+
+}  // namespace
+
+std::string_view KindName(ComparisonKind kind) {
+  for (const auto& k : kKinds)
+    if (k.kind == kind) return k.name;
+  return "text";
+}
+
+Result<ComparisonKind> ParseKind(std::string_view name) {
+  for (const auto& k : kKinds)
+    if (k.name == name) return k.kind;
+  return InvalidArgument("unknown comparison kind '" + std::string(name) + "'", "kind");
+}
+
+const std::vector<std::string>& LevelNames(ComparisonKind kind) {
+  static const std::vector<std::string> kGiven = {
+      "exact",   "spelling variant",          "nickname", "similar (jw>=0.92)",
+      "initial", "weakly similar (jw>=0.80)", "different"};
+  static const std::vector<std::string> kSurname = {"exact", "spelling variant",
+                                                    "similar (jw>=0.92)",
+                                                    "weakly similar or same sound", "different"};
+  static const std::vector<std::string> kDate = {"exact", "day/month swapped", "one typo",
+                                                 "year off by one", "different"};
+  static const std::vector<std::string> kAddress = {"exact", "similar street, same number",
+                                                    "same street, number missing",
+                                                    "same street, other number", "different"};
+  static const std::vector<std::string> kPostcode = {"exact", "one edit", "different"};
+  static const std::vector<std::string> kFuzzy = {"exact", "similar", "different"};
+  static const std::vector<std::string> kExact = {"exact", "different"};
+  static const std::vector<std::string> kEmail = {"exact", "same local part", "different"};
+  static const std::vector<std::string> kPhone = {"exact", "same last 7 digits", "different"};
+  static const std::vector<std::string> kId = {"exact", "one typo", "different"};
+  static const std::vector<std::string> kNumber = {"exact", "within 5%", "different"};
+  switch (kind) {
+    case ComparisonKind::kGivenName:
+      return kGiven;
+    case ComparisonKind::kSurname:
+      return kSurname;
+    case ComparisonKind::kBirthDate:
+      return kDate;
+    case ComparisonKind::kAddress:
+      return kAddress;
+    case ComparisonKind::kPostcode:
+      return kPostcode;
+    case ComparisonKind::kCity:
+    case ComparisonKind::kText:
+      return kFuzzy;
+    case ComparisonKind::kExact:
+      return kExact;
+    case ComparisonKind::kEmail:
+      return kEmail;
+    case ComparisonKind::kPhone:
+      return kPhone;
+    case ComparisonKind::kId:
+      return kId;
+    case ComparisonKind::kNumber:
+      return kNumber;
+  }
+  return kFuzzy;
+}
+
+Result<MatchConfig> ParseConfigYaml(std::string_view yaml) {
+  try {
+    return ParseYamlUnchecked(yaml);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(std::string("config: ") + e.msg,
+                           "line " + std::to_string(e.mark.line + 1));
+  }
+}
+
+Result<MatchConfig> ResolveConfig(MatchConfig c, const std::vector<std::string>& header) {
+  if (header.empty()) return InvalidArgument("the input has no columns");
+  if (c.id_column.empty()) {
+    for (std::string_view name : {"id", "rec_id", "record_id", "unique_id", "kundennr"}) {
+      int i = FindColumn(header, name);
+      if (i >= 0) {
+        c.id_column = header[i];
+        break;
+      }
+    }
+    if (c.id_column.empty()) c.id_column = header.front();
+  } else if (FindColumn(header, c.id_column) < 0) {
+    return InvalidArgument("id column '" + c.id_column + "' is not in the header", c.id_column);
+  }
+  if (c.comparisons.empty()) {
+    for (const Synonyms& s : KnownColumns()) {
+      for (std::string_view name : s.names) {
+        int i = FindColumn(header, name);
+        if (i < 0) continue;
+        ComparisonSpec spec{std::string(s.comparison), s.kind, {header[i]}};
+        if (s.kind == ComparisonKind::kAddress) {
+          for (std::string_view hn : kHouseNumberColumns) {
+            int j = FindColumn(header, hn);
+            if (j >= 0) {
+              spec.columns.push_back(header[j]);
+              break;
+            }
+          }
+        }
+        c.comparisons.push_back(std::move(spec));
+        break;
+      }
+    }
+    if (c.comparisons.empty()) {
+      return InvalidArgument(
+          "no column to compare: expected e.g. first_name/last_name, vorname/nachname or "
+          "given_name/surname (or name them in a --config file)");
+    }
+  } else {
+    for (auto& s : c.comparisons) {
+      for (auto& col : s.columns) {
+        int i = FindColumn(header, col);
+        if (i < 0) {
+          return InvalidArgument(
+              "column '" + col + "' of comparison " + s.name + " is not in the header", col);
+        }
+        col = header[i];
+      }
+    }
+  }
+  if (c.blocking.empty()) c.blocking = DefaultBlocking(c);
+  for (size_t r = 0; r < c.blocking.size(); ++r) {
+    for (const auto& key : c.blocking[r]) {
+      RETURN_IF_ERROR(CheckKey(c, key, "blocking[" + std::to_string(r) + "]"));
+    }
+  }
+  if (c.blocking.empty()) return InvalidArgument("no blocking rule fits the columns");
+  if (c.rules.empty()) c.rules = DefaultRules(c);
+  for (size_t r = 0; r < c.rules.size(); ++r) {
+    for (const auto& name : c.rules[r]) {
+      if (!FindSpec(c, name)) {
+        return InvalidArgument("rule names unknown comparison '" + name + "'",
+                               "rules[" + std::to_string(r) + "]");
+      }
+    }
+  }
+  return c;
+}
+
+}  // namespace rapport::identity

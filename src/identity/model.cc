@@ -1,0 +1,766 @@
+// Normalization per comparison kind, comparison levels, Fellegi–Sunter weights with
+// term-frequency adjustment, EM training and explanations.
+
+#include "identity/model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+#include "identity/comparators.h"
+#include "identity/normalize.h"
+
+namespace rapport::identity {
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view FirstToken(std::string_view s) { return s.substr(0, s.find(' ')); }
+
+FieldValue NormalizeValue(ComparisonKind kind, std::string_view v1, std::string_view v2,
+                          const std::string& region) {
+  FieldValue f;
+  switch (kind) {
+    case ComparisonKind::kGivenName: {
+      GivenName g = NormalizeGivenName(v1);
+      f.a = g.full;
+      f.b = LooseSpelling(g.first);
+      f.c = g.canonical;
+      f.num = 0;
+      break;
+    }
+    case ComparisonKind::kSurname:
+      f.a = NormalizeSurname(v1);
+      f.b = LooseSpelling(f.a);
+      if (!f.a.empty()) f.c = KoelnerPhonetik(f.a);
+      break;
+    case ComparisonKind::kBirthDate:
+      if (auto d = ParseDate(v1)) {
+        f.num = d->year * 10000 + d->month * 100 + d->day;
+      } else if (!IsPlaceholder(v1)) {
+        // Unparseable but present (e.g. "19810231"): keep its digits for a typo comparison.
+        for (char c : v1)
+          if (std::isdigit(static_cast<unsigned char>(c))) f.a.push_back(c);
+        if (f.a.find_first_not_of('0') == std::string::npos) f.a.clear();
+      }
+      break;
+    case ComparisonKind::kAddress: {
+      StreetAddress s = NormalizeStreet(v1, v2);
+      f.a = s.street;
+      f.b = s.number;
+      f.c = s.suffix;
+      if (f.a.empty()) f.b.clear(), f.c.clear();
+      break;
+    }
+    case ComparisonKind::kPostcode:
+      f.a = NormalizePostcode(v1);
+      break;
+    case ComparisonKind::kCity:
+    case ComparisonKind::kText:
+      f.a = FoldText(v1);
+      f.b = LooseSpelling(f.a);
+      break;
+    case ComparisonKind::kExact:
+      f.a = FoldText(v1);
+      break;
+    case ComparisonKind::kEmail:
+      if (auto e = NormalizeEmail(v1)) {
+        f.a = e->canonical;
+        f.b = e->canonical.substr(0, e->canonical.find('@'));
+        f.c = e->tag;
+      }
+      break;
+    case ComparisonKind::kPhone:
+      if (auto p = NormalizePhone(v1, region)) f.a = *p;
+      break;
+    case ComparisonKind::kId:
+      if (!IsPlaceholder(v1)) {
+        for (char c : v1)
+          if (std::isalnum(static_cast<unsigned char>(c)))
+            f.a.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+        if (f.a.find_first_not_of('0') == std::string::npos) f.a.clear();
+      }
+      break;
+    case ComparisonKind::kNumber:
+      if (!IsPlaceholder(v1)) f.a = FoldText(v1);
+      break;
+  }
+  return f;
+}
+
+int LastLevel(ComparisonKind k) { return static_cast<int>(LevelNames(k).size()) - 1; }
+
+int CompareGiven(const FieldValue& x, const FieldValue& y) {
+  std::string_view fx = FirstToken(x.a), fy = FirstToken(y.a);
+  bool ix = fx.size() == 1, iy = fy.size() == 1;
+  if (x.a == y.a) return 0;
+  if (!ix && !iy) {
+    if (fx == fy) return 0;
+    if (x.b == y.b) return 1;
+    if (x.c == y.c) return 2;
+  }
+  if (ix || iy) return fx[0] == fy[0] ? 4 : 6;
+  double jw = JaroWinkler(fx, fy);
+  if (jw >= 0.92) return 3;
+  // "Johann Georg" vs "Georg": a shared later name.
+  for (std::string_view tx : Tokens(x.a)) {
+    for (std::string_view ty : Tokens(y.a)) {
+      if (tx.size() > 1 && tx == ty) return 3;
+    }
+  }
+  if (jw >= 0.80) return 5;
+  return 6;
+}
+
+int CompareSurname(const FieldValue& x, const FieldValue& y) {
+  if (x.a == y.a) return 0;
+  if (x.b == y.b) return 1;
+  // Double names: "Müller-Lüdenscheidt" vs "Müller".
+  std::vector<std::string_view> tx = Tokens(x.b), ty = Tokens(y.b);
+  if (tx.size() > 1 || ty.size() > 1) {
+    for (auto a : tx)
+      for (auto b : ty)
+        if (a == b && a.size() > 2) return 1;
+  }
+  double jw = JaroWinkler(x.a, y.a);
+  if (jw >= 0.92) return 2;
+  if (jw >= 0.80 || x.c == y.c) return 3;
+  return 4;
+}
+
+int CompareDate(const FieldValue& x, const FieldValue& y) {
+  if (x.num != 0 && y.num != 0) {
+    Date a{x.num / 10000, x.num / 100 % 100, x.num % 100};
+    Date b{y.num / 10000, y.num / 100 % 100, y.num % 100};
+    switch (CompareDates(a, b)) {
+      case DateRelation::kExact:
+        return 0;
+      case DateRelation::kDayMonthSwapped:
+        return 1;
+      case DateRelation::kOneTypo:
+        return 2;
+      case DateRelation::kYearOffByOne:
+        return 3;
+      default:
+        return 4;
+    }
+  }
+  char buf[16];
+  std::string sx = x.a, sy = y.a;
+  if (x.num != 0) std::snprintf(buf, sizeof buf, "%08d", x.num), sx = buf;
+  if (y.num != 0) std::snprintf(buf, sizeof buf, "%08d", y.num), sy = buf;
+  if (sx == sy) return 0;
+  return DamerauLevenshtein(sx, sy) <= 1 ? 2 : 4;
+}
+
+int CompareAddress(const FieldValue& x, const FieldValue& y) {
+  bool same = x.a == y.a;
+  bool similar = same || JaroWinkler(x.a, y.a) >= 0.9 || TokenSetSimilarity(x.a, y.a) >= 0.8;
+  if (!similar) return 4;
+  if (x.b.empty() || y.b.empty()) return 2;
+  bool suffix_ok = x.c == y.c || x.c.empty() || y.c.empty();
+  if (x.b == y.b && suffix_ok) return same ? 0 : 1;
+  return 3;
+}
+
+int CompareFuzzy(const FieldValue& x, const FieldValue& y) {
+  if (x.a == y.a || x.b == y.b) return 0;
+  if (JaroWinkler(x.a, y.a) >= 0.9 || TokenSetSimilarity(x.a, y.a) >= 0.8) return 1;
+  return 2;
+}
+
+int CompareLevel(ComparisonKind kind, const FieldValue& x, const FieldValue& y) {
+  if (x.missing() || y.missing()) return -1;
+  switch (kind) {
+    case ComparisonKind::kGivenName:
+      return CompareGiven(x, y);
+    case ComparisonKind::kSurname:
+      return CompareSurname(x, y);
+    case ComparisonKind::kBirthDate:
+      return CompareDate(x, y);
+    case ComparisonKind::kAddress:
+      return CompareAddress(x, y);
+    case ComparisonKind::kPostcode:
+      if (x.a == y.a) return 0;
+      return DamerauLevenshtein(x.a, y.a) <= 1 ? 1 : 2;
+    case ComparisonKind::kCity:
+    case ComparisonKind::kText:
+      return CompareFuzzy(x, y);
+    case ComparisonKind::kExact:
+      return x.a == y.a ? 0 : 1;
+    case ComparisonKind::kEmail:
+      if (x.a == y.a) return 0;
+      return x.b == y.b || DamerauLevenshtein(x.a, y.a) <= 1 ? 1 : 2;
+    case ComparisonKind::kPhone: {
+      if (x.a == y.a) return 0;
+      size_t n = 7;
+      if (x.a.size() >= n && y.a.size() >= n &&
+          x.a.compare(x.a.size() - n, n, y.a, y.a.size() - n, n) == 0) {
+        return 1;
+      }
+      return 2;
+    }
+    case ComparisonKind::kId:
+      if (x.a == y.a) return 0;
+      return x.a.size() >= 5 && DamerauLevenshtein(x.a, y.a) <= 1 ? 1 : 2;
+    case ComparisonKind::kNumber: {
+      if (x.a == y.a) return 0;
+      char* ex = nullptr;
+      char* ey = nullptr;
+      double a = std::strtod(x.a.c_str(), &ex), b = std::strtod(y.a.c_str(), &ey);
+      if (*ex == 0 && *ey == 0 && RelativeNumberDifference(a, b) <= 0.05) return 1;
+      return 2;
+    }
+  }
+  return -1;
+}
+
+// Built-in m and u per level: typical of customer data, chosen so that the untrained model
+// gets S2-like cases right and EM has a sensible start.
+ComparisonParams DefaultParams(ComparisonKind kind) {
+  switch (kind) {
+    case ComparisonKind::kGivenName:
+      return {{0.80, 0.04, 0.03, 0.05, 0.03, 0.02, 0.03},
+              {0.004, 0.0005, 0.001, 0.003, 0.05, 0.02, 0.9215}};
+    case ComparisonKind::kSurname:
+      return {{0.85, 0.04, 0.04, 0.03, 0.04}, {0.002, 0.0003, 0.001, 0.01, 0.9867}};
+    case ComparisonKind::kBirthDate:
+      return {{0.88, 0.02, 0.05, 0.01, 0.04}, {4e-5, 1e-5, 4e-4, 1e-4, 0.99945}};
+    case ComparisonKind::kAddress:
+      return {{0.78, 0.06, 0.04, 0.001, 0.119}, {1e-5, 1e-5, 1e-5, 0.001, 0.99897}};
+    case ComparisonKind::kPostcode:
+      return {{0.88, 0.05, 0.07}, {0.002, 0.01, 0.988}};
+    case ComparisonKind::kCity:
+      return {{0.88, 0.05, 0.07}, {0.005, 0.005, 0.99}};
+    case ComparisonKind::kText:
+      return {{0.8, 0.1, 0.1}, {0.01, 0.01, 0.98}};
+    case ComparisonKind::kExact:
+      return {{0.95, 0.05}, {0.2, 0.8}};
+    case ComparisonKind::kEmail:
+      return {{0.75, 0.05, 0.2}, {1e-7, 1e-5, 0.9999899}};
+    case ComparisonKind::kPhone:
+      return {{0.7, 0.05, 0.25}, {1e-6, 1e-5, 0.999989}};
+    case ComparisonKind::kId:
+      return {{0.88, 0.06, 0.06}, {1e-7, 1e-6, 0.9999989}};
+    case ComparisonKind::kNumber:
+      return {{0.8, 0.1, 0.1}, {0.01, 0.02, 0.97}};
+  }
+  return {};
+}
+
+bool UsesTermFrequency(ComparisonKind k) {
+  return k == ComparisonKind::kGivenName || k == ComparisonKind::kSurname ||
+         k == ComparisonKind::kCity;
+}
+
+// Attributes that people of one household (or one street) share, so their agreement says
+// little about identity once the first names disagree (or the house numbers differ).
+bool SharedByHousehold(ComparisonKind k) {
+  return k == ComparisonKind::kSurname || k == ComparisonKind::kAddress ||
+         k == ComparisonKind::kPostcode || k == ComparisonKind::kCity ||
+         k == ComparisonKind::kPhone || k == ComparisonKind::kText || k == ComparisonKind::kExact;
+}
+bool SharedByStreet(ComparisonKind k) {
+  return k == ComparisonKind::kAddress || k == ComparisonKind::kPostcode ||
+         k == ComparisonKind::kCity || k == ComparisonKind::kText || k == ComparisonKind::kExact;
+}
+
+std::string Describe(ComparisonKind kind, const FieldValue& f) {
+  if (f.missing()) return "";
+  switch (kind) {
+    case ComparisonKind::kBirthDate:
+      if (f.num != 0) {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", f.num / 10000, f.num / 100 % 100,
+                      f.num % 100);
+        return buf;
+      }
+      return f.a;
+    case ComparisonKind::kAddress:
+      return f.a + (f.b.empty() ? "" : " " + f.b + f.c);
+    case ComparisonKind::kEmail:
+      return f.c.empty() ? f.a : f.a + " (tag " + f.c + ")";
+    default:
+      return f.a;
+  }
+}
+
+double Log2(double x) { return std::log2(std::max(x, 1e-300)); }
+
+void Normalize(std::vector<double>& v, double floor) {
+  double s = 0;
+  for (double& x : v) {
+    x = std::max(x, floor);
+    s += x;
+  }
+  for (double& x : v) x /= s;
+}
+
+}  // namespace
+
+// --- RecordNormalizer ---
+
+Result<RecordNormalizer> RecordNormalizer::Create(const MatchConfig& config,
+                                                  const std::vector<std::string>& header) {
+  RecordNormalizer n;
+  n.config_ = config;
+  n.header_ = header;
+  auto find = [&](const std::string& name) {
+    std::string want = Lower(name);
+    for (size_t i = 0; i < header.size(); ++i)
+      if (Lower(header[i]) == want) return static_cast<int>(i);
+    return -1;
+  };
+  n.id_column_ = find(config.id_column);
+  if (n.id_column_ < 0) {
+    return InvalidArgument("id column '" + config.id_column + "' is not in the header");
+  }
+  for (const auto& spec : config.comparisons) {
+    std::vector<int> cols;
+    for (const auto& c : spec.columns) {
+      int i = find(c);
+      if (i < 0) return InvalidArgument("column '" + c + "' is not in the header", c);
+      cols.push_back(i);
+    }
+    n.columns_.push_back(std::move(cols));
+  }
+  return n;
+}
+
+NormalizedRecord RecordNormalizer::Normalize(const std::vector<std::string>& row) const {
+  static const std::string kEmpty;
+  auto get = [&](int i) -> const std::string& {
+    return i >= 0 && static_cast<size_t>(i) < row.size() ? row[i] : kEmpty;
+  };
+  NormalizedRecord r;
+  r.id = get(id_column_);
+  r.values.reserve(columns_.size());
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    const auto& cols = columns_[c];
+    r.values.push_back(NormalizeValue(config_.comparisons[c].kind, get(cols[0]),
+                                      cols.size() > 1 ? get(cols[1]) : kEmpty, config_.region));
+  }
+  return r;
+}
+
+NormalizedRecord RecordNormalizer::Normalize(const Fields& fields) const {
+  std::vector<std::string> row(header_.size());
+  for (const auto& [name, value] : fields) {
+    std::string want = Lower(name);
+    for (size_t i = 0; i < header_.size(); ++i) {
+      if (Lower(header_[i]) == want) row[i] = value;
+    }
+  }
+  return Normalize(row);
+}
+
+// --- MatchModel ---
+
+MatchModel MatchModel::Default(const MatchConfig& config) {
+  MatchModel m;
+  m.config_ = config;
+  for (size_t i = 0; i < config.comparisons.size(); ++i) {
+    const auto& spec = config.comparisons[i];
+    m.params_.push_back(DefaultParams(spec.kind));
+    if (spec.kind == ComparisonKind::kGivenName && m.given_ < 0) m.given_ = static_cast<int>(i);
+    if (spec.kind == ComparisonKind::kSurname && m.surname_ < 0) m.surname_ = static_cast<int>(i);
+    if (spec.kind == ComparisonKind::kAddress && m.address_ < 0) m.address_ = static_cast<int>(i);
+  }
+  for (const auto& rule : config.rules) {
+    std::vector<int> idx;
+    for (const auto& name : rule) {
+      for (size_t i = 0; i < config.comparisons.size(); ++i)
+        if (config.comparisons[i].name == name) idx.push_back(static_cast<int>(i));
+    }
+    if (idx.size() == rule.size()) m.rules_.push_back(std::move(idx));
+  }
+  return m;
+}
+
+ComparisonVector MatchModel::Compare(const NormalizedRecord& a, const NormalizedRecord& b) const {
+  ComparisonVector v;
+  const size_t n = config_.comparisons.size();
+  v.levels.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    v.levels[i] =
+        static_cast<int8_t>(CompareLevel(config_.comparisons[i].kind, a.values[i], b.values[i]));
+  }
+  // Given name and surname swapped between the records (a common entry error).
+  if (given_ >= 0 && surname_ >= 0) {
+    int lg = LastLevel(ComparisonKind::kGivenName), ls = LastLevel(ComparisonKind::kSurname);
+    const auto &ga = a.values[given_], &gb = b.values[given_];
+    const auto &sa = a.values[surname_], &sb = b.values[surname_];
+    bool poor_given = v.levels[given_] == lg || v.levels[given_] < 0;
+    bool poor_surname = v.levels[surname_] == ls || v.levels[surname_] < 0;
+    if (poor_given && poor_surname && !ga.a.empty() && !sb.a.empty() && !gb.a.empty() &&
+        !sa.a.empty() && JaroWinkler(ga.a, sb.a) >= 0.92 && JaroWinkler(sa.a, gb.a) >= 0.92) {
+      v.levels[given_] = 3;
+      v.levels[surname_] = 2;
+      v.names_swapped = true;
+    }
+  }
+  return v;
+}
+
+Explanation MatchModel::Evaluate(const NormalizedRecord& a, const NormalizedRecord& b,
+                                 const ComparisonVector& v, bool with_text) const {
+  Explanation e;
+  const size_t n = config_.comparisons.size();
+  if (with_text) {
+    e.left_id = a.id;
+    e.right_id = b.id;
+    e.fields.resize(n);
+  }
+  e.names_swapped = v.names_swapped;
+  e.prior_weight = Log2(lambda_ / (1 - lambda_));
+  // Household and neighbour discounts (see README: conditional dependence).
+  bool household = given_ >= 0 && v.levels[given_] == LastLevel(ComparisonKind::kGivenName);
+  bool strong_personal = false;
+  for (size_t i = 0; i < n; ++i) {
+    int l = v.levels[i];
+    if (l < 0) continue;
+    switch (config_.comparisons[i].kind) {
+      case ComparisonKind::kBirthDate:
+        strong_personal |= l <= 2;
+        break;
+      case ComparisonKind::kEmail:
+      case ComparisonKind::kPhone:
+        strong_personal |= l == 0;
+        break;
+      case ComparisonKind::kId:
+        strong_personal |= l <= 1;
+        break;
+      default:
+        break;
+    }
+  }
+  bool neighbour = address_ >= 0 && v.levels[address_] == 3 && !strong_personal;
+  double total = e.prior_weight;
+  for (size_t i = 0; i < n; ++i) {
+    const ComparisonSpec& spec = config_.comparisons[i];
+    const ComparisonParams& p = params_[i];
+    int l = v.levels[i];
+    double w = 0;
+    std::string note;
+    if (l >= 0) {
+      w = Log2(p.m[l] / p.u[l]);
+      if (l == 0 && UsesTermFrequency(spec.kind) && p.tf_total > 0) {
+        const std::string& value = a.values[i].a;
+        auto it = p.tf.find(value);
+        double count = it == p.tf.end() ? 1.0 : it->second;
+        double f = count / static_cast<double>(p.tf_total);
+        w = Log2(p.m[0] / f);
+        if (with_text) {
+          char buf[64];
+          std::snprintf(buf, sizeof buf, "term frequency %.2g", f);
+          note = buf;
+        }
+      }
+      if (w > 0 && household && SharedByHousehold(spec.kind) && !v.names_swapped) {
+        w = 0;
+        note = "not counted: shared within households and the first names differ";
+      } else if (w > 0 && neighbour && SharedByStreet(spec.kind)) {
+        w = 0;
+        note = "not counted: different house number on the same street";
+      }
+    }
+    total += w;
+    if (with_text) {
+      FieldExplanation& f = e.fields[i];
+      f.comparison = spec.name;
+      f.level_index = l;
+      f.level = l < 0 ? "missing" : LevelNames(spec.kind)[l];
+      f.weight = w;
+      f.left = Describe(spec.kind, a.values[i]);
+      f.right = Describe(spec.kind, b.values[i]);
+      f.note = note;
+    }
+  }
+  e.total_weight = total;
+  e.probability = total > 60 ? 1.0 : total < -60 ? 0.0 : std::exp2(total) / (1 + std::exp2(total));
+  for (const auto& rule : rules_) {
+    bool all = true;
+    for (int i : rule) all = all && v.levels[i] == 0;
+    if (all) {
+      std::string name;
+      for (int i : rule) name += (name.empty() ? "" : "+") + config_.comparisons[i].name;
+      e.rule = name;
+      e.probability = 1.0;
+      break;
+    }
+  }
+  return e;
+}
+
+double MatchModel::Probability(const NormalizedRecord& a, const NormalizedRecord& b,
+                               const ComparisonVector& v) const {
+  return Evaluate(a, b, v, false).probability;
+}
+
+Explanation MatchModel::Explain(const NormalizedRecord& a, const NormalizedRecord& b) const {
+  return Evaluate(a, b, Compare(a, b), true);
+}
+
+TrainingReport MatchModel::Train(const std::vector<NormalizedRecord>& records,
+                                 const std::vector<std::pair<uint32_t, uint32_t>>& candidates,
+                                 size_t random_pairs, uint64_t seed) {
+  TrainingReport report;
+  const size_t n = config_.comparisons.size();
+  if (records.size() < std::max<size_t>(config_.min_records_to_train, 2) || candidates.empty()) {
+    return report;
+  }
+  // Term frequencies.
+  for (size_t i = 0; i < n; ++i) {
+    if (!UsesTermFrequency(config_.comparisons[i].kind)) continue;
+    auto& p = params_[i];
+    p.tf.clear();
+    p.tf_total = 0;
+    for (const auto& r : records) {
+      const std::string& v = r.values[i].a;
+      if (v.empty()) continue;
+      ++p.tf[v];
+      ++p.tf_total;
+    }
+  }
+  // u from random pairs: what agreement looks like between (almost surely) different people.
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<size_t> pick(0, records.size() - 1);
+  std::vector<std::vector<double>> ucount(n);
+  std::vector<double> unon(n, 0);
+  for (size_t i = 0; i < n; ++i) ucount[i].assign(params_[i].u.size(), 0);
+  for (size_t k = 0; k < random_pairs; ++k) {
+    size_t x = pick(rng), y = pick(rng);
+    if (x == y) continue;
+    ComparisonVector v = Compare(records[x], records[y]);
+    for (size_t i = 0; i < n; ++i) {
+      if (v.levels[i] < 0) continue;
+      ucount[i][v.levels[i]] += 1;
+      unon[i] += 1;
+    }
+  }
+  report.random_pairs = random_pairs;
+  for (size_t i = 0; i < n; ++i) {
+    if (unon[i] < 100) continue;  // too little data: keep the default
+    std::vector<double> u = ucount[i];
+    for (double& x : u) x /= unon[i];
+    // Agreement levels never seen among random pairs are rarer than one in `unon`.
+    Normalize(u, 0.5 / unon[i]);
+    params_[i].u = u;
+  }
+  // EM over candidate pairs, on distinct comparison patterns with counts.
+  std::unordered_map<std::string, double> patterns;
+  {
+    const unsigned threads = 2;
+    std::vector<std::unordered_map<std::string, double>> partial(threads);
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < threads; ++t) {
+      pool.emplace_back([&, t] {
+        for (size_t k = t; k < candidates.size(); k += threads) {
+          ComparisonVector v = Compare(records[candidates[k].first], records[candidates[k].second]);
+          std::string key(reinterpret_cast<const char*>(v.levels.data()), n);
+          partial[t][key] += 1;
+        }
+      });
+    }
+    for (auto& th : pool) th.join();
+    for (auto& part : partial)
+      for (auto& [k, c] : part) patterns[k] += c;
+  }
+  report.candidate_pairs = candidates.size();
+  std::vector<std::vector<double>> m(n), uc(n);
+  for (size_t i = 0; i < n; ++i) {
+    m[i] = params_[i].m;
+    uc[i] = params_[i].u;
+  }
+  double lambda_c = 0.3;
+  int it = 0;
+  for (; it < 100; ++it) {
+    std::vector<std::vector<double>> mnum(n), unum(n);
+    for (size_t i = 0; i < n; ++i) {
+      mnum[i].assign(m[i].size(), 0);
+      unum[i].assign(m[i].size(), 0);
+    }
+    double total_match = 0, total = 0;
+    for (const auto& [key, count] : patterns) {
+      double lm = std::log(lambda_c), lu = std::log(1 - lambda_c);
+      for (size_t i = 0; i < n; ++i) {
+        int l = static_cast<int8_t>(key[i]);
+        if (l < 0) continue;
+        lm += std::log(m[i][l]);
+        lu += std::log(uc[i][l]);
+      }
+      double pm = 1.0 / (1.0 + std::exp(lu - lm));
+      total_match += pm * count;
+      total += count;
+      for (size_t i = 0; i < n; ++i) {
+        int l = static_cast<int8_t>(key[i]);
+        if (l < 0) continue;
+        mnum[i][l] += pm * count;
+        unum[i][l] += (1 - pm) * count;
+      }
+    }
+    double delta = 0;
+    for (size_t i = 0; i < n; ++i) {
+      std::vector<double> nm = mnum[i], nu = unum[i];
+      Normalize(nm, 1e-4);
+      Normalize(nu, 1e-6);
+      for (size_t l = 0; l < nm.size(); ++l) delta = std::max(delta, std::fabs(nm[l] - m[i][l]));
+      m[i] = nm;
+      uc[i] = nu;
+    }
+    double new_lambda = std::clamp(total_match / total, 1e-6, 0.999);
+    delta = std::max(delta, std::fabs(new_lambda - lambda_c));
+    lambda_c = new_lambda;
+    if (delta < 1e-5) break;
+  }
+  report.em_iterations = it + 1;
+  for (size_t i = 0; i < n; ++i) params_[i].m = m[i];
+  // Prior over all pairs: the expected matches among candidates, spread over every pair
+  // (blocking is assumed to miss few matches).
+  double all_pairs = 0.5 * static_cast<double>(records.size()) * (records.size() - 1);
+  lambda_ = std::clamp(lambda_c * candidates.size() / all_pairs, 1e-12, 0.5);
+  trained_ = true;
+  report.trained = true;
+  report.lambda = lambda_;
+  return report;
+}
+
+// --- Explanation ---
+
+std::string Explanation::ToText() const {
+  std::string out;
+  char buf[512];
+  std::snprintf(buf, sizeof buf, "%s vs %s\n", left_id.c_str(), right_id.c_str());
+  out += buf;
+  for (const auto& f : fields) {
+    std::snprintf(buf, sizeof buf, "  %-14s %-30s %+7.2f  %s | %s%s%s\n", f.comparison.c_str(),
+                  f.level.c_str(), f.weight, f.left.c_str(), f.right.c_str(),
+                  f.note.empty() ? "" : "  (", f.note.empty() ? "" : (f.note + ")").c_str());
+    out += buf;
+  }
+  std::snprintf(buf, sizeof buf, "  %-14s %-30s %+7.2f\n", "prior", "", prior_weight);
+  out += buf;
+  std::snprintf(buf, sizeof buf, "  total weight %+.2f  probability %.6f%s%s%s\n", total_weight,
+                probability, rule.empty() ? "" : "  rule: ", rule.c_str(),
+                names_swapped ? "  (given name and surname swapped)" : "");
+  out += buf;
+  return out;
+}
+
+Json Explanation::ToJson() const {
+  Json j;
+  j["left_id"] = left_id;
+  j["right_id"] = right_id;
+  Json fs = Json::array();
+  for (const auto& f : fields) {
+    Json x = {{"comparison", f.comparison}, {"level", f.level}, {"level_index", f.level_index},
+              {"weight", f.weight},         {"left", f.left},   {"right", f.right}};
+    if (!f.note.empty()) x["note"] = f.note;
+    fs.push_back(std::move(x));
+  }
+  j["fields"] = std::move(fs);
+  j["prior_weight"] = prior_weight;
+  j["total_weight"] = total_weight;
+  j["probability"] = probability;
+  if (!rule.empty()) j["rule"] = rule;
+  if (names_swapped) j["names_swapped"] = true;
+  return j;
+}
+
+// --- JSON ---
+
+Json MatchModel::ToJson() const {
+  Json j;
+  j["version"] = 1;
+  Json c;
+  c["id"] = config_.id_column;
+  c["region"] = config_.region;
+  c["threshold"] = config_.threshold;
+  c["max_block_size"] = config_.max_block_size;
+  c["min_records_to_train"] = config_.min_records_to_train;
+  c["blocking"] = config_.blocking;
+  c["rules"] = config_.rules;
+  Json comps = Json::array();
+  for (size_t i = 0; i < config_.comparisons.size(); ++i) {
+    const auto& s = config_.comparisons[i];
+    const auto& p = params_[i];
+    Json x = {{"name", s.name},
+              {"kind", KindName(s.kind)},
+              {"columns", s.columns},
+              {"m", p.m},
+              {"u", p.u}};
+    if (p.tf_total > 0) {
+      Json tf = Json::object();
+      for (const auto& [v, count] : p.tf)
+        if (count > 1) tf[v] = count;
+      x["tf_total"] = p.tf_total;
+      x["tf"] = std::move(tf);
+    }
+    comps.push_back(std::move(x));
+  }
+  c["comparisons"] = std::move(comps);
+  j["config"] = std::move(c);
+  j["lambda"] = lambda_;
+  j["trained"] = trained_;
+  return j;
+}
+
+Result<MatchModel> MatchModel::FromJson(const Json& j) {
+  try {
+    if (!j.is_object() || j.value("version", 0) != 1) {
+      return InvalidArgument("not a version 1 match model", "version");
+    }
+    const Json& c = j.at("config");
+    MatchConfig config;
+    config.id_column = c.at("id").get<std::string>();
+    config.region = c.value("region", "DE");
+    config.threshold = c.value("threshold", 0.5);
+    config.max_block_size = c.value("max_block_size", size_t{1000});
+    config.min_records_to_train = c.value("min_records_to_train", size_t{1000});
+    config.blocking = c.at("blocking").get<std::vector<std::vector<std::string>>>();
+    config.rules = c.at("rules").get<std::vector<std::vector<std::string>>>();
+    std::vector<ComparisonParams> params;
+    for (const Json& x : c.at("comparisons")) {
+      ComparisonSpec s;
+      s.name = x.at("name").get<std::string>();
+      ASSIGN_OR_RETURN(s.kind, ParseKind(x.at("kind").get<std::string>()));
+      s.columns = x.at("columns").get<std::vector<std::string>>();
+      ComparisonParams p;
+      p.m = x.at("m").get<std::vector<double>>();
+      p.u = x.at("u").get<std::vector<double>>();
+      size_t levels = LevelNames(s.kind).size();
+      if (p.m.size() != levels || p.u.size() != levels) {
+        return InvalidArgument("m and u need " + std::to_string(levels) + " levels",
+                               "config.comparisons." + s.name);
+      }
+      for (size_t l = 0; l < levels; ++l) {
+        if (!(p.m[l] > 0 && p.m[l] <= 1 && p.u[l] > 0 && p.u[l] <= 1)) {
+          return InvalidArgument("m and u must lie in (0, 1]", "config.comparisons." + s.name);
+        }
+      }
+      if (x.contains("tf")) {
+        p.tf_total = x.at("tf_total").get<uint64_t>();
+        for (const auto& [v, count] : x.at("tf").items()) p.tf[v] = count.get<uint32_t>();
+      }
+      config.comparisons.push_back(std::move(s));
+      params.push_back(std::move(p));
+    }
+    MatchModel m = Default(config);
+    m.params_ = std::move(params);
+    m.lambda_ = j.at("lambda").get<double>();
+    if (!(m.lambda_ > 0 && m.lambda_ < 1))
+      return InvalidArgument("lambda must lie in (0, 1)", "lambda");
+    m.trained_ = j.value("trained", false);
+    return m;
+  } catch (const Json::exception& e) {
+    return InvalidArgument(std::string("match model: ") + e.what());
+  }
+}
+
+}  // namespace rapport::identity
