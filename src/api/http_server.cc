@@ -171,8 +171,13 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   // Runs on the session's strand.
+  // A connection is idle when it is not answering and has received no byte of a new request
+  // (neither parsed, buffered, nor waiting in the kernel); anything else is in flight.
   void CloseIfIdle() {
-    if (!busy_) {
+    beast::error_code ec;
+    bool has_bytes = (parser_ && parser_->got_some()) || buffer_.size() > 0 ||
+                     stream_.socket().available(ec) > 0;
+    if (!busy_ && !has_bytes) {
       beast::error_code ec;
       stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
       stream_.cancel();

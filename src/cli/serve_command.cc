@@ -1,0 +1,92 @@
+// `rapport serve`: the HTTP server on the configured store.
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "api/handlers.h"
+#include "api/http_server.h"
+#include "cli/commands.h"
+#include "cli/common.h"
+
+namespace rapport::cli {
+
+namespace {
+
+struct ServeOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string db = "rapport.db";
+  std::string clock = "system";
+  std::string clock_start;
+  int threads = 0;
+  size_t max_body = 32 * 1024 * 1024;
+  std::string sync = "full";
+};
+
+int Serve(const ServeOptions& o) {
+  app::Config config;
+  config.db = o.db;
+  config.clock = o.clock;
+  config.sync_every_commit = o.sync == "full";
+  if (!o.clock_start.empty()) {
+    auto t = ParseTime(o.clock_start);
+    if (!t.ok()) return ReportError(t.status().WithWhere("--clock-start"));
+    config.clock_start = *t;
+  }
+  auto app = app::App::Open(config);
+  if (!app.ok()) return ReportError(app.status());
+  api::Router router((*app)->tokens(), (*app)->metrics());
+  api::AddCoreRoutes(router, **app);
+  api::ServerOptions so;
+  so.host = o.host;
+  so.port = static_cast<uint16_t>(o.port);
+  so.threads = o.threads;
+  so.body_limit = o.max_body;
+  api::HttpServer server(router, so);
+  Status s = server.Listen();
+  if (!s.ok()) return ReportError(s);
+  // Tests and scripts read this line to learn the port (with --port 0).
+  std::cout << "Rapport listening on http://" << o.host << ":" << server.port() << "  (store: "
+            << (*app)->store().Backend() << " " << o.db << ", clock: " << o.clock << ")"
+            << std::endl;
+  server.Run(/*handle_signals=*/true);
+  spdlog::info("shut down cleanly: in-flight requests answered, store closed");
+  return 0;
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<ServeOptions>();
+  CLI::App* cmd = app.add_subcommand("serve", "Run the HTTP API server");
+  cmd->set_config("--config", "", "Read these settings from a TOML/INI file (key = value)");
+  cmd->add_option("--host", o->host, "Address to listen on")->envname("RAPPORT_HOST")->capture_default_str();
+  cmd->add_option("--port", o->port, "Port (0: any free port)")
+      ->envname("RAPPORT_PORT")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  AddDbOption(cmd, &o->db);
+  cmd->add_option("--clock", o->clock,
+                  "system, or manual: time moves only by POST /v1/admin/clock (for tests)")
+      ->envname("RAPPORT_CLOCK")
+      ->check(CLI::IsMember({"system", "manual"}))
+      ->capture_default_str();
+  cmd->add_option("--clock-start", o->clock_start,
+                  "Where a new manual clock starts (RFC 3339), default: now")
+      ->envname("RAPPORT_CLOCK_START");
+  cmd->add_option("--threads", o->threads, "Worker threads (0: one per core)")
+      ->envname("RAPPORT_THREADS")
+      ->check(CLI::Range(0, 256));
+  cmd->add_option("--max-body", o->max_body, "Largest request body in bytes")
+      ->envname("RAPPORT_MAX_BODY")
+      ->capture_default_str();
+  cmd->add_option("--sync", o->sync,
+                  "full: fsync every commit (survives power loss); normal: survives a crash of "
+                  "rapport but may lose the last commits on power loss")
+      ->envname("RAPPORT_SYNC")
+      ->check(CLI::IsMember({"full", "normal"}))
+      ->capture_default_str();
+  cmd->callback([o, exit_code] { *exit_code = Serve(*o); });
+}
+
+}  // namespace rapport::cli

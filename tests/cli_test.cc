@@ -1,0 +1,98 @@
+// The `rapport` command line as a newcomer uses it: help, version, import, tokens.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "test_server.h"
+
+namespace rapport::testing {
+namespace {
+
+void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+TEST(CliTest, HelpAndVersionExplainThemselves) {
+  std::string out;
+  EXPECT_EQ(RunRapport({"--help"}, &out), 0);
+  for (const char* cmd : {"serve", "import", "token"}) {
+    EXPECT_NE(out.find(cmd), std::string::npos) << cmd;
+  }
+  EXPECT_NE(out.find("Start here"), std::string::npos);
+  out.clear();
+  EXPECT_EQ(RunRapport({"--version"}, &out), 0);
+  EXPECT_EQ(out.rfind("rapport ", 0), 0u);
+  out.clear();
+  EXPECT_EQ(RunRapport({"serve", "--port", "99999"}, &out), 2);
+  EXPECT_NE(out.find("--port"), std::string::npos);
+  EXPECT_EQ(RunRapport({}, &out), 2);
+}
+
+TEST(CliTest, GermanExcelCsvIsImportedWithANoteAndReimportChangesNothing) {
+  ScratchDir dir;
+  std::string csv = dir.File("kunden.csv");
+  WriteFile(csv,
+            "Kundennr;Vorname;Nachname;Stra\xDF" "e;PLZ;Ort\r\n"
+            "K-1;Johann;M\xFCller;Hauptstra\xDF" "e 5;80331;M\xFCnchen\r\n"
+            "K-2;Anna;M\xFCller;Hauptstra\xDF" "e 5;80331;M\xFCnchen\r\n");
+  std::string db = dir.File("r.db");
+  std::string out;
+  ASSERT_EQ(RunRapport({"import", csv, "--key", "Kundennr", "--db", db}, &out), 0) << out;
+  EXPECT_NE(out.find("Windows-1252"), std::string::npos) << out;
+  EXPECT_NE(out.find("2 rows read, 2 stored, 0 already stored, 0 rejected (source 'kunden')"),
+            std::string::npos)
+      << out;
+  out.clear();
+  ASSERT_EQ(RunRapport({"import", csv, "--key", "Kundennr", "--db", db}, &out), 0);
+  EXPECT_NE(out.find("2 rows read, 0 stored, 2 already stored"), std::string::npos) << out;
+}
+
+TEST(CliTest, BadRowsAreListedWithLinesAndMissingColumnsAreNamed) {
+  ScratchDir dir;
+  std::string db = dir.File("r.db");
+  std::string events = dir.File("events.csv");
+  WriteFile(events,
+            "id,type,occurred_at,keys.order_id\n"
+            "e1,order.placed,2026-11-01T10:00:00Z,O-1\n"
+            "e2,order.placed,gestern,O-2\n"
+            "e3,order.placed\n");
+  std::string out;
+  EXPECT_EQ(RunRapport({"import", events, "--kind", "events", "--db", db}, &out), 1);
+  EXPECT_NE(out.find("3 rows read, 1 stored, 0 already stored, 2 rejected"), std::string::npos) << out;
+  EXPECT_NE(out.find("events.csv:3: not an RFC 3339 time: 'gestern'"), std::string::npos) << out;
+  EXPECT_NE(out.find("events.csv:4: expected 4 fields, found 2"), std::string::npos) << out;
+
+  std::string no_time = dir.File("no_time.csv");
+  WriteFile(no_time, "id,type\ne1,x\n");
+  out.clear();
+  EXPECT_EQ(RunRapport({"import", no_time, "--kind", "events", "--db", db}, &out), 2);
+  EXPECT_NE(out.find("missing required column 'occurred_at'; columns are: id, type"),
+            std::string::npos)
+      << out;
+
+  std::string empty = dir.File("empty.csv");
+  WriteFile(empty, "");
+  out.clear();
+  EXPECT_EQ(RunRapport({"import", empty, "--db", db}, &out), 2);
+  EXPECT_NE(out.find("the file is empty"), std::string::npos) << out;
+}
+
+TEST(CliTest, TokensAreCreatedListedAndRevoked) {
+  ScratchDir dir;
+  std::string db = dir.File("r.db");
+  std::string token = CreateToken(db, "partner", "acme");
+  std::string id = token.substr(0, token.find('.'));
+  std::string out;
+  ASSERT_EQ(RunRapport({"token", "list", "--db", db}, &out), 0);
+  EXPECT_NE(out.find(id + "  partner  acme"), std::string::npos) << out;
+  EXPECT_EQ(out.find(token), std::string::npos);  // the secret is never shown again
+  out.clear();
+  EXPECT_EQ(RunRapport({"token", "create", "--role", "partner", "--db", db}, &out), 2);
+  EXPECT_NE(out.find("needs an organisation"), std::string::npos) << out;
+  EXPECT_EQ(RunRapport({"token", "revoke", id, "--db", db}, &out), 0);
+  out.clear();
+  EXPECT_EQ(RunRapport({"token", "revoke", "tok_nope", "--db", db}, &out), 2);
+}
+
+}  // namespace
+}  // namespace rapport::testing
