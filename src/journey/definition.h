@@ -1,0 +1,232 @@
+// Journey definitions: the YAML text a team writes, loaded, validated and compiled into an
+// immutable JourneyDefinition that the runtime, `journey check` and `journey simulate` share.
+//
+// The compiled form is explicit on purpose, so that a model checker can read it without
+// re-parsing anything: every guard is a list of fact ids, every timer names the fact it is
+// anchored to and its offset, and implication between facts (an event completes a step, a
+// later step implies the earlier ones) is a precomputed table (Implies()).
+//
+// Contract:
+//  - LoadDefinition never throws; yaml-cpp exceptions are caught inside. Errors come back as
+//    Diagnostics with file, line and column (1-based) of the offending YAML node.
+//  - A JourneyDefinition is immutable after loading and safe to share between threads; it is
+//    handed out as shared_ptr<const> because running instances keep their version alive after
+//    a newer version was deployed.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/status.h"
+
+namespace rapport::journey {
+
+// Small dense ids into the definition's tables; they keep instance state compact.
+using FactId = uint16_t;
+using ActionId = uint16_t;
+using KeyId = uint16_t;  // 0 is always the journey's correlation (primary) key
+
+inline constexpr FactId kNoFact = 0xffff;
+inline constexpr ActionId kNoAction = 0xffff;
+
+// One problem in a definition, at a position in its file.
+struct Diagnostic {
+  std::string file;
+  int line = 0;    // 1-based; 0 when the problem has no position (e.g. empty document)
+  int column = 0;  // 1-based
+  std::string message;
+
+  // "file:line:column: message".
+  std::string ToString() const;
+};
+
+// Weekends and listed holidays, in UTC days. Used by `after: N business days from F`.
+class BusinessCalendar {
+ public:
+  BusinessCalendar();  // Saturday and Sunday off, no holidays.
+
+  // weekday: 0 = Sunday ... 6 = Saturday (as std::chrono::weekday::c_encoding()).
+  void SetWeekend(std::vector<unsigned> weekdays);
+  void AddHoliday(std::chrono::sys_days day);
+  bool IsBusinessDay(std::chrono::sys_days day) const;
+
+  // `t` moved forward by `days` business days, keeping the time of day: every calendar day
+  // after t's day that is a business day counts one. AddBusinessDays(Fri 10:00, 1) = Mon 10:00
+  // with a Sat/Sun weekend. At most 10 years are searched.
+  Time AddBusinessDays(Time t, int days) const;
+
+ private:
+  bool weekend_[7] = {};
+  std::vector<int64_t> holidays_;  // days since epoch, sorted
+};
+
+// "What is true" about an instance. A fact of kind kEvent holds once an event of that type was
+// applied; a fact of kind kStep holds once one of its completing events was applied or a later
+// step holds (steps are ordered; a later one implies the earlier ones).
+enum class FactKind : uint8_t { kEvent, kStep };
+
+struct FactSpec {
+  std::string name;  // the event type ("kit.delivered") or the step name ("kit_delivered")
+  FactKind kind = FactKind::kEvent;
+  uint16_t index = 0;  // into events() or steps()
+};
+
+struct EventSpec {
+  std::string type;
+  FactId fact = kNoFact;
+  std::vector<KeyId> keys;  // correlation keys this event carries
+  int line = 0;
+  int column = 0;
+};
+
+struct StepSpec {
+  std::string name;
+  FactId fact = kNoFact;
+  std::vector<FactId> completed_by;  // event facts; any one completes the step
+};
+
+// A point in time derived from a fact: occurred_at(fact) + offset, or that many business days.
+struct Anchor {
+  FactId fact = kNoFact;
+  Duration offset{0};
+  int business_days = -1;  // >= 0: use the calendar instead of `offset`
+
+  bool operator==(const Anchor&) const = default;
+};
+
+enum class ActionKind : uint8_t { kMessage, kWebhook, kTask };
+enum class Audience : uint8_t { kCustomer, kInternal };
+
+std::string_view ActionKindName(ActionKind k);
+std::string_view AudienceName(Audience a);
+
+// A parameter handed to the template/webhook: a literal text or a date computed from a fact.
+struct ParamSpec {
+  std::string name;
+  std::string literal;
+  std::optional<Anchor> date;  // rendered as RFC 3339
+};
+
+struct ActionSpec {
+  std::string name;
+  ActionKind kind = ActionKind::kMessage;
+  Audience audience = Audience::kCustomer;
+  std::string channel;        // message: "email", "sms", "letter"
+  std::string template_name;  // message
+  std::string url;            // webhook
+  std::string queue;          // task: the team/queue an agent works from
+  // The step the customer is asked to complete; the action never fires once it holds.
+  FactId asks_customer_to = kNoFact;
+  std::vector<FactId> required;  // all must hold when it fires
+  std::vector<FactId> unless;    // none may hold when it fires (asks_customer_to included)
+  // Timed actions: occurrence k is due at Resolve(*after) + k * every, k < max_occurrences.
+  // Untimed actions fire once, as soon as their guards hold.
+  std::optional<Anchor> after;
+  Duration every{0};
+  uint16_t max_occurrences = 1;
+  // An occurrence processed later than due + expires is skipped as stale (0 = never stale).
+  Duration expires{0};
+  // Compensation: fires only if that action fired before.
+  ActionId compensates = kNoAction;
+  // Listed in an end state's `then`: fires only when the instance enters that end state
+  // (cancellation, compensation), never on its guards alone. Such actions are untimed.
+  bool on_end = false;
+  std::vector<ParamSpec> params;
+  int line = 0;
+  int column = 0;
+};
+
+struct EndStateSpec {
+  std::string name;
+  std::vector<FactId> when;    // any one ends the instance
+  bool success = true;         // false for cancellations, lost kits, lapses
+  std::vector<ActionId> then;  // actions fired on entering it (guards still apply)
+};
+
+class JourneyDefinition {
+ public:
+  const std::string& name() const { return name_; }
+  int version() const { return version_; }
+  const std::string& file() const { return file_; }
+  const std::string& description() const { return description_; }
+  // A fingerprint of the YAML text, so that a store can tell two texts of one version apart.
+  uint64_t fingerprint() const { return fingerprint_; }
+
+  // keys()[0] is the correlation key that names an instance (e.g. "order_id"); the others are
+  // aliases an instance learns from events that carry both (e.g. "shipment_id").
+  const std::vector<std::string>& keys() const { return keys_; }
+  const std::string& primary_key() const { return keys_[0]; }
+  std::optional<KeyId> FindKey(std::string_view name) const;
+
+  // The event that creates an instance, and payload fields it must carry ("where").
+  FactId start_fact() const { return start_fact_; }
+  const std::vector<std::pair<std::string, std::string>>& start_where() const {
+    return start_where_;
+  }
+
+  const std::vector<FactSpec>& facts() const { return facts_; }
+  const std::vector<EventSpec>& events() const { return events_; }
+  const std::vector<StepSpec>& steps() const { return steps_; }
+  const std::vector<ActionSpec>& actions() const { return actions_; }
+  const std::vector<EndStateSpec>& end_states() const { return end_states_; }
+  const BusinessCalendar& calendar() const { return calendar_; }
+
+  std::optional<FactId> FindFact(std::string_view name) const;
+  // nullptr if the journey does not listen to this event type.
+  const EventSpec* FindEvent(std::string_view type) const;
+  std::optional<ActionId> FindAction(std::string_view name) const;
+
+  // True if whenever fact `a` holds, fact `b` holds too (reflexive; an event implies the step it
+  // completes and every earlier step; a step implies every earlier step).
+  bool Implies(FactId a, FactId b) const { return implies_[a * facts_.size() + b]; }
+
+  // The time an anchor denotes once its fact holds since `fact_time`.
+  Time Resolve(const Anchor& anchor, Time fact_time) const;
+  // "10d from kit.delivered", "5 business days from kit_shipped".
+  std::string AnchorText(const Anchor& anchor) const;
+
+ private:
+  friend class DefinitionCompiler;
+
+  std::string name_;
+  int version_ = 0;
+  std::string file_;
+  std::string description_;
+  uint64_t fingerprint_ = 0;
+  std::vector<std::string> keys_;
+  FactId start_fact_ = kNoFact;
+  std::vector<std::pair<std::string, std::string>> start_where_;
+  std::vector<FactSpec> facts_;
+  std::vector<EventSpec> events_;
+  std::vector<StepSpec> steps_;
+  std::vector<ActionSpec> actions_;
+  std::vector<EndStateSpec> end_states_;
+  BusinessCalendar calendar_;
+  std::vector<bool> implies_;  // facts x facts
+  std::unordered_map<std::string, FactId> fact_index_;
+  std::unordered_map<std::string, ActionId> action_index_;
+};
+
+using DefinitionPtr = std::shared_ptr<const JourneyDefinition>;
+
+// Parses, validates and compiles a definition. `file` names the text in diagnostics.
+// Returns the compiled definition, or nullptr and at least one diagnostic in *diagnostics.
+// Diagnostics are in file order; loading never stops at the first problem of a valid YAML
+// document, so an author sees all of them at once.
+DefinitionPtr CompileDefinition(std::string_view yaml, std::string_view file,
+                                std::vector<Diagnostic>* diagnostics);
+
+// As CompileDefinition; the error is kInvalidArgument with the first diagnostic's message,
+// where = "file:line:column", and "(and N more problems)" when there were several.
+Result<DefinitionPtr> LoadDefinition(std::string_view yaml, std::string_view file);
+// Reads the file first; kNotFound if it cannot be read.
+Result<DefinitionPtr> LoadDefinitionFile(const std::string& path);
+
+}  // namespace rapport::journey
