@@ -85,10 +85,18 @@ Result<Fields> FieldsFromJson(const std::string& text) {
   return out;
 }
 
+// Hot on the ingest path, so written without building a Json object.
 std::string KeysToJson(const Fields& keys) {
-  Json obj = Json::object();
-  for (const auto& [k, v] : keys) obj[k] = v;
-  return obj.dump();
+  if (keys.empty()) return "{}";
+  std::string out = "{";
+  for (const auto& [k, v] : keys) {
+    if (out.size() > 1) out += ',';
+    out += Json(k).dump();
+    out += ':';
+    out += Json(v).dump();
+  }
+  out += '}';
+  return out;
 }
 
 class SqliteStore final : public Store {
@@ -144,7 +152,8 @@ class SqliteStore final : public Store {
         s->Bind(2, r.source);
         s->Bind(3, r.source_key);
         s->Bind(4, hash);
-        s->Bind(5, FieldsToJson(r.fields));
+        std::string fields = FieldsToJson(r.fields);
+        s->Bind(5, fields);
         s->Bind(6, ToMicros(r.received_at));
         int rc = s->Step();
         if (rc != SQLITE_DONE) return SqliteError(writer_->raw(), rc, "insert record");
@@ -215,10 +224,12 @@ class SqliteStore final : public Store {
         s->Bind(1, e.id);
         s->Bind(2, e.type);
         s->Bind(3, e.subject);
-        s->Bind(4, KeysToJson(e.keys));
+        std::string keys = KeysToJson(e.keys);
+        std::string payload = e.payload.dump();
+        s->Bind(4, keys);
         s->Bind(5, ToMicros(e.occurred_at));
         s->Bind(6, ToMicros(e.received_at));
-        s->Bind(7, e.payload.dump());
+        s->Bind(7, payload);
         int rc = s->Step();
         if (rc != SQLITE_DONE) return SqliteError(writer_->raw(), rc, "append event");
       }
