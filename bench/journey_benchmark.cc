@@ -57,8 +57,8 @@ std::vector<Event> Stream(int customers) {
     Event placed = Ev(o + "a", "order.placed", {{"order_id", o}}, t);
     placed.payload = {{"trade_in", true}};
     out.push_back(std::move(placed));
-    out.push_back(Ev(o + "b", "kit.label_created", {{"order_id", o}, {"shipment_id", sh}},
-                     t + hours(6)));
+    out.push_back(
+        Ev(o + "b", "kit.label_created", {{"order_id", o}, {"shipment_id", sh}}, t + hours(6)));
     out.push_back(Ev(o + "c", "kit.picked_up", {{"shipment_id", sh}}, t + days(1)));
     out.push_back(Ev(o + "d", "kit.delivered", {{"shipment_id", sh}}, t + days(2)));
     out.push_back(Ev(o + "d", "kit.delivered", {{"shipment_id", sh}}, t + days(2) + hours(1)));
@@ -95,9 +95,10 @@ void BM_TradeInEvents(benchmark::State& state) {
     benchmark::DoNotOptimize(rt.instance_count());
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(events.size()));
-  state.counters["events/s"] =
-      benchmark::Counter(static_cast<double>(events.size()), benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["timers_decided"] = static_cast<double>(fired) / static_cast<double>(state.iterations());
+  state.counters["events/s"] = benchmark::Counter(static_cast<double>(events.size()),
+                                                  benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["timers_decided"] =
+      static_cast<double>(fired) / static_cast<double>(state.iterations());
 }
 // Args: customers, record timeline (1) or not (0).
 BENCHMARK(BM_TradeInEvents)->Args({20000, 0})->Args({20000, 1})->Unit(benchmark::kMillisecond);
@@ -140,7 +141,11 @@ void BM_WaitingInstances(benchmark::State& state) {
   state.counters["bytes_per_instance"] = per_instance;
   state.counters["GiB_per_1M"] = per_instance * 1e6 / (1024.0 * 1024 * 1024);
 }
-BENCHMARK(BM_WaitingInstances)->Arg(100000)->Arg(1000000)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_WaitingInstances)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace rapport::journey

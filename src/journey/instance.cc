@@ -394,13 +394,16 @@ void Stepper::ReconcileTimers(const std::vector<const Event*>& causes) {
   for (const PendingTimer& old : s_.timers) {
     if (std::find(want.begin(), want.end(), old) != want.end()) continue;
     const ActionSpec& a = def_.actions()[old.action];
+    const ActionProgress* p = s_.Progress(old.action);
+    bool decided = p && p->next > old.occurrence;
     TimerChange& c = fx_.timers.emplace_back();
-    c.op = TimerChange::Op::kCancel;
+    c.op = decided ? TimerChange::Op::kDone : TimerChange::Op::kCancel;
     c.timer_id = IdempotencyKey(def_.name(), s_.key, a.name, old.occurrence);
     c.action = old.action;
     c.action_name = a.name;
     c.occurrence = old.occurrence;
     c.due = old.due;
+    if (decided) continue;  // fired or skipped in this step: the timeline says so already
     if (fx_.record_timeline) {
       std::string why;
       const Event* cause = nullptr;
@@ -576,11 +579,15 @@ Status Stepper::Fire(ActionId action, uint16_t occurrence) {
            "stale: processed " + FormatDuration(now_ - due) + " after its due time (expires " +
                FormatDuration(a.expires) + ")");
   } else {
-    std::string why = "due at " + FormatTime(due) + " (" + def_.AnchorText(*a.after) + ")";
+    std::string why =
+        "due at " + FormatTime(due) + " (" + def_.AnchorText(*a.after) +
+        (occurrence > 0 ? " + " + std::to_string(occurrence) + " x " + FormatDuration(a.every)
+                        : "") +
+        ")";
     if (!a.required.empty()) {
       std::string req;
       for (FactId f : a.required) req += (req.empty() ? "" : ", ") + FactName(f);
-      why += ", requires " + req + " hold";
+      why += "; requires " + req + ": holds";
     }
     Decide(action, occurrence, true, due, why);
   }
@@ -925,7 +932,9 @@ Json OutboxActionToJson(const OutboxAction& a) {
 }
 
 Json TimerChangeToJson(const TimerChange& t) {
-  return {{"op", t.op == TimerChange::Op::kSchedule ? "schedule" : "cancel"},
+  return {{"op", t.op == TimerChange::Op::kSchedule ? "schedule"
+                 : t.op == TimerChange::Op::kCancel ? "cancel"
+                                                    : "done"},
           {"timer_id", t.timer_id},
           {"action", t.action_name},
           {"occurrence", t.occurrence},
@@ -937,8 +946,12 @@ std::string TimelineEntryToText(const TimelineEntry& e) {
   s.resize(std::max<size_t>(s.size(), 33), ' ');
   s += e.text;
   std::string because;
-  for (const FactReason& r : e.reasons) {
+  for (size_t i = 0; i < e.reasons.size(); ++i) {
+    const FactReason& r = e.reasons[i];
     if (!r.held || (r.role != "requires" && r.role != "anchor" && r.role != "when")) continue;
+    bool repeated = std::any_of(e.reasons.begin(), e.reasons.begin() + static_cast<long>(i),
+                                [&](const FactReason& o) { return o.fact == r.fact && o.held; });
+    if (repeated) continue;
     because += (because.empty() ? "" : "; ") + r.fact + " since " + FormatTime(r.since) +
                (r.event_id.empty() ? "" : " (" + r.event_id + ")");
   }

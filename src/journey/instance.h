@@ -159,8 +159,10 @@ struct OutboxAction {
   std::vector<FactReason> reasons;
 };
 
+// A change to the instance's pending timers. kSchedule: insert (timer_id is unique per
+// occurrence); kCancel: delete, it will never fire; kDone: delete, this step decided it.
 struct TimerChange {
-  enum class Op : uint8_t { kSchedule, kCancel };
+  enum class Op : uint8_t { kSchedule, kCancel, kDone };
   Op op = Op::kSchedule;
   std::string timer_id;  // the idempotency key of the occurrence it will decide
   ActionId action = kNoAction;

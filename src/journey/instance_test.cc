@@ -39,7 +39,8 @@ class InstanceTest : public ::testing::Test {
   // Order O-1 up to the kit's delivery; shipped carries both keys so S-1 is bound.
   std::vector<Event> KitEvents() const {
     return {Ev("e1", "order.placed", {{"order_id", "O-1"}}, t0_),
-            Ev("e2", "kit.shipped", {{"order_id", "O-1"}, {"shipment_id", "S-1"}}, t0_ + hours(5)),
+            Ev("e2", "kit.label_created", {{"order_id", "O-1"}, {"shipment_id", "S-1"}},
+               t0_ + hours(5)),
             Ev("e3", "kit.picked_up", {{"order_id", "O-1"}}, t0_ + days(1)),
             Ev("e4", "kit.delivered", {{"order_id", "O-1"}}, t0_ + days(2))};
   }

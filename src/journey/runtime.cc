@@ -141,7 +141,7 @@ void Runtime::Absorb(Journey& j, uint32_t instance, std::deque<Work>* more) {
       timers_.push({ToMicros(c.due), instance, c.action, c.occurrence});
       ++live_timers_;
     } else {
-      --live_timers_;  // the heap entry is dropped lazily (Pending)
+      --live_timers_;  // cancelled or done: the heap entry is dropped lazily (Pending)
     }
   }
   for (const auto& [k, v] : fx_.bound_keys) {

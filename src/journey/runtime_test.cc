@@ -49,7 +49,8 @@ class TradeInTest : public ::testing::Test {
     return e;
   }
   static Event Shipped(Time t, std::string order = "O-1", std::string ship = "S-1") {
-    return Ev(ship + "-shipped", "kit.shipped", {{"order_id", order}, {"shipment_id", ship}}, t);
+    return Ev(ship + "-shipped", "kit.label_created", {{"order_id", order}, {"shipment_id", ship}},
+              t);
   }
   static Event PickedUp(Time t, std::string ship = "S-1") {
     return Ev(ship + "-picked", "kit.picked_up", {{"shipment_id", ship}}, t);
