@@ -299,6 +299,13 @@ void Stepper::Decide(ActionId id, uint16_t occurrence, bool fire, std::optional<
       }
     }
     o.reasons = reasons;
+    if (fx_.record_timeline && !a.params.empty()) {
+      std::string ps;
+      for (const auto& [k, v] : o.params.items()) {
+        ps += (ps.empty() ? "" : ", ") + k + "=" + ScalarText(v);
+      }
+      why += " {" + ps + "}";
+    }
   }
   if (auto* t = Entry(fire ? TimelineKind::kFired : TimelineKind::kSkipped, a.name,
                       std::string(fire ? "fired " : "skipped ") + a.name + " #" +
