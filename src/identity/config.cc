@@ -158,6 +158,10 @@ std::vector<std::vector<std::string>> DefaultBlocking(const MatchConfig& c) {
     for (const auto& key : rule) ok = ok && CheckKey(c, key, "").ok();
     if (ok) out.push_back(rule);
   }
+  if (out.empty()) {
+    // Unusual columns: block on each comparison's whole value.
+    for (const auto& s : c.comparisons) out.push_back({s.name});
+  }
   return out;
 }
 
@@ -278,7 +282,7 @@ const std::vector<std::string>& LevelNames(ComparisonKind kind) {
   static const std::vector<std::string> kPostcode = {"exact", "one edit", "different"};
   static const std::vector<std::string> kFuzzy = {"exact", "similar", "different"};
   static const std::vector<std::string> kExact = {"exact", "different"};
-  static const std::vector<std::string> kEmail = {"exact", "same local part", "different"};
+  static const std::vector<std::string> kEmail = {"exact", "one typo", "different"};
   static const std::vector<std::string> kPhone = {"exact", "same last 7 digits", "different"};
   static const std::vector<std::string> kId = {"exact", "one typo", "different"};
   static const std::vector<std::string> kNumber = {"exact", "within 5%", "different"};

@@ -194,9 +194,20 @@ int CompareLevel(ComparisonKind kind, const FieldValue& x, const FieldValue& y) 
       return CompareFuzzy(x, y);
     case ComparisonKind::kExact:
       return x.a == y.a ? 0 : 1;
-    case ComparisonKind::kEmail:
+    case ComparisonKind::kEmail: {
       if (x.a == y.a) return 0;
-      return x.b == y.b || DamerauLevenshtein(x.a, y.a) <= 1 ? 1 : 2;
+      // Not "same local part": local parts are usually made of the name, so that agreement
+      // says nothing beyond the name comparisons.
+      // Digits differ ("weber82" vs "weber86"): numbered addresses of different people.
+      auto digits = [](const std::string& t) {
+        std::string d;
+        for (char c : t)
+          if (std::isdigit(static_cast<unsigned char>(c))) d.push_back(c);
+        return d;
+      };
+      if (digits(x.a) != digits(y.a)) return 2;
+      return DamerauLevenshtein(x.a, y.a) <= 1 ? 1 : 2;
+    }
     case ComparisonKind::kPhone: {
       if (x.a == y.a) return 0;
       size_t n = 7;
@@ -252,6 +263,13 @@ ComparisonParams DefaultParams(ComparisonKind kind) {
       return {{0.8, 0.1, 0.1}, {0.01, 0.02, 0.97}};
   }
   return {};
+}
+
+// The value whose frequency adjusts an exact agreement: the first given name (a second
+// given name makes the full form rare without making the person easier to tell apart).
+std::string_view TfValue(ComparisonKind k, const FieldValue& f) {
+  if (k == ComparisonKind::kGivenName) return FirstToken(f.a);
+  return f.a;
 }
 
 bool UsesTermFrequency(ComparisonKind k) {
@@ -371,6 +389,9 @@ MatchModel MatchModel::Default(const MatchConfig& config) {
     if (spec.kind == ComparisonKind::kGivenName && m.given_ < 0) m.given_ = static_cast<int>(i);
     if (spec.kind == ComparisonKind::kSurname && m.surname_ < 0) m.surname_ = static_cast<int>(i);
     if (spec.kind == ComparisonKind::kAddress && m.address_ < 0) m.address_ = static_cast<int>(i);
+    if (spec.kind == ComparisonKind::kPostcode && m.postcode_ < 0) {
+      m.postcode_ = static_cast<int>(i);
+    }
   }
   for (const auto& rule : config.rules) {
     std::vector<int> idx;
@@ -408,22 +429,14 @@ ComparisonVector MatchModel::Compare(const NormalizedRecord& a, const Normalized
   return v;
 }
 
-Explanation MatchModel::Evaluate(const NormalizedRecord& a, const NormalizedRecord& b,
-                                 const ComparisonVector& v, bool with_text) const {
-  Explanation e;
-  const size_t n = config_.comparisons.size();
-  if (with_text) {
-    e.left_id = a.id;
-    e.right_id = b.id;
-    e.fields.resize(n);
-  }
-  e.names_swapped = v.names_swapped;
-  e.prior_weight = Log2(lambda_ / (1 - lambda_));
-  // Household and neighbour discounts (see README: conditional dependence).
-  bool household = given_ >= 0 && v.levels[given_] == LastLevel(ComparisonKind::kGivenName);
+void MatchModel::Discounts(const int8_t* levels, bool names_swapped, bool* household,
+                           bool* neighbour) const {
+  // Household and neighbour discounts (see README: conditional dependence). First names
+  // that are at best weakly similar ("Hannah"/"Anna") mark different people of one home.
   bool strong_personal = false;
+  const size_t n = config_.comparisons.size();
   for (size_t i = 0; i < n; ++i) {
-    int l = v.levels[i];
+    int l = levels[i];
     if (l < 0) continue;
     switch (config_.comparisons[i].kind) {
       case ComparisonKind::kBirthDate:
@@ -440,7 +453,27 @@ Explanation MatchModel::Evaluate(const NormalizedRecord& a, const NormalizedReco
         break;
     }
   }
-  bool neighbour = address_ >= 0 && v.levels[address_] == 3 && !strong_personal;
+  *neighbour = address_ >= 0 && levels[address_] == 3 && !strong_personal;
+  // A typo can make one first name look only weakly like another ("Sarah"/"Srah"); with a
+  // shared birth date, e-mail or id that is the same person, not a relative.
+  *household = given_ >= 0 && !names_swapped &&
+               (levels[given_] == 6 || (levels[given_] == 5 && !strong_personal));
+}
+
+Explanation MatchModel::Evaluate(const NormalizedRecord& a, const NormalizedRecord& b,
+                                 const ComparisonVector& v, bool with_text) const {
+  Explanation e;
+  const size_t n = config_.comparisons.size();
+  if (with_text) {
+    e.left_id = a.id;
+    e.right_id = b.id;
+    e.fields.resize(n);
+  }
+  e.names_swapped = v.names_swapped;
+  e.prior_weight = Log2(lambda_ / (1 - lambda_));
+  bool household = false, neighbour = false;
+  Discounts(v.levels.data(), v.names_swapped, &household, &neighbour);
+  const bool moved = address_ >= 0 && v.levels[address_] == LastLevel(ComparisonKind::kAddress);
   double total = e.prior_weight;
   for (size_t i = 0; i < n; ++i) {
     const ComparisonSpec& spec = config_.comparisons[i];
@@ -451,8 +484,7 @@ Explanation MatchModel::Evaluate(const NormalizedRecord& a, const NormalizedReco
     if (l >= 0) {
       w = Log2(p.m[l] / p.u[l]);
       if (l == 0 && UsesTermFrequency(spec.kind) && p.tf_total > 0) {
-        const std::string& value = a.values[i].a;
-        auto it = p.tf.find(value);
+        auto it = p.tf.find(std::string(TfValue(spec.kind, a.values[i])));
         double count = it == p.tf.end() ? 1.0 : it->second;
         double f = count / static_cast<double>(p.tf_total);
         w = Log2(p.m[0] / f);
@@ -462,7 +494,15 @@ Explanation MatchModel::Evaluate(const NormalizedRecord& a, const NormalizedReco
           note = buf;
         }
       }
-      if (w > 0 && household && SharedByHousehold(spec.kind) && !v.names_swapped) {
+      if (w > 0 && spec.kind == ComparisonKind::kCity && postcode_ >= 0 &&
+          v.levels[postcode_] == 0) {
+        w = 0;
+        note = "not counted: implied by the same postcode";
+      } else if (w < 0 && moved &&
+                 (spec.kind == ComparisonKind::kPostcode || spec.kind == ComparisonKind::kCity)) {
+        w = 0;
+        note = "not counted: a move is counted once, in the address";
+      } else if (w > 0 && household && SharedByHousehold(spec.kind)) {
         w = 0;
         note = "not counted: shared within households and the first names differ";
       } else if (w > 0 && neighbour && SharedByStreet(spec.kind)) {
@@ -522,9 +562,9 @@ TrainingReport MatchModel::Train(const std::vector<NormalizedRecord>& records,
     p.tf.clear();
     p.tf_total = 0;
     for (const auto& r : records) {
-      const std::string& v = r.values[i].a;
+      std::string_view v = TfValue(config_.comparisons[i].kind, r.values[i]);
       if (v.empty()) continue;
-      ++p.tf[v];
+      ++p.tf[std::string(v)];
       ++p.tf_total;
     }
   }
@@ -588,14 +628,30 @@ TrainingReport MatchModel::Train(const std::vector<NormalizedRecord>& records,
     }
     double total_match = 0, total = 0;
     for (const auto& [key, count] : patterns) {
-      double lm = std::log(lambda_c), lu = std::log(1 - lambda_c);
+      const int8_t* levels = reinterpret_cast<const int8_t*>(key.data());
+      bool household = false, neighbour = false;
+      Discounts(levels, false, &household, &neighbour);
+      const bool moved = address_ >= 0 && levels[address_] == LastLevel(ComparisonKind::kAddress);
+      double w = std::log(lambda_c / (1 - lambda_c));
       for (size_t i = 0; i < n; ++i) {
-        int l = static_cast<int8_t>(key[i]);
+        int l = levels[i];
         if (l < 0) continue;
-        lm += std::log(m[i][l]);
-        lu += std::log(uc[i][l]);
+        double wi = std::log(m[i][l] / uc[i][l]);
+        ComparisonKind kind = config_.comparisons[i].kind;
+        // The same discounts as in scoring, or EM learns "lives together" as "is the same".
+        if (wi < 0 && moved &&
+            (kind == ComparisonKind::kPostcode || kind == ComparisonKind::kCity)) {
+          wi = 0;
+        }
+        if (wi > 0 &&
+            ((household && SharedByHousehold(kind)) ||
+             (kind == ComparisonKind::kCity && postcode_ >= 0 && levels[postcode_] == 0) ||
+             (neighbour && SharedByStreet(kind)))) {
+          wi = 0;
+        }
+        w += wi;
       }
-      double pm = 1.0 / (1.0 + std::exp(lu - lm));
+      double pm = 1.0 / (1.0 + std::exp(-w));
       total_match += pm * count;
       total += count;
       for (size_t i = 0; i < n; ++i) {
@@ -608,7 +664,12 @@ TrainingReport MatchModel::Train(const std::vector<NormalizedRecord>& records,
     double delta = 0;
     for (size_t i = 0; i < n; ++i) {
       std::vector<double> nm = mnum[i], nu = unum[i];
-      Normalize(nm, 1e-4);
+      // The built-in m act as a prior worth kPriorPairs matches, so a level that EM sees
+      // rarely (a moved address) keeps a plausible probability instead of collapsing to 0.
+      const double kPriorPairs = std::max(50.0, 0.01 * static_cast<double>(candidates.size()));
+      const ComparisonParams defaults = DefaultParams(config_.comparisons[i].kind);
+      for (size_t l = 0; l < nm.size(); ++l) nm[l] += kPriorPairs * defaults.m[l];
+      Normalize(nm, 1e-3);
       Normalize(nu, 1e-6);
       for (size_t l = 0; l < nm.size(); ++l) delta = std::max(delta, std::fabs(nm[l] - m[i][l]));
       m[i] = nm;
@@ -620,7 +681,26 @@ TrainingReport MatchModel::Train(const std::vector<NormalizedRecord>& records,
     if (delta < 1e-5) break;
   }
   report.em_iterations = it + 1;
-  for (size_t i = 0; i < n; ++i) params_[i].m = m[i];
+  for (size_t i = 0; i < n; ++i) {
+    // People move, change e-mail and phone: disagreement keeps at least half its built-in
+    // probability among matches, or EM (which sees few such matches) turns it into a veto.
+    const ComparisonParams defaults = DefaultParams(config_.comparisons[i].kind);
+    size_t last = m[i].size() - 1;
+    if (m[i][last] < 0.5 * defaults.m[last]) {
+      double rest = 1 - m[i][last];
+      double target = 0.5 * defaults.m[last];
+      for (size_t l = 0; l < last; ++l) m[i][l] *= (1 - target) / rest;
+      m[i][last] = target;
+    }
+    params_[i].m = m[i];
+    // A weaker level never weighs more than a stronger one (sparse levels can look
+    // spuriously strong when u is at its floor).
+    auto& p = params_[i];
+    for (size_t l = 1; l + 1 < p.m.size(); ++l) {
+      double ratio_prev = p.m[l - 1] / p.u[l - 1];
+      if (p.m[l] / p.u[l] > ratio_prev) p.u[l] = p.m[l] / ratio_prev;
+    }
+  }
   // Prior over all pairs: the expected matches among candidates, spread over every pair
   // (blocking is assumed to miss few matches).
   double all_pairs = 0.5 * static_cast<double>(records.size()) * (records.size() - 1);

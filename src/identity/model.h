@@ -135,6 +135,7 @@ class MatchModel {
   static Result<MatchModel> FromJson(const Json& j);
 
  private:
+  void Discounts(const int8_t* levels, bool names_swapped, bool* household, bool* neighbour) const;
   Explanation Evaluate(const NormalizedRecord& a, const NormalizedRecord& b,
                        const ComparisonVector& v, bool with_text) const;
 
@@ -143,7 +144,7 @@ class MatchModel {
   std::vector<std::vector<int>> rules_;  // comparison indices per deterministic rule
   double lambda_ = 1e-6;
   bool trained_ = false;
-  int given_ = -1, surname_ = -1, address_ = -1;  // indices of special comparisons
+  int given_ = -1, surname_ = -1, address_ = -1, postcode_ = -1;  // indices of special comparisons
 };
 
 }  // namespace rapport::identity

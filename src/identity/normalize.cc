@@ -242,7 +242,7 @@ const std::unordered_map<std::string_view, std::string_view>& Nicknames() {
         "eberhard ebi",
         "hermann hermi",
         "walter walther walt",
-        "georg george jorg joerg schorsch",
+        "georg george schorsch",
         "jurgen juergen",
         "dorothea dorothy dora doris thea",
         "theodor theo ted",

@@ -1,0 +1,71 @@
+// Incremental matching: an in-memory index of normalized records and their blocking keys,
+// so that one incoming record is matched against everything stored without a batch run.
+// It uses the same MatchModel (default or trained, e.g. restored with
+// MatchModel::FromJson) as the batch pipeline, so both give the same probability for a pair.
+//
+// Thread-safety: all methods may be called concurrently; Add/Remove take an exclusive
+// lock, Match a shared one.
+// Memory: one NormalizedRecord plus one posting per blocking rule per stored record.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/status.h"
+#include "identity/blocking.h"
+#include "identity/model.h"
+
+namespace rapport::identity {
+
+struct MatchCandidate {
+  std::string id;
+  double probability = 0;
+  Explanation explanation;  // filled when asked for (MatchOptions::explain)
+};
+
+struct MatchOptions {
+  double min_probability = 0.5;
+  size_t limit = 10;
+  bool explain = true;
+};
+
+class MatchIndex {
+ public:
+  // Fails with kInvalidArgument when the model's blocking rules are invalid.
+  static Result<std::unique_ptr<MatchIndex>> Create(MatchModel model);
+
+  // Stores `record` under `id` (record.id is overwritten). kAlreadyExists if `id` is stored.
+  Status Add(std::string id, NormalizedRecord record);
+  // kNotFound if `id` is not stored.
+  Status Remove(std::string_view id);
+  bool Contains(std::string_view id) const;
+  size_t size() const;
+
+  // Stored records sharing a blocking key with `record` whose probability reaches
+  // options.min_probability, best first, at most options.limit. A record stored under the
+  // same id as `record.id` is skipped (a record does not match itself).
+  std::vector<MatchCandidate> Match(const NormalizedRecord& record,
+                                    const MatchOptions& options = {}) const;
+
+  const MatchModel& model() const { return model_; }
+
+ private:
+  MatchIndex(MatchModel model, Blocker blocker)
+      : model_(std::move(model)), blocker_(std::move(blocker)) {}
+
+  const MatchModel model_;
+  const Blocker blocker_;
+  mutable std::shared_mutex mu_;
+  std::vector<NormalizedRecord> slots_;  // a removed slot has an empty id
+  std::vector<std::vector<uint64_t>> slot_keys_;
+  std::vector<uint32_t> free_;
+  std::unordered_map<std::string, uint32_t> by_id_;
+  std::unordered_map<uint64_t, std::vector<uint32_t>> postings_;
+};
+
+}  // namespace rapport::identity

@@ -1,0 +1,215 @@
+#include "identity/model.h"
+
+#include <gtest/gtest.h>
+
+#include "identity/cluster.h"
+#include "identity/match_index.h"
+#include "identity/pipeline.h"
+
+namespace rapport::identity {
+namespace {
+
+// S2 of shared/SCENARIOS.md, as a customer file would deliver it.
+constexpr char kS2[] =
+    "id,vorname,nachname,strasse,plz,ort\n"
+    "1,Johann,Müller,Hauptstraße 5,80331,München\n"
+    "2,J.,Mueller,Hauptstr. 5,80331,Muenchen\n"
+    "3,Anna,Müller,Hauptstraße 5,80331,München\n"
+    "4,Hans,Müller,Hauptstraße 7,80331,München\n"
+    "5,Johanna,Müller,Jungfernstieg 1,20095,Hamburg\n";
+
+LoadedRecords LoadS2() {
+  auto r = LoadCsvText(kS2, MatchConfig{});
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return std::move(r).value();
+}
+
+TEST(ScenarioS2, TwoJohannRecordsAreOnePersonOthersSeparate) {
+  LoadedRecords in = LoadS2();
+  ASSERT_EQ(in.records.size(), 5u);
+  auto result = Dedupe(in.records, in.config);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  const auto& c = result->cluster;
+  EXPECT_EQ(c[0], c[1]) << "Johann Müller and J. Mueller are one person";
+  EXPECT_NE(c[0], c[2]) << "Anna is a separate person";
+  EXPECT_NE(c[0], c[3]) << "Hans at number 7 is a neighbour";
+  EXPECT_NE(c[0], c[4]) << "Johanna in Hamburg is someone else";
+  EXPECT_NE(c[2], c[3]);
+  const auto& h = result->household;
+  EXPECT_EQ(h[0], h[2]) << "Johann and Anna share a household";
+  EXPECT_EQ(h[0], h[1]);
+  EXPECT_NE(h[0], h[3]) << "the neighbour is another household";
+  EXPECT_NE(h[0], h[4]);
+}
+
+TEST(ScenarioS2, ExplanationNamesEveryFieldAndAddsUp) {
+  LoadedRecords in = LoadS2();
+  MatchModel model = MatchModel::Default(in.config);
+  Explanation e = model.Explain(in.records[0], in.records[1]);
+  ASSERT_EQ(e.fields.size(), in.config.comparisons.size());
+  double sum = e.prior_weight;
+  for (const auto& f : e.fields) sum += f.weight;
+  EXPECT_NEAR(sum, e.total_weight, 1e-9);
+  EXPECT_GT(e.probability, 0.99);
+  EXPECT_EQ(e.fields[0].comparison, "given_name");
+  EXPECT_EQ(e.fields[0].level, "initial");
+  EXPECT_EQ(e.fields[1].level, "exact") << "Müller and Mueller fold to one form";
+  std::string text = e.ToText();
+  EXPECT_NE(text.find("surname"), std::string::npos);
+  Json j = e.ToJson();
+  EXPECT_EQ(j["fields"].size(), e.fields.size());
+  EXPECT_DOUBLE_EQ(j["probability"].get<double>(), e.probability);
+  // Anna: the shared surname and address are household evidence, not identity evidence.
+  Explanation anna = model.Explain(in.records[0], in.records[2]);
+  EXPECT_LT(anna.probability, 0.01);
+  EXPECT_FALSE(anna.fields[1].note.empty());
+}
+
+TEST(Model, PlaceholdersAreMissingNotEvidence) {
+  auto in = LoadCsvText(
+      "id,first_name,last_name,birth_date,email\n"
+      "a,Anna,unknown,1900-01-01,n/a\n"
+      "b,Anna,n/a,1900-01-01,unknown\n",
+      MatchConfig{});
+  ASSERT_TRUE(in.ok());
+  MatchModel model = MatchModel::Default(in->config);
+  Explanation e = model.Explain(in->records[0], in->records[1]);
+  for (const auto& f : e.fields) {
+    if (f.comparison != "given_name") EXPECT_EQ(f.level, "missing") << f.comparison;
+  }
+}
+
+TEST(Model, DeterministicRuleForcesMatch) {
+  auto in = LoadCsvText(
+      "id,first_name,last_name,birth_date,email\n"
+      "a,Anna,Schmidt,1980-05-17,anna@example.de\n"
+      "b,Annegret,Schmitt-Weber,17.05.1980,Anna+news@Example.de\n",
+      MatchConfig{});
+  ASSERT_TRUE(in.ok());
+  Explanation e = MatchModel::Default(in->config).Explain(in->records[0], in->records[1]);
+  EXPECT_EQ(e.rule, "email+birth_date");
+  EXPECT_EQ(e.probability, 1.0);
+}
+
+TEST(Model, JsonRoundTripKeepsScores) {
+  LoadedRecords in = LoadS2();
+  MatchModel model = MatchModel::Default(in.config);
+  auto back = MatchModel::FromJson(model.ToJson());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  for (size_t i = 1; i < in.records.size(); ++i) {
+    EXPECT_DOUBLE_EQ(back->Probability(in.records[0], in.records[i]),
+                     model.Probability(in.records[0], in.records[i]));
+  }
+  EXPECT_FALSE(MatchModel::FromJson(Json::parse(R"({"version":2})")).ok());
+  EXPECT_FALSE(MatchModel::FromJson(Json::parse(R"({"version":1,"config":{}})")).ok());
+}
+
+TEST(Clustering, ChainDoesNotGlueLargeGroups) {
+  // Two groups of three linked internally; one strong bridge pair between them, all other
+  // cross pairs clearly non-matches.
+  std::vector<ScoredPair> pairs = {{0, 1, 0.99}, {1, 2, 0.99}, {0, 2, 0.99}, {3, 4, 0.99},
+                                   {4, 5, 0.99}, {3, 5, 0.99}, {2, 3, 0.95}};
+  ClusterStats stats;
+  auto c = ClusterPairs(
+      6, pairs, [](uint32_t, uint32_t) { return 0.01; }, ClusterOptions{}, &stats);
+  EXPECT_EQ(c[0], c[2]);
+  EXPECT_EQ(c[3], c[5]);
+  EXPECT_NE(c[2], c[3]);
+  EXPECT_EQ(stats.refused_merges, 1u);
+  // The same bridge between two groups whose cross pairs agree is merged.
+  auto merged = ClusterPairs(
+      6, pairs, [](uint32_t, uint32_t) { return 0.9; }, ClusterOptions{}, nullptr);
+  EXPECT_EQ(merged[0], merged[5]);
+}
+
+TEST(MatchIndex, AddMatchRemove) {
+  LoadedRecords in = LoadS2();
+  auto index = MatchIndex::Create(MatchModel::Default(in.config));
+  ASSERT_TRUE(index.ok());
+  MatchIndex& idx = **index;
+  for (size_t i = 1; i < in.records.size(); ++i) {
+    ASSERT_TRUE(idx.Add(in.records[i].id, in.records[i]).ok());
+  }
+  EXPECT_EQ(idx.Add("2", in.records[1]).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(idx.size(), 4u);
+  auto found = idx.Match(in.records[0]);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].id, "2");
+  EXPECT_GT(found[0].probability, 0.99);
+  EXPECT_EQ(found[0].explanation.fields.size(), in.config.comparisons.size());
+  ASSERT_TRUE(idx.Remove("2").ok());
+  EXPECT_EQ(idx.Remove("2").code(), StatusCode::kNotFound);
+  EXPECT_TRUE(idx.Match(in.records[0]).empty());
+  EXPECT_FALSE(idx.Contains("2"));
+}
+
+TEST(MatchIndex, SameProbabilityAsBatchModel) {
+  LoadedRecords in = LoadS2();
+  MatchModel model = MatchModel::Default(in.config);
+  auto index = MatchIndex::Create(model);
+  ASSERT_TRUE(index.ok());
+  ASSERT_TRUE((*index)->Add("2", in.records[1]).ok());
+  auto found = (*index)->Match(in.records[0], {.min_probability = 0.0});
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_DOUBLE_EQ(found[0].probability, model.Probability(in.records[0], in.records[1]));
+}
+
+TEST(Config, YamlNamesColumnsAndRejectsUnknownKeys) {
+  auto c = ParseConfigYaml(
+      "id: kundennr\n"
+      "threshold: 0.8\n"
+      "comparisons:\n"
+      "  - {name: given_name, column: vn}\n"
+      "  - {name: surname, column: nn}\n"
+      "  - {name: card, kind: id, column: karte}\n"
+      "blocking:\n"
+      "  - [surname.phonetic]\n"
+      "  - card\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto resolved = ResolveConfig(*c, {"kundennr", "vn", "nn", "karte"});
+  ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
+  EXPECT_EQ(resolved->comparisons.size(), 3u);
+  EXPECT_EQ(resolved->blocking.size(), 2u);
+  EXPECT_FALSE(ResolveConfig(*c, {"kundennr", "vn"}).ok());
+  auto bad = ParseConfigYaml("treshold: 0.5\n");
+  EXPECT_FALSE(bad.ok());
+  EXPECT_FALSE(ParseConfigYaml("comparisons: [ {name: x").ok());
+  EXPECT_FALSE(
+      ParseConfigYaml("blocking: [[nosuch.key]]\n").ok() &&
+      ResolveConfig(*ParseConfigYaml("blocking: [[nosuch.key]]\n"), {"id", "vorname"}).ok());
+}
+
+TEST(BadInput, ErrorsAndCountedRejections) {
+  EXPECT_FALSE(LoadCsvText("", MatchConfig{}).ok());
+  EXPECT_FALSE(LoadCsvText("id,colour\n1,red\n", MatchConfig{}).ok()) << "nothing to compare";
+  auto ragged = LoadCsvText("id,vorname,nachname\n1,Anna,Schmidt\n2,Bob\n3,A,B,C\n,X,Y\n1,Z,Z\n",
+                            MatchConfig{});
+  ASSERT_TRUE(ragged.ok());
+  EXPECT_EQ(ragged->records.size(), 1u);
+  EXPECT_EQ(ragged->rejected, 4u);
+  EXPECT_EQ(ragged->rejections.size(), 4u);
+  auto latin1 = LoadCsvText("id;vorname;nachname\n1;J\xFCrgen;M\xFCller\n", MatchConfig{});
+  ASSERT_TRUE(latin1.ok());
+  EXPECT_EQ(latin1->records[0].values[1].a, "mueller");
+  auto header_only = LoadCsvText("id,vorname\n", MatchConfig{});
+  ASSERT_TRUE(header_only.ok());
+  auto empty_run = Dedupe(header_only->records, header_only->config);
+  ASSERT_TRUE(empty_run.ok());
+  EXPECT_TRUE(empty_run->cluster.empty());
+}
+
+TEST(Metrics, ClusterPairsCountedFromContingency) {
+  // truth {0,1,2} {3}; predicted {0,1} {2,3}: tp 1, fp 1, fn 2.
+  PairMetrics m = ClusterPairMetrics({0, 0, 1, 1}, {"a", "a", "a", "b"});
+  EXPECT_EQ(m.true_positives, 1u);
+  EXPECT_EQ(m.false_positives, 1u);
+  EXPECT_EQ(m.false_negatives, 2u);
+  EXPECT_DOUBLE_EQ(m.precision, 0.5);
+  EXPECT_NEAR(m.recall, 1.0 / 3, 1e-12);
+  EXPECT_EQ(FebrlEntity("rec-12-dup-3"), "12");
+  EXPECT_EQ(FebrlEntity("rec-12-org"), "12");
+  EXPECT_EQ(FebrlEntity("x-1"), "x-1");
+}
+
+}  // namespace
+}  // namespace rapport::identity
