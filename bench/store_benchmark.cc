@@ -3,10 +3,12 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "core/ids.h"
 #include "ingest/ingest.h"
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace rapport {
@@ -55,6 +57,34 @@ void BM_SqliteAppendEvents(benchmark::State& state) {
   for (const char* s : {"", "-wal", "-shm"}) std::filesystem::remove(path + s);
 }
 BENCHMARK(BM_SqliteAppendEvents)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond)->MinTime(3)->UseRealTime();
+
+// Batches of 1,000 into PostgreSQL (issue 10 target: >= 50,000 events/s on loopback). Needs
+// RAPPORT_BENCH_PG, a libpq connection string of an empty database; bench/pg_bench.sh sets it.
+void BM_PostgresAppendEvents(benchmark::State& state) {
+  const char* url = std::getenv("RAPPORT_BENCH_PG");
+  if (!url) {
+    state.SkipWithError("set RAPPORT_BENCH_PG (bench/pg_bench.sh does)");
+    return;
+  }
+  auto store = store::OpenPostgresStore({.url = url, .pool_size = 2});
+  if (!store.ok()) {
+    state.SkipWithError(store.status().ToString().c_str());
+    return;
+  }
+  constexpr int kBatch = 1000;
+  // Distinct ids per run so that every event is really inserted.
+  int64_t next = (*store)->Stats()->events + 1000000000LL * (getpid() % 1000);
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto batch = MakeBatch(next, kBatch);
+    next += kBatch;
+    state.ResumeTiming();
+    auto r = (*store)->AppendEvents(batch);
+    if (!r.ok()) state.SkipWithError(r.status().ToString().c_str());
+  }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+BENCHMARK(BM_PostgresAppendEvents)->Unit(benchmark::kMillisecond)->MinTime(3)->UseRealTime();
 
 void BM_ParseNdjsonBatch(benchmark::State& state) {
   std::string body;

@@ -9,6 +9,9 @@
 #include <thread>
 
 #include "core/ids.h"
+#include <libpq-fe.h>
+
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 
@@ -22,6 +25,29 @@ struct Backend {
 
 void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
 
+// A fresh database per test in the cluster that ctest started (fixture `postgres`). Without
+// RAPPORT_TEST_PG the postgres tests fail: they must never be skipped silently.
+Result<std::unique_ptr<Store>> OpenFreshPostgres(const std::string& scratch) {
+  const char* conninfo = std::getenv("RAPPORT_TEST_PG");
+  if (!conninfo) {
+    return FailedPrecondition(
+        "RAPPORT_TEST_PG is not set: run under ctest, which starts a PostgreSQL cluster "
+        "(tests/pg_cluster.sh)");
+  }
+  std::string db = "t" + std::to_string(Hash64(scratch));
+  PGconn* admin = PQconnectdb((std::string(conninfo) + " dbname=postgres").c_str());
+  if (PQstatus(admin) != CONNECTION_OK) {
+    std::string msg = PQerrorMessage(admin);
+    PQfinish(admin);
+    return Unavailable("cannot reach the test PostgreSQL: " + msg);
+  }
+  for (std::string sql : {std::string("SET client_min_messages = warning"), "DROP DATABASE IF EXISTS " + db, "CREATE DATABASE " + db}) {
+    PQclear(PQexec(admin, sql.c_str()));
+  }
+  PQfinish(admin);
+  return OpenPostgresStore({.url = std::string(conninfo) + " dbname=" + db, .pool_size = 4});
+}
+
 std::vector<Backend> Backends() {
   return {
       {"sqlite_file",
@@ -30,6 +56,7 @@ std::vector<Backend> Backends() {
        }},
       {"sqlite_memory",
        [](const std::string&) { return OpenSqliteStore({.path = ":memory:"}); }},
+      {"postgres", OpenFreshPostgres},
   };
 }
 

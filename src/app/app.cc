@@ -1,5 +1,6 @@
 #include "app/app.h"
 
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace rapport::app {
@@ -9,7 +10,7 @@ constexpr const char* kManualClockSetting = "clock.manual_now";
 
 Result<std::unique_ptr<store::Store>> OpenStore(const Config& config) {
   if (config.db.rfind("postgres://", 0) == 0 || config.db.rfind("postgresql://", 0) == 0) {
-    return InvalidArgument("the PostgreSQL backend is not built into this rapport yet", "db");
+    return store::OpenPostgresStore({.url = config.db});
   }
   return store::OpenSqliteStore({.path = config.db, .sync_every_commit = config.sync_every_commit});
 }

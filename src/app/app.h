@@ -16,7 +16,7 @@
 namespace rapport::app {
 
 struct Config {
-  // A SQLite file path (default), ":memory:", or later a postgres:// URL.
+  // A SQLite file path (default), ":memory:", or a postgres:// URL.
   std::string db = "rapport.db";
   // "system" (default) or "manual": time moves only through AdvanceClock.
   std::string clock = "system";

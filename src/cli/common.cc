@@ -9,7 +9,7 @@
 namespace rapport::cli {
 
 void AddDbOption(CLI::App* cmd, std::string* db) {
-  cmd->add_option("--db", *db, "SQLite database file (or :memory:)")
+  cmd->add_option("--db", *db, "SQLite database file, :memory:, or a postgres:// URL")
       ->envname("RAPPORT_DB")
       ->default_val("rapport.db");
 }

@@ -1,0 +1,565 @@
+// PostgreSQL backend of store::Store.
+//
+// Event log order: `seq` comes from a sequence, and with concurrent writers a lower seq can
+// commit after a higher one, which would let a cursor reader skip it. AppendEvents therefore
+// takes a transaction-scoped advisory lock, so seq order is commit order and `after=<seq>`
+// pagination never misses an event. Batches are single statements, so the lock is held briefly.
+#include "store/postgres/postgres_store.h"
+
+#include <libpq-fe.h>
+
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <unordered_set>
+#include <vector>
+
+#include "core/json.h"
+
+namespace rapport::store {
+namespace {
+
+constexpr int64_t kMigrationLock = 0x52505054;  // 'RPPT'
+constexpr int64_t kEventLogLock = 0x52505055;
+
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE records (
+  seq BIGSERIAL PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  source TEXT NOT NULL,
+  source_key TEXT NOT NULL,
+  content_hash TEXT NOT NULL,
+  fields JSONB NOT NULL,
+  received_at BIGINT NOT NULL,
+  UNIQUE (source, source_key, content_hash)
+);
+CREATE TABLE events (
+  seq BIGSERIAL PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  keys JSONB NOT NULL,
+  occurred_at BIGINT NOT NULL,
+  received_at BIGINT NOT NULL,
+  payload JSONB NOT NULL
+);
+CREATE INDEX events_by_subject ON events (subject, seq);
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  secret_hash TEXT NOT NULL,
+  role TEXT NOT NULL,
+  org TEXT NOT NULL,
+  name TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT
+);
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+)sql"},
+};
+
+// Owns a PGresult.
+class PgResult {
+ public:
+  explicit PgResult(PGresult* r) : r_(r) {}
+  ~PgResult() { PQclear(r_); }
+  PgResult(const PgResult&) = delete;
+  PgResult& operator=(const PgResult&) = delete;
+  PGresult* get() const { return r_; }
+  int rows() const { return PQntuples(r_); }
+  std::string Text(int row, int col) const {
+    return std::string(PQgetvalue(r_, row, col), static_cast<size_t>(PQgetlength(r_, row, col)));
+  }
+  int64_t Int(int row, int col) const { return std::strtoll(PQgetvalue(r_, row, col), nullptr, 10); }
+  bool IsNull(int row, int col) const { return PQgetisnull(r_, row, col) != 0; }
+
+ private:
+  PGresult* r_;
+};
+
+Status PgError(PGconn* conn, const PGresult* res, std::string_view what) {
+  std::string msg = std::string(what) + ": " +
+                    (res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  std::string sqlstate = state ? state : "";
+  if (PQstatus(conn) != CONNECTION_OK || sqlstate.rfind("08", 0) == 0) return Unavailable(msg);
+  if (sqlstate == "40001" || sqlstate == "40P01") return Aborted(msg);
+  if (sqlstate == "23505") return AlreadyExists(msg);
+  if (sqlstate.rfind("22", 0) == 0) return InvalidArgument(msg);
+  return Internal(msg);
+}
+
+// A connection and the names of statements already prepared on it.
+struct PgConnection {
+  PGconn* conn = nullptr;
+  std::unordered_set<std::string> prepared;
+  ~PgConnection() {
+    if (conn) PQfinish(conn);
+  }
+};
+
+// Text-format PostgreSQL array literal: {"a","b\"c"}.
+std::string TextArray(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+std::string FieldsToJson(const Fields& fields) {
+  Json arr = Json::array();
+  for (const auto& [k, v] : fields) arr.push_back({k, v});
+  return arr.dump();
+}
+
+std::string KeysToJson(const Fields& keys) {
+  Json obj = Json::object();
+  for (const auto& [k, v] : keys) obj[k] = v;
+  return obj.dump();
+}
+
+class PostgresStore final : public Store {
+ public:
+  explicit PostgresStore(PostgresOptions options) : options_(std::move(options)) {}
+
+  Status Open() {
+    for (int i = 0; i < std::max(1, options_.pool_size); ++i) {
+      auto c = std::make_unique<PgConnection>();
+      c->conn = PQconnectdb(options_.url.c_str());
+      if (PQstatus(c->conn) != CONNECTION_OK) {
+        std::string msg = PQerrorMessage(c->conn);
+        while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+        return Unavailable("cannot connect to PostgreSQL: " + msg);
+      }
+      // NOTICEs (e.g. "relation already exists, skipping") are not errors; keep them off stderr.
+      PQsetNoticeProcessor(c->conn, [](void*, const char*) {}, nullptr);
+      free_.push_back(c.get());
+      all_.push_back(std::move(c));
+    }
+    return Migrate();
+  }
+
+  std::string_view Backend() const override { return "postgres"; }
+
+  Result<std::vector<RecordPut>> PutRecords(const std::vector<SourceRecord>& records) override {
+    if (records.empty()) return std::vector<RecordPut>{};
+    std::vector<std::string> ids, sources, keys, hashes, fields, received;
+    for (const auto& r : records) {
+      if (r.id.empty()) return InvalidArgument("record without id", r.source + "/" + r.source_key);
+      ids.push_back(r.id);
+      sources.push_back(r.source);
+      keys.push_back(r.source_key);
+      hashes.push_back(RecordContentHash(r));
+      fields.push_back(FieldsToJson(r.fields));
+      received.push_back(std::to_string(ToMicros(r.received_at)));
+    }
+    Lease c(*this);
+    // One statement: rows that conflict are skipped, then every row's stored id is looked up by
+    // its natural key (this also resolves duplicates inside the batch).
+    static constexpr const char* kSql =
+        "WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
+        "$5::jsonb[], $6::bigint[]) WITH ORDINALITY AS t(id, source, source_key, content_hash, "
+        "fields, received_at, n)), "
+        "ins AS (INSERT INTO records (id, source, source_key, content_hash, fields, received_at) "
+        "SELECT id, source, source_key, content_hash, fields, received_at FROM input ORDER BY n "
+        "ON CONFLICT (source, source_key, content_hash) DO NOTHING RETURNING id) "
+        "SELECT i.n, coalesce(r.id, i2.id), (i2.id IS NOT NULL) FROM input i "
+        "LEFT JOIN ins i2 ON i2.id = i.id "
+        "LEFT JOIN records r ON r.source = i.source AND r.source_key = i.source_key AND "
+        "r.content_hash = i.content_hash ORDER BY i.n";
+    std::vector<std::string> params = {TextArray(ids),    TextArray(sources), TextArray(keys),
+                                       TextArray(hashes), TextArray(fields),  TextArray(received)};
+    ASSIGN_OR_RETURN(auto res, Exec(*c, "put_records", kSql, params));
+    std::vector<RecordPut> out(records.size());
+    // A record new in this statement is invisible to the LEFT JOIN on records (same snapshot),
+    // so its id comes from `ins`; a duplicate inside the batch finds neither and takes the id
+    // of its first occurrence below.
+    for (int row = 0; row < res->rows(); ++row) {
+      size_t n = static_cast<size_t>(res->Int(row, 0)) - 1;
+      out[n].id = res->Text(row, 1);
+      out[n].created = res->Text(row, 2) == "t";
+    }
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (!out[i].id.empty()) continue;
+      for (size_t j = 0; j < i; ++j) {
+        if (sources[j] == sources[i] && keys[j] == keys[i] && hashes[j] == hashes[i]) {
+          out[i].id = out[j].id;
+          break;
+        }
+      }
+      if (out[i].id.empty()) return Internal("record conflict without a stored record");
+    }
+    return out;
+  }
+
+  Result<SourceRecord> GetRecord(std::string_view id) override {
+    Lease c(*this);
+    ASSIGN_OR_RETURN(auto res, Exec(*c, "get_record",
+                                    "SELECT id, source, source_key, fields::text, received_at "
+                                    "FROM records WHERE id = $1",
+                                    {std::string(id)}));
+    if (res->rows() == 0) return NotFound("no record with id '" + std::string(id) + "'", "id");
+    return ReadRecord(*res, 0);
+  }
+
+  Result<std::vector<SourceRecord>> GetRecordsBySourceKey(std::string_view source,
+                                                          std::string_view key) override {
+    Lease c(*this);
+    ASSIGN_OR_RETURN(auto res, Exec(*c, "get_records_by_key",
+                                    "SELECT id, source, source_key, fields::text, received_at "
+                                    "FROM records WHERE source = $1 AND source_key = $2 ORDER BY seq",
+                                    {std::string(source), std::string(key)}));
+    std::vector<SourceRecord> out;
+    for (int i = 0; i < res->rows(); ++i) {
+      ASSIGN_OR_RETURN(auto r, ReadRecord(*res, i));
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  Result<std::vector<EventAppend>> AppendEvents(const std::vector<Event>& events) override {
+    if (events.empty()) return std::vector<EventAppend>{};
+    std::vector<std::string> ids, types, subjects, keys, occurred, received, payloads;
+    for (const auto& e : events) {
+      if (e.id.empty()) return InvalidArgument("event without id", e.type);
+      ids.push_back(e.id);
+      types.push_back(e.type);
+      subjects.push_back(e.subject);
+      keys.push_back(KeysToJson(e.keys));
+      occurred.push_back(std::to_string(ToMicros(e.occurred_at)));
+      received.push_back(std::to_string(ToMicros(e.received_at)));
+      payloads.push_back(e.payload.dump());
+    }
+    Lease c(*this);
+    RETURN_IF_ERROR(Command(*c, "BEGIN"));
+    auto rollback = [&](Status s) {
+      (void)Command(*c, "ROLLBACK");
+      return s;
+    };
+    auto lock = Exec(*c, "event_log_lock", "SELECT pg_advisory_xact_lock($1)",
+                     {std::to_string(kEventLogLock)});
+    if (!lock.ok()) return rollback(lock.status());
+    static constexpr const char* kSql =
+        "WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], "
+        "$5::bigint[], $6::bigint[], $7::jsonb[]) WITH ORDINALITY AS t(id, type, subject, keys, "
+        "occurred_at, received_at, payload, n)), "
+        "ins AS (INSERT INTO events (id, type, subject, keys, occurred_at, received_at, payload) "
+        "SELECT id, type, subject, keys, occurred_at, received_at, payload FROM input ORDER BY n "
+        "ON CONFLICT (id) DO NOTHING RETURNING id, seq) "
+        "SELECT i.n, coalesce(ins.seq, e.seq, 0), (ins.seq IS NOT NULL) FROM input i "
+        "LEFT JOIN ins ON ins.id = i.id LEFT JOIN events e ON e.id = i.id ORDER BY i.n";
+    auto res = Exec(*c, "append_events", kSql,
+                    {TextArray(ids), TextArray(types), TextArray(subjects), TextArray(keys),
+                     TextArray(occurred), TextArray(received), TextArray(payloads)});
+    if (!res.ok()) return rollback(res.status());
+    std::vector<EventAppend> out(events.size());
+    std::unordered_set<std::string> created_ids;
+    for (int row = 0; row < (*res)->rows(); ++row) {
+      size_t n = static_cast<size_t>((*res)->Int(row, 0)) - 1;
+      out[n].id = ids[n];
+      out[n].seq = (*res)->Int(row, 1);
+      // Within one batch the same id appears as created only at its first position.
+      out[n].created = (*res)->Text(row, 2) == "t" && created_ids.insert(ids[n]).second;
+    }
+    RETURN_IF_ERROR(Command(*c, "COMMIT"));
+    return out;
+  }
+
+  Result<Event> GetEvent(std::string_view id) override {
+    Lease c(*this);
+    ASSIGN_OR_RETURN(auto res, Exec(*c, "get_event", std::string(kEventColumns) + " WHERE id = $1",
+                                    {std::string(id)}));
+    if (res->rows() == 0) return NotFound("no event with id '" + std::string(id) + "'", "id");
+    return ReadEvent(*res, 0);
+  }
+
+  Result<EventPage> ListEvents(const EventQuery& q) override {
+    if (q.limit < 1 || q.limit > 1000) {
+      return InvalidArgument("limit must be between 1 and 1000", "limit");
+    }
+    Lease c(*this);
+    std::vector<std::string> params = {std::to_string(q.after), q.type,
+                                       std::to_string(q.limit + 1)};
+    std::string name = "list_events";
+    std::string sql = std::string(kEventColumns);
+    if (q.subject.empty()) {
+      sql += " WHERE seq > $1 AND ($2 = '' OR type = $2) ORDER BY seq LIMIT $3";
+    } else {
+      name = "list_events_subject";
+      sql += " WHERE subject = $4 AND seq > $1 AND ($2 = '' OR type = $2) ORDER BY seq LIMIT $3";
+      params.push_back(q.subject);
+    }
+    ASSIGN_OR_RETURN(auto res, Exec(*c, name, sql, params));
+    EventPage page;
+    for (int i = 0; i < res->rows(); ++i) {
+      if (static_cast<int>(page.events.size()) == q.limit) {
+        page.next_after = page.events.back().seq;
+        break;
+      }
+      ASSIGN_OR_RETURN(auto e, ReadEvent(*res, i));
+      page.events.push_back(std::move(e));
+    }
+    return page;
+  }
+
+  Status PutToken(const TokenRecord& t) override {
+    Lease c(*this);
+    auto res = Exec(*c, "put_token",
+                    "INSERT INTO tokens (id, secret_hash, role, org, name, created_at, revoked_at) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, nullif($7, '')::bigint)",
+                    {t.id, t.secret_hash, std::string(RoleName(t.role)), t.org, t.name,
+                     std::to_string(ToMicros(t.created_at)),
+                     t.revoked_at ? std::to_string(ToMicros(*t.revoked_at)) : std::string()});
+    if (!res.ok() && res.status().code() == StatusCode::kAlreadyExists) {
+      return AlreadyExists("token id exists", t.id);
+    }
+    return res.status();
+  }
+
+  Result<TokenRecord> GetToken(std::string_view id) override {
+    Lease c(*this);
+    ASSIGN_OR_RETURN(auto res, Exec(*c, "get_token", std::string(kTokenColumns) + " WHERE id = $1",
+                                    {std::string(id)}));
+    if (res->rows() == 0) return NotFound("no token with id '" + std::string(id) + "'");
+    return ReadToken(*res, 0);
+  }
+
+  Result<std::vector<TokenRecord>> ListTokens() override {
+    Lease c(*this);
+    ASSIGN_OR_RETURN(auto res, Exec(*c, "list_tokens", std::string(kTokenColumns) + " ORDER BY id", {}));
+    std::vector<TokenRecord> out;
+    for (int i = 0; i < res->rows(); ++i) {
+      ASSIGN_OR_RETURN(auto t, ReadToken(*res, i));
+      out.push_back(std::move(t));
+    }
+    return out;
+  }
+
+  Result<int> RevokeTokensNamed(std::string_view name, Time at) override {
+    Lease c(*this);
+    ASSIGN_OR_RETURN(auto res, Exec(*c, "revoke_named",
+                                    "UPDATE tokens SET revoked_at = $2 WHERE name = $1 AND "
+                                    "revoked_at IS NULL",
+                                    {std::string(name), std::to_string(ToMicros(at))}));
+    return std::atoi(PQcmdTuples(res->get()));
+  }
+
+  Status RevokeToken(std::string_view id, Time at) override {
+    Lease c(*this);
+    ASSIGN_OR_RETURN(auto res, Exec(*c, "revoke_token",
+                                    "UPDATE tokens SET revoked_at = coalesce(revoked_at, $2) "
+                                    "WHERE id = $1",
+                                    {std::string(id), std::to_string(ToMicros(at))}));
+    if (std::atoi(PQcmdTuples(res->get())) == 0) {
+      return NotFound("no token with id '" + std::string(id) + "'", "id");
+    }
+    return OkStatus();
+  }
+
+  Result<std::optional<std::string>> GetSetting(std::string_view key) override {
+    Lease c(*this);
+    ASSIGN_OR_RETURN(auto res, Exec(*c, "get_setting", "SELECT value FROM settings WHERE key = $1",
+                                    {std::string(key)}));
+    if (res->rows() == 0) return std::optional<std::string>();
+    return std::optional<std::string>(res->Text(0, 0));
+  }
+
+  Status PutSetting(std::string_view key, std::string_view value) override {
+    Lease c(*this);
+    return Exec(*c, "put_setting",
+                "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE "
+                "SET value = excluded.value",
+                {std::string(key), std::string(value)})
+        .status();
+  }
+
+  Result<StoreStats> Stats() override {
+    Lease c(*this);
+    ASSIGN_OR_RETURN(auto res, Exec(*c, "stats",
+                                    // Sequences have gaps (conflicting inserts use values),
+                                    // so rows are counted.
+                                    "SELECT (SELECT count(*) FROM records), "
+                                    "(SELECT count(*) FROM events), "
+                                    "(SELECT coalesce(max(version),0) FROM schema_migrations)",
+                                    {}));
+    return StoreStats{res->Int(0, 0), res->Int(0, 1), res->Int(0, 2)};
+  }
+
+ private:
+  static constexpr const char* kEventColumns =
+      "SELECT seq, id, type, subject, keys::text, occurred_at, received_at, payload::text FROM events";
+  static constexpr const char* kTokenColumns =
+      "SELECT id, secret_hash, role, org, name, created_at, revoked_at FROM tokens";
+
+  class Lease {
+   public:
+    explicit Lease(PostgresStore& s) : s_(s) {
+      std::unique_lock<std::mutex> lock(s_.mu_);
+      s_.cv_.wait(lock, [&] { return !s_.free_.empty(); });
+      c_ = s_.free_.back();
+      s_.free_.pop_back();
+    }
+    ~Lease() {
+      {
+        std::lock_guard<std::mutex> lock(s_.mu_);
+        s_.free_.push_back(c_);
+      }
+      s_.cv_.notify_one();
+    }
+    PgConnection& operator*() { return *c_; }
+
+   private:
+    PostgresStore& s_;
+    PgConnection* c_;
+  };
+
+  // A broken connection (server restarted) is reset once and the statement retried.
+  Result<std::unique_ptr<PgResult>> Exec(PgConnection& c, const std::string& name,
+                                         const std::string& sql,
+                                         const std::vector<std::string>& params) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (PQstatus(c.conn) != CONNECTION_OK) {
+        PQreset(c.conn);
+        c.prepared.clear();
+        if (PQstatus(c.conn) != CONNECTION_OK) return PgError(c.conn, nullptr, "reconnect");
+      }
+      if (!c.prepared.count(name)) {
+        PgResult prep(PQprepare(c.conn, name.c_str(), sql.c_str(), 0, nullptr));
+        if (PQresultStatus(prep.get()) != PGRES_COMMAND_OK) {
+          if (PQstatus(c.conn) != CONNECTION_OK && attempt == 0) continue;
+          return PgError(c.conn, prep.get(), "prepare " + name);
+        }
+        c.prepared.insert(name);
+      }
+      std::vector<const char*> values;
+      for (const auto& p : params) values.push_back(p.c_str());
+      auto res = std::make_unique<PgResult>(PQexecPrepared(
+          c.conn, name.c_str(), static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0));
+      auto st = PQresultStatus(res->get());
+      if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return res;
+      if (PQstatus(c.conn) != CONNECTION_OK && attempt == 0) continue;
+      return PgError(c.conn, res->get(), name);
+    }
+    return Unavailable("PostgreSQL connection lost");
+  }
+
+  Status Command(PgConnection& c, const std::string& sql) {
+    PgResult res(PQexec(c.conn, sql.c_str()));
+    if (PQresultStatus(res.get()) != PGRES_COMMAND_OK && PQresultStatus(res.get()) != PGRES_TUPLES_OK) {
+      return PgError(c.conn, res.get(), sql.substr(0, 40));
+    }
+    return OkStatus();
+  }
+
+  Status Migrate() {
+    Lease c(*this);
+    RETURN_IF_ERROR(Command(*c, "SELECT pg_advisory_lock(" + std::to_string(kMigrationLock) + ")"));
+    Status s = MigrateLocked(*c);
+    (void)Command(*c, "SELECT pg_advisory_unlock(" + std::to_string(kMigrationLock) + ")");
+    return s;
+  }
+
+  Status MigrateLocked(PgConnection& c) {
+    RETURN_IF_ERROR(Command(c,
+                            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY "
+                            "KEY, applied_at BIGINT NOT NULL)"));
+    ASSIGN_OR_RETURN(auto res, Exec(c, "schema_version",
+                                    "SELECT coalesce(max(version), 0) FROM schema_migrations", {}));
+    int64_t have = res->Int(0, 0);
+    constexpr int64_t kLatest = std::size(kMigrations);
+    if (have > kLatest) {
+      return DataLoss("database schema version " + std::to_string(have) +
+                      " is newer than this rapport understands (" + std::to_string(kLatest) +
+                      "); upgrade rapport");
+    }
+    for (const auto& m : kMigrations) {
+      if (m.version <= have) continue;
+      RETURN_IF_ERROR(Command(c, "BEGIN"));
+      Status s = Command(c, m.sql);
+      if (s.ok()) {
+        s = Command(c, "INSERT INTO schema_migrations VALUES (" + std::to_string(m.version) +
+                           ", (extract(epoch from now()) * 1000000)::bigint)");
+      }
+      if (!s.ok()) {
+        (void)Command(c, "ROLLBACK");
+        return s.WithContext("migration " + std::to_string(m.version));
+      }
+      RETURN_IF_ERROR(Command(c, "COMMIT"));
+    }
+    return OkStatus();
+  }
+
+  static Result<SourceRecord> ReadRecord(const PgResult& r, int row) {
+    SourceRecord rec;
+    rec.id = r.Text(row, 0);
+    rec.source = r.Text(row, 1);
+    rec.source_key = r.Text(row, 2);
+    ASSIGN_OR_RETURN(Json arr, ParseJson(r.Text(row, 3)));
+    if (!arr.is_array()) return DataLoss("stored record fields are not an array");
+    for (const auto& kv : arr) {
+      if (!kv.is_array() || kv.size() != 2) return DataLoss("stored record field is not a pair");
+      rec.fields.emplace_back(kv[0].get<std::string>(), kv[1].get<std::string>());
+    }
+    rec.received_at = FromMicros(r.Int(row, 4));
+    return rec;
+  }
+
+  static Result<Event> ReadEvent(const PgResult& r, int row) {
+    Event e;
+    e.seq = r.Int(row, 0);
+    e.id = r.Text(row, 1);
+    e.type = r.Text(row, 2);
+    e.subject = r.Text(row, 3);
+    ASSIGN_OR_RETURN(Json keys, ParseJson(r.Text(row, 4)));
+    for (auto& [k, v] : keys.items()) e.keys.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
+    e.occurred_at = FromMicros(r.Int(row, 5));
+    e.received_at = FromMicros(r.Int(row, 6));
+    ASSIGN_OR_RETURN(e.payload, ParseJson(r.Text(row, 7)));
+    return e;
+  }
+
+  static Result<TokenRecord> ReadToken(const PgResult& r, int row) {
+    TokenRecord t;
+    t.id = r.Text(row, 0);
+    t.secret_hash = r.Text(row, 1);
+    ASSIGN_OR_RETURN(t.role, ParseRole(r.Text(row, 2)));
+    t.org = r.Text(row, 3);
+    t.name = r.Text(row, 4);
+    t.created_at = FromMicros(r.Int(row, 5));
+    if (!r.IsNull(row, 6)) t.revoked_at = FromMicros(r.Int(row, 6));
+    return t;
+  }
+
+  PostgresOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<PgConnection>> all_;
+  std::vector<PgConnection*> free_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options) {
+  auto store = std::make_unique<PostgresStore>(options);
+  RETURN_IF_ERROR(store->Open().WithContext("opening PostgreSQL store"));
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace rapport::store
