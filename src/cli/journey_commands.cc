@@ -15,6 +15,7 @@
 #include "core/json.h"
 #include "core/model.h"
 #include "journey/definition.h"
+#include "journey/replay.h"
 #include "journey/runtime.h"
 
 namespace rapport::cli {
@@ -64,27 +65,6 @@ DefinitionPtr LoadOrReport(const std::string& path, int* exit_code) {
   return def;
 }
 
-// Events with their receive time: "received_at" if given, else occurred_at. Lines without an
-// id get "line-N" so that a replay is deterministic.
-Result<std::vector<Event>> ReadEvents(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
-  auto lines = ParseNdjson(text);
-  if (!lines.ok()) return lines.status().WithWhere(path + ": " + lines.status().where());
-  std::vector<Event> events;
-  for (const NdjsonLine& l : *lines) {
-    std::string where = path + ":" + std::to_string(l.line);
-    ASSIGN_OR_RETURN(Event e, EventFromJson(l.value, Time{}, where));
-    ASSIGN_OR_RETURN(auto received, OptionalTime(l.value, "received_at", where));
-    e.received_at = received.value_or(e.occurred_at);
-    if (e.id.empty()) e.id = "line-" + std::to_string(l.line);
-    e.seq = l.line;
-    events.push_back(std::move(e));
-  }
-  std::stable_sort(events.begin(), events.end(),
-                   [](const Event& a, const Event& b) { return a.received_at < b.received_at; });
-  return events;
-}
-
 void Print(const journey::RecordedEntry& r, bool json, bool quiet_timers) {
   using journey::TimelineKind;
   if (quiet_timers &&
@@ -110,59 +90,24 @@ int Run(const RunOptions& o) {
   int exit_code = 0;
   DefinitionPtr def = LoadOrReport(o.definition, &exit_code);
   if (!def) return exit_code;
-  auto events = ReadEvents(o.events);
+  auto text = ReadWholeFile(o.events);
+  if (!text.ok()) return Fail(text.status());
+  auto events = journey::ParseReplayEvents(*text, o.events);
   if (!events.ok()) return Fail(events.status());
-  std::optional<Time> until;
+  journey::ReplayOptions replay;
   if (!o.until.empty()) {
     auto t = ParseTime(o.until);
     if (!t.ok()) return Fail(t.status().WithWhere("--until"));
-    until = *t;
+    replay.until = *t;
   }
-  Time start = events->empty() ? (until ? *until : Time{}) : events->front().received_at;
+  Time start = events->empty() ? replay.until.value_or(Time{}) : events->front().received_at;
   ManualClock clock(start);
   journey::Runtime rt(clock);
   if (Status s = rt.Deploy(def); !s.ok()) return Fail(s);
-
-  size_t printed = 0;
-  auto flush = [&] {
-    auto& tl = rt.timeline();
-    for (; printed < tl.size(); ++printed) Print(tl[printed], o.json, o.quiet_timers);
-  };
-  // Timers due strictly before `to` fire first; an event known at its due time wins.
-  auto run_before = [&](Time to) {
-    while (auto due = rt.NextDue()) {
-      if (*due >= to) break;
-      (void)clock.AdvanceTo(*due);
-      rt.RunDue();
-      flush();
-    }
-    if (clock.Now() < to) (void)clock.AdvanceTo(to);
-  };
-  size_t ignored = 0;
-  for (const Event& e : *events) {
-    if (until && e.received_at > *until) break;
-    run_before(e.received_at);
-    size_t before = rt.timeline().size();
-    if (Status s = rt.Ingest(e); !s.ok()) {
-      std::cerr << "warning: event " << e.id << " (line " << e.seq << "): " << s.message() << "\n";
-    }
-    if (rt.timeline().size() == before && def->FindEvent(e.type) == nullptr) ++ignored;
-    flush();
-  }
-  // Then let time run: to --until, or until no timer is left (bounded, timers are finite).
-  if (until) {
-    run_before(*until);
-    rt.RunDue();
-  } else {
-    for (int i = 0; i < 1000000; ++i) {
-      auto due = rt.NextDue();
-      if (!due) break;
-      (void)clock.AdvanceTo(*due);
-      rt.RunDue();
-      flush();
-    }
-  }
-  flush();
+  replay.on_entry = [&](const journey::RecordedEntry& r) { Print(r, o.json, o.quiet_timers); };
+  journey::ReplayReport report = journey::Replay(rt, clock, *events, replay);
+  for (const auto& w : report.warnings) std::cerr << "warning: " << w << "\n";
+  size_t ignored = report.ignored_events;
 
   // Summary: one line per instance, and what is still waiting.
   if (o.json) {
@@ -175,7 +120,8 @@ int Run(const RunOptions& o) {
               << rt.instance_count() << " instance(s), " << rt.outbox().size()
               << " action(s) in the outbox, " << rt.pending_timers() << " timer(s) pending, "
               << rt.parked_events() << " event(s) parked, " << ignored
-              << " event(s) of other types ignored; clock at " << FormatTime(clock.Now()) << "\n";
+              << " event(s) not taken by any instance; clock at " << FormatTime(clock.Now())
+              << "\n";
     rt.ForEachInstance([&](const journey::JourneyDefinition& d, const journey::InstanceState& s) {
       std::cout << "  " << d.name() << " v" << d.version() << " " << d.primary_key() << "=" << s.key
                 << ": ";

@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
 #include <string>
 
 namespace rapport::journey {
@@ -269,6 +272,30 @@ TEST(DefinitionTest, MissingVersionIsRejected) {
   auto diags = Problems(y);
   ASSERT_EQ(diags.size(), 1u);
   EXPECT_NE(diags[0].message.find("missing 'version'"), std::string::npos);
+}
+
+// Untrusted YAML never crashes or throws: every prefix of the example and a few hundred
+// deterministic byte mutations give a definition or positioned diagnostics.
+TEST(DefinitionTest, NeverThrowsOnTruncatedOrMangledText) {
+  std::ifstream in(SourceDir() + "/examples/journeys/trade-in.yaml");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  const std::string text = buf.str();
+  ASSERT_FALSE(text.empty());
+  auto check = [](const std::string& y) {
+    std::vector<Diagnostic> diags;
+    DefinitionPtr def = CompileDefinition(y, "m.yaml", &diags);
+    EXPECT_TRUE(def != nullptr || !diags.empty());
+    for (const auto& d : diags) EXPECT_FALSE(d.message.empty());
+  };
+  for (size_t n = 0; n < text.size(); n += 13) check(text.substr(0, n));
+  std::mt19937 rng(42);
+  const std::string alphabet = ":-[]{},#&*!|>'\"%@` \nabc0123.";
+  for (int i = 0; i < 400; ++i) {
+    std::string y = text;
+    for (int k = 0; k < 3; ++k) y[rng() % y.size()] = alphabet[rng() % alphabet.size()];
+    check(y);
+  }
 }
 
 TEST(BusinessCalendarTest, SkipsWeekendsAndHolidays) {

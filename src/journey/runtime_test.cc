@@ -405,6 +405,39 @@ TEST_F(TradeInTest, OneInstancePerKeyDuplicateStartEventNeverCreatesASecond) {
   EXPECT_EQ(rt_.instance_count(), 2u);
 }
 
+// The S1 mistake: the reminder anchored to the order date. Validation cannot reject it (that is
+// `journey check`'s job), but at run time `requires` keeps it from reaching the customer early.
+TEST_F(TradeInTest, GuardsUseFactsKnownNowReminderAnchoredToTheOrderIsSkippedNotSentEarly) {
+  std::ifstream in(SourceDir() + "/examples/journeys/trade-in.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string bad = text.str();
+  bad.replace(bad.find("version: 1"), 10, "version: 5");
+  bad.replace(bad.find("after: 10d from kit.delivered"), 29, "after: 10d from order.placed");
+  bad.replace(bad.find("deadline: {date: 14d from kit.delivered}"), 40,
+              "deadline: {date: 14d from order.placed}");
+  auto def = LoadDefinition(bad, "anchored-to-order.yaml");
+  ASSERT_TRUE(def.ok()) << def.status().ToString();
+  ManualClock clock(t0_);
+  Runtime rt(clock);
+  ASSERT_TRUE(rt.Deploy(*def).ok());
+  ASSERT_TRUE(rt.Ingest(Placed(t0_)).ok());
+  ASSERT_TRUE(rt.Ingest(Shipped(t0_ + hours(6))).ok());
+  Time delivered = t0_ + days(11);  // the carrier was late
+  ASSERT_TRUE(clock.AdvanceTo(delivered).ok());
+  rt.RunDue();  // reminder #0 was due at order + 10d
+  ASSERT_TRUE(rt.Ingest(Delivered(delivered)).ok());
+  for (const auto& o : rt.outbox()) {
+    EXPECT_NE(o.action, "send_back_reminder") << "asked to act before the kit arrived";
+  }
+  bool skipped = false;
+  for (const auto& r : rt.timeline()) {
+    skipped |= r.entry.kind == TimelineKind::kSkipped && r.entry.subject == "send_back_reminder" &&
+               r.entry.text.find("requires kit.delivered") != std::string::npos;
+  }
+  EXPECT_TRUE(skipped);
+}
+
 TEST_F(TradeInTest, NewVersionLeavesRunningInstancesOnTheirs) {
   Send(Placed(t0_));
   std::ifstream in(SourceDir() + "/examples/journeys/trade-in.yaml");
