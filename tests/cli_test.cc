@@ -96,3 +96,44 @@ TEST(CliTest, TokensAreCreatedListedAndRevoked) {
 
 }  // namespace
 }  // namespace rapport::testing
+
+namespace rapport::testing {
+namespace {
+
+TEST(CliTest, ServeReadsAConfigFileAndEnvironmentVariables) {
+  ScratchDir dir;
+  std::string config = dir.File("rapport.toml");
+  WriteFile(config, "[serve]\nclock = \"manual\"\nclock-start = \"2026-03-01T08:00:00Z\"\n");
+  {
+    ServerProcess server(dir.File("a.db"), {"--config", config});
+    ASSERT_TRUE(server.ok()) << server.startup_output();
+    auto health = server.Client().Get("/health").json();
+    EXPECT_EQ(health["clock"], "manual");
+    EXPECT_EQ(health["now"], "2026-03-01T08:00:00Z");
+  }
+  setenv("RAPPORT_CLOCK", "manual", 1);
+  setenv("RAPPORT_CLOCK_START", "2026-05-01T00:00:00Z", 1);
+  ServerProcess server(dir.File("b.db"));
+  unsetenv("RAPPORT_CLOCK");
+  unsetenv("RAPPORT_CLOCK_START");
+  ASSERT_TRUE(server.ok()) << server.startup_output();
+  EXPECT_EQ(server.Client().Get("/health").json()["now"], "2026-05-01T00:00:00Z");
+}
+
+TEST(CliTest, AManualClockContinuesAfterARestartAndNeverGoesBack) {
+  ScratchDir dir;
+  std::string db = dir.File("c.db");
+  std::string admin = CreateToken(db, "admin");
+  {
+    ServerProcess server(db, {"--clock", "manual", "--clock-start", "2026-01-01T00:00:00Z"});
+    ASSERT_TRUE(server.ok());
+    auto r = server.Client().Post("/v1/admin/clock", R"({"advance":"10d"})", admin);
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  ServerProcess again(db, {"--clock", "manual", "--clock-start", "2026-01-01T00:00:00Z"});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.Client().Get("/health").json()["now"], "2026-01-11T00:00:00Z");
+}
+
+}  // namespace
+}  // namespace rapport::testing

@@ -10,6 +10,10 @@ int main(int argc, char** argv) {
       "with its origin and consent) and runs customer processes on real events.\n"};
   app.set_version_flag("--version", "rapport " RAPPORT_VERSION);
   app.require_subcommand(1);
+  // One config file for all subcommands: a [serve] section holds serve's settings.
+  app.set_config("--config", "", "Read settings from a TOML file, e.g. [serve] port = 8080")
+      ->envname("RAPPORT_CONFIG");
+  app.fallthrough();  // so `rapport serve --config x.toml` works too
   app.footer(
       "Start here:\n"
       "  rapport token create --role admin          an API token for yourself\n"

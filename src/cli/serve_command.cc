@@ -59,7 +59,6 @@ int Serve(const ServeOptions& o) {
 void AddServeCommand(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand("serve", "Run the HTTP API server");
-  cmd->set_config("--config", "", "Read these settings from a TOML/INI file (key = value)");
   cmd->add_option("--host", o->host, "Address to listen on")->envname("RAPPORT_HOST")->capture_default_str();
   cmd->add_option("--port", o->port, "Port (0: any free port)")
       ->envname("RAPPORT_PORT")
