@@ -76,7 +76,7 @@ std::optional<KeyId> JourneyDefinition::FindKey(std::string_view name) const {
 }
 
 std::optional<FactId> JourneyDefinition::FindFact(std::string_view name) const {
-  auto it = fact_index_.find(std::string(name));
+  auto it = fact_index_.find(name);
   if (it == fact_index_.end()) return std::nullopt;
   return it->second;
 }
@@ -88,7 +88,7 @@ const EventSpec* JourneyDefinition::FindEvent(std::string_view type) const {
 }
 
 std::optional<ActionId> JourneyDefinition::FindAction(std::string_view name) const {
-  auto it = action_index_.find(std::string(name));
+  auto it = action_index_.find(name);
   if (it == action_index_.end()) return std::nullopt;
   return it->second;
 }

@@ -150,6 +150,14 @@ struct EndStateSpec {
   std::vector<ActionId> then;  // actions fired on entering it (guards still apply)
 };
 
+// Lets string-keyed hash maps be searched with a string_view, without a temporary string.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
 class JourneyDefinition {
  public:
   const std::string& name() const { return name_; }
@@ -210,8 +218,8 @@ class JourneyDefinition {
   std::vector<EndStateSpec> end_states_;
   BusinessCalendar calendar_;
   std::vector<bool> implies_;  // facts x facts
-  std::unordered_map<std::string, FactId> fact_index_;
-  std::unordered_map<std::string, ActionId> action_index_;
+  StringMap<FactId> fact_index_;
+  StringMap<ActionId> action_index_;
 };
 
 using DefinitionPtr = std::shared_ptr<const JourneyDefinition>;

@@ -194,7 +194,7 @@ std::optional<Time> Runtime::NextDue() {
 const InstanceState* Runtime::Find(std::string_view journey, std::string_view key) const {
   auto j = journeys_.find(journey);
   if (j == journeys_.end()) return nullptr;
-  auto it = j->second.by_key.find(std::string(key));
+  auto it = j->second.by_key.find(key);
   if (it == j->second.by_key.end()) return nullptr;
   return &instances_[it->second].state;
 }
@@ -203,7 +203,7 @@ const JourneyDefinition* Runtime::DefinitionOf(std::string_view journey,
                                                std::string_view key) const {
   auto j = journeys_.find(journey);
   if (j == journeys_.end()) return nullptr;
-  auto it = j->second.by_key.find(std::string(key));
+  auto it = j->second.by_key.find(key);
   if (it == j->second.by_key.end()) return nullptr;
   return instances_[it->second].def;
 }

@@ -81,7 +81,8 @@ class Runtime {
   uint64_t events_ingested() const { return events_ingested_; }
 
   std::vector<OutboxAction>& outbox() { return outbox_; }
-  std::vector<RecordedEntry>& timeline() { return timeline_; }
+  // A deque: entries stay where they are while the timeline grows.
+  std::deque<RecordedEntry>& timeline() { return timeline_; }
 
  private:
   struct Instance {
@@ -90,9 +91,9 @@ class Runtime {
   };
   struct Journey {
     std::vector<DefinitionPtr> versions;  // ascending
-    std::unordered_map<std::string, uint32_t> by_key;
-    std::unordered_map<std::string, uint32_t> by_alias;          // "key\x1fvalue"
-    std::unordered_map<std::string, std::vector<Event>> parked;  // "key\x1fvalue"
+    StringMap<uint32_t> by_key;
+    StringMap<uint32_t> by_alias;          // "key\x1fvalue"
+    StringMap<std::vector<Event>> parked;  // "key\x1fvalue"
   };
   struct TimerEntry {
     int64_t due_us;
@@ -124,7 +125,7 @@ class Runtime {
   uint64_t events_ingested_ = 0;
   Effects fx_;
   std::vector<OutboxAction> outbox_;
-  std::vector<RecordedEntry> timeline_;
+  std::deque<RecordedEntry> timeline_;
 };
 
 }  // namespace rapport::journey
