@@ -240,6 +240,106 @@ TEST_P(StoreConformanceTest, ConcurrentWritersAndReadersLoseNothing) {
   EXPECT_EQ(store_->Stats()->events, kThreads * kBatches * kPerBatch);
 }
 
+TEST_P(StoreConformanceTest, DocumentWritesAreAtomicAndCheckRevisions) {
+  WriteBatch create;
+  create.puts.push_back({{"case", "c-1", R"({"state":"open"})"}, 0});
+  create.append.push_back({"case-timeline", "c-1", "opened", clock_.Now()});
+  ASSERT_TRUE(store_->Write(create).ok());
+  auto doc = store_->GetDocument("case", "c-1");
+  ASSERT_TRUE(doc.ok() && doc->has_value());
+  EXPECT_EQ((*doc)->revision, 1);
+  EXPECT_EQ(store_->Write(create).code(), StatusCode::kAborted);  // must not exist yet
+
+  WriteBatch update;
+  update.puts.push_back({{"case", "c-1", R"({"state":"handed_over"})"}, 1});
+  update.append.push_back({"case-timeline", "c-1", "handed over", clock_.Now()});
+  ASSERT_TRUE(store_->Write(update).ok());
+  // A writer that read revision 1 loses, and nothing of its batch is written.
+  WriteBatch stale = update;
+  stale.puts[0].doc.body = R"({"state":"lost update"})";
+  stale.enqueue.push_back({"sla", "c-1", clock_.Now(), "{}", 0});
+  Status s = store_->Write(stale);
+  EXPECT_EQ(s.code(), StatusCode::kAborted);
+  EXPECT_NE(s.message().find("case/c-1"), std::string::npos);
+  EXPECT_EQ((*store_->GetDocument("case", "c-1"))->body, R"({"state":"handed_over"})");
+  EXPECT_EQ((*store_->GetDocument("case", "c-1"))->revision, 2);
+  EXPECT_FALSE(store_->NextDue("sla")->has_value());
+  EXPECT_EQ(store_->ReadLog("case-timeline", "c-1", 0, 10)->size(), 2u);
+
+  WriteBatch any;
+  any.puts.push_back({{"case", "c-1", "{}"}, -1});
+  any.deletes.push_back({"case", "missing"});
+  ASSERT_TRUE(store_->Write(any).ok());
+  EXPECT_EQ((*store_->GetDocument("case", "c-1"))->revision, 3);
+  EXPECT_FALSE(store_->GetDocument("case", "missing")->has_value());
+}
+
+TEST_P(StoreConformanceTest, DocumentsListByPrefixInIdOrder) {
+  WriteBatch b;
+  for (std::string id : {"trade-in/O-2", "trade-in/O-10", "trade-in/O-1", "other/O-1", "trade-inx/1"}) {
+    b.puts.push_back({{"instance", id, "{}"}, 0});
+  }
+  ASSERT_TRUE(store_->Write(b).ok());
+  auto page = store_->ListDocuments("instance", "trade-in/", "", 2);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].id, "trade-in/O-1");
+  EXPECT_EQ((*page)[1].id, "trade-in/O-10");
+  auto rest = store_->ListDocuments("instance", "trade-in/", (*page)[1].id, 10);
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_EQ((*rest)[0].id, "trade-in/O-2");
+  EXPECT_EQ(store_->ListDocuments("instance", "", "", 10)->size(), 5u);
+}
+
+TEST_P(StoreConformanceTest, QueueItemsComeDueInOrderAndAreEnqueuedOnce) {
+  Time t0 = *ParseTime("2026-11-01T00:00:00Z");
+  WriteBatch b;
+  b.enqueue.push_back({"timers", "b", t0 + std::chrono::hours(2), "B", 0});
+  b.enqueue.push_back({"timers", "a", t0 + std::chrono::hours(1), "A", 0});
+  b.enqueue.push_back({"timers", "c", t0 + std::chrono::hours(3), "C", 0});
+  b.enqueue.push_back({"outbox", "x", t0, "X", 0});
+  ASSERT_TRUE(store_->Write(b).ok());
+  WriteBatch dup;
+  dup.enqueue.push_back({"timers", "a", t0, "changed", 0});
+  ASSERT_TRUE(store_->Write(dup).ok());
+  EXPECT_EQ(**store_->NextDue("timers"), t0 + std::chrono::hours(1));
+  auto due = store_->DueItems("timers", t0 + std::chrono::hours(2), 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 2u);
+  EXPECT_EQ((*due)[0].id, "a");
+  EXPECT_EQ((*due)[0].body, "A");
+  EXPECT_EQ((*due)[1].id, "b");
+
+  WriteBatch later;
+  later.reschedule.push_back({"timers", "a", t0 + std::chrono::hours(5), "A2", 1});
+  later.dequeue.push_back({"timers", "b"});
+  ASSERT_TRUE(store_->Write(later).ok());
+  auto now_due = store_->DueItems("timers", t0 + std::chrono::hours(4), 10);
+  ASSERT_EQ(now_due->size(), 1u);
+  EXPECT_EQ((*now_due)[0].id, "c");
+  auto all = store_->DueItems("timers", t0 + std::chrono::hours(9), 10);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[1].body, "A2");
+  EXPECT_EQ((*all)[1].attempts, 1);
+}
+
+TEST_P(StoreConformanceTest, LogLinesReadByStreamAndKeyAfterACursor) {
+  WriteBatch b;
+  for (int i = 0; i < 5; ++i) {
+    b.append.push_back({"timeline", i % 2 ? "k1" : "k2", "line" + std::to_string(i), clock_.Now()});
+  }
+  ASSERT_TRUE(store_->Write(b).ok());
+  auto k1 = store_->ReadLog("timeline", "k1", 0, 10);
+  ASSERT_TRUE(k1.ok());
+  ASSERT_EQ(k1->size(), 2u);
+  EXPECT_EQ((*k1)[0].body, "line1");
+  auto all = store_->ReadLog("timeline", "", 0, 10);
+  ASSERT_EQ(all->size(), 5u);
+  auto after = store_->ReadLog("timeline", "", (*all)[2].seq, 10);
+  ASSERT_EQ(after->size(), 2u);
+  EXPECT_EQ((*after)[0].body, "line3");
+}
+
 INSTANTIATE_TEST_SUITE_P(AllBackends, StoreConformanceTest, ::testing::ValuesIn(Backends()),
                          [](const auto& info) { return info.param.name; });
 

@@ -61,6 +61,54 @@ struct TokenRecord {
   std::optional<Time> revoked_at;
 };
 
+// A domain object's state as JSON text (journey instances, cases, ...), named by (kind, id).
+// `revision` increases by one with every write, for optimistic concurrency.
+struct Document {
+  std::string kind;
+  std::string id;
+  std::string body;
+  int64_t revision = 0;
+};
+
+// Work to do at a time: journey timers, outbox deliveries. Named by (queue, id); an id is
+// enqueued at most once while it is in the queue.
+struct QueueItem {
+  std::string queue;
+  std::string id;
+  Time due{};
+  std::string body;
+  int attempts = 0;
+};
+
+// An append-only line of a named log stream (e.g. one instance's timeline).
+struct LogLine {
+  std::string stream;
+  std::string key;
+  std::string body;
+  Time at{};
+  int64_t seq = 0;  // assigned by the store, increasing within the whole store
+};
+
+// Everything one domain step changes, written atomically by Store::Write.
+struct WriteBatch {
+  struct Put {
+    Document doc;                 // doc.revision is ignored; the stored one becomes old + 1
+    int64_t expected_revision;    // 0: must not exist yet; -1: any; n: must be at n
+  };
+  std::vector<Put> puts;
+  std::vector<std::pair<std::string, std::string>> deletes;    // (kind, id); absent is fine
+  std::vector<QueueItem> enqueue;                              // ignored if (queue, id) exists
+  std::vector<QueueItem> reschedule;                           // set due/body/attempts of one
+  std::vector<std::pair<std::string, std::string>> dequeue;    // (queue, id); absent is fine
+  std::vector<LogLine> append;
+  std::vector<std::pair<std::string, std::string>> settings;  // (key, value) upserts
+
+  bool empty() const {
+    return puts.empty() && deletes.empty() && enqueue.empty() && reschedule.empty() &&
+           dequeue.empty() && append.empty() && settings.empty();
+  }
+};
+
 struct StoreStats {
   int64_t records = 0;
   int64_t events = 0;
@@ -107,6 +155,25 @@ class Store {
   // --- Settings (small persistent key/value pairs, e.g. the manual clock) -----------------
   virtual Result<std::optional<std::string>> GetSetting(std::string_view key) = 0;
   virtual Status PutSetting(std::string_view key, std::string_view value) = 0;
+
+  // --- Documents, queues and logs: the persistence of the domain modules -----------------
+  // Applies the whole batch in one transaction or nothing of it. kAborted (naming kind/id) if
+  // a put's expected_revision does not match: another writer was first; reload and retry.
+  virtual Status Write(const WriteBatch& batch) = 0;
+  // std::nullopt if absent.
+  virtual Result<std::optional<Document>> GetDocument(std::string_view kind,
+                                                      std::string_view id) = 0;
+  // Documents of a kind whose id starts with `prefix`, ids after `after_id`, in id order.
+  virtual Result<std::vector<Document>> ListDocuments(std::string_view kind,
+                                                      std::string_view prefix,
+                                                      std::string_view after_id, int limit) = 0;
+  // Items due at or before `now`, earliest first (ties by id).
+  virtual Result<std::vector<QueueItem>> DueItems(std::string_view queue, Time now, int limit) = 0;
+  // The earliest due time in a queue; std::nullopt if it is empty.
+  virtual Result<std::optional<Time>> NextDue(std::string_view queue) = 0;
+  // Lines of one stream (and key, unless empty) with seq > after, in order.
+  virtual Result<std::vector<LogLine>> ReadLog(std::string_view stream, std::string_view key,
+                                               int64_t after, int limit) = 0;
 
   virtual Result<StoreStats> Stats() = 0;
   // "sqlite" or "postgres".

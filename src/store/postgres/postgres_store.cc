@@ -64,6 +64,32 @@ CREATE TABLE settings (
   value TEXT NOT NULL
 );
 )sql"},
+    {2, R"sql(
+CREATE TABLE documents (
+  kind TEXT NOT NULL,
+  id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  revision BIGINT NOT NULL,
+  PRIMARY KEY (kind, id)
+);
+CREATE TABLE queue_items (
+  queue TEXT NOT NULL,
+  id TEXT NOT NULL,
+  due BIGINT NOT NULL,
+  body TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  PRIMARY KEY (queue, id)
+);
+CREATE INDEX queue_items_by_due ON queue_items (queue, due, id);
+CREATE TABLE log_lines (
+  seq BIGSERIAL PRIMARY KEY,
+  stream TEXT NOT NULL,
+  key TEXT NOT NULL,
+  body TEXT NOT NULL,
+  at BIGINT NOT NULL
+);
+CREATE INDEX log_lines_by_key ON log_lines (stream, key, seq);
+)sql"},
 };
 
 // Owns a PGresult.
@@ -390,6 +416,87 @@ class PostgresStore final : public Store {
         .status();
   }
 
+  Status Write(const WriteBatch& b) override {
+    if (b.empty()) return OkStatus();
+    Lease c(*this);
+    RETURN_IF_ERROR(Command(*c, "BEGIN"));
+    Status s = WriteLocked(*c, b);
+    if (!s.ok()) {
+      (void)Command(*c, "ROLLBACK");
+      return s;
+    }
+    return Command(*c, "COMMIT");
+  }
+
+  Result<std::optional<Document>> GetDocument(std::string_view kind, std::string_view id) override {
+    Lease c(*this);
+    ASSIGN_OR_RETURN(auto res, Exec(*c, "get_document",
+                                    "SELECT kind, id, body, revision FROM documents WHERE kind = $1 "
+                                    "AND id = $2",
+                                    {std::string(kind), std::string(id)}));
+    if (res->rows() == 0) return std::optional<Document>();
+    return std::optional<Document>(Document{res->Text(0, 0), res->Text(0, 1), res->Text(0, 2), res->Int(0, 3)});
+  }
+
+  Result<std::vector<Document>> ListDocuments(std::string_view kind, std::string_view prefix,
+                                              std::string_view after_id, int limit) override {
+    Lease c(*this);
+    // starts_with keeps prefix semantics independent of the collation; ids are compared
+    // bytewise (COLLATE "C") so the order matches SQLite's.
+    ASSIGN_OR_RETURN(auto res, Exec(*c, "list_documents",
+                                    "SELECT kind, id, body, revision FROM documents WHERE kind = $1 "
+                                    "AND starts_with(id, $2) AND id COLLATE \"C\" > $3 "
+                                    "ORDER BY id COLLATE \"C\" LIMIT $4",
+                                    {std::string(kind), std::string(prefix), std::string(after_id),
+                                     std::to_string(limit)}));
+    std::vector<Document> out;
+    for (int i = 0; i < res->rows(); ++i) {
+      out.push_back({res->Text(i, 0), res->Text(i, 1), res->Text(i, 2), res->Int(i, 3)});
+    }
+    return out;
+  }
+
+  Result<std::vector<QueueItem>> DueItems(std::string_view queue, Time now, int limit) override {
+    Lease c(*this);
+    ASSIGN_OR_RETURN(auto res, Exec(*c, "due_items",
+                                    "SELECT queue, id, due, body, attempts FROM queue_items WHERE "
+                                    "queue = $1 AND due <= $2 ORDER BY due, id COLLATE \"C\" LIMIT $3",
+                                    {std::string(queue), std::to_string(ToMicros(now)),
+                                     std::to_string(limit)}));
+    std::vector<QueueItem> out;
+    for (int i = 0; i < res->rows(); ++i) {
+      out.push_back({res->Text(i, 0), res->Text(i, 1), FromMicros(res->Int(i, 2)), res->Text(i, 3),
+                     static_cast<int>(res->Int(i, 4))});
+    }
+    return out;
+  }
+
+  Result<std::optional<Time>> NextDue(std::string_view queue) override {
+    Lease c(*this);
+    ASSIGN_OR_RETURN(auto res, Exec(*c, "next_due",
+                                    "SELECT min(due) FROM queue_items WHERE queue = $1",
+                                    {std::string(queue)}));
+    if (res->IsNull(0, 0)) return std::optional<Time>();
+    return std::optional<Time>(FromMicros(res->Int(0, 0)));
+  }
+
+  Result<std::vector<LogLine>> ReadLog(std::string_view stream, std::string_view key,
+                                       int64_t after, int limit) override {
+    Lease c(*this);
+    ASSIGN_OR_RETURN(auto res, Exec(*c, "read_log",
+                                    "SELECT stream, key, body, at, seq FROM log_lines WHERE "
+                                    "stream = $1 AND ($2 = '' OR key = $2) AND seq > $3 "
+                                    "ORDER BY seq LIMIT $4",
+                                    {std::string(stream), std::string(key), std::to_string(after),
+                                     std::to_string(limit)}));
+    std::vector<LogLine> out;
+    for (int i = 0; i < res->rows(); ++i) {
+      out.push_back({res->Text(i, 0), res->Text(i, 1), res->Text(i, 2), FromMicros(res->Int(i, 3)),
+                     res->Int(i, 4)});
+    }
+    return out;
+  }
+
   Result<StoreStats> Stats() override {
     Lease c(*this);
     ASSIGN_OR_RETURN(auto res, Exec(*c, "stats",
@@ -464,6 +571,68 @@ class PostgresStore final : public Store {
     PgResult res(PQexec(c.conn, sql.c_str()));
     if (PQresultStatus(res.get()) != PGRES_COMMAND_OK && PQresultStatus(res.get()) != PGRES_TUPLES_OK) {
       return PgError(c.conn, res.get(), sql.substr(0, 40));
+    }
+    return OkStatus();
+  }
+
+  Status WriteLocked(PgConnection& c, const WriteBatch& b) {
+    for (const auto& put : b.puts) {
+      const Document& d = put.doc;
+      std::unique_ptr<PgResult> res;
+      if (put.expected_revision == 0) {
+        ASSIGN_OR_RETURN(res, Exec(c, "doc_insert",
+                                   "INSERT INTO documents (kind, id, body, revision) VALUES "
+                                   "($1, $2, $3, 1) ON CONFLICT (kind, id) DO NOTHING",
+                                   {d.kind, d.id, d.body}));
+      } else if (put.expected_revision < 0) {
+        ASSIGN_OR_RETURN(res, Exec(c, "doc_upsert",
+                                   "INSERT INTO documents (kind, id, body, revision) VALUES "
+                                   "($1, $2, $3, 1) ON CONFLICT (kind, id) DO UPDATE SET "
+                                   "body = excluded.body, revision = documents.revision + 1",
+                                   {d.kind, d.id, d.body}));
+      } else {
+        ASSIGN_OR_RETURN(res, Exec(c, "doc_update",
+                                   "UPDATE documents SET body = $3, revision = revision + 1 "
+                                   "WHERE kind = $1 AND id = $2 AND revision = $4",
+                                   {d.kind, d.id, d.body, std::to_string(put.expected_revision)}));
+      }
+      if (std::atoi(PQcmdTuples(res->get())) == 0) {
+        return Aborted("document " + d.kind + "/" + d.id + " was changed concurrently (expected "
+                       "revision " + std::to_string(put.expected_revision) + "); retry");
+      }
+    }
+    for (const auto& [kind, id] : b.deletes) {
+      RETURN_IF_ERROR(Exec(c, "doc_delete", "DELETE FROM documents WHERE kind = $1 AND id = $2",
+                           {kind, id}).status());
+    }
+    for (const auto& q : b.enqueue) {
+      RETURN_IF_ERROR(Exec(c, "queue_insert",
+                           "INSERT INTO queue_items (queue, id, due, body, attempts) VALUES "
+                           "($1, $2, $3, $4, $5) ON CONFLICT (queue, id) DO NOTHING",
+                           {q.queue, q.id, std::to_string(ToMicros(q.due)), q.body,
+                            std::to_string(q.attempts)}).status());
+    }
+    for (const auto& q : b.reschedule) {
+      RETURN_IF_ERROR(Exec(c, "queue_update",
+                           "UPDATE queue_items SET due = $3, body = $4, attempts = $5 "
+                           "WHERE queue = $1 AND id = $2",
+                           {q.queue, q.id, std::to_string(ToMicros(q.due)), q.body,
+                            std::to_string(q.attempts)}).status());
+    }
+    for (const auto& [queue, id] : b.dequeue) {
+      RETURN_IF_ERROR(Exec(c, "queue_delete", "DELETE FROM queue_items WHERE queue = $1 AND id = $2",
+                           {queue, id}).status());
+    }
+    for (const auto& l : b.append) {
+      RETURN_IF_ERROR(Exec(c, "log_append",
+                           "INSERT INTO log_lines (stream, key, body, at) VALUES ($1, $2, $3, $4)",
+                           {l.stream, l.key, l.body, std::to_string(ToMicros(l.at))}).status());
+    }
+    for (const auto& [key, value] : b.settings) {
+      RETURN_IF_ERROR(Exec(c, "put_setting",
+                           "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) "
+                           "DO UPDATE SET value = excluded.value",
+                           {key, value}).status());
     }
     return OkStatus();
   }

@@ -3,6 +3,7 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <condition_variable>
+#include <variant>
 #include <mutex>
 #include <vector>
 
@@ -63,6 +64,32 @@ CREATE TABLE settings (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
+)sql"},
+    {2, R"sql(
+CREATE TABLE documents (
+  kind TEXT NOT NULL,
+  id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  PRIMARY KEY (kind, id)
+) WITHOUT ROWID;
+CREATE TABLE queue_items (
+  queue TEXT NOT NULL,
+  id TEXT NOT NULL,
+  due INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  PRIMARY KEY (queue, id)
+) WITHOUT ROWID;
+CREATE INDEX queue_items_by_due ON queue_items (queue, due, id);
+CREATE TABLE log_lines (
+  seq INTEGER PRIMARY KEY,
+  stream TEXT NOT NULL,
+  key TEXT NOT NULL,
+  body TEXT NOT NULL,
+  at INTEGER NOT NULL
+);
+CREATE INDEX log_lines_by_key ON log_lines (stream, key, seq);
 )sql"},
 };
 
@@ -387,6 +414,156 @@ class SqliteStore final : public Store {
     return OkStatus();
   }
 
+  Status Write(const WriteBatch& b) override {
+    if (b.empty()) return OkStatus();
+    std::lock_guard<std::mutex> lock(write_mu_);
+    Transaction tx(*writer_);
+    RETURN_IF_ERROR(tx.Begin());
+    for (const auto& put : b.puts) {
+      const Document& d = put.doc;
+      std::string sql;
+      if (put.expected_revision == 0) {
+        sql = "INSERT INTO documents (kind, id, body, revision) VALUES (?1, ?2, ?3, 1) "
+              "ON CONFLICT (kind, id) DO NOTHING";
+      } else if (put.expected_revision < 0) {
+        sql = "INSERT INTO documents (kind, id, body, revision) VALUES (?1, ?2, ?3, 1) "
+              "ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, "
+              "revision = documents.revision + 1";
+      } else {
+        sql = "UPDATE documents SET body = ?3, revision = revision + 1 "
+              "WHERE kind = ?1 AND id = ?2 AND revision = ?4";
+      }
+      ASSIGN_OR_RETURN(Statement * st, writer_->Prepare(sql));
+      StatementUse s(*st);
+      s->Bind(1, d.kind);
+      s->Bind(2, d.id);
+      s->Bind(3, d.body);
+      if (put.expected_revision > 0) s->Bind(4, put.expected_revision);
+      int rc = s->Step();
+      if (rc != SQLITE_DONE) return SqliteError(writer_->raw(), rc, "write document");
+      if (sqlite3_changes(writer_->raw()) == 0) {
+        return Aborted("document " + d.kind + "/" + d.id + " was changed concurrently (expected "
+                       "revision " + std::to_string(put.expected_revision) + "); retry");
+      }
+    }
+    for (const auto& [kind, id] : b.deletes) {
+      RETURN_IF_ERROR(Run("DELETE FROM documents WHERE kind = ?1 AND id = ?2", {kind, id}));
+    }
+    for (const auto& q : b.enqueue) {
+      RETURN_IF_ERROR(Run("INSERT INTO queue_items (queue, id, due, body, attempts) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (queue, id) DO NOTHING",
+                          {q.queue, q.id, ToMicros(q.due), q.body, q.attempts}));
+    }
+    for (const auto& q : b.reschedule) {
+      RETURN_IF_ERROR(Run("UPDATE queue_items SET due = ?3, body = ?4, attempts = ?5 "
+                          "WHERE queue = ?1 AND id = ?2",
+                          {q.queue, q.id, ToMicros(q.due), q.body, q.attempts}));
+    }
+    for (const auto& [queue, id] : b.dequeue) {
+      RETURN_IF_ERROR(Run("DELETE FROM queue_items WHERE queue = ?1 AND id = ?2", {queue, id}));
+    }
+    for (const auto& l : b.append) {
+      RETURN_IF_ERROR(Run("INSERT INTO log_lines (stream, key, body, at) VALUES (?1, ?2, ?3, ?4)",
+                          {l.stream, l.key, l.body, ToMicros(l.at)}));
+    }
+    for (const auto& [key, value] : b.settings) {
+      RETURN_IF_ERROR(Run("INSERT INTO settings (key, value) VALUES (?1, ?2) "
+                          "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                          {key, value}));
+    }
+    return tx.Commit();
+  }
+
+  Result<std::optional<Document>> GetDocument(std::string_view kind, std::string_view id) override {
+    auto reader = AcquireReader();
+    ASSIGN_OR_RETURN(Statement * st, reader->Prepare("SELECT kind, id, body, revision FROM "
+                                                     "documents WHERE kind = ?1 AND id = ?2"));
+    StatementUse s(*st);
+    s->Bind(1, kind);
+    s->Bind(2, id);
+    int rc = s->Step();
+    if (rc == SQLITE_DONE) return std::optional<Document>();
+    if (rc != SQLITE_ROW) return SqliteError(reader->raw(), rc, "read document");
+    return std::optional<Document>(Document{s->Text(0), s->Text(1), s->Text(2), s->Int(3)});
+  }
+
+  Result<std::vector<Document>> ListDocuments(std::string_view kind, std::string_view prefix,
+                                              std::string_view after_id, int limit) override {
+    auto reader = AcquireReader();
+    // Prefix match as a range so the primary key index is used: [prefix, prefix + U+10FFFF).
+    std::string upper = std::string(prefix) + "\xF4\x8F\xBF\xBF";
+    std::string lower = std::max(std::string(prefix), std::string(after_id));
+    ASSIGN_OR_RETURN(Statement * st,
+                     reader->Prepare("SELECT kind, id, body, revision FROM documents WHERE "
+                                     "kind = ?1 AND id >= ?2 AND id > ?3 AND id < ?4 "
+                                     "ORDER BY id LIMIT ?5"));
+    StatementUse s(*st);
+    s->Bind(1, kind);
+    s->Bind(2, lower);
+    s->Bind(3, after_id);
+    s->Bind(4, upper);
+    s->Bind(5, static_cast<int64_t>(limit));
+    std::vector<Document> out;
+    int rc;
+    while ((rc = s->Step()) == SQLITE_ROW) out.push_back({s->Text(0), s->Text(1), s->Text(2), s->Int(3)});
+    if (rc != SQLITE_DONE) return SqliteError(reader->raw(), rc, "list documents");
+    return out;
+  }
+
+  Result<std::vector<QueueItem>> DueItems(std::string_view queue, Time now, int limit) override {
+    auto reader = AcquireReader();
+    ASSIGN_OR_RETURN(Statement * st,
+                     reader->Prepare("SELECT queue, id, due, body, attempts FROM queue_items "
+                                     "WHERE queue = ?1 AND due <= ?2 ORDER BY due, id LIMIT ?3"));
+    StatementUse s(*st);
+    s->Bind(1, queue);
+    s->Bind(2, ToMicros(now));
+    s->Bind(3, static_cast<int64_t>(limit));
+    std::vector<QueueItem> out;
+    int rc;
+    while ((rc = s->Step()) == SQLITE_ROW) {
+      out.push_back({s->Text(0), s->Text(1), FromMicros(s->Int(2)), s->Text(3),
+                     static_cast<int>(s->Int(4))});
+    }
+    if (rc != SQLITE_DONE) return SqliteError(reader->raw(), rc, "due items");
+    return out;
+  }
+
+  Result<std::optional<Time>> NextDue(std::string_view queue) override {
+    auto reader = AcquireReader();
+    ASSIGN_OR_RETURN(Statement * st,
+                     reader->Prepare("SELECT min(due) FROM queue_items WHERE queue = ?1"));
+    StatementUse s(*st);
+    s->Bind(1, queue);
+    int rc = s->Step();
+    if (rc != SQLITE_ROW) return SqliteError(reader->raw(), rc, "next due");
+    if (s->IsNull(0)) return std::optional<Time>();
+    return std::optional<Time>(FromMicros(s->Int(0)));
+  }
+
+  Result<std::vector<LogLine>> ReadLog(std::string_view stream, std::string_view key,
+                                       int64_t after, int limit) override {
+    auto reader = AcquireReader();
+    std::string sql = key.empty()
+                          ? "SELECT stream, key, body, at, seq FROM log_lines WHERE stream = ?1 "
+                            "AND seq > ?3 ORDER BY seq LIMIT ?4"
+                          : "SELECT stream, key, body, at, seq FROM log_lines WHERE stream = ?1 "
+                            "AND key = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4";
+    ASSIGN_OR_RETURN(Statement * st, reader->Prepare(sql));
+    StatementUse s(*st);
+    s->Bind(1, stream);
+    if (!key.empty()) s->Bind(2, key);
+    s->Bind(3, after);
+    s->Bind(4, static_cast<int64_t>(limit));
+    std::vector<LogLine> out;
+    int rc;
+    while ((rc = s->Step()) == SQLITE_ROW) {
+      out.push_back({s->Text(0), s->Text(1), s->Text(2), FromMicros(s->Int(3)), s->Int(4)});
+    }
+    if (rc != SQLITE_DONE) return SqliteError(reader->raw(), rc, "read log");
+    return out;
+  }
+
   Result<StoreStats> Stats() override {
     auto reader = AcquireReader();
     StoreStats stats;
@@ -442,6 +619,24 @@ class SqliteStore final : public Store {
   };
 
   ReaderLease AcquireReader() { return ReaderLease(*this); }
+
+  // Runs one parameterised write statement on the writer (the caller holds write_mu_).
+  using Param = std::variant<std::string_view, int64_t>;
+  Status Run(const char* sql, std::initializer_list<Param> params) {
+    ASSIGN_OR_RETURN(Statement * st, writer_->Prepare(sql));
+    StatementUse s(*st);
+    int i = 1;
+    for (const auto& p : params) {
+      if (const auto* text = std::get_if<std::string_view>(&p)) {
+        s->Bind(i++, *text);
+      } else {
+        s->Bind(i++, std::get<int64_t>(p));
+      }
+    }
+    int rc = s->Step();
+    if (rc != SQLITE_DONE) return SqliteError(writer_->raw(), rc, sql);
+    return OkStatus();
+  }
 
   Status Migrate() {
     RETURN_IF_ERROR(writer_->Exec(

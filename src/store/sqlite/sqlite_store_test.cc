@@ -40,7 +40,7 @@ TEST(SqliteStoreTest, MigrationsRunOnceAndSurviveReopen) {
   {
     auto store = OpenSqliteStore({.path = db.path()});
     ASSERT_TRUE(store.ok()) << store.status().ToString();
-    EXPECT_EQ((*store)->Stats()->schema_version, 1);
+    EXPECT_EQ((*store)->Stats()->schema_version, 2);
     ASSERT_TRUE((*store)->PutSetting("k", "v").ok());
   }
   auto again = OpenSqliteStore({.path = db.path()});
