@@ -91,8 +91,8 @@ Status Runtime::Deliver(Journey& j, const Event& e, std::deque<Work>* more) {
     std::vector<Event> backlog;
     auto parked = j.parked.find(Slot(latest.primary_key(), *r.primary));
     if (parked != j.parked.end()) {
-      for (Event& p : parked->second) {
-        if (latest.FindEvent(p.type)) backlog.push_back(std::move(p));
+      for (Parked& p : parked->second) {
+        if (latest.FindEvent(p.event.type)) backlog.push_back(std::move(p.event));
       }
       parked_count_ -= parked->second.size();
       j.parked.erase(parked);
@@ -109,6 +109,8 @@ Status Runtime::Deliver(Journey& j, const Event& e, std::deque<Work>* more) {
     Absorb(j, n, more);
     return OkStatus();
   }
+  const EventSpec* spec = latest.FindEvent(e.type);
+  if (spec && spec->fact == latest.start_fact()) return OkStatus();  // start.where did not match
   if (primary && !primary->empty()) {
     Park(j, Slot(latest.primary_key(), *primary), e);
   } else {
@@ -118,19 +120,20 @@ Status Runtime::Deliver(Journey& j, const Event& e, std::deque<Work>* more) {
 }
 
 void Runtime::Park(Journey& j, const std::string& slot, const Event& e) {
-  j.parked[slot].push_back(e);
+  j.parked[slot].push_back({clock_.Now(), e});
   ++parked_count_;
 }
 
 void Runtime::Unpark(Journey& j, const std::string& slot, std::deque<Work>* more) {
   auto it = j.parked.find(slot);
   if (it == j.parked.end()) return;
-  std::vector<Event> events = std::move(it->second);
+  std::vector<Parked> events = std::move(it->second);
   j.parked.erase(it);
   parked_count_ -= events.size();
-  std::stable_sort(events.begin(), events.end(),
-                   [](const Event& a, const Event& b) { return a.occurred_at < b.occurred_at; });
-  for (auto& e : events) more->push_back({&j, std::move(e)});
+  std::stable_sort(events.begin(), events.end(), [](const Parked& a, const Parked& b) {
+    return a.event.occurred_at < b.event.occurred_at;
+  });
+  for (auto& p : events) more->push_back({&j, std::move(p.event)});
 }
 
 // Takes the effects of the last step into the runtime's indexes, heap, outbox and timeline.
@@ -166,9 +169,25 @@ bool Runtime::Pending(const TimerEntry& t) const {
   });
 }
 
+void Runtime::SweepParked(Time now) {
+  if (parked_count_ == 0 || now - last_sweep_ < std::chrono::days(1)) return;
+  last_sweep_ = now;
+  for (auto& [name, j] : journeys_) {
+    for (auto it = j.parked.begin(); it != j.parked.end();) {
+      auto& v = it->second;
+      size_t before = v.size();
+      std::erase_if(v, [&](const Parked& p) { return now - p.at > options_.park_for; });
+      dropped_parked_ += before - v.size();
+      parked_count_ -= before - v.size();
+      it = v.empty() ? j.parked.erase(it) : std::next(it);
+    }
+  }
+}
+
 size_t Runtime::RunDue() {
   size_t n = 0;
   Time now = clock_.Now();
+  SweepParked(now);
   while (!timers_.empty() && timers_.top().due_us <= ToMicros(now)) {
     TimerEntry t = timers_.top();
     timers_.pop();

@@ -29,6 +29,9 @@ namespace rapport::journey {
 struct RuntimeOptions {
   bool record_timeline = true;  // keep every timeline entry (timeline())
   bool keep_outbox = true;      // keep every outbox action (outbox())
+  // Parked events whose instance did not appear within this time are dropped (RunDue sweeps
+  // once per clock day), so keys that never start a journey do not grow memory for ever.
+  Duration park_for = std::chrono::days(30);
 };
 
 // A timeline entry together with the instance it belongs to.
@@ -53,7 +56,8 @@ class Runtime {
   //  - with the correlation key: to that instance, creating it if it is a start event;
   //  - with an alias key only (e.g. shipment_id): to the instance that learnt that key;
   //  - otherwise the event is parked and applied as soon as an instance starts or learns the key
-  //    (so "kit.delivered" before "kit.shipped" is kept, not lost).
+  //    (so "kit.delivered" before "kit.label_created" is kept, not lost), for park_for at most.
+  //    A start event whose payload does not match start.where is not parked: it starts nothing.
   // It does not run due timers: after downtime, ingest the backlog first and then RunDue(), so
   // overdue timers are decided on the facts known now. kInvalidArgument for an event without id.
   Status Ingest(const Event& e);
@@ -78,6 +82,7 @@ class Runtime {
   size_t instance_count() const { return instances_.size(); }
   size_t pending_timers() const { return live_timers_; }
   size_t parked_events() const { return parked_count_; }
+  size_t dropped_parked_events() const { return dropped_parked_; }
   uint64_t events_ingested() const { return events_ingested_; }
 
   std::vector<OutboxAction>& outbox() { return outbox_; }
@@ -89,11 +94,15 @@ class Runtime {
     const JourneyDefinition* def;
     InstanceState state;
   };
+  struct Parked {
+    Time at;  // clock time when parked
+    Event event;
+  };
   struct Journey {
     std::vector<DefinitionPtr> versions;  // ascending
     StringMap<uint32_t> by_key;
-    StringMap<uint32_t> by_alias;          // "key\x1fvalue"
-    StringMap<std::vector<Event>> parked;  // "key\x1fvalue"
+    StringMap<uint32_t> by_alias;           // "key\x1fvalue"
+    StringMap<std::vector<Parked>> parked;  // "key\x1fvalue"
   };
   struct TimerEntry {
     int64_t due_us;
@@ -114,6 +123,7 @@ class Runtime {
   void Park(Journey& j, const std::string& slot, const Event& e);
   void Unpark(Journey& j, const std::string& slot, std::deque<Work>* more);
   bool Pending(const TimerEntry& t) const;
+  void SweepParked(Time now);
 
   const Clock& clock_;
   RuntimeOptions options_;
@@ -122,6 +132,8 @@ class Runtime {
   std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
   size_t live_timers_ = 0;
   size_t parked_count_ = 0;
+  size_t dropped_parked_ = 0;
+  Time last_sweep_{};
   uint64_t events_ingested_ = 0;
   Effects fx_;
   std::vector<OutboxAction> outbox_;

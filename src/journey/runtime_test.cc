@@ -278,6 +278,19 @@ TEST_F(TradeInTest, EventsBeforeTheStartEventAreKept) {
   EXPECT_TRUE(Sent("create_return_label").empty());
 }
 
+TEST_F(TradeInTest, OrdersWithoutTradeInStartNothingAndStrayEventsAreDroppedInTime) {
+  Event plain = Placed(t0_, "O-5");
+  plain.payload = {{"trade_in", false}};
+  Send(plain);
+  EXPECT_EQ(rt_.instance_count(), 0u);
+  EXPECT_EQ(rt_.parked_events(), 0u);
+  Send(OrderEvent("payout.made", t0_ + hours(1), "O-5"));  // a key that never starts
+  EXPECT_EQ(rt_.parked_events(), 1u);
+  RunUntil(t0_ + days(45));
+  EXPECT_EQ(rt_.parked_events(), 0u);
+  EXPECT_EQ(rt_.dropped_parked_events(), 1u);
+}
+
 TEST_F(TradeInTest, DeviceSentBeforeAnyReminderMeansNoReminderAtAll) {
   Time delivered = t0_ + days(2);
   Send(Placed(t0_));
