@@ -859,4 +859,66 @@ Result<DefinitionPtr> LoadDefinitionFile(const std::string& path) {
   return LoadDefinition(buf.str(), path);
 }
 
+Json DefinitionToJson(const JourneyDefinition& def) {
+  auto names = [&](const std::vector<FactId>& fs) {
+    Json a = Json::array();
+    for (FactId f : fs) a.push_back(def.facts()[f].name);
+    return a;
+  };
+  Json j;
+  j["journey"] = def.name();
+  j["version"] = def.version();
+  j["file"] = def.file();
+  j["fingerprint"] = Hex64(def.fingerprint());
+  if (!def.description().empty()) j["description"] = def.description();
+  j["correlation"] = def.primary_key();
+  j["keys"] = def.keys();
+  Json where = Json::object();
+  for (const auto& [k, v] : def.start_where()) where[k] = v;
+  j["start"] = {{"on", def.facts()[def.start_fact()].name}, {"where", where}};
+  Json facts = Json::array();
+  for (const FactSpec& f : def.facts()) {
+    facts.push_back({{"name", f.name}, {"kind", f.kind == FactKind::kEvent ? "event" : "step"}});
+  }
+  j["facts"] = std::move(facts);
+  Json steps = Json::array();
+  for (const StepSpec& st : def.steps()) {
+    steps.push_back({{"name", st.name}, {"completed_by", names(st.completed_by)}});
+  }
+  j["steps"] = std::move(steps);
+  Json actions = Json::array();
+  for (const ActionSpec& a : def.actions()) {
+    Json aj = {{"name", a.name},
+               {"kind", ActionKindName(a.kind)},
+               {"audience", AudienceName(a.audience)},
+               {"requires", names(a.required)},
+               {"unless", names(a.unless)},
+               {"max_occurrences", a.max_occurrences}};
+    if (!a.channel.empty()) aj["channel"] = a.channel;
+    if (!a.template_name.empty()) aj["template"] = a.template_name;
+    if (!a.url.empty()) aj["url"] = a.url;
+    if (!a.queue.empty()) aj["queue"] = a.queue;
+    if (a.asks_customer_to != kNoFact)
+      aj["asks_customer_to"] = def.facts()[a.asks_customer_to].name;
+    if (a.after) aj["after"] = def.AnchorText(*a.after);
+    if (a.every.count() > 0) aj["every"] = FormatDuration(a.every);
+    if (a.expires.count() > 0) aj["expires"] = FormatDuration(a.expires);
+    if (a.compensates != kNoAction) aj["compensates"] = def.actions()[a.compensates].name;
+    if (a.on_end) aj["on_end"] = true;
+    actions.push_back(std::move(aj));
+  }
+  j["actions"] = std::move(actions);
+  Json ends = Json::array();
+  for (const EndStateSpec& e : def.end_states()) {
+    Json then = Json::array();
+    for (ActionId id : e.then) then.push_back(def.actions()[id].name);
+    ends.push_back({{"name", e.name},
+                    {"when", names(e.when)},
+                    {"outcome", e.success ? "success" : "failure"},
+                    {"then", then}});
+  }
+  j["end_states"] = std::move(ends);
+  return j;
+}
+
 }  // namespace rapport::journey

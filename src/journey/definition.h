@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/json.h"
 #include "core/status.h"
 
 namespace rapport::journey {
@@ -236,5 +237,9 @@ DefinitionPtr CompileDefinition(std::string_view yaml, std::string_view file,
 Result<DefinitionPtr> LoadDefinition(std::string_view yaml, std::string_view file);
 // Reads the file first; kNotFound if it cannot be read.
 Result<DefinitionPtr> LoadDefinitionFile(const std::string& path);
+
+// The compiled form as JSON, for the HTTP API and the console: name, version, keys, start,
+// facts (with kind), steps, actions (guards and timers by fact name), end states.
+Json DefinitionToJson(const JourneyDefinition& def);
 
 }  // namespace rapport::journey

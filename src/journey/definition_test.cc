@@ -145,6 +145,19 @@ TEST(DefinitionTest, TradeInExampleCompiles) {
   EXPECT_EQ((*def)->actions()[*lost].after->business_days, 7);
 }
 
+TEST(DefinitionTest, DefinitionToJsonNamesGuardsAndTimers) {
+  auto def = LoadDefinition(kBase, "base.yaml");
+  ASSERT_TRUE(def.ok()) << def.status().ToString();
+  Json j = DefinitionToJson(**def);
+  EXPECT_EQ(j["journey"], "kit");
+  EXPECT_EQ(j["start"]["on"], "order.placed");
+  ASSERT_EQ(j["actions"].size(), 1u);
+  EXPECT_EQ(j["actions"][0]["after"], "10d from kit.delivered");
+  EXPECT_EQ(j["actions"][0]["requires"][0], "kit.delivered");
+  EXPECT_EQ(j["actions"][0]["asks_customer_to"], "device_received");
+  EXPECT_EQ(j["end_states"][0]["when"][0], "device_received");
+}
+
 TEST(DefinitionTest, UnknownEventIsReportedAtItsName) {
   std::string y = Replace(kBase, "completed_by: kit.delivered", "completed_by: kit.deliverd");
   ExpectOneProblemAt(y, "kit.deliverd", "unknown event 'kit.deliverd'");

@@ -1,0 +1,164 @@
+#include "journey/service/journey_service.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "journey/service/outbox.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace rapport::journey {
+namespace {
+
+std::string TradeInYaml() {
+  const char* root = std::getenv("RAPPORT_SOURCE_DIR");
+  std::ifstream in(std::string(root ? root : ".") + "/examples/journeys/trade-in.yaml");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Event Ev(std::string id, std::string type, Fields keys, std::string at, Json payload = Json::object()) {
+  Event e;
+  e.id = std::move(id);
+  e.type = std::move(type);
+  e.keys = std::move(keys);
+  e.occurred_at = *ParseTime(at);
+  e.received_at = e.occurred_at;
+  e.payload = std::move(payload);
+  return e;
+}
+
+class JourneyServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = (std::filesystem::temp_directory_path() /
+             ("rapport-journey-service-" + std::to_string(getpid()) + ".db"))
+                .string();
+    Cleanup();
+    Reopen();
+    auto d = service_->Deploy(TradeInYaml(), "trade-in.yaml");
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+  }
+  void TearDown() override {
+    service_.reset();
+    store_.reset();
+    Cleanup();
+  }
+  void Cleanup() {
+    for (const char* s : {"", "-wal", "-shm", ".sink"}) std::filesystem::remove(path_ + s);
+  }
+  void Reopen() {
+    service_.reset();
+    store_.reset();
+    auto s = store::OpenSqliteStore({.path = path_, .sync_every_commit = false});
+    ASSERT_TRUE(s.ok());
+    store_ = std::move(s).value();
+    service_ = std::make_unique<JourneyService>(*store_, clock_, metrics_);
+    ASSERT_TRUE(service_->Start().ok());
+  }
+  void Append(std::vector<Event> events) {
+    for (auto& e : events) e.received_at = clock_.Now();
+    ASSERT_TRUE(store_->AppendEvents(events).ok());
+  }
+  std::vector<std::string> Fired(const std::string& key) {
+    auto inst = service_->Instance("trade-in", key);
+    std::vector<std::string> out;
+    if (!inst.ok()) return out;
+    for (auto& a : (*inst)["outbox"]) {
+      out.push_back(a["action"].get<std::string>() + "#" + std::to_string(a["occurrence"].get<int>()));
+    }
+    return out;
+  }
+
+  std::string path_;
+  ManualClock clock_{*ParseTime("2026-11-02T09:00:00Z")};
+  MetricsRegistry metrics_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<JourneyService> service_;
+};
+
+TEST_F(JourneyServiceTest, DeployIsIdempotentAndAVersionCannotChangeItsText) {
+  auto again = service_->Deploy(TradeInYaml(), "trade-in.yaml");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->created);
+  ASSERT_FALSE(again->webhook_secrets.empty());
+  std::string changed = TradeInYaml() + "\n# edited\n";
+  auto conflict = service_->Deploy(changed, "trade-in.yaml");
+  EXPECT_EQ(conflict.status().code(), StatusCode::kAlreadyExists);
+  auto bad = service_->Deploy("journey: x\nversion: one\n", "bad.yaml");
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().where().rfind("bad.yaml:", 0), 0u);
+}
+
+TEST_F(JourneyServiceTest, ReminderComesOnlyAfterDeliveryWithTheDeadlineFromDelivery) {
+  Append({Ev("e1", "order.placed", {{"order_id", "O-1"}}, "2026-11-02T09:00:00Z", {{"trade_in", true}}),
+          Ev("e2", "kit.label_created", {{"order_id", "O-1"}, {"shipment_id", "S-1"}}, "2026-11-02T15:00:00Z")});
+  ASSERT_TRUE(service_->CatchUp().ok());
+  ASSERT_TRUE(clock_.AdvanceTo(*ParseTime("2026-11-05T12:00:00Z")).ok());
+  Append({Ev("e3", "kit.picked_up", {{"shipment_id", "S-1"}}, "2026-11-05T11:00:00Z"),
+          Ev("e4", "kit.delivered", {{"shipment_id", "S-1"}}, "2026-11-06T13:00:00Z")});
+  ASSERT_TRUE(clock_.AdvanceTo(*ParseTime("2026-11-16T12:00:00Z")).ok());
+  ASSERT_TRUE(service_->RunDue().ok());
+  EXPECT_EQ(Fired("O-1"), (std::vector<std::string>{"confirm_trade_in#0", "create_return_label#0"}));
+  ASSERT_TRUE(clock_.AdvanceTo(*ParseTime("2026-11-16T13:00:00Z")).ok());
+  ASSERT_TRUE(service_->RunDue().ok());
+  auto inst = service_->Instance("trade-in", "O-1");
+  ASSERT_TRUE(inst.ok());
+  const Json& reminder = (*inst)["outbox"].back();
+  EXPECT_EQ(reminder["action"], "send_back_reminder");
+  EXPECT_EQ(reminder["params"]["deadline"], "2026-11-20T13:00:00Z");  // delivery + 14d
+}
+
+TEST_F(JourneyServiceTest, ARestartContinuesFromTheCursorAndSendsNothingTwice) {
+  Append({Ev("e1", "order.placed", {{"order_id", "O-2"}}, "2026-11-02T09:00:00Z", {{"trade_in", true}})});
+  ASSERT_TRUE(service_->CatchUp().ok());
+  // Delivered before the label: parked, then applied when the shipment becomes known.
+  Append({Ev("e3", "kit.delivered", {{"shipment_id", "S-2"}}, "2026-11-04T10:00:00Z")});
+  ASSERT_TRUE(service_->CatchUp().ok());
+  Reopen();
+  Append({Ev("e2", "kit.label_created", {{"order_id", "O-2"}, {"shipment_id", "S-2"}}, "2026-11-02T15:00:00Z"),
+          Ev("e1", "order.placed", {{"order_id", "O-2"}}, "2026-11-02T09:00:00Z", {{"trade_in", true}})});
+  ASSERT_TRUE(service_->CatchUp().ok());
+  auto inst = service_->Instance("trade-in", "O-2");
+  ASSERT_TRUE(inst.ok()) << inst.status().ToString();
+  EXPECT_TRUE((*inst)["facts"].contains("kit.delivered"));
+  EXPECT_EQ(Fired("O-2"), (std::vector<std::string>{"confirm_trade_in#0", "create_return_label#0"}));
+  // A second service on the same store (or the same one again) finds nothing left to do.
+  Reopen();
+  EXPECT_EQ(*service_->CatchUp(), 0u);
+  EXPECT_EQ(Fired("O-2").size(), 2u);
+}
+
+TEST_F(JourneyServiceTest, OutboxIsWrittenToTheSinkOnceEvenAfterACrashBeforeDequeue) {
+  Append({Ev("e1", "order.placed", {{"order_id", "O-3"}}, "2026-11-02T09:00:00Z", {{"trade_in", true}})});
+  ASSERT_TRUE(service_->CatchUp().ok());
+  OutboxDeliverer deliverer(*store_, clock_, metrics_, *service_, {.sink_file = path_ + ".sink"});
+  ASSERT_TRUE(deliverer.Open().ok());
+  EXPECT_EQ(*deliverer.DeliverDue(), 2u);
+  EXPECT_EQ(*deliverer.DeliverDue(), 0u);
+  // Simulate a crash between writing the sink and removing the queue item: put it back.
+  auto log = store_->ReadLog("outbox", "", 0, 10);
+  store::WriteBatch again;
+  again.enqueue.push_back({"outbox", Json::parse((*log)[0].body)["idempotency_key"], clock_.Now(),
+                           (*log)[0].body, 0});
+  ASSERT_TRUE(store_->Write(again).ok());
+  OutboxDeliverer after_restart(*store_, clock_, metrics_, *service_, {.sink_file = path_ + ".sink"});
+  ASSERT_TRUE(after_restart.Open().ok());
+  EXPECT_EQ(*after_restart.DeliverDue(), 1u);
+  std::ifstream sink(path_ + ".sink");
+  int lines = 0;
+  for (std::string l; std::getline(sink, l);) ++lines;
+  EXPECT_EQ(lines, 2);
+}
+
+TEST(HmacTest, MatchesRfc4231TestCase2) {
+  EXPECT_EQ(HmacSha256Hex("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+}  // namespace
+}  // namespace rapport::journey

@@ -1,0 +1,157 @@
+#include "journey/service/outbox.h"
+
+#include <fcntl.h>
+#include <openssl/hmac.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fstream>
+
+namespace rapport::journey {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+
+std::string HmacSha256Hex(std::string_view key, std::string_view data) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out += kHex[mac[i] >> 4];
+    out += kHex[mac[i] & 15];
+  }
+  return out;
+}
+
+OutboxDeliverer::OutboxDeliverer(store::Store& store, const Clock& clock, MetricsRegistry& metrics,
+                                 JourneyService& journeys, OutboxOptions options)
+    : store_(store),
+      clock_(clock),
+      journeys_(journeys),
+      options_(std::move(options)),
+      delivered_(metrics.GetCounter("rapport_outbox_delivered_total", "Actions delivered")),
+      failed_(metrics.GetCounter("rapport_outbox_failures_total", "Failed delivery attempts")) {}
+
+Status OutboxDeliverer::Open() {
+  std::ifstream in(options_.sink_file);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = Json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("idempotency_key")) in_sink_.insert(j["idempotency_key"]);
+  }
+  int fd = ::open(options_.sink_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
+  if (fd < 0) return Unavailable("cannot open the message sink '" + options_.sink_file + "'");
+  ::close(fd);
+  return OkStatus();
+}
+
+Status OutboxDeliverer::WriteToSink(const std::string& key, const Json& action, Time now) {
+  if (in_sink_.count(key)) return OkStatus();  // written before a crash: not twice
+  Json line = {{"idempotency_key", key}, {"delivered_at", FormatTime(now)}, {"action", action}};
+  std::string text = line.dump() + "\n";
+  int fd = ::open(options_.sink_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
+  if (fd < 0) return Unavailable("cannot open the message sink '" + options_.sink_file + "'");
+  ssize_t n = ::write(fd, text.data(), text.size());
+  int synced = ::fdatasync(fd);
+  ::close(fd);
+  if (n != static_cast<ssize_t>(text.size()) || synced != 0) {
+    return Unavailable("cannot write the message sink '" + options_.sink_file + "'");
+  }
+  in_sink_.insert(key);
+  return OkStatus();
+}
+
+Status OutboxDeliverer::PostWebhook(const Json& action, const std::string& body) {
+  std::string url = action.value("url", "");
+  const std::string scheme = "http://";
+  if (url.rfind(scheme, 0) != 0) {
+    return FailedPrecondition("only http:// webhooks can be sent (put a TLS relay in front): " + url);
+  }
+  std::string rest = url.substr(scheme.size());
+  std::string hostport = rest.substr(0, rest.find('/'));
+  std::string target = rest.find('/') == std::string::npos ? "/" : rest.substr(rest.find('/'));
+  std::string host = hostport.substr(0, hostport.find(':'));
+  std::string port = hostport.find(':') == std::string::npos ? "80" : hostport.substr(hostport.find(':') + 1);
+  ASSIGN_OR_RETURN(std::string secret, journeys_.WebhookSecret(action.value("journey", ""),
+                                                               action.value("action", "")));
+  std::string timestamp = std::to_string(ToMicros(clock_.Now()) / 1000000);
+  try {
+    net::io_context ioc;
+    net::ip::tcp::resolver resolver(ioc);
+    beast::tcp_stream stream(ioc);
+    stream.expires_after(std::chrono::seconds(10));
+    stream.connect(resolver.resolve(host, port));
+    http::request<http::string_body> req{http::verb::post, target, 11};
+    req.set(http::field::host, hostport);
+    req.set(http::field::content_type, "application/json");
+    req.set(http::field::user_agent, "rapport");
+    req.set("Idempotency-Key", action.value("idempotency_key", ""));
+    req.set("X-Rapport-Timestamp", timestamp);
+    req.set("X-Rapport-Signature", "sha256=" + HmacSha256Hex(secret, timestamp + "." + body));
+    req.body() = body;
+    req.prepare_payload();
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    beast::error_code ec;
+    stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+    if (res.result_int() / 100 != 2) {
+      return Unavailable("webhook answered " + std::to_string(res.result_int()));
+    }
+  } catch (const std::exception& e) {
+    return Unavailable(std::string("webhook failed: ") + e.what());
+  }
+  return OkStatus();
+}
+
+Result<size_t> OutboxDeliverer::DeliverDue() {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t delivered = 0;
+  Time now = clock_.Now();
+  ASSIGN_OR_RETURN(auto due, store_.DueItems("outbox", now, 200));
+  for (const auto& item : due) {
+    ASSIGN_OR_RETURN(Json action, ParseJson(item.body));
+    Status s;
+    if (action.value("kind", "") == "webhook" && options_.send_webhooks) {
+      s = PostWebhook(action, item.body);
+    } else {
+      s = WriteToSink(item.id, action, now);
+    }
+    store::WriteBatch batch;
+    if (s.ok()) {
+      batch.dequeue.push_back({"outbox", item.id});
+      batch.append.push_back({"outbox-delivered", item.id,
+                              Json{{"idempotency_key", item.id}, {"attempts", item.attempts + 1}}.dump(),
+                              now});
+      delivered_.Add();
+      ++delivered;
+    } else if (item.attempts + 1 >= options_.max_attempts) {
+      batch.dequeue.push_back({"outbox", item.id});
+      batch.append.push_back({"outbox-dead", item.id,
+                              Json{{"idempotency_key", item.id}, {"error", s.message()}}.dump(), now});
+      failed_.Add();
+    } else {
+      // 1 s, 2 s, 4 s, ... capped at one hour.
+      int64_t backoff_s = std::min<int64_t>(int64_t{1} << std::min(item.attempts, 12), 3600);
+      store::QueueItem retry = item;
+      retry.attempts = item.attempts + 1;
+      retry.due = now + std::chrono::seconds(backoff_s);
+      batch.reschedule.push_back(retry);
+      failed_.Add();
+    }
+    RETURN_IF_ERROR(store_.Write(batch));
+  }
+  return delivered;
+}
+
+Result<std::optional<Time>> OutboxDeliverer::NextDue() { return store_.NextDue("outbox"); }
+
+}  // namespace rapport::journey

@@ -1,0 +1,56 @@
+// Delivery of outbox actions: at least once, each with its idempotency key, retried with
+// exponential backoff. Messages and agent tasks go to the message sink (an NDJSON file that
+// the mail/SMS gateway or the agent desk reads); webhooks are POSTed, signed with HMAC-SHA256
+// of "<timestamp>.<body>" under the webhook's secret, when webhook sending is on, and written
+// to the message sink otherwise (so a test or demo never calls out).
+#pragma once
+
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "core/clock.h"
+#include "core/metrics.h"
+#include "journey/service/journey_service.h"
+#include "store/store.h"
+
+namespace rapport::journey {
+
+struct OutboxOptions {
+  std::string sink_file;       // NDJSON, appended and fsynced
+  bool send_webhooks = false;  // POST webhooks (http:// only)
+  int max_attempts = 10;       // then the action is given up and logged as dead
+};
+
+// Thread-safe; deliveries are serialised.
+class OutboxDeliverer {
+ public:
+  OutboxDeliverer(store::Store& store, const Clock& clock, MetricsRegistry& metrics,
+                  JourneyService& journeys, OutboxOptions options);
+
+  // Reads the sink file's idempotency keys, so that an action written before a crash is not
+  // written again. kUnavailable if the file cannot be opened.
+  Status Open();
+  // Delivers every action due now. Returns how many were delivered.
+  Result<size_t> DeliverDue();
+  // The earliest time something is due, if anything.
+  Result<std::optional<Time>> NextDue();
+
+ private:
+  Status WriteToSink(const std::string& key, const Json& action, Time now);
+  Status PostWebhook(const Json& action, const std::string& body);
+
+  store::Store& store_;
+  const Clock& clock_;
+  JourneyService& journeys_;
+  OutboxOptions options_;
+  Counter& delivered_;
+  Counter& failed_;
+  std::mutex mu_;
+  std::set<std::string> in_sink_;
+};
+
+// Lowercase hex HMAC-SHA256.
+std::string HmacSha256Hex(std::string_view key, std::string_view data);
+
+}  // namespace rapport::journey
