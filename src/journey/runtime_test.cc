@@ -10,6 +10,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 namespace rapport::journey {
 namespace {
@@ -26,14 +27,7 @@ std::string SourceDir() {
 Time T(std::string_view s) { return ParseTime(s).value(); }
 
 class TradeInTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto def = LoadDefinitionFile(SourceDir() + "/examples/journeys/trade-in.yaml");
-    ASSERT_TRUE(def.ok()) << def.status().ToString();
-    def_ = *def;
-    ASSERT_TRUE(rt_.Deploy(def_).ok());
-  }
-
+ public:
   static Event Ev(std::string id, std::string type, Fields keys, Time occurred) {
     Event e;
     e.id = std::move(id);
@@ -60,6 +54,14 @@ class TradeInTest : public ::testing::Test {
   }
   static Event OrderEvent(std::string type, Time t, std::string order = "O-1") {
     return Ev(order + "-" + type, type, {{"order_id", order}}, t);
+  }
+
+ protected:
+  void SetUp() override {
+    auto def = LoadDefinitionFile(SourceDir() + "/examples/journeys/trade-in.yaml");
+    ASSERT_TRUE(def.ok()) << def.status().ToString();
+    def_ = *def;
+    ASSERT_TRUE(rt_.Deploy(def_).ok());
   }
 
   // Moves the clock to `to`, deciding every timer due strictly before it on the way.
@@ -137,6 +139,8 @@ class TradeInTest : public ::testing::Test {
   DefinitionPtr def_;
   const Time t0_ = T("2026-11-02T09:00:00Z");  // a Monday
 };
+
+using TradeInTestAccess = TradeInTest;
 
 TEST_F(TradeInTest, NormalPathRemindsOnlyAfterDeliveryWithDateFromDelivery) {
   Time delivered = t0_ + days(2) + hours(3);
@@ -349,6 +353,22 @@ TEST_F(TradeInTest, GuardsUseFactsKnownNowOverdueOccurrencesCollapse) {
   EXPECT_TRUE(TimelineHas(TimelineKind::kSkipped, "send_back_reminder"));
 }
 
+TEST_F(TradeInTest, GuardsUseFactsKnownNowRemindersLongOverdueExpire) {
+  Time delivered = t0_ + days(2);
+  Send(Placed(t0_));
+  Send(Shipped(t0_ + hours(6)));
+  Send(Delivered(delivered));
+  RunBefore(delivered + days(9));
+  const ActionSpec& spec = def_->actions()[*def_->FindAction("send_back_reminder")];
+  // Down until well after the last reminder's due time plus its expiry: nothing is sent late.
+  Time last_due = delivered + days(10) + spec.every * (spec.max_occurrences - 1);
+  ASSERT_TRUE(clock_.AdvanceTo(last_due + spec.expires + hours(1)).ok());
+  rt_.RunDue();
+  EXPECT_TRUE(Sent("send_back_reminder").empty());
+  EXPECT_TRUE(TimelineHas(TimelineKind::kSkipped, "send_back_reminder"));
+  EXPECT_EQ(rt_.pending_timers(), 0u);
+}
+
 TEST_F(TradeInTest, BoundedRepetitionsAtMostMaxReminders) {
   Time delivered = t0_ + days(2);
   Send(Placed(t0_));
@@ -476,6 +496,38 @@ TEST_F(TradeInTest, NewVersionLeavesRunningInstancesOnTheirs) {
   for (const auto& r : reminders) {
     EXPECT_EQ(r.created_at, delivered + days(r.version == 1 ? 10 : 11)) << r.instance_key;
   }
+}
+
+// A definition is immutable and shared: runtimes on several threads use one DefinitionPtr
+// (run under ThreadSanitizer in the TSan build) and reach the same outcome.
+TEST(RuntimeThreadsTest, OneDefinitionSharedByRuntimesOnSeveralThreads) {
+  auto def = LoadDefinitionFile(SourceDir() + "/examples/journeys/trade-in.yaml");
+  ASSERT_TRUE(def.ok()) << def.status().ToString();
+  const Time t0 = T("2026-11-02T09:00:00Z");
+  std::vector<size_t> reminders(4, 0);
+  std::vector<std::thread> threads;
+  for (size_t w = 0; w < reminders.size(); ++w) {
+    threads.emplace_back([&, w] {
+      ManualClock clock(t0);
+      Runtime rt(clock);
+      if (!rt.Deploy(*def).ok()) return;
+      for (int i = 0; i < 50; ++i) {
+        std::string o = "O-" + std::to_string(i), sh = "S-" + std::to_string(i);
+        Event placed = TradeInTestAccess::Placed(t0, o);
+        (void)rt.Ingest(placed);
+        (void)rt.Ingest(TradeInTestAccess::Shipped(t0 + hours(1), o, sh));
+        (void)rt.Ingest(TradeInTestAccess::Delivered(t0 + days(1), sh));
+      }
+      while (auto due = rt.NextDue()) {
+        (void)clock.AdvanceTo(*due);
+        rt.RunDue();
+      }
+      for (const auto& out : rt.outbox()) reminders[w] += out.action == "send_back_reminder";
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (size_t r : reminders) EXPECT_EQ(r, reminders[0]);
+  EXPECT_GT(reminders[0], 0u);
 }
 
 }  // namespace
