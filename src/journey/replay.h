@@ -4,6 +4,7 @@
 //
 // Ordering rule: a timer due strictly before an event's receive time fires first; an event
 // received at or before a timer's due time is applied first (facts known then win).
+// Thread-safety: as Runtime (one thread per Runtime); no exceptions, errors as Status.
 #pragma once
 
 #include <functional>
