@@ -155,6 +155,9 @@ void PrintSummary(const MatchResult& r, size_t records) {
                records, r.blocking.candidate_pairs, r.blocking.reduction_ratio,
                r.blocking.skipped_blocks, r.model.trained() ? "trained" : "built-in defaults",
                r.model.lambda(), r.training.em_iterations, r.pairs.size());
+  std::fprintf(stderr, "pairs per blocking rule (before union):");
+  for (size_t n : r.blocking.pairs_per_rule) std::fprintf(stderr, " %zu", n);
+  std::fprintf(stderr, "\n");
   std::fprintf(stderr,
                "time: blocking %.2fs, training %.2fs, scoring %.2fs, clustering %.2fs\n",
                r.seconds_blocking, r.seconds_training, r.seconds_scoring, r.seconds_clustering);

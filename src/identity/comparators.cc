@@ -107,12 +107,22 @@ int DamerauLevenshteinImpl(const S& a, const S& b) {
     at(0, j + 1) = max_dist;
     at(1, j + 1) = j;
   }
+  // Last row where each character was seen; a flat table for bytes, a map otherwise.
+  constexpr bool kBytes = sizeof(a[0]) == 1;
+  std::array<int, 256> last_byte{};
   std::unordered_map<char32_t, int> last_row;
+  auto last = [&](char32_t c) -> int {
+    if constexpr (kBytes) {
+      return last_byte[static_cast<unsigned char>(c)];
+    } else {
+      auto it = last_row.find(c);
+      return it == last_row.end() ? 0 : it->second;
+    }
+  };
   for (int i = 1; i <= la; ++i) {
     int last_match_col = 0;
     for (int j = 1; j <= lb; ++j) {
-      auto it = last_row.find(static_cast<char32_t>(b[j - 1]));
-      int i1 = it == last_row.end() ? 0 : it->second;
+      int i1 = last(static_cast<char32_t>(b[j - 1]));
       int j1 = last_match_col;
       int cost = 1;
       if (a[i - 1] == b[j - 1]) {
@@ -122,7 +132,11 @@ int DamerauLevenshteinImpl(const S& a, const S& b) {
       at(i + 1, j + 1) = std::min({at(i, j) + cost, at(i + 1, j) + 1, at(i, j + 1) + 1,
                                    at(i1, j1) + (i - i1 - 1) + 1 + (j - j1 - 1)});
     }
-    last_row[static_cast<char32_t>(a[i - 1])] = i;
+    if constexpr (kBytes) {
+      last_byte[static_cast<unsigned char>(a[i - 1])] = i;
+    } else {
+      last_row[static_cast<char32_t>(a[i - 1])] = i;
+    }
   }
   return at(la + 1, lb + 1);
 }
@@ -278,10 +292,18 @@ DateRelation CompareDates(const Date& a, const Date& b) {
   if (a == b) return DateRelation::kExact;
   if (a.year == b.year && a.month == b.day && a.day == b.month)
     return DateRelation::kDayMonthSwapped;
+  // One typo in the YYYYMMDD text: one differing digit, or two adjacent digits swapped.
+  // (Equal-length digit strings; cheaper than a general edit distance on this hot path.)
   char sa[16], sb[16];
-  std::snprintf(sa, sizeof sa, "%04d%02d%02d", a.year, a.month, a.day);
-  std::snprintf(sb, sizeof sb, "%04d%02d%02d", b.year, b.month, b.day);
-  if (DamerauLevenshtein(sa, sb) <= 1) return DateRelation::kOneTypo;
+  std::snprintf(sa, sizeof sa, "%04d%02d%02d", a.year % 10000, a.month % 100, a.day % 100);
+  std::snprintf(sb, sizeof sb, "%04d%02d%02d", b.year % 10000, b.month % 100, b.day % 100);
+  int diff[8], nd = 0;
+  for (int i = 0; i < 8; ++i)
+    if (sa[i] != sb[i] && nd < 8) diff[nd++] = i;
+  if (nd == 1 || (nd == 2 && diff[1] == diff[0] + 1 && sa[diff[0]] == sb[diff[1]] &&
+                  sa[diff[1]] == sb[diff[0]])) {
+    return DateRelation::kOneTypo;
+  }
   if (a.month == b.month && a.day == b.day && std::abs(a.year - b.year) == 1) {
     return DateRelation::kYearOffByOne;
   }

@@ -140,11 +140,12 @@ Status CheckKey(const MatchConfig& c, const std::string& key, const std::string&
 
 std::vector<std::vector<std::string>> DefaultBlocking(const MatchConfig& c) {
   static const std::vector<std::vector<std::string>> kCandidates = {
-      {"surname.phonetic", "given_name.initial"},
+      {"surname.phonetic", "given_name.phonetic"},
+      {"surname", "given_name.initial", "postcode"},
       {"given_name.canonical", "surname.initial", "birth_date.year"},
       {"birth_date"},
       {"postcode", "address.number"},
-      {"address.street", "address.number"},
+      {"address.street", "address.number", "given_name.initial"},
       {"surname.phonetic", "postcode"},
       {"given_name.phonetic", "postcode"},
       {"surname", "birth_date.md"},

@@ -62,7 +62,7 @@ struct MatchConfig {
   std::vector<ComparisonSpec> comparisons;         // empty → detected from the header
   std::vector<std::vector<std::string>> blocking;  // empty → default rules
   std::vector<std::vector<std::string>> rules;     // empty → default deterministic rules
-  size_t max_block_size = 1000;                    // larger blocks are skipped and reported
+  size_t max_block_size = 100;                     // larger blocks are skipped and reported
   size_t min_records_to_train = 1000;              // below: built-in default parameters
 };
 

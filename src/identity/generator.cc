@@ -222,10 +222,20 @@ Person NewPerson(Rng& rng, bool male, const std::string& last, int birth_year,
 }
 
 std::string Surname(Rng& rng) {
-  // Skewed: the first names of the list are common, as in real German data.
-  size_t i = rng.Below(kSurnames.size());
-  if (rng.Chance(0.5)) i = rng.Below(10);
-  return std::string(kSurnames[i]);
+  // Skewed like real German data: a few very common names, then a long tail (synthesized
+  // from syllables, as the tail of real surnames is far larger than any list).
+  double r = static_cast<double>(rng.Below(1000)) / 1000.0;
+  if (r < 0.2) return std::string(kSurnames[rng.Below(10)]);
+  if (r < 0.5) return std::string(kSurnames[rng.Below(kSurnames.size())]);
+  static constexpr std::array<std::string_view, 24> kHead = {
+      "Ber", "Hol", "Kirch", "Lin", "Mar", "Ost", "Rein", "Sie", "Stein", "Tal", "Wal", "Zim",
+      "Bö",  "Grü", "Hä",   "Kö",  "Lü",  "Mö",  "Rö",   "Schü", "Brand", "Feld", "Hag", "Wend"};
+  static constexpr std::array<std::string_view, 16> kMid = {
+      "", "en", "ter", "ling", "ke", "mann", "ber", "horst", "", "el", "au", "ing", "ß", "ck", "s", "d"};
+  static constexpr std::array<std::string_view, 16> kTail = {
+      "er", "mann", "hoff", "kamp", "ski", "berg", "bach", "feld", "ner", "hardt", "dorf",
+      "meier", "huber", "lein", "rich", "wald"};
+  return std::string(rng.Pick(kHead)) + std::string(rng.Pick(kMid)) + std::string(rng.Pick(kTail));
 }
 
 std::string Csv(const std::string& s) {

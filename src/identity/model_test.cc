@@ -75,7 +75,9 @@ TEST(Model, PlaceholdersAreMissingNotEvidence) {
   MatchModel model = MatchModel::Default(in->config);
   Explanation e = model.Explain(in->records[0], in->records[1]);
   for (const auto& f : e.fields) {
-    if (f.comparison != "given_name") EXPECT_EQ(f.level, "missing") << f.comparison;
+    if (f.comparison != "given_name") {
+      EXPECT_EQ(f.level, "missing") << f.comparison;
+    }
   }
 }
 

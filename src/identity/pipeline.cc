@@ -197,6 +197,16 @@ Result<MatchResult> Dedupe(const std::vector<NormalizedRecord>& records, const M
   return r;
 }
 
+Result<MatchModel> TrainModel(const std::vector<NormalizedRecord>& records,
+                              const MatchConfig& config, unsigned threads) {
+  ASSIGN_OR_RETURN(Blocker blocker, Blocker::Create(config));
+  MatchModel model = MatchModel::Default(config);
+  BlockingStats stats;
+  std::vector<RecordPair> candidates = blocker.CandidatePairs(records, nullptr, &stats, threads);
+  model.Train(records, candidates);
+  return model;
+}
+
 Result<MatchResult> Link(const std::vector<NormalizedRecord>& left,
                          const std::vector<NormalizedRecord>& right, const MatchConfig& config,
                          const RunOptions& options) {

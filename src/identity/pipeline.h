@@ -73,6 +73,11 @@ struct RunOptions {
 Result<MatchResult> Dedupe(const std::vector<NormalizedRecord>& records, const MatchConfig& config,
                            const RunOptions& options = {});
 
+// The model Dedupe would score with: blocking, then training (defaults for small inputs).
+// For explaining a pair with the same weights as a dedupe run of the same file.
+Result<MatchModel> TrainModel(const std::vector<NormalizedRecord>& records,
+                              const MatchConfig& config, unsigned threads = 2);
+
 // Links two sets normalized with the same comparisons: pairs have `a` indexing `left` and
 // `b` indexing `right`. Clusters and households are not computed.
 Result<MatchResult> Link(const std::vector<NormalizedRecord>& left,
