@@ -135,6 +135,7 @@ void AddCoreRoutes(Router& router, app::App& app) {
                   ASSIGN_OR_RETURN(auto events,
                                    ingest::ParseEvents(req.body, format, app.clock().Now()));
                   ASSIGN_OR_RETURN(auto accepted, app.ingestor().AcceptEvents(events));
+                  if (accepted.created > 0) app.Poke();  // journeys pick them up from the log
                   Json results = Json::array();
                   for (const auto& r : accepted.results) {
                     results.push_back({{"id", r.id}, {"seq", r.seq}, {"created", r.created}});
@@ -199,6 +200,9 @@ void AddCoreRoutes(Router& router, app::App& app) {
                     by = *d;
                   }
                   ASSIGN_OR_RETURN(Time now, app.AdvanceClock(by, to));
+                  // Everything due by the new time happens before the answer, so a test that
+                  // moves the clock sees the consequences at once.
+                  RETURN_IF_ERROR(app.ProcessNow());
                   return JsonResponse(200, {{"now", FormatTime(now)}, {"manual", true}});
                 });
               }});

@@ -18,6 +18,7 @@ class RouterTest : public ::testing::Test {
     app_ = std::move(a).value();
     router_ = std::make_unique<Router>(app_->tokens(), app_->metrics());
     AddCoreRoutes(*router_, *app_);
+    AddJourneyRoutes(*router_, *app_);
     router_->Add({"GET", "/boom", {auth::Role::kAdmin}, false, "test", [](Request&) -> Response {
                     throw std::runtime_error("kaputt");
                   }});

@@ -1,5 +1,7 @@
 #include "app/app.h"
 
+#include <spdlog/spdlog.h>
+
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -16,7 +18,44 @@ Result<std::unique_ptr<store::Store>> OpenStore(const Config& config) {
 }
 }  // namespace
 
-App::~App() = default;
+App::~App() { StopWorker(); }
+
+Status App::ProcessNow() {
+  RETURN_IF_ERROR(journeys_->RunDue().status());  // catches up on events first
+  return outbox_->DeliverDue().status();
+}
+
+void App::StartWorker() {
+  worker_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(worker_mu_);
+    while (!worker_stop_) {
+      worker_poked_ = false;
+      lock.unlock();
+      Status s = ProcessNow();
+      if (!s.ok()) spdlog::warn("background processing: {}", s.ToString());
+      lock.lock();
+      worker_cv_.wait_for(lock, std::chrono::milliseconds(200),
+                          [this] { return worker_stop_ || worker_poked_; });
+    }
+  });
+}
+
+void App::StopWorker() {
+  {
+    std::lock_guard<std::mutex> lock(worker_mu_);
+    worker_stop_ = true;
+  }
+  worker_cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+void App::Poke() {
+  {
+    std::lock_guard<std::mutex> lock(worker_mu_);
+    worker_poked_ = true;
+  }
+  worker_cv_.notify_all();
+}
 
 Result<std::unique_ptr<App>> App::Open(const Config& config) {
   std::unique_ptr<App> app(new App());
@@ -44,6 +83,20 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
   app->tokens_ = std::make_unique<auth::TokenService>(*app->store_, *app->clock_, *app->ids_);
   app->ingestor_ =
       std::make_unique<ingest::Ingestor>(*app->store_, *app->clock_, *app->ids_, app->metrics_);
+  app->journeys_ =
+      std::make_unique<journey::JourneyService>(*app->store_, *app->clock_, app->metrics_);
+  RETURN_IF_ERROR(app->journeys_->Start());
+  journey::OutboxOptions outbox;
+  outbox.sink_file = config.outbox_file;
+  if (outbox.sink_file.empty()) {
+    outbox.sink_file = config.db == ":memory:" || config.db.find("://") != std::string::npos
+                           ? "rapport-outbox.ndjson"
+                           : config.db + ".outbox.ndjson";
+  }
+  outbox.send_webhooks = config.send_webhooks;
+  app->outbox_ = std::make_unique<journey::OutboxDeliverer>(*app->store_, *app->clock_,
+                                                            app->metrics_, *app->journeys_, outbox);
+  RETURN_IF_ERROR(app->outbox_->Open());
   return app;
 }
 

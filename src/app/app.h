@@ -3,7 +3,9 @@
 #pragma once
 
 #include <memory>
+#include <condition_variable>
 #include <optional>
+#include <thread>
 #include <string>
 
 #include "auth/tokens.h"
@@ -11,6 +13,8 @@
 #include "core/ids.h"
 #include "core/metrics.h"
 #include "ingest/ingest.h"
+#include "journey/service/journey_service.h"
+#include "journey/service/outbox.h"
 #include "store/store.h"
 
 namespace rapport::app {
@@ -24,6 +28,10 @@ struct Config {
   std::optional<Time> clock_start;
   // false trades power-loss durability of the last commits for write speed.
   bool sync_every_commit = true;
+  // Where messages and agent tasks are delivered (NDJSON). Default: "<db>.outbox.ndjson".
+  std::string outbox_file;
+  // POST webhooks for real (http:// only); otherwise they are written to the outbox file.
+  bool send_webhooks = false;
 };
 
 class App {
@@ -38,6 +46,16 @@ class App {
   MetricsRegistry& metrics() { return metrics_; }
   auth::TokenService& tokens() { return *tokens_; }
   ingest::Ingestor& ingestor() { return *ingestor_; }
+  journey::JourneyService& journeys() { return *journeys_; }
+  journey::OutboxDeliverer& outbox() { return *outbox_; }
+
+  // Applies new events to journeys, decides due timers and delivers due actions, now.
+  Status ProcessNow();
+  // A background thread that does ProcessNow whenever there is work (woken by Poke, and at
+  // least every 200 ms of real time). StopWorker joins it; the destructor calls StopWorker.
+  void StartWorker();
+  void StopWorker();
+  void Poke();
   const Config& config() const { return config_; }
 
   // Moves a manual clock forward (by `by`, or to `to`) and persists the new time.
@@ -54,7 +72,14 @@ class App {
   std::unique_ptr<IdSource> ids_;
   std::unique_ptr<auth::TokenService> tokens_;
   std::unique_ptr<ingest::Ingestor> ingestor_;
+  std::unique_ptr<journey::JourneyService> journeys_;
+  std::unique_ptr<journey::OutboxDeliverer> outbox_;
   std::mutex clock_mu_;
+  std::mutex worker_mu_;
+  std::condition_variable worker_cv_;
+  bool worker_stop_ = false;
+  bool worker_poked_ = false;
+  std::thread worker_;
 };
 
 }  // namespace rapport::app

@@ -21,6 +21,8 @@ struct ServeOptions {
   int threads = 0;
   size_t max_body = 32 * 1024 * 1024;
   std::string sync = "full";
+  std::string outbox_file;
+  bool send_webhooks = false;
 };
 
 int Serve(const ServeOptions& o) {
@@ -28,6 +30,8 @@ int Serve(const ServeOptions& o) {
   config.db = o.db;
   config.clock = o.clock;
   config.sync_every_commit = o.sync == "full";
+  config.outbox_file = o.outbox_file;
+  config.send_webhooks = o.send_webhooks;
   if (!o.clock_start.empty()) {
     auto t = ParseTime(o.clock_start);
     if (!t.ok()) return ReportError(t.status().WithWhere("--clock-start"));
@@ -37,6 +41,7 @@ int Serve(const ServeOptions& o) {
   if (!app.ok()) return ReportError(app.status());
   api::Router router((*app)->tokens(), (*app)->metrics());
   api::AddCoreRoutes(router, **app);
+  api::AddJourneyRoutes(router, **app);
   api::ServerOptions so;
   so.host = o.host;
   so.port = static_cast<uint16_t>(o.port);
@@ -49,7 +54,9 @@ int Serve(const ServeOptions& o) {
   std::cout << "Rapport listening on http://" << o.host << ":" << server.port() << "  (store: "
             << (*app)->store().Backend() << " " << o.db << ", clock: " << o.clock << ")"
             << std::endl;
+  (*app)->StartWorker();
   server.Run(/*handle_signals=*/true);
+  (*app)->StopWorker();
   spdlog::info("shut down cleanly: in-flight requests answered, store closed");
   return 0;
 }
@@ -85,6 +92,13 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
       ->envname("RAPPORT_SYNC")
       ->check(CLI::IsMember({"full", "normal"}))
       ->capture_default_str();
+  cmd->add_option("--outbox-file", o->outbox_file,
+                  "Where customer messages and agent tasks are delivered, as NDJSON "
+                  "(default: <db>.outbox.ndjson)")
+      ->envname("RAPPORT_OUTBOX_FILE");
+  cmd->add_flag("--send-webhooks", o->send_webhooks,
+                "POST webhook actions to their URLs (signed); otherwise they go to the outbox file")
+      ->envname("RAPPORT_SEND_WEBHOOKS");
   cmd->callback([o, exit_code] { *exit_code = Serve(*o); });
 }
 

@@ -1,0 +1,109 @@
+// Routes of the journey runtime: deploy and list definitions, inspect and cancel instances,
+// read the outbox.
+#include "api/handlers.h"
+
+namespace rapport::api {
+
+namespace {
+
+using auth::Role;
+
+const std::vector<Role> kStaff = {Role::kAdmin, Role::kAgent, Role::kAnalyst};
+
+template <typename Fn>
+Response Guarded(Fn&& fn) {
+  Result<Response> r = fn();
+  if (!r.ok()) return ErrorResponse(r.status());
+  return std::move(r).value();
+}
+
+}  // namespace
+
+void AddJourneyRoutes(Router& router, app::App& app) {
+  router.Add({"POST", "/v1/journeys", {Role::kAdmin}, false,
+              "Deploy a journey definition: the YAML text (Content-Type application/yaml) or "
+              "{\"yaml\",\"file\"}",
+              [&app](Request& req) {
+                return Guarded([&]() -> Result<Response> {
+                  std::string yaml = req.body;
+                  std::string file = "request";
+                  if (req.content_type.rfind("application/json", 0) == 0) {
+                    ASSIGN_OR_RETURN(Json body, ParseJson(req.body));
+                    ASSIGN_OR_RETURN(yaml, RequiredString(body, "yaml"));
+                    ASSIGN_OR_RETURN(auto f, OptionalString(body, "file"));
+                    if (f) file = *f;
+                  }
+                  ASSIGN_OR_RETURN(auto outcome, app.journeys().Deploy(yaml, file));
+                  Json secrets = Json::object();
+                  for (const auto& [action, secret] : outcome.webhook_secrets) secrets[action] = secret;
+                  app.Poke();  // parked events may now have a journey
+                  return JsonResponse(outcome.created ? 201 : 200,
+                                      {{"name", outcome.definition->name()},
+                                       {"version", outcome.definition->version()},
+                                       {"created", outcome.created},
+                                       {"webhook_secrets", secrets}});
+                });
+              }});
+
+  router.Add({"GET", "/v1/journeys", kStaff, false, "Deployed journeys and their versions",
+              [&app](Request&) {
+                return JsonResponse(200, {{"journeys", app.journeys().ListJourneys()}});
+              }});
+
+  router.Add({"GET", "/v1/journeys/{name}/instances/{key}", kStaff, false,
+              "One instance: state, facts, pending timers, timeline with reasons, actions",
+              [&app](Request& req) {
+                auto j = app.journeys().Instance(req.params["name"], req.params["key"]);
+                if (!j.ok()) return ErrorResponse(j.status());
+                return JsonResponse(200, *j);
+              }});
+
+  router.Add({"POST", "/v1/journeys/{name}/instances/{key}/cancel", {Role::kAdmin, Role::kAgent},
+              false, "Cancel an instance through its journey's cancellation end state",
+              [&app](Request& req) {
+                return Guarded([&]() -> Result<Response> {
+                  std::string reason = "cancelled through the API";
+                  if (!req.body.empty()) {
+                    ASSIGN_OR_RETURN(Json body, ParseJson(req.body));
+                    ASSIGN_OR_RETURN(auto r, OptionalString(body, "reason"));
+                    if (r) reason = *r;
+                  }
+                  ASSIGN_OR_RETURN(Json inst, app.journeys().Cancel(req.params["name"],
+                                                                    req.params["key"], reason));
+                  app.Poke();
+                  return JsonResponse(200, inst);
+                });
+              }});
+
+  router.Add({"GET", "/v1/outbox", {Role::kAdmin, Role::kAnalyst}, false,
+              "Every action the journeys created, in order: ?after=<seq>&limit=",
+              [&app](Request& req) {
+                return Guarded([&]() -> Result<Response> {
+                  int64_t after = 0;
+                  int limit = 100;
+                  if (auto it = req.query.find("after"); it != req.query.end()) {
+                    after = std::atoll(it->second.c_str());
+                  }
+                  if (auto it = req.query.find("limit"); it != req.query.end()) {
+                    limit = std::atoi(it->second.c_str());
+                  }
+                  if (limit < 1 || limit > 1000) {
+                    return InvalidArgument("limit must be between 1 and 1000", "limit");
+                  }
+                  ASSIGN_OR_RETURN(auto lines, app.store().ReadLog("outbox", "", after, limit));
+                  Json actions = Json::array();
+                  for (const auto& l : lines) {
+                    ASSIGN_OR_RETURN(Json a, ParseJson(l.body));
+                    a["seq"] = l.seq;
+                    actions.push_back(std::move(a));
+                  }
+                  Json body = {{"actions", actions}};
+                  body["next_after"] = static_cast<int>(lines.size()) == limit
+                                           ? Json(lines.back().seq)
+                                           : Json(nullptr);
+                  return JsonResponse(200, body);
+                });
+              }});
+}
+
+}  // namespace rapport::api
