@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 namespace rapport::testing {
 
@@ -71,7 +72,8 @@ struct HttpClient::Impl {
     size_t content_length = 0;
     while (pos != std::string::npos && pos < head.size()) {
       size_t next = head.find("\r\n", pos + 2);
-      std::string line = head.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
+      std::string line =
+          head.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
       size_t colon = line.find(':');
       if (colon != std::string::npos) {
         std::string name = line.substr(0, colon);
@@ -96,7 +98,9 @@ struct HttpClient::Impl {
 };
 
 HttpClient::HttpClient(std::string host, int port) : impl_(new Impl{std::move(host), port}) {}
+HttpClient::HttpClient(HttpClient&& other) noexcept : impl_(std::exchange(other.impl_, nullptr)) {}
 HttpClient::~HttpClient() {
+  if (impl_ == nullptr) return;
   impl_->Disconnect();
   delete impl_;
 }
@@ -107,7 +111,8 @@ HttpResult HttpClient::Request(const std::string& method, const std::string& tar
   std::string req = method + " " + target + " HTTP/1.1\r\nHost: " + impl_->host + "\r\n";
   if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
   if (!body.empty() || method == "POST") {
-    req += "Content-Type: " + content_type + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+    req += "Content-Type: " + content_type + "\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n";
   }
   req += "\r\n" + body;
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -127,7 +132,8 @@ std::string HttpClient::Raw(const std::string& bytes) {
   std::string out;
   char chunk[4096];
   ssize_t n;
-  while ((n = recv(impl_->fd, chunk, sizeof chunk, 0)) > 0) out.append(chunk, static_cast<size_t>(n));
+  while ((n = recv(impl_->fd, chunk, sizeof chunk, 0)) > 0)
+    out.append(chunk, static_cast<size_t>(n));
   impl_->Disconnect();
   return out;
 }
@@ -228,6 +234,20 @@ int ServerProcess::Kill() {
   waitpid(pid_, &status, 0);
   pid_ = -1;
   return status;
+}
+
+int ServerProcess::WaitForExit(int timeout_ms) {
+  if (pid_ <= 0) return -1;
+  for (int waited = 0; waited < timeout_ms; waited += 10) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  Kill();
+  return -1;
 }
 
 int ServerProcess::Terminate() {

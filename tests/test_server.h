@@ -23,6 +23,9 @@ struct HttpResult {
 class HttpClient {
  public:
   HttpClient(std::string host, int port);
+  HttpClient(HttpClient&& other) noexcept;
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
   ~HttpClient();
   HttpResult Request(const std::string& method, const std::string& target,
                      const std::string& body = "", const std::string& token = "",
@@ -74,6 +77,9 @@ class ServerProcess {
   // Sends SIGKILL (a crash) or SIGTERM (graceful) and waits; returns the exit status.
   int Kill();
   int Terminate();
+  // Waits until the server ends by itself (e.g. at a failpoint); returns its exit code, or
+  // -1 if it still runs after `timeout_ms` (it is then killed).
+  int WaitForExit(int timeout_ms);
 
  private:
   std::string db_;

@@ -6,6 +6,8 @@
 #include <deque>
 #include <set>
 
+#include "core/failpoint.h"
+
 namespace rapport::journey {
 
 namespace {
@@ -165,8 +167,8 @@ JourneyService::JourneyService(store::Store& store, const Clock& clock, MetricsR
       clock_(clock),
       events_applied_(metrics.GetCounter("rapport_journey_events_total",
                                          "Events read from the log by the journey runtime")),
-      actions_created_(metrics.GetCounter("rapport_journey_actions_total",
-                                          "Actions put into the outbox")),
+      actions_created_(
+          metrics.GetCounter("rapport_journey_actions_total", "Actions put into the outbox")),
       timers_fired_(metrics.GetCounter("rapport_journey_timers_total", "Journey timers decided")) {
   if (sodium_init() < 0) std::abort();
 }
@@ -184,7 +186,9 @@ Status JourneyService::Start() {
       auto& versions = journeys_[(*def)->name()];
       versions.push_back(*def);
       std::sort(versions.begin(), versions.end(),
-                [](const DefinitionPtr& a, const DefinitionPtr& b) { return a->version() < b->version(); });
+                [](const DefinitionPtr& a, const DefinitionPtr& b) {
+                  return a->version() < b->version();
+                });
     }
     after = docs.back().id;
   }
@@ -232,16 +236,16 @@ Result<DeployOutcome> JourneyService::Deploy(std::string_view yaml, std::string_
     Json body = {{"text", std::string(yaml)},
                  {"file", std::string(file)},
                  {"deployed_at", FormatTime(clock_.Now())}};
-    batch.puts.push_back({{kDefinitionKind, def->name() + "@" + std::to_string(def->version()),
-                           body.dump()},
-                          0});
+    batch.puts.push_back(
+        {{kDefinitionKind, def->name() + "@" + std::to_string(def->version()), body.dump()}, 0});
     Status s = store_.Write(batch);
     if (!s.ok() && s.code() != StatusCode::kAborted) return s;  // aborted: deployed meanwhile
     std::lock_guard<std::mutex> lock(defs_mu_);
     auto& versions = journeys_[def->name()];
     versions.push_back(def);
-    std::sort(versions.begin(), versions.end(),
-              [](const DefinitionPtr& a, const DefinitionPtr& b) { return a->version() < b->version(); });
+    std::sort(versions.begin(), versions.end(), [](const DefinitionPtr& a, const DefinitionPtr& b) {
+      return a->version() < b->version();
+    });
     out.created = true;
   }
   for (const auto& a : out.definition->actions()) {
@@ -257,10 +261,12 @@ Result<DeployOutcome> JourneyService::Deploy(std::string_view yaml, std::string_
   return out;
 }
 
-Result<std::string> JourneyService::WebhookSecret(std::string_view journey, std::string_view action) {
+Result<std::string> JourneyService::WebhookSecret(std::string_view journey,
+                                                  std::string_view action) {
   ASSIGN_OR_RETURN(auto secret, store_.GetSetting(SecretSetting(journey, action)));
-  if (!secret) return NotFound("no webhook '" + std::string(action) + "' in journey '" +
-                               std::string(journey) + "'");
+  if (!secret)
+    return NotFound("no webhook '" + std::string(action) + "' in journey '" + std::string(journey) +
+                    "'");
   return *secret;
 }
 
@@ -430,6 +436,7 @@ Result<size_t> JourneyService::RunDue() {
       if (!s.ok()) continue;
       RETURN_IF_ERROR(Absorb(chunk, journey, *inst, fx, nullptr));
     }
+    Failpoint("timers.before_fire");
     Status flushed = chunk.Flush(std::nullopt);
     if (flushed.code() == StatusCode::kAborted) continue;
     RETURN_IF_ERROR(flushed);
@@ -442,8 +449,9 @@ Result<Json> JourneyService::Instance(std::string_view journey, std::string_view
   RETURN_IF_ERROR(CatchUp().status());
   std::string id = std::string(journey) + "/" + std::string(key);
   ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kInstanceKind, id));
-  if (!doc) return NotFound("no instance of journey '" + std::string(journey) + "' for key '" +
-                            std::string(key) + "'");
+  if (!doc)
+    return NotFound("no instance of journey '" + std::string(journey) + "' for key '" +
+                    std::string(key) + "'");
   ASSIGN_OR_RETURN(Json body, ParseJson(doc->body));
   Json out = body["state"];
   Json timeline = Json::array();

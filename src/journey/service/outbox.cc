@@ -10,6 +10,8 @@
 #include <boost/beast/http.hpp>
 #include <fstream>
 
+#include "core/failpoint.h"
+
 namespace rapport::journey {
 
 namespace beast = boost::beast;
@@ -72,13 +74,15 @@ Status OutboxDeliverer::PostWebhook(const Json& action, const std::string& body)
   std::string url = action.value("url", "");
   const std::string scheme = "http://";
   if (url.rfind(scheme, 0) != 0) {
-    return FailedPrecondition("only http:// webhooks can be sent (put a TLS relay in front): " + url);
+    return FailedPrecondition("only http:// webhooks can be sent (put a TLS relay in front): " +
+                              url);
   }
   std::string rest = url.substr(scheme.size());
   std::string hostport = rest.substr(0, rest.find('/'));
   std::string target = rest.find('/') == std::string::npos ? "/" : rest.substr(rest.find('/'));
   std::string host = hostport.substr(0, hostport.find(':'));
-  std::string port = hostport.find(':') == std::string::npos ? "80" : hostport.substr(hostport.find(':') + 1);
+  std::string port =
+      hostport.find(':') == std::string::npos ? "80" : hostport.substr(hostport.find(':') + 1);
   ASSIGN_OR_RETURN(std::string secret, journeys_.WebhookSecret(action.value("journey", ""),
                                                                action.value("action", "")));
   std::string timestamp = std::to_string(ToMicros(clock_.Now()) / 1000000);
@@ -119,24 +123,27 @@ Result<size_t> OutboxDeliverer::DeliverDue() {
   ASSIGN_OR_RETURN(auto due, store_.DueItems("outbox", now, 200));
   for (const auto& item : due) {
     ASSIGN_OR_RETURN(Json action, ParseJson(item.body));
+    Failpoint("outbox.before_send");
     Status s;
     if (action.value("kind", "") == "webhook" && options_.send_webhooks) {
       s = PostWebhook(action, item.body);
     } else {
       s = WriteToSink(item.id, action, now);
     }
+    Failpoint("outbox.after_send");
     store::WriteBatch batch;
     if (s.ok()) {
       batch.dequeue.push_back({"outbox", item.id});
-      batch.append.push_back({"outbox-delivered", item.id,
-                              Json{{"idempotency_key", item.id}, {"attempts", item.attempts + 1}}.dump(),
-                              now});
+      batch.append.push_back(
+          {"outbox-delivered", item.id,
+           Json{{"idempotency_key", item.id}, {"attempts", item.attempts + 1}}.dump(), now});
       delivered_.Add();
       ++delivered;
     } else if (item.attempts + 1 >= options_.max_attempts) {
       batch.dequeue.push_back({"outbox", item.id});
       batch.append.push_back({"outbox-dead", item.id,
-                              Json{{"idempotency_key", item.id}, {"error", s.message()}}.dump(), now});
+                              Json{{"idempotency_key", item.id}, {"error", s.message()}}.dump(),
+                              now});
       failed_.Add();
     } else {
       // 1 s, 2 s, 4 s, ... capped at one hour.

@@ -1,0 +1,530 @@
+// S1 end to end: journeys deployed, fed and inspected through the HTTP API of the real
+// server on the manual clock. The scenario files of src/journey/testdata are played through
+// the server exactly as the in-process scenario test plays them through the runtime, so the
+// server must produce the same actions at the same times. Crash tests end the server at
+// failpoints (core/failpoint.h) between outbox write and delivery and between timer due and
+// fire, restart it, and check that every action is delivered once.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <openssl/hmac.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "core/clock.h"
+#include "core/failpoint.h"
+#include "journey/scenario_file.h"
+#include "test_server.h"
+
+namespace rapport::testing {
+namespace {
+
+using journey::ScenarioActionLine;
+
+// The file list is needed when ctest discovers the tests, before RAPPORT_SOURCE_DIR is set.
+std::string SourceDir() {
+  const char* d = std::getenv("RAPPORT_SOURCE_DIR");
+  return d ? d : RAPPORT_E2E_SOURCE_DIR;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string TradeInYaml() { return ReadFile(SourceDir() + "/examples/journeys/trade-in.yaml"); }
+
+// Idempotency key → how often it is in the NDJSON outbox sink file.
+std::map<std::string, int> SinkKeys(const std::string& path) {
+  std::map<std::string, int> keys;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    auto j = ParseJson(line);
+    if (j.ok()) ++keys[j->value("idempotency_key", "")];
+  }
+  return keys;
+}
+
+template <typename Pred>
+bool WaitUntil(Pred pred, int timeout_ms = 20000) {
+  for (int waited = 0; waited < timeout_ms; waited += 20) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
+// A server with an admin token and the helpers the tests share.
+class JourneyServer {
+ public:
+  explicit JourneyServer(const ScratchDir& dir, std::vector<std::string> extra = {})
+      : db_(dir.File("rapport.db")) {
+    token_ = CreateToken(db_, "admin");
+    Start(std::move(extra));
+  }
+
+  void Start(std::vector<std::string> extra) {
+    server_ = std::make_unique<ServerProcess>(db_, std::move(extra));
+    client_ = std::make_unique<HttpClient>(server_->Client());
+  }
+
+  ServerProcess& process() { return *server_; }
+  HttpClient& http() { return *client_; }
+  const std::string& token() const { return token_; }
+  std::string sink() const { return db_ + ".outbox.ndjson"; }
+
+  HttpResult Deploy(const std::string& yaml) {
+    return client_->Post("/v1/journeys", yaml, token_, "application/yaml");
+  }
+  HttpResult PostEvent(const std::string& json) {
+    return client_->Post("/v1/events", json, token_);
+  }
+  HttpResult MoveClockTo(Time t) {
+    return client_->Post("/v1/admin/clock", Json{{"to", FormatTime(t)}}.dump(), token_);
+  }
+  Time Now() {
+    auto r = client_->Get("/v1/clock", token_);
+    return *ParseTime(r.json().value("now", ""));
+  }
+  HttpResult Instance(const std::string& journey, const std::string& key) {
+    return client_->Get("/v1/journeys/" + journey + "/instances/" + key, token_);
+  }
+  std::vector<Json> Outbox() {
+    auto r = client_->Get("/v1/outbox?limit=1000", token_);
+    std::vector<Json> out;
+    if (r.status == 200) {
+      Json body = r.json();
+      for (const auto& a : body["actions"]) out.push_back(a);
+    }
+    return out;
+  }
+
+ private:
+  std::string db_;
+  std::string token_;
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<HttpClient> client_;
+};
+
+// --- The S1 scenario files through the API ------------------------------------------------
+
+struct ArrivingEvent {
+  Time received;
+  std::string json;  // without received_at: the server stamps arrival itself
+};
+
+std::vector<ArrivingEvent> EventsByArrival(const std::string& ndjson) {
+  std::vector<ArrivingEvent> out;
+  std::istringstream in(ndjson);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    Json j = *ParseJson(line);
+    std::string at = j.value("received_at", j.value("occurred_at", ""));
+    j.erase("received_at");
+    out.push_back({*ParseTime(at), j.dump()});
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.received < b.received; });
+  return out;
+}
+
+class ScenarioThroughApi : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ScenarioThroughApi, ServerSendsExactlyTheExpectedActions) {
+  auto scenario = journey::LoadScenarioFile(GetParam());
+  ASSERT_TRUE(scenario.ok()) << scenario.status().ToString();
+  SCOPED_TRACE(scenario->name);
+  std::vector<ArrivingEvent> events = EventsByArrival(scenario->events);
+  ASSERT_FALSE(events.empty());
+
+  ScratchDir dir;
+  JourneyServer s(dir, {"--clock", "manual", "--clock-start", FormatTime(events[0].received)});
+  ASSERT_TRUE(s.process().ok()) << s.process().startup_output();
+  auto deployed = s.Deploy(ReadFile(SourceDir() + "/" + scenario->definition));
+  ASSERT_EQ(deployed.status, 201) << deployed.body;
+  const std::string journey = deployed.json().value("name", "");
+
+  // Moves the clock from timer to timer up to (not including) `limit`, as a scheduler that
+  // is never late would: every pending timer fires at its due time.
+  auto fire_timers_before = [&](Time limit) {
+    for (int guard = 0; guard < 100; ++guard) {
+      std::optional<Time> next;
+      for (const auto& [key, state] : scenario->states) {
+        auto inst = s.Instance(journey, key);
+        if (inst.status != 200) continue;
+        Json body = inst.json();
+        for (const auto& t : body["timers"]) {
+          Time due = *ParseTime(t.value("due", ""));
+          if (!next || due < *next) next = due;
+        }
+      }
+      if (!next || *next >= limit) return;
+      ASSERT_GT(*next, s.Now()) << "a timer due in the past did not fire";
+      ASSERT_EQ(s.MoveClockTo(*next).status, 200);
+    }
+    FAIL() << "more than 100 timers";
+  };
+
+  for (const ArrivingEvent& e : events) {
+    fire_timers_before(e.received);
+    if (e.received > s.Now()) ASSERT_EQ(s.MoveClockTo(e.received).status, 200);
+    auto posted = s.PostEvent(e.json);
+    ASSERT_TRUE(posted.status == 200 || posted.status == 201) << posted.body;
+    // Reading an instance applies everything received so far, at the current time.
+    for (const auto& [key, state] : scenario->states) s.Instance(journey, key);
+  }
+  Time end = scenario->until.value_or(events.back().received + std::chrono::hours(24 * 90));
+  fire_timers_before(end);
+
+  std::vector<std::string> actual;
+  for (const Json& a : s.Outbox()) {
+    actual.push_back(ScenarioActionLine(a));
+    EXPECT_FALSE(a["reasons"].empty()) << "an action without its reasons: " << a.dump();
+  }
+  EXPECT_EQ(actual, scenario->actions);
+  for (const auto& [key, want] : scenario->states) {
+    auto inst = s.Instance(journey, key);
+    ASSERT_EQ(inst.status, 200) << key << ": " << inst.body;
+    Json j = inst.json();
+    std::string got = j.value("status", "") == "ended" ? j.value("end_state", "") : "running";
+    EXPECT_EQ(got, want) << key;
+  }
+  // Everything in the outbox reaches the sink (no webhook sending here), each once.
+  ASSERT_TRUE(WaitUntil([&] { return SinkKeys(s.sink()).size() == actual.size(); }));
+  for (const auto& [key, n] : SinkKeys(s.sink())) EXPECT_EQ(n, 1) << key;
+}
+
+std::string TestName(const ::testing::TestParamInfo<std::string>& info) {
+  std::string stem = std::filesystem::path(info.param).stem().string();
+  for (char& c : stem) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return stem;
+}
+
+INSTANTIATE_TEST_SUITE_P(S1, ScenarioThroughApi,
+                         ::testing::ValuesIn(journey::ScenarioFilesIn(SourceDir() +
+                                                                      "/src/journey/testdata")),
+                         TestName);
+
+// --- Definitions: bad ones and new versions -------------------------------------------
+
+const char* kOrder = R"({"id":"o1","type":"order.placed","keys":{"order_id":"O-1"},)"
+                     R"("occurred_at":"2026-11-02T09:00:00Z","payload":{"trade_in":true}})";
+const char* kLabel =
+    R"({"id":"o2","type":"kit.label_created","keys":{"order_id":"O-1","shipment_id":"S-1"},)"
+    R"("occurred_at":"2026-11-02T15:00:00Z"})";
+const char* kPickedUp = R"({"id":"o3","type":"kit.picked_up","keys":{"shipment_id":"S-1"},)"
+                        R"("occurred_at":"2026-11-03T10:00:00Z"})";
+const char* kDelivered = R"({"id":"o4","type":"kit.delivered","keys":{"shipment_id":"S-1"},)"
+                         R"("occurred_at":"2026-11-04T12:00:00Z"})";
+
+TEST(JourneyApi, BadDefinitionsAndEventsAreRejectedAndChangeNoInstance) {
+  ScratchDir dir;
+  JourneyServer s(dir, {"--clock", "manual", "--clock-start", "2026-11-02T09:00:00Z"});
+  ASSERT_EQ(s.Deploy(TradeInYaml()).status, 201);
+  ASSERT_EQ(s.PostEvent(kOrder).status, 201);
+  ASSERT_EQ(s.PostEvent(kLabel).status, 201);
+  auto before = s.Instance("trade-in", "O-1");
+  ASSERT_EQ(before.status, 200) << before.body;
+
+  // A reminder that asks the customer to act without saying when they can.
+  std::string careless = TradeInYaml();
+  careless.replace(careless.find("version: 1"), 10, "version: 2");
+  careless.replace(careless.find("    requires: [kit.delivered]"), 30, "");
+  auto bad = s.Deploy(careless);
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("requires"), std::string::npos) << bad.body;
+  // Where: "<file>:<line>:<column>", the file being the request.
+  std::string where = bad.json()["error"].value("field", "");
+  EXPECT_EQ(where.rfind("request:", 0), 0u) << bad.body;
+  EXPECT_EQ(std::count(where.begin(), where.end(), ':'), 2) << bad.body;
+
+  auto broken_yaml = s.Deploy("journey: x\nversion: 1\nsteps: [\n");
+  EXPECT_EQ(broken_yaml.status, 400) << broken_yaml.body;
+
+  // The same version with other text is refused: a version never changes.
+  std::string changed = TradeInYaml();
+  changed.replace(changed.find("after: 10d"), 10, "after: 9d ");
+  EXPECT_EQ(s.Deploy(changed).status, 409);
+
+  // Bad events: malformed JSON (nothing stored) and an event the journey cannot route.
+  auto malformed = s.PostEvent(R"({"id":"x","type":"kit.delivered",)");
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_NE(malformed.body.find("column"), std::string::npos) << malformed.body;
+  auto unroutable = s.PostEvent(
+      R"({"id":"o9","type":"kit.delivered","keys":{"parcel":"S-1"},"occurred_at":"2026-11-03T10:00:00Z"})");
+  EXPECT_EQ(unroutable.status, 201) << unroutable.body;  // the log keeps it: it happened
+
+  auto after = s.Instance("trade-in", "O-1");
+  ASSERT_EQ(after.status, 200);
+  EXPECT_EQ(after.json()["facts"], before.json()["facts"]);
+  EXPECT_EQ(after.json()["timers"], before.json()["timers"]);
+  EXPECT_EQ(after.json().value("version", 0), 1);
+  auto list = s.http().Get("/v1/journeys", s.token()).json();
+  ASSERT_EQ(list["journeys"].size(), 1u);
+  EXPECT_EQ(list["journeys"][0].value("latest_version", 0), 1);
+}
+
+TEST(JourneyApi, NewVersionLeavesRunningInstancesOnTheirs) {
+  ScratchDir dir;
+  JourneyServer s(dir, {"--clock", "manual", "--clock-start", "2026-11-02T09:00:00Z"});
+  ASSERT_EQ(s.Deploy(TradeInYaml()).status, 201);
+  ASSERT_EQ(s.PostEvent(kOrder).status, 201);
+  ASSERT_EQ(s.Instance("trade-in", "O-1").status, 200);
+
+  std::string v2 = TradeInYaml();
+  v2.replace(v2.find("version: 1"), 10, "version: 2");
+  v2.replace(v2.find("after: 10d"), 10, "after: 7d ");
+  auto deployed = s.Deploy(v2);
+  ASSERT_EQ(deployed.status, 201) << deployed.body;
+  EXPECT_EQ(s.Deploy(v2).status, 200);  // the same text again: nothing new
+  ASSERT_EQ(s.PostEvent(R"({"id":"p1","type":"order.placed","keys":{"order_id":"O-2"},)"
+                        R"("occurred_at":"2026-11-02T09:00:00Z","payload":{"trade_in":true}})")
+                .status,
+            201);
+  EXPECT_EQ(s.Instance("trade-in", "O-1").json().value("version", 0), 1);
+  EXPECT_EQ(s.Instance("trade-in", "O-2").json().value("version", 0), 2);
+}
+
+TEST(JourneyApi, CancelEndsTheInstanceThroughItsCancellationEndState) {
+  ScratchDir dir;
+  JourneyServer s(dir, {"--clock", "manual", "--clock-start", "2026-11-02T09:00:00Z"});
+  ASSERT_EQ(s.Deploy(TradeInYaml()).status, 201);
+  ASSERT_EQ(s.PostEvent(kOrder).status, 201);
+  auto cancelled = s.http().Post("/v1/journeys/trade-in/instances/O-1/cancel",
+                                 R"({"reason":"customer called"})", s.token());
+  ASSERT_EQ(cancelled.status, 200) << cancelled.body;
+  auto inst = s.Instance("trade-in", "O-1").json();
+  EXPECT_EQ(inst.value("status", ""), "ended");
+  EXPECT_EQ(inst.value("end_state", ""), "cancelled");
+  EXPECT_TRUE(inst["timers"].empty());
+  std::vector<std::string> actions;
+  for (const Json& a : s.Outbox()) actions.push_back(a.value("action", ""));
+  EXPECT_EQ(actions, (std::vector<std::string>{"confirm_trade_in", "create_return_label",
+                                               "void_return_label", "confirm_cancellation"}));
+  EXPECT_EQ(s.http().Post("/v1/journeys/trade-in/instances/O-404/cancel", "", s.token()).status,
+            404);
+}
+
+// --- Webhooks ------------------------------------------------------------------------------
+
+// A minimal HTTP receiver on loopback that records requests and answers with a set status.
+class WebhookReceiver {
+ public:
+  struct Request {
+    std::string head;
+    std::string body;
+    std::string Header(const std::string& name) const {
+      std::string lower_head = head;
+      for (char& c : lower_head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      auto p = lower_head.find("\r\n" + name + ":");
+      if (p == std::string::npos) return "";
+      p += name.size() + 3;
+      while (head[p] == ' ') ++p;
+      return head.substr(p, head.find("\r\n", p) - p);
+    }
+  };
+
+  WebhookReceiver() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    listen(fd_, 16);
+    socklen_t len = sizeof addr;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~WebhookReceiver() {
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+  void set_status(int status) { status_ = status; }
+  std::vector<Request> requests() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return requests_;
+  }
+
+ private:
+  void Serve() {
+    while (true) {
+      int c = accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string data;
+      char buf[4096];
+      size_t header_end = std::string::npos, need = 0;
+      while (true) {
+        ssize_t n = read(c, buf, sizeof buf);
+        if (n <= 0) break;
+        data.append(buf, static_cast<size_t>(n));
+        if (header_end == std::string::npos) {
+          header_end = data.find("\r\n\r\n");
+          if (header_end == std::string::npos) continue;
+          Request probe{data.substr(0, header_end + 2), ""};
+          need =
+              header_end + 4 + std::strtoull(probe.Header("content-length").c_str(), nullptr, 10);
+        }
+        if (data.size() >= need) break;
+      }
+      if (header_end != std::string::npos) {
+        std::lock_guard<std::mutex> lock(mu_);
+        requests_.push_back({data.substr(0, header_end + 2), data.substr(header_end + 4)});
+      }
+      std::string answer = "HTTP/1.1 " + std::to_string(status_.load()) +
+                           " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      (void)!write(c, answer.data(), answer.size());
+      close(c);
+    }
+  }
+
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<int> status_{200};
+  std::mutex mu_;
+  std::vector<Request> requests_;
+  std::thread thread_;
+};
+
+std::string HmacHex(const std::string& key, const std::string& data) {
+  unsigned char mac[32];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += hex[mac[i] >> 4];
+    out += hex[mac[i] & 15];
+  }
+  return out;
+}
+
+TEST(JourneyWebhooks, SignedRetriedWithBackoffAndDeliveredOnce) {
+  WebhookReceiver receiver;
+  receiver.set_status(503);
+  std::string yaml = TradeInYaml();
+  const std::string vendor = "https://logistics.example.com";
+  for (size_t p; (p = yaml.find(vendor)) != std::string::npos;) {
+    yaml.replace(p, vendor.size(), "http://127.0.0.1:" + std::to_string(receiver.port()));
+  }
+  ScratchDir dir;
+  JourneyServer s(
+      dir, {"--clock", "manual", "--clock-start", "2026-11-02T09:00:00Z", "--send-webhooks"});
+  auto deployed = s.Deploy(yaml);
+  ASSERT_EQ(deployed.status, 201) << deployed.body;
+  std::string secret = deployed.json()["webhook_secrets"].value("create_return_label", "");
+  ASSERT_FALSE(secret.empty()) << deployed.body;
+
+  ASSERT_EQ(s.PostEvent(kOrder).status, 201);
+  ASSERT_TRUE(WaitUntil([&] { return receiver.requests().size() == 1; }));
+  // Refused: retried after a backoff on the clock, not before.
+  receiver.set_status(200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(receiver.requests().size(), 1u);
+  ASSERT_EQ(s.MoveClockTo(*ParseTime("2026-11-02T09:00:02Z")).status, 200);
+  ASSERT_EQ(receiver.requests().size(), 2u);
+  ASSERT_EQ(s.MoveClockTo(*ParseTime("2026-11-02T12:00:00Z")).status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(receiver.requests().size(), 2u) << "delivered again after success";
+
+  auto requests = receiver.requests();
+  for (const auto& r : requests) {
+    EXPECT_EQ(r.head.rfind("POST /return-labels HTTP/1.1", 0), 0u) << r.head;
+    std::string ts = r.Header("x-rapport-timestamp");
+    EXPECT_EQ(r.Header("x-rapport-signature"), "sha256=" + HmacHex(secret, ts + "." + r.body));
+    EXPECT_EQ(ParseJson(r.body)->value("action", ""), "create_return_label");
+  }
+  EXPECT_FALSE(requests[0].Header("idempotency-key").empty());
+  EXPECT_EQ(requests[0].Header("idempotency-key"), requests[1].Header("idempotency-key"));
+  EXPECT_EQ(requests[0].body, requests[1].body);
+}
+
+// --- Crashes ------------------------------------------------------------------------------
+
+// Arms a failpoint for the server processes started while it lives.
+class ArmedFailpoint {
+ public:
+  explicit ArmedFailpoint(const std::string& name) { setenv("RAPPORT_FAILPOINT", name.c_str(), 1); }
+  ~ArmedFailpoint() { unsetenv("RAPPORT_FAILPOINT"); }
+};
+
+class CrashAt : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CrashAt, RestartDeliversEveryActionOnceAndLosesNoEvent) {
+  const std::string failpoint = GetParam();
+  const bool at_timer = failpoint == "timers.before_fire";
+  const std::vector<std::string> clock = {"--clock", "manual", "--clock-start",
+                                          "2026-11-02T09:00:00Z"};
+  ScratchDir dir;
+  std::unique_ptr<JourneyServer> s;
+  {
+    ArmedFailpoint armed(failpoint);
+    s = std::make_unique<JourneyServer>(dir, clock);
+  }
+  ASSERT_EQ(s->Deploy(TradeInYaml()).status, 201);
+  std::vector<std::string> acknowledged;
+  auto post = [&](const char* event) {
+    auto r = s->PostEvent(event);
+    if (r.status == 201) acknowledged.push_back(ParseJson(event)->value("id", ""));
+  };
+  post(kOrder);
+  if (at_timer) {
+    // Let the first actions through, then bring the tracking events; the reminder timer
+    // is the first timer to come due.
+    ASSERT_TRUE(WaitUntil([&] { return SinkKeys(s->sink()).size() == 2; }));
+    for (const char* e : {kLabel, kPickedUp, kDelivered}) post(e);
+    ASSERT_EQ(s->Instance("trade-in", "O-1").json()["timers"].size(), 1u);
+    s->MoveClockTo(*ParseTime("2026-11-14T12:01:00Z"));  // the server ends while answering
+  }
+  ASSERT_EQ(s->process().WaitForExit(30000), kFailpointExitCode) << "failpoint not reached";
+
+  s->Start(clock);
+  ASSERT_TRUE(s->process().ok()) << s->process().startup_output();
+  for (const auto& id : acknowledged) {
+    EXPECT_EQ(s->http().Get("/v1/events/" + id, s->token()).status, 200) << "lost event " << id;
+  }
+  const size_t expected = at_timer ? 3 : 2;
+  ASSERT_TRUE(WaitUntil([&] { return SinkKeys(s->sink()).size() == expected; }))
+      << "sink has " << SinkKeys(s->sink()).size();
+  // Time goes on; nothing is sent again.
+  ASSERT_EQ(s->MoveClockTo(*ParseTime("2026-11-15T00:00:00Z")).status, 200);
+  auto keys = SinkKeys(s->sink());
+  EXPECT_EQ(keys.size(), expected);
+  for (const auto& [key, n] : keys) EXPECT_EQ(n, 1) << key << " delivered " << n << " times";
+  std::vector<std::string> actions;
+  for (const Json& a : s->Outbox()) actions.push_back(a.value("action", ""));
+  std::vector<std::string> want = {"confirm_trade_in", "create_return_label"};
+  if (at_timer) want.push_back("send_back_reminder");
+  EXPECT_EQ(actions, want);
+}
+
+INSTANTIATE_TEST_SUITE_P(Failpoints, CrashAt,
+                         ::testing::Values("outbox.before_send", "outbox.after_send",
+                                           "timers.before_fire"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           std::replace(n.begin(), n.end(), '.', '_');
+                           return n;
+                         });
+
+}  // namespace
+}  // namespace rapport::testing
