@@ -19,6 +19,7 @@ class RouterTest : public ::testing::Test {
     router_ = std::make_unique<Router>(app_->tokens(), app_->metrics());
     AddCoreRoutes(*router_, *app_);
     AddJourneyRoutes(*router_, *app_);
+    AddProfileRoutes(*router_, *app_);
     router_->Add({"GET", "/boom", {auth::Role::kAdmin}, false, "test", [](Request&) -> Response {
                     throw std::runtime_error("kaputt");
                   }});

@@ -83,6 +83,13 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
   app->tokens_ = std::make_unique<auth::TokenService>(*app->store_, *app->clock_, *app->ids_);
   app->ingestor_ =
       std::make_unique<ingest::Ingestor>(*app->store_, *app->clock_, *app->ids_, app->metrics_);
+  app->profiles_ = std::make_unique<profiles::ProfileService>(*app->store_, *app->clock_,
+                                                              *app->ids_, config.profiles);
+  app->ingestor_->SetRecordsListener(
+      [profiles = app->profiles_.get()](const std::vector<SourceRecord>& records,
+                                        const std::vector<store::RecordPut>& puts) {
+        return profiles->Resolve(records, puts).status();
+      });
   app->journeys_ =
       std::make_unique<journey::JourneyService>(*app->store_, *app->clock_, app->metrics_);
   RETURN_IF_ERROR(app->journeys_->Start());

@@ -15,6 +15,7 @@
 #include "ingest/ingest.h"
 #include "journey/service/journey_service.h"
 #include "journey/service/outbox.h"
+#include "profiles/profiles.h"
 #include "store/store.h"
 
 namespace rapport::app {
@@ -32,6 +33,8 @@ struct Config {
   std::string outbox_file;
   // POST webhooks for real (http:// only); otherwise they are written to the outbox file.
   bool send_webhooks = false;
+  // Identity resolution of incoming records: thresholds and golden-record rules.
+  profiles::Options profiles;
 };
 
 class App {
@@ -48,6 +51,8 @@ class App {
   ingest::Ingestor& ingestor() { return *ingestor_; }
   journey::JourneyService& journeys() { return *journeys_; }
   journey::OutboxDeliverer& outbox() { return *outbox_; }
+  // Persons and households; every record stored through ingestor() is resolved by it.
+  profiles::ProfileService& profiles() { return *profiles_; }
 
   // Applies new events to journeys, decides due timers and delivers due actions, now.
   Status ProcessNow();
@@ -74,6 +79,7 @@ class App {
   std::unique_ptr<ingest::Ingestor> ingestor_;
   std::unique_ptr<journey::JourneyService> journeys_;
   std::unique_ptr<journey::OutboxDeliverer> outbox_;
+  std::unique_ptr<profiles::ProfileService> profiles_;
   std::mutex clock_mu_;
   std::mutex worker_mu_;
   std::condition_variable worker_cv_;

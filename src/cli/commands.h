@@ -14,5 +14,7 @@ void AddTokenCommands(CLI::App& app, int* exit_code);
 void AddIdentityCommands(CLI::App& app, int* exit_code);
 // journey run|check|simulate (src/cli/journey_commands.cc).
 void AddJourneyCommands(CLI::App& app, int* exit_code);
+// mailing (src/cli/profile_commands.cc).
+void AddProfileCommands(CLI::App& app, int* exit_code);
 
 }  // namespace rapport::cli

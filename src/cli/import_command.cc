@@ -52,6 +52,10 @@ int Import(const ImportArgs& a) {
                                    ? " (source '" + opts.source + "')"
                                    : std::string())
             << "\n";
+  if (opts.kind == ingest::ImportKind::kRecords) {
+    auto persons = (*app)->profiles().PersonCount();
+    if (persons.ok()) std::cout << "persons stored: " << *persons << "\n";
+  }
   size_t shown = 0;
   for (const auto& r : summary->rejected) {
     if (shown++ == a.max_rejections_shown) {

@@ -42,6 +42,7 @@ int Serve(const ServeOptions& o) {
   api::Router router((*app)->tokens(), (*app)->metrics());
   api::AddCoreRoutes(router, **app);
   api::AddJourneyRoutes(router, **app);
+  api::AddProfileRoutes(router, **app);
   api::ServerOptions so;
   so.host = o.host;
   so.port = static_cast<uint16_t>(o.port);

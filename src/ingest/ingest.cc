@@ -103,6 +103,7 @@ Result<RecordsAccepted> Ingestor::AcceptRecords(const std::vector<SourceRecord>&
   for (const auto& r : out.results) (r.created ? out.created : out.duplicates)++;
   records_created_.Add(out.created);
   records_duplicate_.Add(out.duplicates);
+  if (records_listener_) RETURN_IF_ERROR(records_listener_(records, out.results));
   return out;
 }
 

@@ -52,10 +52,19 @@ class Ingestor {
   const Clock& clock() const { return clock_; }
   IdSource& ids() { return ids_; }
 
+  // Called after every stored batch of records with the records and the store's answer for
+  // each (same order), e.g. to resolve them to persons. Its error is AcceptRecords' error;
+  // the records stay stored, so a retry re-delivers them (the listener must be idempotent).
+  // Set once, before the first call.
+  using RecordsListener = std::function<Status(const std::vector<SourceRecord>&,
+                                               const std::vector<store::RecordPut>&)>;
+  void SetRecordsListener(RecordsListener listener) { records_listener_ = std::move(listener); }
+
  private:
   store::Store& store_;
   const Clock& clock_;
   IdSource& ids_;
+  RecordsListener records_listener_;
   Counter& events_created_;
   Counter& events_duplicate_;
   Counter& records_created_;

@@ -1,0 +1,163 @@
+// Routes of the profiles: customer 360 and search, merge/split/undo by hand, the review
+// queue, households and the household mailing list. Reads are for staff; decisions that
+// change who is who are for admins and agents.
+#include "api/handlers.h"
+
+namespace rapport::api {
+
+namespace {
+
+using auth::Role;
+
+const std::vector<Role> kReaders = {Role::kAdmin, Role::kAgent, Role::kAnalyst};
+const std::vector<Role> kDeciders = {Role::kAdmin, Role::kAgent};
+
+template <typename Fn>
+Response Guarded(Fn&& fn) {
+  Result<Response> r = fn();
+  if (!r.ok()) return ErrorResponse(r.status());
+  return std::move(r).value();
+}
+
+profiles::Actor ActorOf(const Request& req) {
+  return {"user", req.principal.name.empty() ? req.principal.token_id : req.principal.name};
+}
+
+Result<int> IntParam(const Request& req, const std::string& name, int def, int lo, int hi) {
+  auto it = req.query.find(name);
+  if (it == req.query.end()) return def;
+  int v = std::atoi(it->second.c_str());
+  if (v < lo || v > hi) {
+    return InvalidArgument(
+        name + " must be between " + std::to_string(lo) + " and " + std::to_string(hi), name);
+  }
+  return v;
+}
+
+}  // namespace
+
+void AddProfileRoutes(Router& router, app::App& app) {
+  router.Add({"GET", "/v1/persons", kReaders, false,
+              "Fuzzy search of persons by name, e-mail, phone or address: ?q=&limit=",
+              [&app](Request& req) {
+                return Guarded([&]() -> Result<Response> {
+                  auto q = req.query.find("q");
+                  if (q == req.query.end() || q->second.empty()) {
+                    return InvalidArgument("give a search text as ?q=", "q");
+                  }
+                  ASSIGN_OR_RETURN(int limit, IntParam(req, "limit", 20, 1, 100));
+                  ASSIGN_OR_RETURN(Json found, app.profiles().Search(q->second, limit));
+                  return JsonResponse(200, found);
+                });
+              }});
+
+  router.Add({"GET", "/v1/persons/{id}", kReaders, false,
+              "Customer 360: golden record, source records with link evidence, household, "
+              "recent events, reviews, audit. A merged-away id answers with the survivor and "
+              "\"redirected_from\"",
+              [&app](Request& req) {
+                return Guarded([&]() -> Result<Response> {
+                  ASSIGN_OR_RETURN(int events, IntParam(req, "events", 20, 0, 200));
+                  ASSIGN_OR_RETURN(Json p, app.profiles().GetPerson(req.params["id"], events));
+                  return JsonResponse(200, p);
+                });
+              }});
+
+  router.Add({"POST", "/v1/persons/{id}/merge", kDeciders, false,
+              "Merge another person into this one: {\"other\": id}; the older id survives",
+              [&app](Request& req) {
+                return Guarded([&]() -> Result<Response> {
+                  ASSIGN_OR_RETURN(Json body, ParseJson(req.body));
+                  ASSIGN_OR_RETURN(std::string other, RequiredString(body, "other"));
+                  ASSIGN_OR_RETURN(Json merge,
+                                   app.profiles().Merge(req.params["id"], other, ActorOf(req)));
+                  return JsonResponse(200, merge);
+                });
+              }});
+
+  router.Add(
+      {"POST", "/v1/persons/{id}/split", kDeciders, false,
+       "Move source records to a new person: {\"records\": [record ids]}", [&app](Request& req) {
+         return Guarded([&]() -> Result<Response> {
+           ASSIGN_OR_RETURN(Json body, ParseJson(req.body));
+           if (!body.is_object() || !body.contains("records") || !body["records"].is_array()) {
+             return InvalidArgument("records must be a list of record ids", "records");
+           }
+           std::vector<std::string> records;
+           for (const auto& r : body["records"]) {
+             if (!r.is_string()) {
+               return InvalidArgument("records must be a list of record ids", "records");
+             }
+             records.push_back(r.get<std::string>());
+           }
+           ASSIGN_OR_RETURN(Json out,
+                            app.profiles().Split(req.params["id"], records, ActorOf(req)));
+           return JsonResponse(200, out);
+         });
+       }});
+
+  router.Add({"POST", "/v1/merges/{id}/undo", kDeciders, false,
+              "Undo a merge: the absorbed person returns under its own id with its records",
+              [&app](Request& req) {
+                return Guarded([&]() -> Result<Response> {
+                  ASSIGN_OR_RETURN(Json out,
+                                   app.profiles().UndoMerge(req.params["id"], ActorOf(req)));
+                  return JsonResponse(200, out);
+                });
+              }});
+
+  router.Add({"GET", "/v1/reviews", kReaders, false,
+              "Record pairs in the gray zone waiting for a decision (?all=true: decided too)",
+              [&app](Request& req) {
+                return Guarded([&]() -> Result<Response> {
+                  bool all = req.query.count("all") && req.query["all"] == "true";
+                  ASSIGN_OR_RETURN(int limit, IntParam(req, "limit", 100, 1, 1000));
+                  ASSIGN_OR_RETURN(Json out, app.profiles().ListReviews(all, limit));
+                  return JsonResponse(200, out);
+                });
+              }});
+
+  router.Add({"POST", "/v1/reviews/{id}", kDeciders, false,
+              "Decide a review: {\"decision\": \"accept\"|\"reject\"}; kept as a label",
+              [&app](Request& req) {
+                return Guarded([&]() -> Result<Response> {
+                  ASSIGN_OR_RETURN(Json body, ParseJson(req.body));
+                  ASSIGN_OR_RETURN(std::string decision, RequiredString(body, "decision"));
+                  ASSIGN_OR_RETURN(Json out, app.profiles().DecideReview(req.params["id"], decision,
+                                                                         ActorOf(req)));
+                  return JsonResponse(200, out);
+                });
+              }});
+
+  router.Add({"GET", "/v1/households/{id}", kReaders, false,
+              "A household: salutation, address and members", [&app](Request& req) {
+                return Guarded([&]() -> Result<Response> {
+                  ASSIGN_OR_RETURN(Json h, app.profiles().GetHousehold(req.params["id"]));
+                  return JsonResponse(200, h);
+                });
+              }});
+
+  router.Add({"GET",
+              "/v1/mailing",
+              {Role::kAdmin, Role::kAnalyst},
+              false,
+              "Mailing list, one entry per household: ?segment=city=München,source=shop "
+              "&format=csv; counts the mailings avoided",
+              [&app](Request& req) {
+                return Guarded([&]() -> Result<Response> {
+                  std::string segment = req.query.count("segment") ? req.query["segment"] : "";
+                  ASSIGN_OR_RETURN(auto mailing, app.profiles().Mailing(segment));
+                  if (req.query.count("format") && req.query["format"] == "csv") {
+                    Response r;
+                    r.content_type = "text/csv; charset=utf-8";
+                    r.body = profiles::MailingToCsv(mailing);
+                    return r;
+                  }
+                  Json out = profiles::MailingToJson(mailing);
+                  out["segment"] = segment.empty() ? "all" : segment;
+                  return JsonResponse(200, out);
+                });
+              }});
+}
+
+}  // namespace rapport::api

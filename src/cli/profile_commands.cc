@@ -1,0 +1,58 @@
+// `rapport mailing`: one letter per household for a segment of the stored persons, with the
+// number of mailings that profiles avoided.
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+
+namespace rapport::cli {
+
+namespace {
+
+struct MailingArgs {
+  std::string segment;
+  std::string output;
+  std::string db = "rapport.db";
+};
+
+int Mailing(const MailingArgs& a) {
+  auto app = OpenForCommand(a.db);
+  if (!app.ok()) return ReportError(app.status());
+  auto mailing = (*app)->profiles().Mailing(a.segment);
+  if (!mailing.ok()) return ReportError(mailing.status().WithWhere("--segment"));
+  std::string csv = profiles::MailingToCsv(*mailing);
+  if (a.output.empty() || a.output == "-") {
+    std::cout << csv;
+  } else {
+    std::ofstream out(a.output, std::ios::binary);
+    out << csv;
+    if (!out) return ReportError(Unavailable("cannot write " + a.output));
+  }
+  Json counts = profiles::MailingToJson(*mailing)["counts"];
+  std::cerr << mailing->households << " letters (one per household) for "
+            << counts["source_customers"].get<size_t>()
+            << " source customers: " << counts["avoided"]["duplicates"].get<size_t>()
+            << " duplicate customers and " << counts["avoided"]["same_household"].get<size_t>()
+            << " persons in a shared household avoided; " << mailing->without_address
+            << " persons without a usable address left out\n";
+  return 0;
+}
+
+}  // namespace
+
+void AddProfileCommands(CLI::App& app, int* exit_code) {
+  auto a = std::make_shared<MailingArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "mailing",
+      "Write a mailing list with one entry per household (salutation and address) as CSV, and "
+      "report how many redundant mailings were avoided.");
+  cmd->add_option("--segment", a->segment,
+                  "Who gets it: all (default) or field=value conditions joined by ',' on the "
+                  "golden record or source, e.g. city=München,source=shop; value* is a prefix");
+  cmd->add_option("-o,--output", a->output, "CSV file to write (default: standard output)");
+  AddDbOption(cmd, &a->db);
+  cmd->callback([a, exit_code] { *exit_code = Mailing(*a); });
+}
+
+}  // namespace rapport::cli

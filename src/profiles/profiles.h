@@ -1,0 +1,132 @@
+// Persons and households as stored entities, kept current as source records arrive.
+//
+// Invariants (each checked by a test in profiles_test.cc):
+//  1. Every stored source record that passed through Resolve belongs to exactly one person.
+//     Source records are never changed: a person only lists record ids and copies of fields.
+//  2. A person id never changes while records join or leave it. When two persons merge, the
+//     older id (the smaller ULID) survives and the other answers as a redirect to it.
+//  3. Automatic linking happens only at or above `upper`; pairs in [lower, upper) become
+//     reviews. A pair labelled "distinct" (rejected review, split, undone merge) is never
+//     joined automatically again, not even through a third record.
+//  4. Every decision (link, merge, split, undo, review) is one atomic Store::Write of all the
+//     documents it changes, with optimistic revisions, plus an audit line in the log stream
+//     "profiles" under the person id.
+//  5. Household membership follows the person's golden address: same normalized address
+//     (with unit) and a shared surname.
+//
+// Stored documents: "person" (members with their link evidence), "person-redirect",
+// "household", "review", "match-label", "merge". The matching index is a cache: it is rebuilt
+// in memory from the stored persons on first use (persistent truth = store).
+//
+// Thread safety: all methods may be called from many threads; decisions are serialized by
+// one mutex per service, so two clients posting records of one person at once end with one
+// person. Several processes on one PostgreSQL store do not share the in-memory index (a
+// record linked by another process is seen after a restart); the optimistic revisions keep
+// them from overwriting each other's persons (kAborted).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/ids.h"
+#include "core/json.h"
+#include "core/model.h"
+#include "identity/match_index.h"
+#include "profiles/fields.h"
+#include "store/store.h"
+
+namespace rapport::profiles {
+
+struct Options {
+  double upper = 0.9;  // link automatically at or above
+  double lower = 0.5;  // review between lower and upper
+  GoldenRules golden;
+  size_t max_reviews_per_record = 3;
+};
+
+// Who made a decision: "engine" or a user/token name.
+struct Actor {
+  std::string kind = "user";  // "user" or "engine"
+  std::string name;
+};
+
+struct ResolveSummary {
+  size_t resolved = 0;  // records placed on a person now
+  size_t already = 0;   // records that were resolved before (idempotent re-delivery)
+  size_t new_persons = 0;
+  size_t linked = 0;   // joined an existing person
+  size_t reviews = 0;  // review items opened
+};
+
+struct MailingSummary {
+  Json entries = Json::array();  // one per household
+  size_t records = 0;            // one mailing per source customer (source, key) without profiles
+  size_t persons = 0;            // persons in the segment with an address
+  size_t households = 0;         // entries
+  size_t without_address = 0;
+};
+
+// The mailing as CSV: household, salutation, street, house_number, address_extra, postcode,
+// city, persons (ids separated by spaces); RFC 4180 quoting.
+std::string MailingToCsv(const MailingSummary& mailing);
+// {"entries":[...],"counts":{"source_customers","persons","households","without_address",
+//  "avoided":{"duplicates","same_household","total"}}}
+Json MailingToJson(const MailingSummary& mailing);
+
+class ProfileService {
+ public:
+  ProfileService(store::Store& store, const Clock& clock, IdSource& ids, Options options = {});
+  ~ProfileService();
+
+  // Places stored records on persons. `records[i]` was stored under `puts[i].id`; a record
+  // already placed is skipped, so re-delivery changes nothing. One Write for the whole batch.
+  Result<ResolveSummary> Resolve(const std::vector<SourceRecord>& records,
+                                 const std::vector<store::RecordPut>& puts);
+
+  // Customer 360: golden record, source records with link evidence, household, recent
+  // events, audit trail. An id that was merged away answers with the survivor and
+  // "redirected_from". kNotFound for unknown ids.
+  Result<Json> GetPerson(const std::string& id, int events_limit = 20);
+  // Fuzzy search by name, e-mail, phone or address; best first.
+  Result<Json> Search(const std::string& query, int limit = 20);
+
+  // Merges `other` into `id` (or the reverse: the older id survives). Returns the merge
+  // document (with its "id" for undo). kFailedPrecondition when both are one person.
+  Result<Json> Merge(const std::string& id, const std::string& other, const Actor& by);
+  // Moves `records` of person `id` to a new person and labels them distinct from the rest.
+  Result<Json> Split(const std::string& id, const std::vector<std::string>& records,
+                     const Actor& by);
+  // Restores the person a merge absorbed (same id, its records at merge time) and labels the
+  // two distinct. kFailedPrecondition if already undone.
+  Result<Json> UndoMerge(const std::string& merge_id, const Actor& by);
+
+  // Open reviews (status "open"), oldest first; `all` includes decided ones.
+  Result<Json> ListReviews(bool all = false, int limit = 100);
+  // "accept" merges the two persons, "reject" labels the pair distinct.
+  Result<Json> DecideReview(const std::string& review_id, const std::string& decision,
+                            const Actor& by);
+
+  Result<Json> GetHousehold(const std::string& id);
+  // One entry per household with a person in the segment. Segment: "" or "all", or
+  // conditions "field=value" joined by ',' (golden-record fields, or "source"); a value
+  // ending in '*' is a prefix.
+  Result<MailingSummary> Mailing(const std::string& segment);
+
+  // The person a record belongs to ("" if none); for tests and tools.
+  Result<std::string> PersonOfRecord(const std::string& record_id);
+  Result<size_t> PersonCount();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rapport::profiles

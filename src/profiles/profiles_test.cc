@@ -1,0 +1,392 @@
+#include "profiles/profiles.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "store/sqlite/sqlite_store.h"
+
+namespace rapport::profiles {
+namespace {
+
+// S2 of shared/SCENARIOS.md as a shop would deliver it, months apart.
+struct S2Record {
+  const char* key;
+  const char* given;
+  const char* surname;
+  const char* street;
+  const char* postcode;
+  const char* city;
+};
+constexpr S2Record kS2[] = {
+    {"K1", "Johann", "Müller", "Hauptstraße 5", "80331", "München"},
+    {"K2", "J.", "Mueller", "Hauptstr. 5", "80331", "Muenchen"},
+    {"K3", "Anna", "Müller", "Hauptstraße 5", "80331", "München"},
+    {"K4", "Hans", "Müller", "Hauptstraße 7", "80331", "München"},
+    {"K5", "Johanna", "Müller", "Jungfernstieg 1", "20095", "Hamburg"},
+};
+
+class ProfilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = ::testing::TempDir() + "/profiles_test_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db";
+    std::filesystem::remove(path_);
+    Reopen();
+  }
+  void TearDown() override {
+    service_.reset();
+    store_.reset();
+    std::filesystem::remove(path_);
+  }
+  void Reopen() {
+    service_.reset();
+    store_.reset();
+    auto s = store::OpenSqliteStore({.path = path_, .sync_every_commit = false});
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+    service_ = std::make_unique<ProfileService>(*store_, clock_, ids_);
+  }
+
+  // Stores records as ingest does, then resolves them; returns the stored ids.
+  std::vector<std::string> Ingest(std::vector<SourceRecord> records) {
+    for (auto& r : records) {
+      r.id = ids_.Next("rec");
+      r.received_at = clock_.Now();
+    }
+    auto puts = store_->PutRecords(records);
+    EXPECT_TRUE(puts.ok()) << puts.status().ToString();
+    auto summary = service_->Resolve(records, *puts);
+    EXPECT_TRUE(summary.ok()) << summary.status().ToString();
+    std::vector<std::string> ids;
+    for (const auto& p : *puts) ids.push_back(p.id);
+    return ids;
+  }
+
+  static SourceRecord Shop(const S2Record& r) {
+    return {"",
+            "shop",
+            r.key,
+            {{"vorname", r.given},
+             {"nachname", r.surname},
+             {"strasse", r.street},
+             {"plz", r.postcode},
+             {"ort", r.city}},
+            {}};
+  }
+
+  std::vector<std::string> IngestS2() {
+    std::vector<std::string> ids;
+    for (const auto& r : kS2) {
+      ids.push_back(Ingest({Shop(r)})[0]);
+      EXPECT_TRUE(clock_.Advance(std::chrono::hours(24 * 30)).ok());
+    }
+    return ids;
+  }
+
+  std::string PersonOf(const std::string& record) {
+    auto p = service_->PersonOfRecord(record);
+    EXPECT_TRUE(p.ok());
+    return *p;
+  }
+
+  std::string path_;
+  ManualClock clock_{*ParseTime("2026-01-05T09:00:00Z")};
+  UlidSource ids_{clock_, 42};
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<ProfileService> service_;
+};
+
+TEST_F(ProfilesTest, S2TwoJohannRecordsOnePersonOthersSeparateOneHousehold) {
+  auto rec = IngestS2();
+  std::string johann = PersonOf(rec[0]);
+  ASSERT_FALSE(johann.empty());
+  EXPECT_EQ(PersonOf(rec[1]), johann);
+  EXPECT_NE(PersonOf(rec[2]), johann);
+  EXPECT_NE(PersonOf(rec[3]), johann);
+  EXPECT_NE(PersonOf(rec[4]), johann);
+  EXPECT_EQ(*service_->PersonCount(), 4u);
+  auto person = service_->GetPerson(johann);
+  ASSERT_TRUE(person.ok()) << person.status().ToString();
+  const Json& p = *person;
+  ASSERT_EQ(p["records"].size(), 2u);
+  const Json& link = p["records"][1]["link"];
+  EXPECT_EQ(link["by"], "engine");
+  EXPECT_GT(link["score"].get<double>(), 0.9);
+  EXPECT_EQ(link["to"], rec[0]);
+  EXPECT_GT(link["explanation"]["fields"].size(), 3u);
+  // Most recent wins by default, and says which record it comes from.
+  EXPECT_EQ(p["golden"]["surname"]["value"], "Mueller");
+  EXPECT_EQ(p["golden"]["surname"]["record"], rec[1]);
+  const Json& hh = p["household"];
+  ASSERT_TRUE(hh.is_object());
+  EXPECT_EQ(hh["salutation"], "Anna und Johann Müller");
+  EXPECT_EQ(p["golden"]["given_name"]["value"], "Johann")
+      << "the fuller name, not the newer initial";
+  auto anna = service_->GetPerson(PersonOf(rec[2]));
+  EXPECT_EQ((*anna)["household"]["id"], hh["id"]);
+  auto hans = service_->GetPerson(PersonOf(rec[3]));
+  EXPECT_NE((*hans)["household"]["id"], hh["id"]) << "the neighbour at number 7";
+
+  auto mailing = service_->Mailing("city=München");
+  ASSERT_TRUE(mailing.ok()) << mailing.status().ToString();
+  EXPECT_EQ(mailing->records, 4u) << "four shop customers in München";
+  EXPECT_EQ(mailing->persons, 3u);
+  EXPECT_EQ(mailing->households, 2u) << "one letter for Johann and Anna, one for Hans";
+  auto all = service_->Mailing("");
+  EXPECT_EQ(all->households, 3u);
+  EXPECT_FALSE(service_->Mailing("city").ok());
+}
+
+TEST_F(ProfilesTest, ResolvingTheSameRecordsAgainChangesNothing) {
+  auto rec = IngestS2();
+  auto before = service_->GetPerson(PersonOf(rec[0]));
+  std::vector<SourceRecord> again;
+  for (const auto& r : kS2) again.push_back(Shop(r));
+  auto second = Ingest(again);
+  EXPECT_EQ(second, rec) << "the store knows the records";
+  EXPECT_EQ(*service_->PersonCount(), 4u);
+  auto after = service_->GetPerson(PersonOf(rec[0]));
+  EXPECT_EQ((*after)["records"], (*before)["records"]);
+}
+
+TEST_F(ProfilesTest, NewVersionOfASourceKeyJoinsItsPerson) {
+  auto rec = IngestS2();
+  SourceRecord moved = Shop(kS2[2]);
+  moved.fields = {{"vorname", "Anna"},
+                  {"nachname", "Schulz"},
+                  {"strasse", "Ringstraße 1"},
+                  {"plz", "10115"},
+                  {"ort", "Berlin"}};
+  auto id = Ingest({moved})[0];
+  EXPECT_NE(id, rec[2]);
+  EXPECT_EQ(PersonOf(id), PersonOf(rec[2]));
+  auto anna = service_->GetPerson(PersonOf(id));
+  EXPECT_EQ((*anna)["records"][1]["link"]["by"], "source_key");
+  EXPECT_EQ((*anna)["address"]["city"], "Berlin");
+  auto johann = service_->GetPerson(PersonOf(rec[0]));
+  EXPECT_EQ((*johann)["household"]["members"].size(), 1u) << "Anna moved out";
+}
+
+TEST_F(ProfilesTest, MergeKeepsTheOlderIdRedirectsAndUndoRestoresBoth) {
+  auto rec = IngestS2();
+  std::string johann = PersonOf(rec[0]), anna = PersonOf(rec[2]);
+  ASSERT_LT(johann, anna);
+  auto merged = service_->Merge(anna, johann, {"user", "agent-7"});
+  ASSERT_TRUE(merged.ok()) << merged.status().ToString();
+  EXPECT_EQ((*merged)["survivor"], johann) << "the older id survives";
+  EXPECT_EQ(PersonOf(rec[2]), johann);
+  auto via_old = service_->GetPerson(anna);
+  ASSERT_TRUE(via_old.ok());
+  EXPECT_EQ((*via_old)["id"], johann);
+  EXPECT_EQ((*via_old)["redirected_from"], anna);
+  EXPECT_EQ((*via_old)["records"].size(), 3u);
+  EXPECT_EQ(service_->Merge(johann, anna, {}).status().code(), StatusCode::kFailedPrecondition);
+
+  std::string merge_id = (*merged)["id"];
+  auto undone = service_->UndoMerge(merge_id, {"user", "agent-7"});
+  ASSERT_TRUE(undone.ok()) << undone.status().ToString();
+  EXPECT_EQ(PersonOf(rec[2]), anna) << "the absorbed person comes back under its own id";
+  EXPECT_EQ(PersonOf(rec[0]), johann);
+  EXPECT_EQ(PersonOf(rec[1]), johann);
+  EXPECT_EQ((*service_->GetPerson(anna))["id"], anna);
+  EXPECT_EQ(service_->UndoMerge(merge_id, {}).status().code(), StatusCode::kFailedPrecondition);
+  // Every source record is still stored as delivered.
+  for (const auto& r : rec) EXPECT_TRUE(store_->GetRecord(r).ok());
+  // Redo: merge again by hand.
+  auto again = service_->Merge(johann, anna, {"user", "agent-7"});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(PersonOf(rec[2]), johann);
+  auto audit = (*service_->GetPerson(johann))["audit"];
+  std::vector<std::string> actions;
+  for (const auto& a : audit) actions.push_back(a["action"]);
+  EXPECT_EQ(std::count(actions.begin(), actions.end(), "person.merged"), 2);
+  EXPECT_EQ(std::count(actions.begin(), actions.end(), "merge.undone"), 1);
+}
+
+TEST_F(ProfilesTest, SplitMovesRecordsToANewPersonAndTheEngineRespectsIt) {
+  auto rec = IngestS2();
+  std::string johann = PersonOf(rec[0]);
+  EXPECT_FALSE(service_->Split(johann, {rec[0], rec[1]}, {}).ok()) << "someone must stay";
+  EXPECT_FALSE(service_->Split(johann, {rec[2]}, {}).ok()) << "not his record";
+  auto split = service_->Split(johann, {rec[1]}, {"user", "admin"});
+  ASSERT_TRUE(split.ok()) << split.status().ToString();
+  std::string other = (*split)["new_person"];
+  EXPECT_GT(other, johann);
+  EXPECT_EQ(PersonOf(rec[1]), other);
+  EXPECT_EQ(PersonOf(rec[0]), johann);
+  // A third spelling that matches both is linked to one of them, never merges the two.
+  auto third = Ingest({{"",
+                        "crm",
+                        "C9",
+                        {{"first_name", "Johann"},
+                         {"last_name", "Mueller"},
+                         {"street", "Hauptstr. 5"},
+                         {"zip", "80331"},
+                         {"city", "München"}},
+                        {}}})[0];
+  std::string p3 = PersonOf(third);
+  EXPECT_TRUE(p3 == johann || p3 == other);
+  EXPECT_NE(PersonOf(rec[0]), PersonOf(rec[1]));
+  auto reviews = service_->ListReviews();
+  for (const auto& r : (*reviews)["reviews"]) {
+    EXPECT_NE(r["person"], r["candidate_person"]);
+    bool joins_split = (r["person"] == johann && r["candidate_person"] == other) ||
+                       (r["person"] == other && r["candidate_person"] == johann);
+    EXPECT_FALSE(joins_split) << r.dump();
+  }
+}
+
+// A record in the gray zone: same name and city, another street. Probabilities come from
+// the default model; the test asserts the zone the pair falls into, then the decisions.
+TEST_F(ProfilesTest, GrayZoneGoesToReviewRejectIsRememberedAcceptMerges) {
+  auto rec = IngestS2();
+  std::string johann = PersonOf(rec[0]);
+  auto gray = Ingest({{"",
+                       "portal",
+                       "P1",
+                       {{"vorname", "Johann"},
+                        {"nachname", "Müller"},
+                        {"strasse", "Sendlinger Straße 20"},
+                        {"plz", "80331"},
+                        {"ort", "München"}},
+                       {}}})[0];
+  std::string p = PersonOf(gray);
+  ASSERT_NE(p, johann);
+  auto list = service_->ListReviews();
+  ASSERT_TRUE(list.ok());
+  const Json* review = nullptr;
+  for (const auto& r : (*list)["reviews"]) {
+    if (r["record"] == gray) review = &r;
+  }
+  ASSERT_NE(review, nullptr) << list->dump(2);
+  EXPECT_GE((*review)["probability"].get<double>(), 0.5);
+  EXPECT_LT((*review)["probability"].get<double>(), 0.9);
+  EXPECT_EQ((*review)["candidate_person"], johann);
+  std::string review_id = (*review)["id"];
+  EXPECT_FALSE(service_->DecideReview(review_id, "maybe", {}).ok());
+  auto decided = service_->DecideReview(review_id, "reject", {"user", "agent-1"});
+  ASSERT_TRUE(decided.ok()) << decided.status().ToString();
+  EXPECT_EQ(service_->DecideReview(review_id, "accept", {}).status().code(),
+            StatusCode::kFailedPrecondition);
+  // The same person again from another source: linked to one side, never both, no review.
+  auto more = Ingest({{"",
+                       "portal2",
+                       "X1",
+                       {{"vorname", "Johann"},
+                        {"nachname", "Müller"},
+                        {"strasse", "Sendlinger Str. 20"},
+                        {"plz", "80331"},
+                        {"ort", "München"}},
+                       {}}})[0];
+  EXPECT_EQ(PersonOf(more), p);
+  EXPECT_NE(PersonOf(gray), PersonOf(rec[0]));
+  EXPECT_TRUE((*service_->ListReviews())["reviews"].empty());
+  // Restart: the label, persons and households are read back from the store.
+  Reopen();
+  EXPECT_EQ(PersonOf(gray), p);
+  EXPECT_EQ(PersonOf(rec[0]), johann);
+  auto all = service_->ListReviews(/*all=*/true);
+  ASSERT_EQ((*all)["reviews"].size(), 1u);
+  EXPECT_EQ((*all)["reviews"][0]["status"], "rejected");
+}
+
+TEST_F(ProfilesTest, AcceptedReviewMergesIntoTheOlderPerson) {
+  auto rec = IngestS2();
+  std::string johann = PersonOf(rec[0]);
+  auto gray = Ingest({{"",
+                       "portal",
+                       "P1",
+                       {{"vorname", "Johann"},
+                        {"nachname", "Müller"},
+                        {"strasse", "Sendlinger Straße 20"},
+                        {"plz", "80331"},
+                        {"ort", "München"}},
+                       {}}})[0];
+  auto list = service_->ListReviews();
+  ASSERT_EQ((*list)["reviews"].size(), 1u) << list->dump(2);
+  auto decided = service_->DecideReview((*list)["reviews"][0]["id"], "accept", {"user", "a"});
+  ASSERT_TRUE(decided.ok()) << decided.status().ToString();
+  EXPECT_EQ(PersonOf(gray), johann);
+  EXPECT_EQ((*decided)["merge"]["survivor"], johann);
+}
+
+TEST_F(ProfilesTest, IdsHouseholdsAndLinksSurviveARestart) {
+  auto rec = IngestS2();
+  auto before = service_->GetPerson(PersonOf(rec[0]));
+  Reopen();
+  auto after = service_->GetPerson(PersonOf(rec[0]));
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ((*after)["id"], (*before)["id"]);
+  EXPECT_EQ((*after)["household"], (*before)["household"]);
+  EXPECT_EQ((*after)["records"], (*before)["records"]);
+  // And matching still works after the index was rebuilt from the store.
+  auto again = Ingest({{"",
+                        "crm",
+                        "C1",
+                        {{"first_name", "Johann"},
+                         {"last_name", "Müller"},
+                         {"street", "Hauptstraße 5"},
+                         {"zip", "80331"}},
+                        {}}})[0];
+  EXPECT_EQ(PersonOf(again), PersonOf(rec[0]));
+}
+
+TEST_F(ProfilesTest, TwoClientsPostingOnePersonAtOnceMakeOnePerson) {
+  std::vector<std::thread> threads;
+  std::vector<std::string> ids(8);
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      SourceRecord r{ids_.Next("rec"),
+                     "shop" + std::to_string(i),
+                     "K",
+                     {{"vorname", i % 2 ? "Johann" : "J."},
+                      {"nachname", "Müller"},
+                      {"strasse", "Hauptstraße 5"},
+                      {"plz", "80331"}},
+                     clock_.Now()};
+      auto puts = store_->PutRecords({r});
+      ASSERT_TRUE(puts.ok());
+      ASSERT_TRUE(service_->Resolve({r}, *puts).ok());
+      ids[i] = (*puts)[0].id;
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::string p = PersonOf(ids[0]);
+  for (const auto& id : ids) EXPECT_EQ(PersonOf(id), p);
+  EXPECT_EQ(*service_->PersonCount(), 1u);
+}
+
+TEST_F(ProfilesTest, SearchFindsByNameSpellingEmailPhoneAndAddress) {
+  auto rec = IngestS2();
+  auto with_contact = Ingest({{"",
+                               "crm",
+                               "C7",
+                               {{"first_name", "Anna"},
+                                {"last_name", "Müller"},
+                                {"email", "Anna.Mueller+shop@example.de"},
+                                {"phone", "089 1234567"},
+                                {"street", "Hauptstraße 5"},
+                                {"zip", "80331"}},
+                               {}}})[0];
+  std::string anna = PersonOf(rec[2]);
+  auto top = [&](const std::string& q) -> std::string {
+    auto r = service_->Search(q);
+    EXPECT_TRUE(r.ok());
+    if ((*r)["results"].empty()) return "";
+    return (*r)["results"][0]["id"];
+  };
+  EXPECT_EQ(top("anna.mueller@example.de"), PersonOf(with_contact));
+  EXPECT_EQ(top("+49 89 1234567"), PersonOf(with_contact));
+  EXPECT_EQ(top("Johanna Müller"), PersonOf(rec[4]));
+  EXPECT_EQ(top("Johana Hamburg"), PersonOf(rec[4])) << "a typo still finds her";
+  auto street = service_->Search("Hauptstr 7");
+  ASSERT_FALSE((*street)["results"].empty());
+  EXPECT_EQ((*street)["results"][0]["id"], PersonOf(rec[3]));
+  EXPECT_TRUE((*service_->Search("Zyxwv"))["results"].empty());
+  (void)anna;
+}
+
+}  // namespace
+}  // namespace rapport::profiles
