@@ -412,6 +412,8 @@ Result<size_t> JourneyService::CatchUpLocked() {
   }
 }
 
+Result<std::optional<Time>> JourneyService::NextDue() { return store_.NextDue(kTimerQueue); }
+
 Result<size_t> JourneyService::RunDue() {
   std::lock_guard<std::mutex> lock(process_mu_);
   RETURN_IF_ERROR(CatchUpLocked().status());

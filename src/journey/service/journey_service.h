@@ -57,6 +57,8 @@ class JourneyService {
   Result<size_t> CatchUp();
   // Decides every timer due at clock.Now() (after CatchUp, so facts known now decide).
   Result<size_t> RunDue();
+  // When the earliest pending timer is due, if any.
+  Result<std::optional<Time>> NextDue();
   // State, facts, pending timers and timeline of one instance; kNotFound if none.
   Result<Json> Instance(std::string_view journey, std::string_view key);
   // Ends an instance through its journey's cancellation: a synthetic event of the type that

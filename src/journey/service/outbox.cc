@@ -9,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <fstream>
+#include <vector>
 
 #include "core/failpoint.h"
 
@@ -54,19 +55,15 @@ Status OutboxDeliverer::Open() {
   return OkStatus();
 }
 
-Status OutboxDeliverer::WriteToSink(const std::string& key, const Json& action, Time now) {
-  if (in_sink_.count(key)) return OkStatus();  // written before a crash: not twice
-  Json line = {{"idempotency_key", key}, {"delivered_at", FormatTime(now)}, {"action", action}};
-  std::string text = line.dump() + "\n";
+Status OutboxDeliverer::AppendToSink(const std::string& lines) {
   int fd = ::open(options_.sink_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
   if (fd < 0) return Unavailable("cannot open the message sink '" + options_.sink_file + "'");
-  ssize_t n = ::write(fd, text.data(), text.size());
+  ssize_t n = ::write(fd, lines.data(), lines.size());
   int synced = ::fdatasync(fd);
   ::close(fd);
-  if (n != static_cast<ssize_t>(text.size()) || synced != 0) {
+  if (n != static_cast<ssize_t>(lines.size()) || synced != 0) {
     return Unavailable("cannot write the message sink '" + options_.sink_file + "'");
   }
-  in_sink_.insert(key);
   return OkStatus();
 }
 
@@ -121,17 +118,9 @@ Result<size_t> OutboxDeliverer::DeliverDue() {
   size_t delivered = 0;
   Time now = clock_.Now();
   ASSIGN_OR_RETURN(auto due, store_.DueItems("outbox", now, 200));
-  for (const auto& item : due) {
-    ASSIGN_OR_RETURN(Json action, ParseJson(item.body));
-    Failpoint("outbox.before_send");
-    Status s;
-    if (action.value("kind", "") == "webhook" && options_.send_webhooks) {
-      s = PostWebhook(action, item.body);
-    } else {
-      s = WriteToSink(item.id, action, now);
-    }
-    Failpoint("outbox.after_send");
-    store::WriteBatch batch;
+  if (due.empty()) return 0;
+  store::WriteBatch batch;
+  auto settle = [&](const store::QueueItem& item, const Status& s) {
     if (s.ok()) {
       batch.dequeue.push_back({"outbox", item.id});
       batch.append.push_back(
@@ -154,8 +143,35 @@ Result<size_t> OutboxDeliverer::DeliverDue() {
       batch.reschedule.push_back(retry);
       failed_.Add();
     }
-    RETURN_IF_ERROR(store_.Write(batch));
+  };
+  // Sink lines of this round go out in one write and one fdatasync.
+  std::string lines;
+  std::vector<const store::QueueItem*> in_lines;
+  for (const auto& item : due) {
+    ASSIGN_OR_RETURN(Json action, ParseJson(item.body));
+    Failpoint("outbox.before_send");
+    if (action.value("kind", "") == "webhook" && options_.send_webhooks) {
+      settle(item, PostWebhook(action, item.body));
+    } else if (in_sink_.count(item.id)) {
+      settle(item, OkStatus());  // written before a crash: not twice
+    } else {
+      lines += Json{{"idempotency_key", item.id},
+                    {"delivered_at", FormatTime(now)},
+                    {"action", std::move(action)}}
+                   .dump() +
+               "\n";
+      in_lines.push_back(&item);
+    }
   }
+  if (!in_lines.empty()) {
+    Status written = AppendToSink(lines);
+    for (const store::QueueItem* item : in_lines) {
+      if (written.ok()) in_sink_.insert(item->id);
+      settle(*item, written);
+    }
+  }
+  Failpoint("outbox.after_send");
+  RETURN_IF_ERROR(store_.Write(batch));
   return delivered;
 }
 

@@ -37,7 +37,7 @@ class OutboxDeliverer {
   Result<std::optional<Time>> NextDue();
 
  private:
-  Status WriteToSink(const std::string& key, const Json& action, Time now);
+  Status AppendToSink(const std::string& lines);
   Status PostWebhook(const Json& action, const std::string& body);
 
   store::Store& store_;
