@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -25,18 +27,45 @@ Status App::ProcessNow() {
   return outbox_->DeliverDue().status();
 }
 
-void App::StartWorker() {
-  worker_ = std::thread([this] {
-    std::unique_lock<std::mutex> lock(worker_mu_);
-    while (!worker_stop_) {
-      worker_poked_ = false;
-      lock.unlock();
-      Status s = ProcessNow();
-      if (!s.ok()) spdlog::warn("background processing: {}", s.ToString());
-      lock.lock();
-      worker_cv_.wait_for(lock, std::chrono::milliseconds(200),
-                          [this] { return worker_stop_ || worker_poked_; });
+void App::RunWorkerLoop(Worker worker, const char* name, std::function<Status()> work,
+                        std::function<Result<std::optional<Time>>()> next_due) {
+  std::unique_lock<std::mutex> lock(worker_mu_);
+  while (!worker_stop_) {
+    uint64_t seen = pokes_[worker];
+    lock.unlock();
+    Status s = work();
+    if (!s.ok()) spdlog::warn("{}: {}", name, s.ToString());
+    std::chrono::microseconds wait = std::chrono::seconds(1);
+    if (auto next = next_due(); s.ok() && next.ok() && next->has_value()) {
+      auto until = std::chrono::duration_cast<std::chrono::microseconds>(**next - clock_->Now());
+      wait = std::clamp(until, std::chrono::microseconds(0), wait);
     }
+    lock.lock();
+    worker_cv_.wait_for(lock, wait, [&] { return worker_stop_ || pokes_[worker] != seen; });
+  }
+}
+
+void App::StartWorker() {
+  workers_.emplace_back([this] {
+    RunWorkerLoop(
+        kJourneyWorker, "journeys",
+        [this]() -> Status {
+          Status s = journeys_->RunDue().status();
+          // New actions are due at once: wake the delivery thread.
+          auto next = outbox_->NextDue();
+          if (next.ok() && next->has_value() && **next <= clock_->Now()) {
+            std::lock_guard<std::mutex> lock(worker_mu_);
+            ++pokes_[kOutboxWorker];
+            worker_cv_.notify_all();
+          }
+          return s;
+        },
+        [this] { return journeys_->NextDue(); });
+  });
+  workers_.emplace_back([this] {
+    RunWorkerLoop(
+        kOutboxWorker, "outbox", [this] { return outbox_->DeliverDue().status(); },
+        [this] { return outbox_->NextDue(); });
   });
 }
 
@@ -46,13 +75,15 @@ void App::StopWorker() {
     worker_stop_ = true;
   }
   worker_cv_.notify_all();
-  if (worker_.joinable()) worker_.join();
+  for (auto& w : workers_) w.join();
+  workers_.clear();
 }
 
 void App::Poke() {
   {
     std::lock_guard<std::mutex> lock(worker_mu_);
-    worker_poked_ = true;
+    ++pokes_[kJourneyWorker];
+    ++pokes_[kOutboxWorker];
   }
   worker_cv_.notify_all();
 }

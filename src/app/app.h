@@ -2,11 +2,12 @@
 // clock, and builds the services that the API and CLI use. Nothing else names a backend.
 #pragma once
 
-#include <memory>
 #include <condition_variable>
+#include <functional>
+#include <memory>
 #include <optional>
-#include <thread>
 #include <string>
+#include <thread>
 
 #include "auth/tokens.h"
 #include "core/clock.h"
@@ -56,8 +57,10 @@ class App {
 
   // Applies new events to journeys, decides due timers and delivers due actions, now.
   Status ProcessNow();
-  // A background thread that does ProcessNow whenever there is work (woken by Poke, and at
-  // least every 200 ms of real time). StopWorker joins it; the destructor calls StopWorker.
+  // Background threads: one applies events and fires timers, one delivers the outbox (so a
+  // slow webhook never delays a timer). Each wakes on Poke and when its next item is due
+  // (and at least once a second, to notice a moved manual clock or another server's work).
+  // StopWorker joins them; the destructor calls StopWorker.
   void StartWorker();
   void StopWorker();
   void Poke();
@@ -84,8 +87,12 @@ class App {
   std::mutex worker_mu_;
   std::condition_variable worker_cv_;
   bool worker_stop_ = false;
-  bool worker_poked_ = false;
-  std::thread worker_;
+  enum Worker { kJourneyWorker, kOutboxWorker };
+  uint64_t pokes_[2] = {0, 0};
+  std::vector<std::thread> workers_;
+
+  void RunWorkerLoop(Worker worker, const char* name, std::function<Status()> work,
+                     std::function<Result<std::optional<Time>>()> next_due);
 };
 
 }  // namespace rapport::app
