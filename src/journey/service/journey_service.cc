@@ -21,7 +21,7 @@ constexpr const char* kOutboxQueue = "outbox";
 constexpr const char* kTimelineLog = "journey-timeline";
 constexpr const char* kOutboxLog = "outbox";
 constexpr const char* kCursorSetting = "journey.cursor";
-constexpr int kChunk = 500;
+constexpr int kChunk = 1000;  // events or timers per transaction (the store pages at most 1000)
 
 std::string Slot(std::string_view k, std::string_view v) {
   return std::string(k) + "=" + std::string(v);
