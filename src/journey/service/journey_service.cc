@@ -56,6 +56,11 @@ class JourneyService::Chunk {
     auto it = instances_.find(id);
     if (it != instances_.end()) return &it->second;
     if (absent_.count(id)) return static_cast<Loaded*>(nullptr);
+    if (auto w = s_.written_.find(id); w != s_.written_.end()) {
+      Loaded& l = instances_[id];
+      l = w->second;
+      return &l;
+    }
     ASSIGN_OR_RETURN(auto doc, s_.store_.GetDocument(kInstanceKind, id));
     if (!doc) {
       absent_.insert(id);
@@ -141,7 +146,8 @@ class JourneyService::Chunk {
     return out;
   }
 
-  // Writes every change of the round in one transaction, with the cursor if given.
+  // Writes every change of the round in one transaction, with the cursor if given. Ends the
+  // round: the written instances move into the service's cache.
   Status Flush(std::optional<int64_t> cursor) {
     for (auto& [id, l] : instances_) {
       if (!l.dirty) continue;
@@ -149,7 +155,17 @@ class JourneyService::Chunk {
       batch.puts.push_back({{kInstanceKind, id, body.dump()}, l.revision});
     }
     if (cursor) batch.settings.emplace_back(kCursorSetting, std::to_string(*cursor));
-    return s_.store_.Write(batch);
+    Status written = s_.store_.Write(batch);
+    if (!written.ok()) {
+      s_.written_.clear();
+      return written;
+    }
+    if (s_.written_.size() > kWrittenLimit) s_.written_.clear();
+    for (auto& [id, l] : instances_) {
+      if (!l.dirty) continue;
+      s_.written_[id] = Loaded{l.def, std::move(l.state), l.revision + 1, false};
+    }
+    return OkStatus();
   }
 
  private:

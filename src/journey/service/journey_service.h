@@ -22,6 +22,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/clock.h"
@@ -92,6 +93,11 @@ class JourneyService {
   mutable std::mutex defs_mu_;
   std::map<std::string, std::vector<DefinitionPtr>, std::less<>> journeys_;  // versions ascending
   std::mutex process_mu_;
+  // Instances as this server last wrote them (guarded by process_mu_), so that a busy
+  // instance is not read and parsed again for every event. Safe with several servers: a
+  // write from a stale copy fails its revision check, and a failed write empties the cache.
+  std::unordered_map<std::string, Loaded> written_;
+  static constexpr size_t kWrittenLimit = 200000;  // then emptied: a bound, not an LRU
 };
 
 }  // namespace rapport::journey

@@ -155,6 +155,27 @@ TEST_F(JourneyServiceTest, OutboxIsWrittenToTheSinkOnceEvenAfterACrashBeforeDequ
   EXPECT_EQ(lines, 2);
 }
 
+// Two servers on one store take turns: each keeps the instances it wrote in memory, and a
+// copy made stale by the other server must never be written back.
+TEST_F(JourneyServiceTest, TwoServicesOnOneStoreNeverWriteFromAStaleCopy) {
+  JourneyService other(*store_, clock_, metrics_);
+  ASSERT_TRUE(other.Start().ok());
+  Append({Ev("e1", "order.placed", {{"order_id", "O-3"}}, "2026-11-02T09:00:00Z", {{"trade_in", true}})});
+  ASSERT_TRUE(service_->CatchUp().ok());  // service_ caches O-3
+  Append({Ev("e2", "kit.label_created", {{"order_id", "O-3"}, {"shipment_id", "S-3"}}, "2026-11-02T15:00:00Z")});
+  ASSERT_TRUE(other.CatchUp().ok());  // the other server moves O-3 on
+  Append({Ev("e3", "kit.picked_up", {{"shipment_id", "S-3"}}, "2026-11-03T10:00:00Z"),
+          Ev("e4", "kit.delivered", {{"shipment_id", "S-3"}}, "2026-11-04T10:00:00Z")});
+  ASSERT_TRUE(service_->CatchUp().ok());  // must not write from its copy without the label
+  auto inst = service_->Instance("trade-in", "O-3");
+  ASSERT_TRUE(inst.ok()) << inst.status().ToString();
+  for (const char* fact : {"order.placed", "kit.label_created", "kit.picked_up", "kit.delivered"}) {
+    EXPECT_TRUE((*inst)["facts"].contains(fact)) << fact << " lost: " << (*inst)["facts"].dump();
+  }
+  ASSERT_EQ((*inst)["timers"].size(), 1u);
+  EXPECT_EQ((*inst)["timers"][0]["action"], "send_back_reminder");
+}
+
 TEST(HmacTest, MatchesRfc4231TestCase2) {
   EXPECT_EQ(HmacSha256Hex("Jefe", "what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
