@@ -5,6 +5,7 @@
 #include "profiles/profiles.h"
 
 #include <algorithm>
+#include <bit>
 #include <deque>
 #include <unordered_set>
 
@@ -25,6 +26,7 @@ constexpr char kAuditStream[] = "profiles";
 constexpr size_t kMaxLabelPairs = 200;
 constexpr size_t kEventsPerValue = 50;
 constexpr size_t kMaxPosting = 20000;
+constexpr size_t kMaxScored = 100;
 
 struct Member {
   std::string id, source, source_key;
@@ -990,22 +992,41 @@ Result<Json> ProfileService::Search(const std::string& query, int limit) {
     std::vector<std::string> words;
     for (auto w : identity::Tokens(folded)) words.emplace_back(w);
     if (words.empty()) return Json{{"query", query}, {"results", Json::array()}};
-    // Candidates from the rarest postings of every query word (exact, sound, prefix).
-    std::unordered_set<std::string> candidates;
-    for (const auto& w : words) {
-      std::vector<const std::vector<std::string>*> lists;
-      if (auto* p = lookup("t:" + w)) lists.push_back(p);
+    // Candidates: records hit by the most query words through exact, sound or prefix
+    // postings; only those are scored, at most kMaxScored of them, so a common word
+    // ("str", "muenchen") does not make the query scan a city.
+    if (words.size() > 32) words.resize(32);
+    // Per record: which words hit it at all (low 32 bits) and which hit it exactly (high).
+    std::unordered_map<std::string, uint64_t> hits;
+    for (size_t wi = 0; wi < words.size(); ++wi) {
+      const std::string& w = words[wi];
+      std::vector<std::pair<const std::vector<std::string>*, bool>> lists;
+      if (auto* p = lookup("t:" + w)) lists.emplace_back(p, true);
       if (w.size() >= 2 && !std::isdigit(static_cast<unsigned char>(w[0]))) {
-        if (auto* p = lookup("p:" + identity::KoelnerPhonetik(w))) lists.push_back(p);
+        if (auto* p = lookup("p:" + identity::KoelnerPhonetik(w))) lists.emplace_back(p, false);
       }
       if (w.size() >= 4) {
-        if (auto* p = lookup("f:" + w.substr(0, 4))) lists.push_back(p);
+        if (auto* p = lookup("f:" + w.substr(0, 4))) lists.emplace_back(p, false);
       }
-      for (const auto* l : lists) {
+      for (const auto& [l, exact] : lists) {
         if (l->size() > kMaxPosting && words.size() > 1) continue;
-        candidates.insert(l->begin(), l->end());
+        uint64_t bits = (1ull << wi) | (exact ? (1ull << (32 + wi)) : 0);
+        for (const auto& rid : *l) hits[rid] |= bits;
       }
     }
+    auto rank = [](uint64_t mask) {
+      return std::popcount(mask & 0xffffffffull) * 64 + std::popcount(mask >> 32);
+    };
+    std::vector<std::pair<int, const std::string*>> ranked_records;
+    ranked_records.reserve(hits.size());
+    for (const auto& [rid, mask] : hits) ranked_records.emplace_back(rank(mask), &rid);
+    size_t keep = std::min(kMaxScored, ranked_records.size());
+    std::partial_sort(ranked_records.begin(), ranked_records.begin() + keep, ranked_records.end(),
+                      [](const auto& a, const auto& b) {
+                        return a.first != b.first ? a.first > b.first : *a.second > *b.second;
+                      });
+    std::vector<std::string> candidates;
+    for (size_t i = 0; i < keep; ++i) candidates.push_back(*ranked_records[i].second);
     for (const auto& rid : candidates) {
       auto pit = m.persons.find(m.RecordOwner(rid));
       if (pit == m.persons.end()) continue;
