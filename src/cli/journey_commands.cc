@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -17,6 +18,9 @@
 #include "journey/definition.h"
 #include "journey/replay.h"
 #include "journey/runtime.h"
+#include "journey/verify/check.h"
+#include "journey/verify/deviations.h"
+#include "journey/verify/simulate.h"
 
 namespace rapport::cli {
 
@@ -158,14 +162,142 @@ void AddRunCommand(CLI::App* journey, int* exit_code) {
   run->callback([o, exit_code] { *exit_code = Run(*o); });
 }
 
+// Loads the deviation model for `def`: the file if given, else the built-in defaults. Prints
+// every problem as file:line:column: message.
+std::optional<journey::DeviationModel> LoadModelOrReport(const journey::JourneyDefinition& def,
+                                                         const std::string& path, int* exit_code) {
+  if (path.empty()) return journey::DefaultDeviations(def);
+  auto text = ReadWholeFile(path);
+  if (!text.ok()) {
+    *exit_code = Fail(text.status());
+    return std::nullopt;
+  }
+  std::vector<journey::Diagnostic> diags;
+  auto model = journey::CompileDeviations(def, *text, path, &diags);
+  for (const auto& d : diags) std::cerr << d.ToString() << "\n";
+  if (!model) {
+    std::cerr << path << ": " << diags.size() << " problem" << (diags.size() == 1 ? "" : "s")
+              << "; deviation model rejected\n";
+    *exit_code = 2;
+  }
+  return model;
+}
+
+struct CheckOptions {
+  std::string definition;
+  std::string deviations;
+  bool json = false;
+  uint64_t max_states = journey::CheckOptions{}.max_states;
+  std::string counterexample_dir;
+};
+
+int Check(const CheckOptions& o) {
+  int exit_code = 0;
+  DefinitionPtr def = LoadOrReport(o.definition, &exit_code);
+  if (!def) return exit_code;
+  auto model = LoadModelOrReport(*def, o.deviations, &exit_code);
+  if (!model) return exit_code;
+  journey::CheckOptions options;
+  options.max_states = o.max_states;
+  journey::CheckReport report = journey::CheckJourney(*def, *model, options);
+  if (o.json) {
+    std::cout << journey::CheckReportToJson(*def, report).dump(2) << "\n";
+  } else {
+    std::cout << journey::CheckReportToText(*def, report);
+  }
+  if (!o.counterexample_dir.empty()) {
+    for (const journey::Violation& v : report.violations) {
+      if (v.events.empty()) continue;
+      std::string path = o.counterexample_dir + "/" + v.property + ".ndjson";
+      std::ofstream out(path, std::ios::binary);
+      out << journey::CounterexampleNdjson(v);
+      if (!out) return Fail(Internal("cannot write counterexample", path));
+      if (!o.json) std::cout << "counterexample written to " << path << "\n";
+    }
+  }
+  return report.pass() ? 0 : 1;
+}
+
+void AddCheckCommand(CLI::App* journey, int* exit_code) {
+  auto o = std::make_shared<CheckOptions>();
+  CLI::App* check = journey->add_subcommand(
+      "check",
+      "Explore every order and timing of events the deviation model allows, through the real\n"
+      "journey state machine, and check what reaches the customer: asked only when able to act,\n"
+      "deadlines leave the promised time, nothing twice, no reminder after the task was done,\n"
+      "an end is reached, no silent wait, no unreachable step. Exit 0 pass, 1 violation.");
+  check->add_option("definition", o->definition, "Journey definition (YAML)")->required();
+  check->add_option("--deviations", o->deviations,
+                    "Deviation model (YAML); default: built-in (see docs/journeys.md)");
+  check->add_flag("--json", o->json, "Print the report as JSON");
+  check->add_option("--max-states", o->max_states, "Give up (exit 1, incomplete) beyond this");
+  check->add_option("--counterexamples", o->counterexample_dir,
+                    "Write each counterexample as <dir>/<property>.ndjson for `journey run`");
+  check->callback([o, exit_code] { *exit_code = Check(*o); });
+}
+
+struct SimulateOptions {
+  std::string definition;
+  std::string deviations;
+  uint64_t customers = 0;
+  uint64_t seed = 1;
+  std::string svg;
+  bool json = false;
+};
+
+int Simulate(const SimulateOptions& o) {
+  int exit_code = 0;
+  DefinitionPtr def = LoadOrReport(o.definition, &exit_code);
+  if (!def) return exit_code;
+  auto model = LoadModelOrReport(*def, o.deviations, &exit_code);
+  if (!model) return exit_code;
+  journey::SimulateOptions options;
+  options.customers = o.customers;
+  options.seed = o.seed;
+  journey::SimulateReport report = journey::Simulate(*def, *model, options);
+  if (o.json) {
+    std::cout << journey::SimulateReportToJson(report).dump(2) << "\n";
+  } else {
+    std::cout << journey::SimulateReportToText(*def, report);
+  }
+  if (!o.svg.empty()) {
+    std::ofstream out(o.svg, std::ios::binary);
+    out << journey::SimulateReportToSvg(*def, report);
+    if (!out) return Fail(Internal("cannot write the chart", o.svg));
+    if (!o.json) std::cout << "chart written to " << o.svg << "\n";
+  }
+  return 0;
+}
+
+void AddSimulateCommand(CLI::App* journey, int* exit_code) {
+  auto o = std::make_shared<SimulateOptions>();
+  CLI::App* sim = journey->add_subcommand(
+      "simulate",
+      "Run synthetic customers through the real runtime on a virtual clock, with delays and\n"
+      "faults drawn from the deviation model; report each anomaly's rate, percentiles of the\n"
+      "time to completion and (--svg) a chart of when each step completes. Deterministic for\n"
+      "a seed.");
+  sim->add_option("definition", o->definition, "Journey definition (YAML)")->required();
+  sim->add_option("--customers", o->customers, "How many customers")
+      ->required()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{100'000'000}));
+  sim->add_option("--deviations", o->deviations,
+                  "Deviation model (YAML); default: built-in (see docs/journeys.md)");
+  sim->add_option("--seed", o->seed, "Random seed (default 1)");
+  sim->add_option("--svg", o->svg, "Write the timeline chart here");
+  sim->add_flag("--json", o->json, "Print the report as JSON");
+  sim->callback([o, exit_code] { *exit_code = Simulate(*o); });
+}
+
 }  // namespace
 
 void AddJourneyCommands(CLI::App& app, int* exit_code) {
   CLI::App* journey = app.add_subcommand(
-      "journey", "Journey definitions: run offline (check and simulate: see docs/journeys.md)");
+      "journey", "Journey definitions: run offline, check and simulate (see docs/journeys.md)");
   journey->require_subcommand(1);
   AddRunCommand(journey, exit_code);
-  // `check` and `simulate` (issue 6) are added here on the same compiled definitions.
+  AddCheckCommand(journey, exit_code);
+  AddSimulateCommand(journey, exit_code);
 }
 
 }  // namespace rapport::cli

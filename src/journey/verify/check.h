@@ -1,0 +1,71 @@
+// `journey check`: explores every order and timing of events that a deviation model allows and
+// drives the real instance state machine (instance.h: StartInstance, ApplyEvent, FireTimer)
+// through each of them, checking properties of what reaches the customer. Time is explored on
+// a grid (TimeGrid) plus "just after" each timer deadline; docs/journeys.md argues why that is
+// enough. Each violated property comes with its shortest counterexample: the events with their
+// times (replayable with `rapport journey run`) and the action that fired.
+//
+// Thread-safety: CheckJourney is a pure function of its arguments.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/model.h"
+#include "journey/definition.h"
+#include "journey/verify/deviations.h"
+
+namespace rapport::journey {
+
+// The properties, by the names reports use.
+inline constexpr const char* kPropCanAct = "can-act";          // asked only when able to act
+inline constexpr const char* kPropDeadline = "deadline";       // promised time to act is left
+inline constexpr const char* kPropOnce = "once";               // no action twice per occurrence
+inline constexpr const char* kPropNotDone = "not-after-done";  // no reminder once the task is done
+inline constexpr const char* kPropEnds = "ends";  // reaches an end when nothing is lost
+inline constexpr const char* kPropNoSilentWait = "no-silent-wait";  // never waits unnoticed
+inline constexpr const char* kPropStepsReachable = "steps-reachable";
+
+struct CheckOptions {
+  uint64_t max_states = 50'000'000;  // give up (incomplete) beyond this many explored states
+};
+
+struct Violation {
+  std::string property;
+  std::string message;  // one sentence: what went wrong, with times
+  std::string action;   // the action that fired (empty for ends/no-silent-wait/steps-reachable)
+  int occurrence = -1;
+  Time at{};                       // when it fired, or when the run went quiet
+  std::vector<Event> events;       // the counterexample, by received_at (occurred_at inside)
+  std::vector<std::string> fired;  // "<time> <action> #k" of everything fired in that run
+};
+
+struct CheckReport {
+  bool complete = true;  // false: max_states was hit, the space was not fully explored
+  uint64_t states = 0;   // explored states (one per event, timer or choice point processed)
+  uint64_t runs = 0;     // complete runs (leaves)
+  uint64_t merged = 0;   // states reached again by another run (explored once)
+  Duration grid{0};
+  double seconds = 0;
+  std::vector<std::string> properties;  // checked, in report order
+  std::vector<Violation> violations;    // at most one (the shortest) per property
+  bool pass() const { return complete && violations.empty(); }
+};
+
+CheckReport CheckJourney(const JourneyDefinition& def, const DeviationModel& model,
+                         const CheckOptions& options = {});
+
+Json CheckReportToJson(const JourneyDefinition& def, const CheckReport& report);
+std::string CheckReportToText(const JourneyDefinition& def, const CheckReport& report);
+// The counterexample as NDJSON for `rapport journey run` (with received_at).
+std::string CounterexampleNdjson(const Violation& v);
+
+// The event a model entry produces for one customer: id "<type>#<n>", keys derived from `key`
+// (the correlation key itself, aliases as "<alias name>:<key>"), the start's where fields.
+Event ModelEvent(const JourneyDefinition& def, FactId event_fact, const std::string& key, int n,
+                 Time occurred, Time received);
+
+}  // namespace rapport::journey

@@ -1,0 +1,489 @@
+// Loading the deviation model (YAML) and the built-in defaults; see deviations.h.
+#include "journey/verify/deviations.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <numeric>
+#include <set>
+
+namespace rapport::journey {
+
+const EventModel* DeviationModel::Find(FactId event_fact) const {
+  for (const EventModel& e : events) {
+    if (e.fact == event_fact) return &e;
+  }
+  return nullptr;
+}
+
+namespace {
+
+constexpr Duration kDay = std::chrono::hours(24);
+
+Time DefaultStart() {
+  // A Monday, so that business days in the defaults start at the beginning of a week.
+  return Time(std::chrono::sys_days(std::chrono::year{2026} / 11 / 2)) + std::chrono::hours(9);
+}
+
+// The first declared event type that completes `step`.
+FactId FirstCompleting(const StepSpec& step) {
+  return step.completed_by.empty() ? kNoFact : step.completed_by.front();
+}
+
+class DeviationCompiler {
+ public:
+  DeviationCompiler(const JourneyDefinition& def, std::string_view file,
+                    std::vector<Diagnostic>* diags)
+      : def_(def), file_(file), diags_(diags) {}
+
+  std::optional<DeviationModel> Compile(std::string_view yaml);
+
+ private:
+  void Error(const YAML::Node& node, std::string message) {
+    Diagnostic d;
+    d.file = file_;
+    YAML::Mark m = node.IsDefined() ? node.Mark() : root_mark_;
+    if (m.line >= 0) {
+      d.line = m.line + 1;
+      d.column = m.column + 1;
+    }
+    d.message = std::move(message);
+    diags_->push_back(std::move(d));
+  }
+  void CheckFields(const YAML::Node& map, std::initializer_list<std::string_view> allowed,
+                   std::string_view what);
+  std::optional<Duration> ParseDur(const YAML::Node& node, std::string_view what);
+  // A [min, max] pair (or one value for both).
+  bool Range(const YAML::Node& node, std::string_view what, Duration* lo, Duration* hi);
+  bool IntRange(const YAML::Node& node, std::string_view what, int* lo, int* hi);
+  bool Flag(const YAML::Node& node, std::string_view what);
+  void CompileEvent(const YAML::Node& key, const YAML::Node& value, EventModel* e);
+  void CheckCauses(const std::vector<YAML::Mark>& marks);
+  void ErrorAt(const YAML::Mark& m, std::string message) {
+    Diagnostic d;
+    d.file = file_;
+    if (m.line >= 0) {
+      d.line = m.line + 1;
+      d.column = m.column + 1;
+    }
+    d.message = std::move(message);
+    diags_->push_back(std::move(d));
+  }
+
+  const JourneyDefinition& def_;
+  std::string file_;
+  std::vector<Diagnostic>* diags_;
+  YAML::Mark root_mark_ = YAML::Mark::null_mark();
+  DeviationModel model_;
+};
+
+void DeviationCompiler::CheckFields(const YAML::Node& map,
+                                    std::initializer_list<std::string_view> allowed,
+                                    std::string_view what) {
+  std::set<std::string> seen;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    if (!it->first.IsScalar()) {
+      Error(it->first, std::string(what) + ": a field name must be text");
+      continue;
+    }
+    std::string key = it->first.Scalar();
+    if (!seen.insert(key).second)
+      Error(it->first, std::string(what) + ": duplicate field '" + key + "'");
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      std::string list;
+      for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      Error(it->first,
+            std::string(what) + ": unknown field '" + key + "' (expected one of: " + list + ")");
+    }
+  }
+}
+
+std::optional<Duration> DeviationCompiler::ParseDur(const YAML::Node& node, std::string_view what) {
+  if (!node.IsScalar()) {
+    Error(node, std::string(what) + ": expected a duration like 2d or 12h");
+    return std::nullopt;
+  }
+  std::string text = node.Scalar();
+  if (text == "0") return Duration(0);
+  auto d = ParseDuration(text);
+  if (!d.ok()) {
+    Error(node, std::string(what) + ": " + d.status().message());
+    return std::nullopt;
+  }
+  if (d->count() < 0) {
+    Error(node, std::string(what) + ": must not be negative");
+    return std::nullopt;
+  }
+  return *d;
+}
+
+bool DeviationCompiler::Range(const YAML::Node& node, std::string_view what, Duration* lo,
+                              Duration* hi) {
+  if (node.IsScalar()) {
+    auto d = ParseDur(node, what);
+    if (!d) return false;
+    *lo = *hi = *d;
+    return true;
+  }
+  if (!node.IsSequence() || node.size() != 2) {
+    Error(node, std::string(what) + ": expected [min, max], e.g. [0d, 5d]");
+    return false;
+  }
+  auto a = ParseDur(node[0], what);
+  auto b = ParseDur(node[1], what);
+  if (!a || !b) return false;
+  if (*a > *b) {
+    Error(node, std::string(what) + ": min " + FormatDuration(*a) + " is greater than max " +
+                    FormatDuration(*b));
+    return false;
+  }
+  *lo = *a;
+  *hi = *b;
+  return true;
+}
+
+bool DeviationCompiler::IntRange(const YAML::Node& node, std::string_view what, int* lo, int* hi) {
+  auto one = [&](const YAML::Node& n, int* out) {
+    try {
+      if (n.IsScalar()) {
+        int v = n.as<int>();
+        if (v >= 0 && v <= 3650) {
+          *out = v;
+          return true;
+        }
+      }
+    } catch (const YAML::Exception&) {
+    }
+    Error(n, std::string(what) + ": expected a whole number of days between 0 and 3650");
+    return false;
+  };
+  if (node.IsScalar()) {
+    if (!one(node, lo)) return false;
+    *hi = *lo;
+    return true;
+  }
+  if (!node.IsSequence() || node.size() != 2) {
+    Error(node, std::string(what) + ": expected [min, max], e.g. [0, 5]");
+    return false;
+  }
+  if (!one(node[0], lo) || !one(node[1], hi)) return false;
+  if (*lo > *hi) {
+    Error(node, std::string(what) + ": min is greater than max");
+    return false;
+  }
+  return true;
+}
+
+bool DeviationCompiler::Flag(const YAML::Node& node, std::string_view what) {
+  if (!node) return false;
+  if (node.IsScalar()) {
+    const std::string& s = node.Scalar();
+    if (s == "true") return true;
+    if (s == "false") return false;
+  }
+  Error(node, std::string(what) + ": expected true or false");
+  return false;
+}
+
+void DeviationCompiler::CompileEvent(const YAML::Node& key, const YAML::Node& value,
+                                     EventModel* e) {
+  e->line = key.Mark().line + 1;
+  e->column = key.Mark().column + 1;
+  const EventSpec* spec = key.IsScalar() ? def_.FindEvent(key.Scalar()) : nullptr;
+  if (!spec) {
+    Error(key, "unknown event type '" + (key.IsScalar() ? key.Scalar() : std::string("?")) +
+                   "' (the definition declares it under events:)");
+    return;
+  }
+  e->type = spec->type;
+  e->fact = spec->fact;
+  bool is_start = spec->fact == def_.start_fact();
+  if (!value.IsMap()) {
+    if (!value.IsNull())
+      Error(value, "event " + e->type + ": expected a map (after:, delay:, ...)");
+    if (!is_start) Error(key, "event " + e->type + ": needs 'after' (what causes it)");
+    return;
+  }
+  CheckFields(value,
+              {"after", "delay", "business_days", "late", "lost", "missing", "duplicate",
+               "optional", "fault_rate", "probability"},
+              "event " + e->type);
+  if (const YAML::Node after = value["after"]) {
+    if (is_start) {
+      Error(after, "event " + e->type +
+                       " starts the journey: it occurs at the model's start, "
+                       "not after something");
+    } else if (!after.IsScalar()) {
+      Error(after, "after: expected an event type or an action name");
+    } else if (const EventSpec* cause = def_.FindEvent(after.Scalar())) {
+      e->after_event = cause->fact;
+    } else if (auto a = def_.FindAction(after.Scalar())) {
+      e->after_action = *a;
+    } else {
+      Error(after, "after: unknown event type or action '" + after.Scalar() + "'");
+    }
+  } else if (!is_start) {
+    Error(key, "event " + e->type + ": needs 'after' (what causes it)");
+  }
+  const YAML::Node delay = value["delay"];
+  const YAML::Node bdays = value["business_days"];
+  if (delay && bdays) Error(bdays, "give either delay or business_days, not both");
+  if (delay) Range(delay, "delay", &e->min_delay, &e->max_delay);
+  if (bdays) {
+    e->business_days = IntRange(bdays, "business_days", &e->min_days, &e->max_days);
+  }
+  if (const YAML::Node late = value["late"]) Range(late, "late", &e->min_late, &e->max_late);
+  e->lost = Flag(value["lost"], "lost");
+  e->missing = Flag(value["missing"], "missing");
+  e->duplicate = Flag(value["duplicate"], "duplicate");
+  e->optional = Flag(value["optional"], "optional");
+  if (is_start && (e->lost || e->optional)) {
+    Error(key, "event " + e->type + " starts the journey: it cannot be lost or optional");
+  }
+  auto prob = [&](const char* field, double* out) {
+    const YAML::Node n = value[field];
+    if (!n) return;
+    try {
+      double v = n.as<double>();
+      if (v >= 0 && v <= 1) {
+        *out = v;
+        return;
+      }
+    } catch (const YAML::Exception&) {
+    }
+    Error(n, std::string(field) + ": expected a probability between 0 and 1");
+  };
+  prob("fault_rate", &e->weight);
+  prob("probability", &e->probability);
+}
+
+// Every event's chain of causes must end at the start event (no cycles).
+void DeviationCompiler::CheckCauses(const std::vector<YAML::Mark>& marks) {
+  for (size_t i = 0; i < model_.events.size(); ++i) {
+    std::set<FactId> seen;
+    const EventModel* e = &model_.events[i];
+    while (e && e->after_event != kNoFact) {
+      if (!seen.insert(e->fact).second) {
+        ErrorAt(marks[i],
+                "event " + model_.events[i].type + " is caused by itself (a cycle of 'after')");
+        break;
+      }
+      e = model_.Find(e->after_event);
+    }
+  }
+}
+
+std::optional<DeviationModel> DeviationCompiler::Compile(std::string_view yaml) {
+  size_t errors_at_start = diags_->size();
+  model_.file = file_;
+  model_.start = DefaultStart();
+  model_.asks.assign(def_.actions().size(), kNoFact);
+  for (size_t i = 0; i < def_.actions().size(); ++i)
+    model_.asks[i] = def_.actions()[i].asks_customer_to;
+  try {
+    const YAML::Node root = YAML::Load(std::string(yaml));
+    if (root.IsDefined()) root_mark_ = root.Mark();
+    if (!root.IsMap()) {
+      Error(root, "a deviation model is a YAML map (start:, events:, actions:)");
+      return std::nullopt;
+    }
+    CheckFields(root, {"start", "spread", "events", "actions"}, "deviations");
+    if (const YAML::Node start = root["start"]) {
+      auto t = start.IsScalar() ? ParseTime(start.Scalar()) : Result<Time>(InvalidArgument("?"));
+      if (t.ok()) {
+        model_.start = *t;
+      } else {
+        Error(start, "start: expected a time like 2026-11-02T09:00:00Z");
+      }
+    }
+    if (const YAML::Node spread = root["spread"]) {
+      if (auto d = ParseDur(spread, "spread")) model_.spread = *d;
+    }
+    // Marks, not nodes: assigning a YAML::Node (as vector::insert does) overwrites the node it
+    // refers to.
+    std::vector<YAML::Mark> marks;
+    const YAML::Node events = root["events"];
+    if (events && !events.IsMap()) {
+      Error(events, "events: expected a map from event type to its model");
+    } else if (events) {
+      for (auto it = events.begin(); it != events.end(); ++it) {
+        EventModel e;
+        CompileEvent(it->first, it->second, &e);
+        if (e.fact == kNoFact) continue;
+        if (model_.Find(e.fact)) {
+          Error(it->first, "event " + e.type + " is modelled twice");
+          continue;
+        }
+        marks.push_back(it->first.Mark());
+        model_.events.push_back(std::move(e));
+      }
+    }
+    if (!model_.Find(def_.start_fact())) {
+      EventModel s;
+      s.type = def_.events()[def_.facts()[def_.start_fact()].index].type;
+      s.fact = def_.start_fact();
+      model_.events.insert(model_.events.begin(), s);
+      marks.insert(marks.begin(), events ? events.Mark() : root.Mark());
+    }
+    for (const EventModel& e : model_.events) {
+      if (e.after_event != kNoFact && !model_.Find(e.after_event)) {
+        ErrorAt(marks[&e - model_.events.data()],
+                "event " + e.type + " is caused by " + def_.facts()[e.after_event].name +
+                    ", which the model does not make happen (add it under events:)");
+      }
+    }
+    CheckCauses(marks);
+    if (const YAML::Node actions = root["actions"]) {
+      if (!actions.IsMap()) {
+        Error(actions, "actions: expected a map from action name to {asks: step}");
+      } else {
+        for (auto it = actions.begin(); it != actions.end(); ++it) {
+          auto id = it->first.IsScalar() ? def_.FindAction(it->first.Scalar()) : std::nullopt;
+          if (!id) {
+            Error(it->first, "unknown action '" +
+                                 (it->first.IsScalar() ? it->first.Scalar() : std::string("?")) +
+                                 "'");
+            continue;
+          }
+          if (!it->second.IsMap()) {
+            Error(it->second, "expected {asks: <step>}");
+            continue;
+          }
+          CheckFields(it->second, {"asks"}, "action " + it->first.Scalar());
+          const YAML::Node asks = it->second["asks"];
+          if (!asks) continue;
+          auto f = asks.IsScalar() ? def_.FindFact(asks.Scalar()) : std::nullopt;
+          if (!f || def_.facts()[*f].kind != FactKind::kStep) {
+            Error(asks, "asks: expected a step name");
+            continue;
+          }
+          model_.asks[*id] = *f;
+        }
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    Diagnostic d;
+    d.file = file_;
+    if (e.mark.line >= 0) {
+      d.line = e.mark.line + 1;
+      d.column = e.mark.column + 1;
+    }
+    d.message = "YAML: " + e.msg;
+    diags_->push_back(std::move(d));
+  } catch (const std::exception& e) {
+    Error(YAML::Node(), std::string("cannot read the deviation model: ") + e.what());
+  }
+  if (diags_->size() > errors_at_start) return std::nullopt;
+  return std::move(model_);
+}
+
+int64_t Gcd(int64_t a, int64_t b) { return std::gcd(a, b); }
+
+}  // namespace
+
+DeviationModel DefaultDeviations(const JourneyDefinition& def) {
+  DeviationModel m;
+  m.file = "(defaults)";
+  m.start = DefaultStart();
+  for (const ActionSpec& a : def.actions()) m.asks.push_back(a.asks_customer_to);
+  EventModel start;
+  start.fact = def.start_fact();
+  start.type = def.facts()[start.fact].name;
+  m.events.push_back(start);
+  std::vector<bool> asked(def.facts().size(), false);
+  for (FactId f : m.asks) {
+    if (f != kNoFact) asked[f] = true;
+  }
+  FactId prev = def.start_fact();
+  std::vector<bool> modelled(def.facts().size(), false);
+  modelled[start.fact] = true;
+  for (const StepSpec& st : def.steps()) {
+    FactId ev = FirstCompleting(st);
+    if (ev == kNoFact || modelled[ev]) {
+      if (ev != kNoFact) prev = ev;
+      continue;
+    }
+    EventModel e;
+    e.fact = ev;
+    e.type = def.facts()[ev].name;
+    e.after_event = prev;
+    e.max_delay = asked[st.fact] ? 21 * kDay : 3 * kDay;
+    e.lost = asked[st.fact];  // a customer may never do what is asked
+    m.events.push_back(e);
+    modelled[ev] = true;
+    prev = ev;
+  }
+  for (const EventSpec& es : def.events()) {
+    if (modelled[es.fact]) continue;
+    bool completes = std::any_of(def.steps().begin(), def.steps().end(), [&](const StepSpec& st) {
+      return std::find(st.completed_by.begin(), st.completed_by.end(), es.fact) !=
+             st.completed_by.end();
+    });
+    if (completes) continue;  // an alternative way to complete a step: not generated
+    EventModel e;
+    e.fact = es.fact;
+    e.type = es.type;
+    e.after_event = def.start_fact();
+    e.max_delay = 3 * kDay;
+    e.optional = true;
+    m.events.push_back(e);
+    modelled[es.fact] = true;
+  }
+  return m;
+}
+
+std::optional<DeviationModel> CompileDeviations(const JourneyDefinition& def, std::string_view yaml,
+                                                std::string_view file,
+                                                std::vector<Diagnostic>* diagnostics) {
+  return DeviationCompiler(def, file, diagnostics).Compile(yaml);
+}
+
+Result<DeviationModel> LoadDeviations(const JourneyDefinition& def, std::string_view yaml,
+                                      std::string_view file) {
+  std::vector<Diagnostic> diags;
+  auto m = CompileDeviations(def, yaml, file, &diags);
+  if (m) return std::move(*m);
+  if (diags.empty()) return Internal("deviation model rejected without a diagnostic");
+  const Diagnostic& d = diags.front();
+  std::string msg = d.message;
+  if (diags.size() > 1) msg += " (and " + std::to_string(diags.size() - 1) + " more problems)";
+  std::string where = d.file;
+  if (d.line > 0) where += ":" + std::to_string(d.line) + ":" + std::to_string(d.column);
+  return InvalidArgument(std::move(msg), std::move(where));
+}
+
+Duration TimeGrid(const JourneyDefinition& def, const DeviationModel& model) {
+  int64_t g = 0;
+  auto add = [&](Duration d) {
+    if (d.count() > 0) g = Gcd(g, d.count());
+  };
+  bool days = false;
+  for (const EventModel& e : model.events) {
+    add(e.min_delay);
+    add(e.max_delay);
+    add(e.min_late);
+    add(e.max_late);
+    days |= e.business_days;
+  }
+  auto anchor = [&](const Anchor& a) {
+    if (a.business_days >= 0) {
+      days = true;
+    } else {
+      add(a.offset);
+    }
+  };
+  for (const ActionSpec& a : def.actions()) {
+    if (a.after) anchor(*a.after);
+    add(a.every);
+    add(a.expires);
+    for (const ParamSpec& p : a.params) {
+      if (p.date) anchor(*p.date);
+    }
+  }
+  if (days) add(kDay);
+  int64_t min_us = std::chrono::microseconds(std::chrono::seconds(1)).count();
+  if (g == 0) return kDay;
+  return Duration(std::max(g, min_us));
+}
+
+}  // namespace rapport::journey

@@ -1,0 +1,81 @@
+// The deviation model: how the world outside a journey behaves. For each external event it says
+// what causes it (another event, or an action of the journey firing), the delay range after the
+// cause, and whether it may be lost, arrive without its scan ("missing"), arrive twice, or arrive
+// late (out of order). `journey check` explores every choice the model allows; `journey simulate`
+// draws from it. Format and semantics: docs/journeys.md, "Deviation model".
+//
+// Contract: LoadDeviations never throws; problems come back as Diagnostics with file:line:column,
+// like the definition loader. A model is bound to one compiled definition (it names its event
+// types and actions) and is an immutable value after loading.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/status.h"
+#include "journey/definition.h"
+
+namespace rapport::journey {
+
+// How one event type of the definition happens in the world.
+struct EventModel {
+  std::string type;  // a declared event type
+  FactId fact = kNoFact;
+  // What causes it: an event type (its occurrence) or an action (its first firing). Neither for
+  // the start event, which occurs at the model's start time.
+  FactId after_event = kNoFact;
+  ActionId after_action = kNoAction;
+  // The delay after the cause: [min, max] in time, or in business days when business_days.
+  Duration min_delay{0};
+  Duration max_delay{0};
+  bool business_days = false;
+  int min_days = 0, max_days = 0;
+  // Received this long after it occurred: [min, max]. A positive range lets events arrive out of
+  // order (a delivery scan before the pickup scan).
+  Duration min_late{0};
+  Duration max_late{0};
+  bool lost = false;         // may never happen (and nothing it causes happens either)
+  bool optional = false;     // may or may not happen, not a fault (e.g. a cancellation)
+  bool missing = false;      // may happen without its event ever arriving (a scan not sent)
+  bool duplicate = false;    // may arrive twice, under a second event id
+  double weight = 0.1;       // simulate: probability of each fault (lost/missing/duplicate)
+  double probability = 0.2;  // simulate: probability that an optional event happens
+  int line = 0, column = 0;
+};
+
+struct DeviationModel {
+  std::string file;  // "(defaults)" for the built-in model
+  Time start{};      // when the start event occurs (simulate: customer i starts start + i*spread)
+  Duration spread{std::chrono::hours(24 * 28)};  // simulate: customers start within this window
+  std::vector<EventModel> events;                // only the event types that happen in the world
+  // For each action (by id): the step it asks the customer to do, kNoFact if none. Defaults to
+  // the definition's asks_customer_to; a model may name it for actions that forget to.
+  std::vector<FactId> asks;
+
+  const EventModel* Find(FactId event_fact) const;
+};
+
+// The built-in model for a definition: the start event at Monday 2026-11-02 09:00 UTC; each
+// step's first completing event 0-3 days after the previous step's (0-21 days and possibly
+// never for a step an action asks the customer to do); events that complete no step (e.g.
+// cancellations) optionally 0-3 days after the start. No duplicates, no late reports.
+DeviationModel DefaultDeviations(const JourneyDefinition& def);
+
+// Parses a model for `def`. nullopt and at least one diagnostic on error.
+std::optional<DeviationModel> CompileDeviations(const JourneyDefinition& def, std::string_view yaml,
+                                                std::string_view file,
+                                                std::vector<Diagnostic>* diagnostics);
+// kInvalidArgument with where = "file:line:column" of the first problem, "(and N more problems)".
+Result<DeviationModel> LoadDeviations(const JourneyDefinition& def, std::string_view yaml,
+                                      std::string_view file);
+
+// The smallest unit every relevant constant of the definition and the model is a multiple of
+// (delays, late ranges, timer offsets, repeat intervals, expiry, param offsets; one day when
+// business days are used). At least 1 second.
+Duration TimeGrid(const JourneyDefinition& def, const DeviationModel& model);
+
+}  // namespace rapport::journey

@@ -1,0 +1,419 @@
+// Many synthetic customers through the real Runtime (see simulate.h). World events wait in one
+// time-ordered queue; the runtime's timers run in between with the replay rule (an event at a
+// timer's due time is applied first). Each action the runtime fires is judged against what
+// really happened to that customer, and may cause world events (a label, a payout).
+#include "journey/verify/simulate.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <queue>
+#include <sstream>
+
+#include "journey/instance.h"
+#include "journey/runtime.h"
+#include "journey/verify/check.h"
+
+namespace rapport::journey {
+namespace {
+
+constexpr int64_t kNever = INT64_MAX;
+constexpr int64_t kMinute = 60'000'000;
+constexpr int64_t kDayUs = 86'400'000'000;
+
+uint64_t Mix(uint64_t x) {  // splitmix64
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+enum Purpose : uint64_t { kStart = 1, kHappens, kDelay, kMissing, kLate, kDup, kDupLate };
+
+struct Item {
+  int64_t at;
+  uint64_t seq;
+  uint32_t customer;
+  uint16_t entry;
+  uint8_t kind;  // 0 occurs, 1 received
+  uint8_t copy;
+  int64_t occurred;
+  bool operator>(const Item& o) const {
+    if (at != o.at) return at > o.at;
+    if (kind != o.kind) return kind > o.kind;
+    return seq > o.seq;
+  }
+};
+
+class Simulator {
+ public:
+  Simulator(const JourneyDefinition& def, const DeviationModel& m, const SimulateOptions& o)
+      : def_(def), m_(m), o_(o), clock_(m.start), rt_(clock_, RuntimeOptions{false, true}) {
+    ne_ = m.events.size();
+    na_ = def.actions().size();
+    entry_of_fact_.assign(def.facts().size(), -1);
+    for (size_t i = 0; i < ne_; ++i) entry_of_fact_[m.events[i].fact] = static_cast<int>(i);
+  }
+
+  SimulateReport Run();
+
+ private:
+  double Uniform(uint32_t c, uint64_t entry, Purpose p) const {
+    uint64_t h = Mix(o_.seed ^ Mix(c + 1) ^ Mix((entry + 1) * 1315423911ULL + p));
+    return static_cast<double>(h >> 11) * 0x1.0p-53;
+  }
+  int64_t Draw(int64_t lo, int64_t hi, double u) const {
+    if (hi <= lo) return lo;
+    int64_t span = (hi - lo) / kMinute;  // whole minutes, so that times stay readable
+    if (span == 0) return lo + static_cast<int64_t>(u * static_cast<double>(hi - lo));
+    return lo + kMinute * std::min<int64_t>(span, static_cast<int64_t>(u * (span + 1)));
+  }
+  void Push(Item it) {
+    it.seq = seq_++;
+    q_.push(it);
+  }
+  void Cause(uint32_t c, bool by_action, uint16_t id, int64_t t);
+  void Occur(const Item& it);
+  void Receive(const Item& it);
+  void Drain();
+  void Judge(uint32_t c, const OutboxAction& o, ActionId id);
+  void Flag(uint32_t c, int anomaly) { anomalies_[size_t{c} * kAnomalies + anomaly] = 1; }
+  int64_t& Occurred(uint32_t c, size_t e) { return occurred_[c * ne_ + e]; }
+  int64_t& Received(uint32_t c, size_t e) { return received_[c * ne_ + e]; }
+  int64_t& FirstFired(uint32_t c, size_t a) { return first_fired_[c * na_ + a]; }
+  int16_t& LastOcc(uint32_t c, size_t a) { return last_occ_[c * na_ + a]; }
+
+  static constexpr int kAnomalies = 7;
+  static constexpr const char* kNames[kAnomalies] = {
+      kAnomalyPremature, kAnomalyShortDeadline, kAnomalyDuplicate, kAnomalyAfterDone,
+      kAnomalyRaced,     kAnomalySilentWait,    kAnomalyNotEnded};
+
+  const JourneyDefinition& def_;
+  const DeviationModel& m_;
+  SimulateOptions o_;
+  ManualClock clock_;
+  Runtime rt_;
+  size_t ne_ = 0, na_ = 0;
+  std::vector<int> entry_of_fact_;
+  std::priority_queue<Item, std::vector<Item>, std::greater<>> q_;
+  uint64_t seq_ = 0;
+  std::vector<int64_t> occurred_, received_, first_fired_, start_;
+  std::vector<int16_t> last_occ_;
+  std::vector<uint8_t> anomalies_, faults_, sent_since_event_;
+  uint64_t actions_ = 0;
+};
+
+void Simulator::Cause(uint32_t c, bool by_action, uint16_t id, int64_t t) {
+  for (size_t i = 0; i < ne_; ++i) {
+    const EventModel& em = m_.events[i];
+    if (by_action ? em.after_action != id : em.after_event != id) continue;
+    if (em.optional && Uniform(c, i, kHappens) >= em.probability) continue;
+    if (em.lost && Uniform(c, i, kHappens) < em.weight) {
+      faults_[c] = 1;
+      continue;
+    }
+    int64_t at;
+    double u = Uniform(c, i, kDelay);
+    if (em.business_days) {
+      int days = em.min_days + std::min(em.max_days - em.min_days,
+                                        static_cast<int>(u * (em.max_days - em.min_days + 1)));
+      at = ToMicros(days == 0 ? FromMicros(t)
+                              : def_.calendar().AddBusinessDays(FromMicros(t), days));
+    } else {
+      at = t + Draw(em.min_delay.count(), em.max_delay.count(), u);
+    }
+    Push({at, 0, c, static_cast<uint16_t>(i), 0, 0, at});
+  }
+}
+
+void Simulator::Occur(const Item& it) {
+  const EventModel& em = m_.events[it.entry];
+  uint32_t c = it.customer;
+  if (Occurred(c, it.entry) == kNever) Occurred(c, it.entry) = it.at;
+  Cause(c, false, em.fact, it.at);
+  if (em.missing && Uniform(c, it.entry, kMissing) < em.weight) {
+    faults_[c] = 1;
+    return;
+  }
+  int64_t late = Draw(em.min_late.count(), em.max_late.count(), Uniform(c, it.entry, kLate));
+  Push({it.at + late, 0, c, it.entry, 1, 0, it.at});
+  if (em.duplicate && Uniform(c, it.entry, kDup) < em.weight) {
+    int64_t again =
+        Draw(em.min_late.count(), em.max_late.count() + kDayUs, Uniform(c, it.entry, kDupLate));
+    Push({it.at + again, 0, c, it.entry, 1, 1, it.at});
+  }
+}
+
+void Simulator::Receive(const Item& it) {
+  uint32_t c = it.customer;
+  if (Received(c, it.entry) == kNever) Received(c, it.entry) = it.at;
+  sent_since_event_[c] = 0;
+  Event e = ModelEvent(def_, m_.events[it.entry].fact, "C-" + std::to_string(c), it.copy + 1,
+                       FromMicros(it.occurred), FromMicros(it.at));
+  (void)rt_.Ingest(e);  // refusals cannot happen for model events; nothing to report
+  Drain();
+}
+
+void Simulator::Judge(uint32_t c, const OutboxAction& o, ActionId id) {
+  const ActionSpec& a = def_.actions()[id];
+  if (LastOcc(c, id) >= static_cast<int>(o.occurrence)) Flag(c, 2);
+  LastOcc(c, id) = static_cast<int16_t>(o.occurrence);
+  if (a.audience != Audience::kCustomer) return;
+  int64_t now = ToMicros(clock_.Now());
+  FactId asks = m_.asks[id];
+  if (asks == kNoFact) return;
+  // When the customer could act: the cause of the earliest event that completes the step.
+  int64_t able = kNever;
+  bool known = false;
+  for (FactId ev : def_.steps()[def_.facts()[asks].index].completed_by) {
+    int e = entry_of_fact_[ev];
+    if (e < 0) continue;
+    const EventModel& em = m_.events[e];
+    if (em.after_event != kNoFact) {
+      able = std::min(able, Occurred(c, entry_of_fact_[em.after_event]));
+      known = true;
+    } else if (em.after_action != kNoAction) {
+      able = std::min(able, FirstFired(c, em.after_action));
+      known = true;
+    }
+  }
+  if (known && able > now) Flag(c, 0);
+  for (size_t i = 0; i < ne_; ++i) {
+    if (!def_.Implies(m_.events[i].fact, asks)) continue;
+    if (Received(c, i) <= now) {
+      Flag(c, 3);
+    } else if (Occurred(c, i) <= now) {
+      Flag(c, 4);
+    }
+  }
+  if (!known || able == kNever) return;
+  for (const ParamSpec& p : a.params) {
+    if (!p.date) continue;
+    auto it = o.params.find(p.name);
+    if (it == o.params.end() || !it->is_string()) continue;
+    auto told = ParseTime(it->get<std::string>());
+    if (told.ok() && *told < def_.Resolve(*p.date, FromMicros(able))) Flag(c, 1);
+  }
+}
+
+void Simulator::Drain() {
+  auto& out = rt_.outbox();
+  for (const OutboxAction& o : out) {
+    ++actions_;
+    uint32_t c = static_cast<uint32_t>(std::stoul(o.instance_key.substr(2)));
+    auto id = def_.FindAction(o.action);
+    if (!id) continue;
+    sent_since_event_[c] = 1;
+    Judge(c, o, *id);
+    if (FirstFired(c, *id) == kNever) {
+      FirstFired(c, *id) = ToMicros(clock_.Now());
+      Cause(c, true, *id, ToMicros(clock_.Now()));
+    }
+  }
+  out.clear();
+}
+
+SimulateReport Simulator::Run() {
+  auto t0 = std::chrono::steady_clock::now();
+  SimulateReport r;
+  uint32_t n = static_cast<uint32_t>(o_.customers);
+  occurred_.assign(size_t{n} * ne_, kNever);
+  received_.assign(size_t{n} * ne_, kNever);
+  first_fired_.assign(size_t{n} * na_, kNever);
+  last_occ_.assign(size_t{n} * na_, -1);
+  anomalies_.assign(size_t{n} * kAnomalies, 0);
+  faults_.assign(n, 0);
+  sent_since_event_.assign(n, 1);
+  start_.resize(n);
+  (void)rt_.Deploy(std::shared_ptr<const JourneyDefinition>(&def_, [](const auto*) {}));
+  int start_entry = entry_of_fact_[def_.start_fact()];
+  for (uint32_t c = 0; c < n; ++c) {
+    start_[c] = ToMicros(m_.start) + Draw(0, m_.spread.count(), Uniform(c, 0, kStart));
+    if (start_entry >= 0) {
+      Push({start_[c], 0, c, static_cast<uint16_t>(start_entry), 0, 0, start_[c]});
+    }
+  }
+  while (true) {
+    std::optional<Time> due = rt_.NextDue();
+    if (due && (q_.empty() || ToMicros(*due) < q_.top().at)) {
+      if (*due > clock_.Now()) (void)clock_.AdvanceTo(*due);
+      rt_.RunDue();
+      Drain();
+      continue;
+    }
+    if (q_.empty()) break;
+    Item it = q_.top();
+    q_.pop();
+    if (FromMicros(it.at) > clock_.Now()) (void)clock_.AdvanceTo(FromMicros(it.at));
+    if (it.kind == 0) {
+      Occur(it);
+    } else {
+      Receive(it);
+    }
+  }
+  // Outcomes per customer.
+  std::vector<int64_t> completion;
+  std::vector<std::vector<uint64_t>> days(def_.steps().size() + 1);
+  auto bin = [&](std::vector<uint64_t>& v, int64_t d) {
+    size_t day = static_cast<size_t>(std::max<int64_t>(0, d / kDayUs));
+    if (day > 3650) day = 3650;
+    if (v.size() <= day) v.resize(day + 1, 0);
+    ++v[day];
+  };
+  for (uint32_t c = 0; c < n; ++c) {
+    const InstanceState* s = rt_.Find(def_.name(), "C-" + std::to_string(c));
+    if (!s) continue;
+    for (size_t i = 0; i < def_.steps().size(); ++i) {
+      if (const HeldFact* h = s->Fact(def_.steps()[i].fact))
+        bin(days[i], ToMicros(h->at) - start_[c]);
+    }
+    if (s->status == InstanceStatus::kEnded) {
+      const EndStateSpec& end = def_.end_states()[s->end_state];
+      ++r.end_states[end.name];
+      int64_t took = ToMicros(s->ended_at) - start_[c];
+      bin(days.back(), took);
+      if (end.success) completion.push_back(took);
+    } else {
+      ++r.running;
+      Flag(c, 6);
+      if (!sent_since_event_[c] && s->timers.empty()) Flag(c, 5);
+    }
+  }
+  for (int a = 0; a < kAnomalies; ++a) r.anomalies[kNames[a]] = 0;
+  for (uint32_t c = 0; c < n; ++c) {
+    for (int a = 0; a < kAnomalies; ++a)
+      r.anomalies[kNames[a]] += anomalies_[size_t{c} * kAnomalies + a];
+  }
+  std::sort(completion.begin(), completion.end());
+  if (!completion.empty()) {
+    auto pct = [&](double p) {
+      size_t i = static_cast<size_t>(std::ceil(p * completion.size())) - 1;
+      return Duration(completion[std::min(i, completion.size() - 1)]);
+    };
+    r.completion = {{"p50", pct(0.5)},
+                    {"p90", pct(0.9)},
+                    {"p99", pct(0.99)},
+                    {"max", Duration(completion.back())}};
+  }
+  for (size_t i = 0; i < def_.steps().size(); ++i)
+    r.days.emplace_back(def_.steps()[i].name, days[i]);
+  r.days.emplace_back("(ended)", days.back());
+  r.customers = n;
+  r.events = rt_.events_ingested();
+  r.actions = actions_;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+std::string Days(Duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1fd", static_cast<double>(d.count()) / kDayUs);
+  return buf;
+}
+
+}  // namespace
+
+SimulateReport Simulate(const JourneyDefinition& def, const DeviationModel& model,
+                        const SimulateOptions& options) {
+  return Simulator(def, model, options).Run();
+}
+
+Json SimulateReportToJson(const SimulateReport& r) {
+  Json j;
+  j["customers"] = r.customers;
+  j["events"] = r.events;
+  j["actions"] = r.actions;
+  j["seconds"] = r.seconds;
+  Json an = Json::object();
+  for (const auto& [k, v] : r.anomalies) {
+    an[k] = {
+        {"customers", v},
+        {"rate", r.customers ? static_cast<double>(v) / static_cast<double>(r.customers) : 0.0}};
+  }
+  j["anomalies"] = std::move(an);
+  j["end_states"] = r.end_states;
+  j["running"] = r.running;
+  Json comp = Json::object();
+  for (const auto& [k, v] : r.completion)
+    comp[k] = FormatDuration(std::chrono::duration_cast<std::chrono::minutes>(v));
+  j["completion"] = std::move(comp);
+  Json days = Json::object();
+  for (const auto& [k, v] : r.days) days[k] = v;
+  j["days"] = std::move(days);
+  return j;
+}
+
+std::string SimulateReportToText(const JourneyDefinition& def, const SimulateReport& r) {
+  std::ostringstream out;
+  out << def.name() << " v" << def.version() << ": " << r.customers << " customers, " << r.events
+      << " events, " << r.actions << " actions";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, " in %.2f s", r.seconds);
+  out << buf << "\n\nanomalies (customers affected, rate):\n";
+  for (const auto& [k, v] : r.anomalies) {
+    std::snprintf(
+        buf, sizeof buf, "%.4f%%",
+        r.customers ? 100.0 * static_cast<double>(v) / static_cast<double>(r.customers) : 0.0);
+    out << "  " << k << std::string(k.size() < 16 ? 16 - k.size() : 1, ' ') << v << "  " << buf
+        << "\n";
+  }
+  out << "\nend states:\n";
+  for (const auto& [k, v] : r.end_states) out << "  " << k << "  " << v << "\n";
+  out << "  (running)  " << r.running << "\n";
+  out << "\ntime to completion (success end states):";
+  if (r.completion.empty()) out << " none completed";
+  for (const auto& [k, v] : r.completion) out << "  " << k << " " << Days(v);
+  out << "\n";
+  return out.str();
+}
+
+std::string SimulateReportToSvg(const JourneyDefinition& def, const SimulateReport& r) {
+  size_t max_day = 1;
+  for (const auto& [name, v] : r.days) max_day = std::max(max_day, v.size());
+  const int left = 170, top = 40, row = 28, width = 760;
+  double px = static_cast<double>(width) / static_cast<double>(max_day);
+  int height = top + static_cast<int>(r.days.size()) * row + 50;
+  std::ostringstream s;
+  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << left + width + 20 << "\" height=\""
+    << height << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
+  s << "<title>" << def.name() << " v" << def.version() << ": when each step completes ("
+    << r.customers << " simulated customers)</title>\n";
+  s << "<text x=\"10\" y=\"20\" font-size=\"14\">" << def.name() << " v" << def.version()
+    << ": day each step completes, " << r.customers << " customers</text>\n";
+  for (size_t i = 0; i < r.days.size(); ++i) {
+    const auto& [name, v] = r.days[i];
+    int y = top + static_cast<int>(i) * row;
+    uint64_t peak = 1;
+    for (uint64_t c : v) peak = std::max(peak, c);
+    s << "<text x=\"10\" y=\"" << y + row / 2 + 4 << "\">" << name << "</text>\n";
+    for (size_t d = 0; d < v.size(); ++d) {
+      if (v[d] == 0) continue;
+      double h = (row - 6) * static_cast<double>(v[d]) / static_cast<double>(peak);
+      char buf[200];
+      std::snprintf(buf, sizeof buf,
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#3b7dd8\">"
+                    "<title>day %zu: %llu</title></rect>\n",
+                    left + d * px, y + (row - 4) - h, std::max(px - 1, 1.0), h, d,
+                    static_cast<unsigned long long>(v[d]));
+      s << buf;
+    }
+  }
+  int axis = top + static_cast<int>(r.days.size()) * row;
+  s << "<line x1=\"" << left << "\" y1=\"" << axis << "\" x2=\"" << left + width << "\" y2=\""
+    << axis << "\" stroke=\"#333\"/>\n";
+  size_t step = max_day > 60 ? 14 : 7;
+  for (size_t d = 0; d <= max_day; d += step) {
+    s << "<text x=\"" << left + d * px << "\" y=\"" << axis + 15 << "\">" << d << "d</text>\n";
+  }
+  for (const auto& [k, v] : r.completion) {
+    if (k == "max") continue;
+    double x = left + static_cast<double>(v.count()) / kDayUs * px;
+    s << "<line x1=\"" << x << "\" y1=\"" << top << "\" x2=\"" << x << "\" y2=\"" << axis
+      << "\" stroke=\"#d83b3b\" stroke-dasharray=\"4 3\"/>\n<text x=\"" << x + 2 << "\" y=\""
+      << axis + 30 << "\" fill=\"#d83b3b\">" << k << "</text>\n";
+  }
+  s << "</svg>\n";
+  return s.str();
+}
+
+}  // namespace rapport::journey
