@@ -1,16 +1,16 @@
 // Behaviour every Store backend must share. Each backend registers a factory; the same tests
 // run against each (the PostgreSQL backend joins this list when it exists).
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 #include "core/ids.h"
-#include <libpq-fe.h>
-
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
@@ -41,7 +41,8 @@ Result<std::unique_ptr<Store>> OpenFreshPostgres(const std::string& scratch) {
     PQfinish(admin);
     return Unavailable("cannot reach the test PostgreSQL: " + msg);
   }
-  for (std::string sql : {std::string("SET client_min_messages = warning"), "DROP DATABASE IF EXISTS " + db, "CREATE DATABASE " + db}) {
+  for (std::string sql : {std::string("SET client_min_messages = warning"),
+                          "DROP DATABASE IF EXISTS " + db, "CREATE DATABASE " + db}) {
     PQclear(PQexec(admin, sql.c_str()));
   }
   PQfinish(admin);
@@ -54,8 +55,7 @@ std::vector<Backend> Backends() {
        [](const std::string& scratch) {
          return OpenSqliteStore({.path = scratch + ".db", .sync_every_commit = false});
        }},
-      {"sqlite_memory",
-       [](const std::string&) { return OpenSqliteStore({.path = ":memory:"}); }},
+      {"sqlite_memory", [](const std::string&) { return OpenSqliteStore({.path = ":memory:"}); }},
       {"postgres", OpenFreshPostgres},
   };
 }
@@ -146,7 +146,8 @@ TEST_P(StoreConformanceTest, BatchWithAnInvalidEventStoresNothing) {
 
 TEST_P(StoreConformanceTest, ListEventsPaginatesBySubjectWithACursor) {
   std::vector<Event> batch;
-  for (int i = 0; i < 25; ++i) batch.push_back(MakeEvent("ev" + std::to_string(i), i % 2 ? "a" : "b"));
+  for (int i = 0; i < 25; ++i)
+    batch.push_back(MakeEvent("ev" + std::to_string(i), i % 2 ? "a" : "b"));
   ASSERT_TRUE(store_->AppendEvents(batch).ok());
   std::vector<std::string> seen;
   int64_t after = 0;
@@ -199,8 +200,12 @@ TEST_P(StoreConformanceTest, IdenticalRecordIsStoredOnceChangedRecordIsANewVersi
 }
 
 TEST_P(StoreConformanceTest, TokensAreRevokedByIdAndByName) {
-  TokenRecord t{.id = "tok_1", .secret_hash = "ab", .role = Role::kPartner, .org = "acme",
-                .name = "demo", .created_at = clock_.Now()};
+  TokenRecord t{.id = "tok_1",
+                .secret_hash = "ab",
+                .role = Role::kPartner,
+                .org = "acme",
+                .name = "demo",
+                .created_at = clock_.Now()};
   ASSERT_TRUE(store_->PutToken(t).ok());
   EXPECT_EQ(store_->PutToken(t).code(), StatusCode::kAlreadyExists);
   TokenRecord t2 = t;
@@ -276,7 +281,8 @@ TEST_P(StoreConformanceTest, DocumentWritesAreAtomicAndCheckRevisions) {
 
 TEST_P(StoreConformanceTest, DocumentsListByPrefixInIdOrder) {
   WriteBatch b;
-  for (std::string id : {"trade-in/O-2", "trade-in/O-10", "trade-in/O-1", "other/O-1", "trade-inx/1"}) {
+  for (std::string id :
+       {"trade-in/O-2", "trade-in/O-10", "trade-in/O-1", "other/O-1", "trade-inx/1"}) {
     b.puts.push_back({{"instance", id, "{}"}, 0});
   }
   ASSERT_TRUE(store_->Write(b).ok());
@@ -321,6 +327,48 @@ TEST_P(StoreConformanceTest, QueueItemsComeDueInOrderAndAreEnqueuedOnce) {
   ASSERT_EQ(all->size(), 2u);
   EXPECT_EQ((*all)[1].body, "A2");
   EXPECT_EQ((*all)[1].attempts, 1);
+}
+
+TEST_P(StoreConformanceTest, ClaimedItemsGoToOneClaimerUntilTheLeaseEnds) {
+  Time t0 = *ParseTime("2026-11-01T00:00:00Z");
+  WriteBatch b;
+  for (int i = 0; i < 40; ++i) {
+    b.enqueue.push_back(
+        {"outbox", "i" + std::to_string(100 + i), t0 + std::chrono::seconds(i), "B", 0});
+  }
+  b.enqueue.push_back({"outbox", "later", t0 + std::chrono::hours(1), "L", 0});
+  ASSERT_TRUE(store_->Write(b).ok());
+  const Time now = t0 + std::chrono::minutes(1), lease = now + std::chrono::seconds(30);
+
+  // Four claimers at once take disjoint parts; together exactly the due ones.
+  std::vector<std::string> claimed;
+  std::mutex mu;
+  std::vector<std::thread> claimers;
+  for (int c = 0; c < 4; ++c) {
+    claimers.emplace_back([&] {
+      while (true) {
+        auto got = store_->ClaimDue("outbox", now, lease, 3);
+        ASSERT_TRUE(got.ok()) << got.status().ToString();
+        if (got->empty()) return;
+        std::lock_guard<std::mutex> lock(mu);
+        for (const auto& item : *got) claimed.push_back(item.id);
+      }
+    });
+  }
+  for (auto& t : claimers) t.join();
+  std::sort(claimed.begin(), claimed.end());
+  ASSERT_EQ(claimed.size(), 40u);
+  EXPECT_EQ(std::adjacent_find(claimed.begin(), claimed.end()), claimed.end()) << "claimed twice";
+
+  // Nothing more until the lease ends; then a dead claimer's items come back.
+  EXPECT_TRUE(store_->ClaimDue("outbox", lease - std::chrono::seconds(1), lease, 100)->empty());
+  WriteBatch done;
+  done.dequeue.push_back({"outbox", "i100"});
+  ASSERT_TRUE(store_->Write(done).ok());
+  auto again = store_->ClaimDue("outbox", lease, lease + std::chrono::seconds(30), 100);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->size(), 39u);
+  EXPECT_EQ(again->front().body, "B");
 }
 
 TEST_P(StoreConformanceTest, LogLinesReadByStreamAndKeyAfterACursor) {

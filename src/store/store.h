@@ -169,6 +169,12 @@ class Store {
                                                       std::string_view after_id, int limit) = 0;
   // Items due at or before `now`, earliest first (ties by id).
   virtual Result<std::vector<QueueItem>> DueItems(std::string_view queue, Time now, int limit) = 0;
+  // Claims up to `limit` items due at or before `now` (earliest first; returned in id order)
+  // for one worker: atomically moves their due time to `lease_until`, so that no other
+  // worker or server gets them until then. The claimer dequeues or reschedules each one; if
+  // it dies, they come due again when the lease ends. Concurrent claimers never get the same item (row locks, SKIP LOCKED).
+  virtual Result<std::vector<QueueItem>> ClaimDue(std::string_view queue, Time now,
+                                                  Time lease_until, int limit) = 0;
   // The earliest due time in a queue; std::nullopt if it is empty.
   virtual Result<std::optional<Time>> NextDue(std::string_view queue) = 0;
   // Lines of one stream (and key, unless empty) with seq > after, in order.

@@ -117,7 +117,9 @@ Result<size_t> OutboxDeliverer::DeliverDue() {
   std::lock_guard<std::mutex> lock(mu_);
   size_t delivered = 0;
   Time now = clock_.Now();
-  ASSIGN_OR_RETURN(auto due, store_.DueItems("outbox", now, 200));
+  // Claimed for a lease, so that another server (or this one after a crash) takes them over
+  // only if this round never finishes: 50 webhooks that all time out take 500 s < 15 min.
+  ASSIGN_OR_RETURN(auto due, store_.ClaimDue("outbox", now, now + std::chrono::minutes(15), 50));
   if (due.empty()) return 0;
   store::WriteBatch batch;
   auto settle = [&](const store::QueueItem& item, const Status& s) {

@@ -31,7 +31,9 @@ class OutboxDeliverer {
   // Reads the sink file's idempotency keys, so that an action written before a crash is not
   // written again. kUnavailable if the file cannot be opened.
   Status Open();
-  // Delivers every action due now. Returns how many were delivered.
+  // Claims up to 50 actions due now (a 15-minute lease: several servers never deliver the
+  // same action at once, and a crashed server's claims come back when the lease ends) and
+  // delivers them. Returns how many were delivered.
   Result<size_t> DeliverDue();
   // The earliest time something is due, if anything.
   Result<std::optional<Time>> NextDue();

@@ -8,6 +8,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -104,7 +105,9 @@ class PgResult {
   std::string Text(int row, int col) const {
     return std::string(PQgetvalue(r_, row, col), static_cast<size_t>(PQgetlength(r_, row, col)));
   }
-  int64_t Int(int row, int col) const { return std::strtoll(PQgetvalue(r_, row, col), nullptr, 10); }
+  int64_t Int(int row, int col) const {
+    return std::strtoll(PQgetvalue(r_, row, col), nullptr, 10);
+  }
   bool IsNull(int row, int col) const { return PQgetisnull(r_, row, col) != 0; }
 
  private:
@@ -112,8 +115,8 @@ class PgResult {
 };
 
 Status PgError(PGconn* conn, const PGresult* res, std::string_view what) {
-  std::string msg = std::string(what) + ": " +
-                    (res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+  std::string msg =
+      std::string(what) + ": " + (res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
   const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
   std::string sqlstate = state ? state : "";
@@ -175,7 +178,8 @@ class PostgresStore final : public Store {
         return Unavailable("cannot connect to PostgreSQL: " + msg);
       }
       // NOTICEs (e.g. "relation already exists, skipping") are not errors; keep them off stderr.
-      PQsetNoticeProcessor(c->conn, [](void*, const char*) {}, nullptr);
+      PQsetNoticeProcessor(
+          c->conn, [](void*, const char*) {}, nullptr);
       free_.push_back(c.get());
       all_.push_back(std::move(c));
     }
@@ -248,10 +252,11 @@ class PostgresStore final : public Store {
   Result<std::vector<SourceRecord>> GetRecordsBySourceKey(std::string_view source,
                                                           std::string_view key) override {
     Lease c(*this);
-    ASSIGN_OR_RETURN(auto res, Exec(*c, "get_records_by_key",
-                                    "SELECT id, source, source_key, fields::text, received_at "
-                                    "FROM records WHERE source = $1 AND source_key = $2 ORDER BY seq",
-                                    {std::string(source), std::string(key)}));
+    ASSIGN_OR_RETURN(auto res,
+                     Exec(*c, "get_records_by_key",
+                          "SELECT id, source, source_key, fields::text, received_at "
+                          "FROM records WHERE source = $1 AND source_key = $2 ORDER BY seq",
+                          {std::string(source), std::string(key)}));
     std::vector<SourceRecord> out;
     for (int i = 0; i < res->rows(); ++i) {
       ASSIGN_OR_RETURN(auto r, ReadRecord(*res, i));
@@ -369,7 +374,8 @@ class PostgresStore final : public Store {
 
   Result<std::vector<TokenRecord>> ListTokens() override {
     Lease c(*this);
-    ASSIGN_OR_RETURN(auto res, Exec(*c, "list_tokens", std::string(kTokenColumns) + " ORDER BY id", {}));
+    ASSIGN_OR_RETURN(auto res,
+                     Exec(*c, "list_tokens", std::string(kTokenColumns) + " ORDER BY id", {}));
     std::vector<TokenRecord> out;
     for (int i = 0; i < res->rows(); ++i) {
       ASSIGN_OR_RETURN(auto t, ReadToken(*res, i));
@@ -430,12 +436,14 @@ class PostgresStore final : public Store {
 
   Result<std::optional<Document>> GetDocument(std::string_view kind, std::string_view id) override {
     Lease c(*this);
-    ASSIGN_OR_RETURN(auto res, Exec(*c, "get_document",
-                                    "SELECT kind, id, body, revision FROM documents WHERE kind = $1 "
-                                    "AND id = $2",
-                                    {std::string(kind), std::string(id)}));
+    ASSIGN_OR_RETURN(auto res,
+                     Exec(*c, "get_document",
+                          "SELECT kind, id, body, revision FROM documents WHERE kind = $1 "
+                          "AND id = $2",
+                          {std::string(kind), std::string(id)}));
     if (res->rows() == 0) return std::optional<Document>();
-    return std::optional<Document>(Document{res->Text(0, 0), res->Text(0, 1), res->Text(0, 2), res->Int(0, 3)});
+    return std::optional<Document>(
+        Document{res->Text(0, 0), res->Text(0, 1), res->Text(0, 2), res->Int(0, 3)});
   }
 
   Result<std::vector<Document>> ListDocuments(std::string_view kind, std::string_view prefix,
@@ -443,12 +451,13 @@ class PostgresStore final : public Store {
     Lease c(*this);
     // starts_with keeps prefix semantics independent of the collation; ids are compared
     // bytewise (COLLATE "C") so the order matches SQLite's.
-    ASSIGN_OR_RETURN(auto res, Exec(*c, "list_documents",
-                                    "SELECT kind, id, body, revision FROM documents WHERE kind = $1 "
-                                    "AND starts_with(id, $2) AND id COLLATE \"C\" > $3 "
-                                    "ORDER BY id COLLATE \"C\" LIMIT $4",
-                                    {std::string(kind), std::string(prefix), std::string(after_id),
-                                     std::to_string(limit)}));
+    ASSIGN_OR_RETURN(auto res,
+                     Exec(*c, "list_documents",
+                          "SELECT kind, id, body, revision FROM documents WHERE kind = $1 "
+                          "AND starts_with(id, $2) AND id COLLATE \"C\" > $3 "
+                          "ORDER BY id COLLATE \"C\" LIMIT $4",
+                          {std::string(kind), std::string(prefix), std::string(after_id),
+                           std::to_string(limit)}));
     std::vector<Document> out;
     for (int i = 0; i < res->rows(); ++i) {
       out.push_back({res->Text(i, 0), res->Text(i, 1), res->Text(i, 2), res->Int(i, 3)});
@@ -458,11 +467,11 @@ class PostgresStore final : public Store {
 
   Result<std::vector<QueueItem>> DueItems(std::string_view queue, Time now, int limit) override {
     Lease c(*this);
-    ASSIGN_OR_RETURN(auto res, Exec(*c, "due_items",
-                                    "SELECT queue, id, due, body, attempts FROM queue_items WHERE "
-                                    "queue = $1 AND due <= $2 ORDER BY due, id COLLATE \"C\" LIMIT $3",
-                                    {std::string(queue), std::to_string(ToMicros(now)),
-                                     std::to_string(limit)}));
+    ASSIGN_OR_RETURN(
+        auto res, Exec(*c, "due_items",
+                       "SELECT queue, id, due, body, attempts FROM queue_items WHERE "
+                       "queue = $1 AND due <= $2 ORDER BY due, id COLLATE \"C\" LIMIT $3",
+                       {std::string(queue), std::to_string(ToMicros(now)), std::to_string(limit)}));
     std::vector<QueueItem> out;
     for (int i = 0; i < res->rows(); ++i) {
       out.push_back({res->Text(i, 0), res->Text(i, 1), FromMicros(res->Int(i, 2)), res->Text(i, 3),
@@ -471,17 +480,38 @@ class PostgresStore final : public Store {
     return out;
   }
 
+  Result<std::vector<QueueItem>> ClaimDue(std::string_view queue, Time now, Time lease_until,
+                                          int limit) override {
+    Lease c(*this);
+    ASSIGN_OR_RETURN(auto res,
+                     Exec(*c, "claim_due",
+                          "UPDATE queue_items SET due = $4 WHERE (queue, id) IN ("
+                          "SELECT queue, id FROM queue_items WHERE queue = $1 AND due <= $2 "
+                          "ORDER BY due, id COLLATE \"C\" LIMIT $3 FOR UPDATE SKIP LOCKED) "
+                          "RETURNING queue, id, due, body, attempts",
+                          {std::string(queue), std::to_string(ToMicros(now)), std::to_string(limit),
+                           std::to_string(ToMicros(lease_until))}));
+    std::vector<QueueItem> out;
+    for (int i = 0; i < res->rows(); ++i) {
+      out.push_back({res->Text(i, 0), res->Text(i, 1), FromMicros(res->Int(i, 2)), res->Text(i, 3),
+                     static_cast<int>(res->Int(i, 4))});
+    }
+    std::sort(out.begin(), out.end(),
+              [](const QueueItem& a, const QueueItem& b) { return a.id < b.id; });
+    return out;
+  }
+
   Result<std::optional<Time>> NextDue(std::string_view queue) override {
     Lease c(*this);
-    ASSIGN_OR_RETURN(auto res, Exec(*c, "next_due",
-                                    "SELECT min(due) FROM queue_items WHERE queue = $1",
-                                    {std::string(queue)}));
+    ASSIGN_OR_RETURN(auto res,
+                     Exec(*c, "next_due", "SELECT min(due) FROM queue_items WHERE queue = $1",
+                          {std::string(queue)}));
     if (res->IsNull(0, 0)) return std::optional<Time>();
     return std::optional<Time>(FromMicros(res->Int(0, 0)));
   }
 
-  Result<std::vector<LogLine>> ReadLog(std::string_view stream, std::string_view key,
-                                       int64_t after, int limit) override {
+  Result<std::vector<LogLine>> ReadLog(std::string_view stream, std::string_view key, int64_t after,
+                                       int limit) override {
     Lease c(*this);
     ASSIGN_OR_RETURN(auto res, Exec(*c, "read_log",
                                     "SELECT stream, key, body, at, seq FROM log_lines WHERE "
@@ -511,7 +541,8 @@ class PostgresStore final : public Store {
 
  private:
   static constexpr const char* kEventColumns =
-      "SELECT seq, id, type, subject, keys::text, occurred_at, received_at, payload::text FROM events";
+      "SELECT seq, id, type, subject, keys::text, occurred_at, received_at, payload::text FROM "
+      "events";
   static constexpr const char* kTokenColumns =
       "SELECT id, secret_hash, role, org, name, created_at, revoked_at FROM tokens";
 
@@ -557,8 +588,9 @@ class PostgresStore final : public Store {
       }
       std::vector<const char*> values;
       for (const auto& p : params) values.push_back(p.c_str());
-      auto res = std::make_unique<PgResult>(PQexecPrepared(
-          c.conn, name.c_str(), static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0));
+      auto res = std::make_unique<PgResult>(PQexecPrepared(c.conn, name.c_str(),
+                                                           static_cast<int>(values.size()),
+                                                           values.data(), nullptr, nullptr, 0));
       auto st = PQresultStatus(res->get());
       if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return res;
       if (PQstatus(c.conn) != CONNECTION_OK && attempt == 0) continue;
@@ -569,7 +601,8 @@ class PostgresStore final : public Store {
 
   Status Command(PgConnection& c, const std::string& sql) {
     PgResult res(PQexec(c.conn, sql.c_str()));
-    if (PQresultStatus(res.get()) != PGRES_COMMAND_OK && PQresultStatus(res.get()) != PGRES_TUPLES_OK) {
+    if (PQresultStatus(res.get()) != PGRES_COMMAND_OK &&
+        PQresultStatus(res.get()) != PGRES_TUPLES_OK) {
       return PgError(c.conn, res.get(), sql.substr(0, 40));
     }
     return OkStatus();
@@ -597,42 +630,50 @@ class PostgresStore final : public Store {
                                    {d.kind, d.id, d.body, std::to_string(put.expected_revision)}));
       }
       if (std::atoi(PQcmdTuples(res->get())) == 0) {
-        return Aborted("document " + d.kind + "/" + d.id + " was changed concurrently (expected "
-                       "revision " + std::to_string(put.expected_revision) + "); retry");
+        return Aborted("document " + d.kind + "/" + d.id +
+                       " was changed concurrently (expected "
+                       "revision " +
+                       std::to_string(put.expected_revision) + "); retry");
       }
     }
     for (const auto& [kind, id] : b.deletes) {
-      RETURN_IF_ERROR(Exec(c, "doc_delete", "DELETE FROM documents WHERE kind = $1 AND id = $2",
-                           {kind, id}).status());
+      RETURN_IF_ERROR(
+          Exec(c, "doc_delete", "DELETE FROM documents WHERE kind = $1 AND id = $2", {kind, id})
+              .status());
     }
     for (const auto& q : b.enqueue) {
-      RETURN_IF_ERROR(Exec(c, "queue_insert",
-                           "INSERT INTO queue_items (queue, id, due, body, attempts) VALUES "
-                           "($1, $2, $3, $4, $5) ON CONFLICT (queue, id) DO NOTHING",
-                           {q.queue, q.id, std::to_string(ToMicros(q.due)), q.body,
-                            std::to_string(q.attempts)}).status());
+      RETURN_IF_ERROR(
+          Exec(c, "queue_insert",
+               "INSERT INTO queue_items (queue, id, due, body, attempts) VALUES "
+               "($1, $2, $3, $4, $5) ON CONFLICT (queue, id) DO NOTHING",
+               {q.queue, q.id, std::to_string(ToMicros(q.due)), q.body, std::to_string(q.attempts)})
+              .status());
     }
     for (const auto& q : b.reschedule) {
-      RETURN_IF_ERROR(Exec(c, "queue_update",
-                           "UPDATE queue_items SET due = $3, body = $4, attempts = $5 "
-                           "WHERE queue = $1 AND id = $2",
-                           {q.queue, q.id, std::to_string(ToMicros(q.due)), q.body,
-                            std::to_string(q.attempts)}).status());
+      RETURN_IF_ERROR(
+          Exec(c, "queue_update",
+               "UPDATE queue_items SET due = $3, body = $4, attempts = $5 "
+               "WHERE queue = $1 AND id = $2",
+               {q.queue, q.id, std::to_string(ToMicros(q.due)), q.body, std::to_string(q.attempts)})
+              .status());
     }
     for (const auto& [queue, id] : b.dequeue) {
-      RETURN_IF_ERROR(Exec(c, "queue_delete", "DELETE FROM queue_items WHERE queue = $1 AND id = $2",
-                           {queue, id}).status());
+      RETURN_IF_ERROR(Exec(c, "queue_delete",
+                           "DELETE FROM queue_items WHERE queue = $1 AND id = $2", {queue, id})
+                          .status());
     }
     for (const auto& l : b.append) {
       RETURN_IF_ERROR(Exec(c, "log_append",
                            "INSERT INTO log_lines (stream, key, body, at) VALUES ($1, $2, $3, $4)",
-                           {l.stream, l.key, l.body, std::to_string(ToMicros(l.at))}).status());
+                           {l.stream, l.key, l.body, std::to_string(ToMicros(l.at))})
+                          .status());
     }
     for (const auto& [key, value] : b.settings) {
       RETURN_IF_ERROR(Exec(c, "put_setting",
                            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) "
                            "DO UPDATE SET value = excluded.value",
-                           {key, value}).status());
+                           {key, value})
+                          .status());
     }
     return OkStatus();
   }
@@ -697,7 +738,8 @@ class PostgresStore final : public Store {
     e.type = r.Text(row, 2);
     e.subject = r.Text(row, 3);
     ASSIGN_OR_RETURN(Json keys, ParseJson(r.Text(row, 4)));
-    for (auto& [k, v] : keys.items()) e.keys.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
+    for (auto& [k, v] : keys.items())
+      e.keys.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
     e.occurred_at = FromMicros(r.Int(row, 5));
     e.received_at = FromMicros(r.Int(row, 6));
     ASSIGN_OR_RETURN(e.payload, ParseJson(r.Text(row, 7)));

@@ -2,9 +2,10 @@
 // open; a database written by a newer binary is refused rather than misread.
 #include "store/sqlite/sqlite_store.h"
 
+#include <algorithm>
 #include <condition_variable>
-#include <variant>
 #include <mutex>
+#include <variant>
 #include <vector>
 
 #include "core/json.h"
@@ -134,8 +135,8 @@ class SqliteStore final : public Store {
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI;
     ASSIGN_OR_RETURN(writer_, Connection::Open(options_.path, flags, options_.busy_timeout_ms));
     const bool in_memory = options_.path == ":memory:";
-    RETURN_IF_ERROR(writer_->Exec(in_memory ? "PRAGMA journal_mode=MEMORY"
-                                            : "PRAGMA journal_mode=WAL"));
+    RETURN_IF_ERROR(
+        writer_->Exec(in_memory ? "PRAGMA journal_mode=MEMORY" : "PRAGMA journal_mode=WAL"));
     RETURN_IF_ERROR(writer_->Exec(options_.sync_every_commit ? "PRAGMA synchronous=FULL"
                                                              : "PRAGMA synchronous=NORMAL"));
     RETURN_IF_ERROR(writer_->Exec("PRAGMA foreign_keys=ON"));
@@ -144,9 +145,9 @@ class SqliteStore final : public Store {
     RETURN_IF_ERROR(Migrate());
     if (!in_memory) {
       for (int i = 0; i < options_.readers; ++i) {
-        ASSIGN_OR_RETURN(auto reader, Connection::Open(options_.path, SQLITE_OPEN_READONLY |
-                                                                          SQLITE_OPEN_URI,
-                                                       options_.busy_timeout_ms));
+        ASSIGN_OR_RETURN(auto reader,
+                         Connection::Open(options_.path, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+                                          options_.busy_timeout_ms));
         RETURN_IF_ERROR(reader->Exec("PRAGMA cache_size=-16384"));
         free_readers_.push_back(reader.get());
         readers_.push_back(std::move(reader));
@@ -275,7 +276,8 @@ class SqliteStore final : public Store {
 
   Result<Event> GetEvent(std::string_view id) override {
     auto reader = AcquireReader();
-    ASSIGN_OR_RETURN(Statement * st, reader->Prepare(std::string(kEventColumns) + " WHERE id = ?1"));
+    ASSIGN_OR_RETURN(Statement * st,
+                     reader->Prepare(std::string(kEventColumns) + " WHERE id = ?1"));
     StatementUse s(*st);
     s->Bind(1, id);
     int rc = s->Step();
@@ -338,7 +340,8 @@ class SqliteStore final : public Store {
 
   Result<TokenRecord> GetToken(std::string_view id) override {
     auto reader = AcquireReader();
-    ASSIGN_OR_RETURN(Statement * st, reader->Prepare(std::string(kTokenColumns) + " WHERE id = ?1"));
+    ASSIGN_OR_RETURN(Statement * st,
+                     reader->Prepare(std::string(kTokenColumns) + " WHERE id = ?1"));
     StatementUse s(*st);
     s->Bind(1, id);
     int rc = s->Step();
@@ -423,15 +426,18 @@ class SqliteStore final : public Store {
       const Document& d = put.doc;
       std::string sql;
       if (put.expected_revision == 0) {
-        sql = "INSERT INTO documents (kind, id, body, revision) VALUES (?1, ?2, ?3, 1) "
-              "ON CONFLICT (kind, id) DO NOTHING";
+        sql =
+            "INSERT INTO documents (kind, id, body, revision) VALUES (?1, ?2, ?3, 1) "
+            "ON CONFLICT (kind, id) DO NOTHING";
       } else if (put.expected_revision < 0) {
-        sql = "INSERT INTO documents (kind, id, body, revision) VALUES (?1, ?2, ?3, 1) "
-              "ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, "
-              "revision = documents.revision + 1";
+        sql =
+            "INSERT INTO documents (kind, id, body, revision) VALUES (?1, ?2, ?3, 1) "
+            "ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, "
+            "revision = documents.revision + 1";
       } else {
-        sql = "UPDATE documents SET body = ?3, revision = revision + 1 "
-              "WHERE kind = ?1 AND id = ?2 AND revision = ?4";
+        sql =
+            "UPDATE documents SET body = ?3, revision = revision + 1 "
+            "WHERE kind = ?1 AND id = ?2 AND revision = ?4";
       }
       ASSIGN_OR_RETURN(Statement * st, writer_->Prepare(sql));
       StatementUse s(*st);
@@ -442,22 +448,26 @@ class SqliteStore final : public Store {
       int rc = s->Step();
       if (rc != SQLITE_DONE) return SqliteError(writer_->raw(), rc, "write document");
       if (sqlite3_changes(writer_->raw()) == 0) {
-        return Aborted("document " + d.kind + "/" + d.id + " was changed concurrently (expected "
-                       "revision " + std::to_string(put.expected_revision) + "); retry");
+        return Aborted("document " + d.kind + "/" + d.id +
+                       " was changed concurrently (expected "
+                       "revision " +
+                       std::to_string(put.expected_revision) + "); retry");
       }
     }
     for (const auto& [kind, id] : b.deletes) {
       RETURN_IF_ERROR(Run("DELETE FROM documents WHERE kind = ?1 AND id = ?2", {kind, id}));
     }
     for (const auto& q : b.enqueue) {
-      RETURN_IF_ERROR(Run("INSERT INTO queue_items (queue, id, due, body, attempts) "
-                          "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (queue, id) DO NOTHING",
-                          {q.queue, q.id, ToMicros(q.due), q.body, q.attempts}));
+      RETURN_IF_ERROR(
+          Run("INSERT INTO queue_items (queue, id, due, body, attempts) "
+              "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (queue, id) DO NOTHING",
+              {q.queue, q.id, ToMicros(q.due), q.body, q.attempts}));
     }
     for (const auto& q : b.reschedule) {
-      RETURN_IF_ERROR(Run("UPDATE queue_items SET due = ?3, body = ?4, attempts = ?5 "
-                          "WHERE queue = ?1 AND id = ?2",
-                          {q.queue, q.id, ToMicros(q.due), q.body, q.attempts}));
+      RETURN_IF_ERROR(
+          Run("UPDATE queue_items SET due = ?3, body = ?4, attempts = ?5 "
+              "WHERE queue = ?1 AND id = ?2",
+              {q.queue, q.id, ToMicros(q.due), q.body, q.attempts}));
     }
     for (const auto& [queue, id] : b.dequeue) {
       RETURN_IF_ERROR(Run("DELETE FROM queue_items WHERE queue = ?1 AND id = ?2", {queue, id}));
@@ -467,9 +477,10 @@ class SqliteStore final : public Store {
                           {l.stream, l.key, l.body, ToMicros(l.at)}));
     }
     for (const auto& [key, value] : b.settings) {
-      RETURN_IF_ERROR(Run("INSERT INTO settings (key, value) VALUES (?1, ?2) "
-                          "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                          {key, value}));
+      RETURN_IF_ERROR(
+          Run("INSERT INTO settings (key, value) VALUES (?1, ?2) "
+              "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+              {key, value}));
     }
     return tx.Commit();
   }
@@ -505,7 +516,8 @@ class SqliteStore final : public Store {
     s->Bind(5, static_cast<int64_t>(limit));
     std::vector<Document> out;
     int rc;
-    while ((rc = s->Step()) == SQLITE_ROW) out.push_back({s->Text(0), s->Text(1), s->Text(2), s->Int(3)});
+    while ((rc = s->Step()) == SQLITE_ROW)
+      out.push_back({s->Text(0), s->Text(1), s->Text(2), s->Int(3)});
     if (rc != SQLITE_DONE) return SqliteError(reader->raw(), rc, "list documents");
     return out;
   }
@@ -522,10 +534,36 @@ class SqliteStore final : public Store {
     std::vector<QueueItem> out;
     int rc;
     while ((rc = s->Step()) == SQLITE_ROW) {
-      out.push_back({s->Text(0), s->Text(1), FromMicros(s->Int(2)), s->Text(3),
-                     static_cast<int>(s->Int(4))});
+      out.push_back(
+          {s->Text(0), s->Text(1), FromMicros(s->Int(2)), s->Text(3), static_cast<int>(s->Int(4))});
     }
     if (rc != SQLITE_DONE) return SqliteError(reader->raw(), rc, "due items");
+    return out;
+  }
+
+  Result<std::vector<QueueItem>> ClaimDue(std::string_view queue, Time now, Time lease_until,
+                                          int limit) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    ASSIGN_OR_RETURN(
+        Statement * st,
+        writer_->Prepare("UPDATE queue_items SET due = ?4 WHERE (queue, id) IN ("
+                         "SELECT queue, id FROM queue_items WHERE queue = ?1 AND due <= ?2 "
+                         "ORDER BY due, id LIMIT ?3) "
+                         "RETURNING queue, id, due, body, attempts"));
+    StatementUse s(*st);
+    s->Bind(1, queue);
+    s->Bind(2, ToMicros(now));
+    s->Bind(3, static_cast<int64_t>(limit));
+    s->Bind(4, ToMicros(lease_until));
+    std::vector<QueueItem> out;
+    int rc;
+    while ((rc = s->Step()) == SQLITE_ROW) {
+      out.push_back(
+          {s->Text(0), s->Text(1), FromMicros(s->Int(2)), s->Text(3), static_cast<int>(s->Int(4))});
+    }
+    if (rc != SQLITE_DONE) return SqliteError(writer_->raw(), rc, "claim due items");
+    std::sort(out.begin(), out.end(),
+              [](const QueueItem& a, const QueueItem& b) { return a.id < b.id; });
     return out;
   }
 
@@ -541,8 +579,8 @@ class SqliteStore final : public Store {
     return std::optional<Time>(FromMicros(s->Int(0)));
   }
 
-  Result<std::vector<LogLine>> ReadLog(std::string_view stream, std::string_view key,
-                                       int64_t after, int limit) override {
+  Result<std::vector<LogLine>> ReadLog(std::string_view stream, std::string_view key, int64_t after,
+                                       int limit) override {
     auto reader = AcquireReader();
     std::string sql = key.empty()
                           ? "SELECT stream, key, body, at, seq FROM log_lines WHERE stream = ?1 "
@@ -639,9 +677,9 @@ class SqliteStore final : public Store {
   }
 
   Status Migrate() {
-    RETURN_IF_ERROR(writer_->Exec(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-        "applied_at INTEGER NOT NULL)"));
+    RETURN_IF_ERROR(
+        writer_->Exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                      "applied_at INTEGER NOT NULL)"));
     ASSIGN_OR_RETURN(Statement * app_id, writer_->Prepare("PRAGMA application_id"));
     int64_t current_app_id;
     {
@@ -699,7 +737,8 @@ class SqliteStore final : public Store {
     e.type = s.Text(2);
     e.subject = s.Text(3);
     ASSIGN_OR_RETURN(Json keys, ParseJson(s.Text(4)));
-    for (auto& [k, v] : keys.items()) e.keys.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
+    for (auto& [k, v] : keys.items())
+      e.keys.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
     e.occurred_at = FromMicros(s.Int(5));
     e.received_at = FromMicros(s.Int(6));
     ASSIGN_OR_RETURN(e.payload, ParseJson(s.Text(7)));
