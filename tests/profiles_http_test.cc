@@ -54,6 +54,7 @@ class ProfilesHttpTest : public ::testing::Test {
   std::string Post(HttpClient& c, const std::string& body) {
     auto r = c.Post("/v1/records", body, agent_);
     EXPECT_TRUE(r.status == 201 || r.status == 200) << r.body;
+    EXPECT_TRUE(r.json().contains("person")) << "resolved while stored: " << r.body;
     return r.json()["id"];
   }
 
@@ -282,6 +283,40 @@ TEST_F(ProfilesHttpTest, ImportResolvesAsItImportsIsIdempotentAndMailingCliCount
   EXPECT_NE(text.find("Hans Müller"), std::string::npos) << text;
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 3) << "header and two households";
   EXPECT_NE(RunRapport({"mailing", "--segment", "city", "--db", db_}, &out), 0);
+}
+
+TEST_F(ProfilesHttpTest, ServeProfilesSettingsAreKeptForImport) {
+  server_.reset();
+  std::string bad = dir_.File("bad.json");
+  std::ofstream(bad) << R"({"link_threshold": 2})";
+  ServerProcess refused(db_, {"--profiles", bad});
+  EXPECT_FALSE(refused.ok());
+  std::string settings = dir_.File("profiles.json");
+  std::ofstream(settings) << R"({"golden":{"fields":{"city":"source_priority"},)"
+                          << R"("source_priority":["crm"]}})";
+  {
+    ServerProcess server(db_, {"--profiles", settings});
+    ASSERT_TRUE(server.ok()) << server.startup_output();
+    auto c = server.Client();
+    auto r = c.Post("/v1/records",
+                    Record("crm", "C1", "Johann", "Müller", "Hauptstraße 5", "80331", "München"),
+                    agent_);
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+  // The CLI import on the same database resolves with the same rules.
+  std::string csv = dir_.File("shop.csv");
+  std::ofstream(csv) << "id,vorname,nachname,strasse,plz,ort\n"
+                        "1,Johann,Müller,Hauptstraße 5,80331,Muenchen\n";
+  std::string out;
+  ASSERT_EQ(RunRapport({"import", csv, "--db", db_}, &out), 0) << out;
+  ServerProcess server(db_);
+  auto c = server.Client();
+  auto found = c.Get("/v1/persons?q=Johann%20M%C3%BCller", analyst_).json()["results"];
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0]["records"], 2) << "shop and crm record are one person";
+  auto p = c.Get("/v1/persons/" + found[0]["id"].get<std::string>(), analyst_).json();
+  EXPECT_EQ(p["golden"]["city"]["source"], "crm") << "crm outranks the newer shop record";
+  EXPECT_EQ(p["golden"]["city"]["value"], "München");
 }
 
 }  // namespace

@@ -106,7 +106,11 @@ void AddCoreRoutes(Router& router, app::App& app) {
                   ASSIGN_OR_RETURN(auto accepted, app.ingestor().AcceptRecords(records));
                   Json results = Json::array();
                   for (const auto& r : accepted.results) {
-                    results.push_back({{"id", r.id}, {"created", r.created}});
+                    Json item = {{"id", r.id}, {"created", r.created}};
+                    // Resolved while storing: the person the record landed on.
+                    auto person = app.profiles().PersonOfRecord(r.id);
+                    if (person.ok() && !person->empty()) item["person"] = *person;
+                    results.push_back(std::move(item));
                   }
                   bool single = format == ingest::BodyFormat::kJson && records.size() == 1 &&
                                 req.body.find_first_not_of(" \t\r\n") != std::string::npos &&

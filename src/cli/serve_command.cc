@@ -23,6 +23,7 @@ struct ServeOptions {
   std::string sync = "full";
   std::string outbox_file;
   bool send_webhooks = false;
+  std::string profiles_file;
 };
 
 int Serve(const ServeOptions& o) {
@@ -39,6 +40,17 @@ int Serve(const ServeOptions& o) {
   }
   auto app = app::App::Open(config);
   if (!app.ok()) return ReportError(app.status());
+  if (!o.profiles_file.empty()) {
+    // Kept in the store, so that `rapport import` on this database resolves the same way.
+    auto text = ReadFile(o.profiles_file);
+    if (!text.ok()) return ReportError(text.status());
+    auto json = ParseJson(*text);
+    if (!json.ok()) return ReportError(json.status().WithWhere(o.profiles_file));
+    auto options = profiles::Options::FromJson(*json);
+    if (!options.ok()) return ReportError(options.status().WithContext(o.profiles_file));
+    Status s = (*app)->store().PutSetting(profiles::kOptionsSetting, options->ToJson().dump());
+    if (!s.ok()) return ReportError(s);
+  }
   api::Router router((*app)->tokens(), (*app)->metrics());
   api::AddCoreRoutes(router, **app);
   api::AddJourneyRoutes(router, **app);
@@ -100,6 +112,13 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--send-webhooks", o->send_webhooks,
                 "POST webhook actions to their URLs (signed); otherwise they go to the outbox file")
       ->envname("RAPPORT_SEND_WEBHOOKS");
+  cmd->add_option("--profiles", o->profiles_file,
+                  "JSON file with identity-resolution settings, kept in the database: "
+                  "{\"link_threshold\":0.9,\"review_threshold\":0.5,\"golden\":{\"default\":"
+                  "\"most_recent\",\"fields\":{\"email\":\"source_priority\"},"
+                  "\"source_priority\":[\"crm\"]}}")
+      ->envname("RAPPORT_PROFILES")
+      ->check(CLI::ExistingFile);
   cmd->callback([o, exit_code] { *exit_code = Serve(*o); });
 }
 

@@ -281,6 +281,13 @@ struct ProfileService::Impl {
 
   Status EnsureLoaded() {
     if (loaded) return OkStatus();
+    ASSIGN_OR_RETURN(auto configured, store.GetSetting(kOptionsSetting));
+    if (configured) {
+      ASSIGN_OR_RETURN(Json j, ParseJson(*configured));
+      auto o = Options::FromJson(j);
+      if (!o.ok()) return o.status().WithContext(std::string("setting ") + kOptionsSetting);
+      options = *o;
+    }
     RETURN_IF_ERROR(Setup());
     RETURN_IF_ERROR(ForEachDocument(kPerson, [&](const store::Document& d, const Json& j) {
       ASSIGN_OR_RETURN(Person p, PersonFromJson(j, d.revision));
@@ -321,7 +328,9 @@ struct ProfileService::Impl {
   }
 
   Status AddToIndex(const std::string& id, const Fields& canon) {
-    identity::NormalizedRecord n = normalizer->Normalize(canon);
+    return AddToIndex(id, normalizer->Normalize(canon));
+  }
+  Status AddToIndex(const std::string& id, identity::NormalizedRecord n) {
     Status s = index->Add(id, std::move(n));
     if (s.code() == StatusCode::kAlreadyExists) return OkStatus();
     return s;
@@ -621,6 +630,8 @@ struct ProfileService::Impl {
     std::string target;
     std::vector<identity::MatchCandidate> others;
     std::string sk = SourceKey(rec.source, rec.source_key);
+    identity::NormalizedRecord n = normalizer->Normalize(m.canon);
+    n.id = id;
     std::string by_source = t.source_person.count(sk) ? t.source_person[sk]
                             : source_person.count(sk) ? source_person[sk]
                                                       : std::string();
@@ -630,8 +641,6 @@ struct ProfileService::Impl {
                 {"note", "a newer version of a record from the same source and key"},
                 {"at", Now()}};
     } else {
-      identity::NormalizedRecord n = normalizer->Normalize(m.canon);
-      n.id = id;
       auto candidates =
           index->Match(n, {.min_probability = options.lower, .limit = 10, .explain = true});
       // Best candidate per person, best first (Match returns best first).
@@ -671,7 +680,7 @@ struct ProfileService::Impl {
     t.record_person[id] = target;
     t.source_person[sk] = target;
     t.new_records.emplace_back(id, m.canon);
-    RETURN_IF_ERROR(AddToIndex(id, m.canon));
+    RETURN_IF_ERROR(AddToIndex(id, std::move(n)));
     t.indexed.push_back(id);
     p.records.push_back(std::move(m));
     Audit(t, target, audit);
@@ -886,6 +895,33 @@ struct ProfileService::Impl {
     return j;
   }
 };
+
+Result<Options> Options::FromJson(const Json& j) {
+  Options o;
+  if (!j.is_object()) return InvalidArgument("profile options must be a JSON object");
+  for (const auto& [key, value] : j.items()) {
+    if (key == "link_threshold" || key == "review_threshold") {
+      if (!value.is_number() || value.get<double>() <= 0 || value.get<double>() > 1) {
+        return InvalidArgument("must be a probability in (0, 1]", key);
+      }
+      (key == "link_threshold" ? o.upper : o.lower) = value.get<double>();
+    } else if (key == "golden") {
+      auto g = GoldenRules::FromJson(value);
+      if (!g.ok()) return g.status().WithWhere("golden." + g.status().where());
+      o.golden = *g;
+    } else {
+      return InvalidArgument("unknown key '" + key + "'", key);
+    }
+  }
+  if (o.lower > o.upper) {
+    return InvalidArgument("review_threshold must not exceed link_threshold", "review_threshold");
+  }
+  return o;
+}
+
+Json Options::ToJson() const {
+  return {{"link_threshold", upper}, {"review_threshold", lower}, {"golden", golden.ToJson()}};
+}
 
 std::string MailingToCsv(const MailingSummary& mailing) {
   auto quote = [](const std::string& v) {

@@ -50,7 +50,17 @@ struct Options {
   double lower = 0.5;  // review between lower and upper
   GoldenRules golden;
   size_t max_reviews_per_record = 3;
+
+  // {"link_threshold":0.9,"review_threshold":0.5,"golden":{...GoldenRules...}}; absent keys
+  // keep the defaults. Errors name the key.
+  static Result<Options> FromJson(const Json& j);
+  Json ToJson() const;
 };
+
+// The store setting that holds Options::ToJson(). When present, it replaces the options a
+// ProfileService was built with (read on first use), so `rapport serve` and `rapport import`
+// on one database resolve with the same thresholds and rules.
+inline constexpr char kOptionsSetting[] = "profiles.options";
 
 // Who made a decision: "engine" or a user/token name.
 struct Actor {

@@ -388,5 +388,27 @@ TEST_F(ProfilesTest, SearchFindsByNameSpellingEmailPhoneAndAddress) {
   (void)anna;
 }
 
+TEST_F(ProfilesTest, OptionsFromTheStoreSettingReplaceTheDefaults) {
+  auto bad = Options::FromJson(Json::parse(R"({"link_threshold":0.4,"review_threshold":0.6})"));
+  EXPECT_EQ(bad.status().where(), "review_threshold");
+  EXPECT_EQ(
+      Options::FromJson(Json::parse(R"({"golden":{"fields":{"city":"x"}}})")).status().where(),
+      "golden.fields.city");
+  EXPECT_FALSE(Options::FromJson(Json::parse(R"({"upper":0.9})")).ok());
+  auto o = Options::FromJson(Json::parse(
+      R"({"link_threshold":0.9999999,"golden":{"fields":{"given_name":"most_recent"}}})"));
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  ASSERT_TRUE(store_->PutSetting(kOptionsSetting, o->ToJson().dump()).ok());
+  Reopen();
+  auto rec = IngestS2();
+  // With a stricter link threshold the initial-only spelling waits for a review.
+  EXPECT_NE(PersonOf(rec[1]), PersonOf(rec[0]));
+  auto reviews = service_->ListReviews();
+  ASSERT_FALSE((*reviews)["reviews"].empty());
+  EXPECT_EQ((*reviews)["reviews"][0]["record"], rec[1]);
+  auto p = service_->GetPerson(PersonOf(rec[1]));
+  EXPECT_EQ((*p)["golden"]["given_name"]["rule"], "most_recent");
+}
+
 }  // namespace
 }  // namespace rapport::profiles
