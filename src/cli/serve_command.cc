@@ -1,6 +1,7 @@
 // `rapport serve`: the HTTP server on the configured store.
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <iostream>
 
 #include "api/handlers.h"
@@ -50,6 +51,13 @@ int Serve(const ServeOptions& o) {
     if (!options.ok()) return ReportError(options.status().WithContext(o.profiles_file));
     Status s = (*app)->store().PutSetting(profiles::kOptionsSetting, options->ToJson().dump());
     if (!s.ok()) return ReportError(s);
+  }
+  {
+    auto t0 = std::chrono::steady_clock::now();
+    Status loaded = (*app)->profiles().Load();
+    if (!loaded.ok()) return ReportError(loaded);
+    spdlog::info("profiles loaded: {} persons in {:.1f} s", *(*app)->profiles().PersonCount(),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   api::Router router((*app)->tokens(), (*app)->metrics());
   api::AddCoreRoutes(router, **app);

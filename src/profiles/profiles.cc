@@ -968,6 +968,11 @@ ProfileService::ProfileService(store::Store& store, const Clock& clock, IdSource
 
 ProfileService::~ProfileService() = default;
 
+Status ProfileService::Load() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->EnsureLoaded();
+}
+
 Result<ResolveSummary> ProfileService::Resolve(const std::vector<SourceRecord>& records,
                                                const std::vector<store::RecordPut>& puts) {
   if (records.size() != puts.size()) {

@@ -96,6 +96,11 @@ class ProfileService {
   ProfileService(store::Store& store, const Clock& clock, IdSource& ids, Options options = {});
   ~ProfileService();
 
+  // Reads the stored persons, households, reviews and labels and builds the in-memory match
+  // index. Every other method does this on first use; a server calls it before listening so
+  // that no request waits for it.
+  Status Load();
+
   // Places stored records on persons. `records[i]` was stored under `puts[i].id`; a record
   // already placed is skipped, so re-delivery changes nothing. One Write for the whole batch.
   Result<ResolveSummary> Resolve(const std::vector<SourceRecord>& records,
