@@ -475,47 +475,45 @@ void Checker::Explore(Node& n) {
       Choice c = n.choices.back();
       n.choices.pop_back();
       const EventModel& em = m_.events[c.entry];
-      std::vector<Node> branches;
+      // Options are numbered and each branch is built only when it is explored, so that a
+      // wide range costs time (bounded by max_states), not memory.
+      int64_t fault = c.kind == 0 ? (em.lost || em.optional) : em.missing;
+      int64_t values;
       if (c.kind == 0) {
-        if (em.lost || em.optional) {
-          Node b = n;
-          if (em.lost) ++b.faults;
-          branches.push_back(std::move(b));
-        }
-        auto add = [&](Time t) {
-          Node b = n;
-          Push(b, {t, 0, c.entry, 0, false, t, 0});
-          branches.push_back(std::move(b));
-        };
-        if (em.business_days) {
-          for (int d = em.min_days; d <= em.max_days; ++d) {
-            add(d == 0 ? c.t : def_.calendar().AddBusinessDays(c.t, d));
-          }
-        } else {
-          for (Duration d = em.min_delay; d <= em.max_delay; d += grid_) add(c.t + d);
-        }
+        values = em.business_days ? em.max_days - em.min_days + 1
+                                  : (em.max_delay - em.min_delay) / grid_ + 1;
       } else {
-        if (em.missing) {
-          Node b = n;
-          ++b.faults;
-          branches.push_back(std::move(b));
-        }
-        for (Duration l = em.min_late; l <= em.max_late; l += grid_) {
-          Node b = n;
-          Push(b, {c.t + l, 1, c.entry, 0, false, c.t, 0});
-          branches.push_back(b);
-          if (em.duplicate) {
-            for (Duration again : {Duration(0), grid_}) {
-              Node d = b;
-              Push(d, {c.t + l + again, 1, c.entry, 1, false, c.t, 0});
-              branches.push_back(std::move(d));
-            }
-          }
-        }
+        values = ((em.max_late - em.min_late) / grid_ + 1) * (em.duplicate ? 3 : 1);
       }
-      if (branches.empty()) continue;
-      for (size_t i = 0; i + 1 < branches.size() && !stop_; ++i) Explore(branches[i]);
-      n = std::move(branches.back());
+      int64_t options = fault + values;
+      auto build = [&](int64_t i, Node& b) {
+        if (i < fault) {
+          if (c.kind == 1 || em.lost) ++b.faults;
+          return;
+        }
+        int64_t v = i - fault;
+        if (c.kind == 0) {
+          Time t = em.business_days
+                       ? (em.min_days + v == 0
+                              ? c.t
+                              : def_.calendar().AddBusinessDays(c.t, em.min_days + int(v)))
+                       : c.t + em.min_delay + grid_ * v;
+          Push(b, {t, 0, c.entry, 0, false, t, 0});
+          return;
+        }
+        int64_t dup = em.duplicate ? v % 3 : 0;  // 0: once, 1: twice at once, 2: a grid later
+        Duration l = em.min_late + grid_ * (em.duplicate ? v / 3 : v);
+        Push(b, {c.t + l, 1, c.entry, 0, false, c.t, 0});
+        if (dup > 0)
+          Push(b, {c.t + l + (dup == 2 ? grid_ : Duration(0)), 1, c.entry, 1, false, c.t, 0});
+      };
+      for (int64_t i = 0; i + 1 < options && !stop_; ++i) {
+        Node b = n;
+        build(i, b);
+        Explore(b);
+      }
+      if (stop_) return;
+      build(options - 1, n);
       continue;
     }
     // The next thing: a world item, or a timer of the instance (items at a timer's due time

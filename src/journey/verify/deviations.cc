@@ -19,6 +19,7 @@ const EventModel* DeviationModel::Find(FactId event_fact) const {
 namespace {
 
 constexpr Duration kDay = std::chrono::hours(24);
+constexpr Duration kMaxDelay = kDay * 3650;  // keeps every computed time far from overflow
 
 Time DefaultStart() {
   // A Monday, so that business days in the defaults start at the beginning of a week.
@@ -110,8 +111,8 @@ std::optional<Duration> DeviationCompiler::ParseDur(const YAML::Node& node, std:
     Error(node, std::string(what) + ": " + d.status().message());
     return std::nullopt;
   }
-  if (d->count() < 0) {
-    Error(node, std::string(what) + ": must not be negative");
+  if (d->count() < 0 || *d > kMaxDelay) {
+    Error(node, std::string(what) + ": must be between 0 and 3650d");
     return std::nullopt;
   }
   return *d;
