@@ -20,7 +20,11 @@ constexpr const char* kTimerQueue = "journey-timers";
 constexpr const char* kOutboxQueue = "outbox";
 constexpr const char* kTimelineLog = "journey-timeline";
 constexpr const char* kOutboxLog = "outbox";
-constexpr const char* kCursorSetting = "journey.cursor";
+// Where the journeys stand in the event log, and which deployment generation of definitions
+// that position was reached with: one document, so that a deploy by another server makes a
+// concurrent round fail its revision check and run again with the new definitions.
+constexpr const char* kCursorKind = "journey-cursor";
+constexpr const char* kCursorId = "log";
 constexpr int kChunk = 1000;  // events or timers per transaction (the store pages at most 1000)
 
 std::string Slot(std::string_view k, std::string_view v) {
@@ -148,13 +152,16 @@ class JourneyService::Chunk {
 
   // Writes every change of the round in one transaction, with the cursor if given. Ends the
   // round: the written instances move into the service's cache.
-  Status Flush(std::optional<int64_t> cursor) {
+  Status Flush(std::optional<LogCursor> cursor) {
     for (auto& [id, l] : instances_) {
       if (!l.dirty) continue;
       Json body = {{"version", l.def->version()}, {"state", StateToJson(*l.def, l.state)}};
       batch.puts.push_back({{kInstanceKind, id, body.dump()}, l.revision});
     }
-    if (cursor) batch.settings.emplace_back(kCursorSetting, std::to_string(*cursor));
+    if (cursor) {
+      Json body = {{"after", cursor->after}, {"definitions", cursor->definitions}};
+      batch.puts.push_back({{kCursorKind, kCursorId, body.dump()}, cursor->revision});
+    }
     Status written = s_.store_.Write(batch);
     if (!written.ok()) {
       s_.written_.clear();
@@ -189,26 +196,54 @@ JourneyService::JourneyService(store::Store& store, const Clock& clock, MetricsR
   if (sodium_init() < 0) std::abort();
 }
 
-Status JourneyService::Start() {
+Result<JourneyService::LogCursor> JourneyService::ReadCursor() {
+  ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kCursorKind, kCursorId));
+  LogCursor c;
+  if (!doc) return c;
+  ASSIGN_OR_RETURN(Json body, ParseJson(doc->body));
+  c.after = body.value("after", int64_t{0});
+  c.definitions = body.value("definitions", int64_t{0});
+  c.revision = doc->revision;
+  return c;
+}
+
+Status JourneyService::ReloadDefinitions(int64_t generation) {
+  std::map<std::string, std::vector<DefinitionPtr>, std::less<>> loaded;
   std::string after;
   while (true) {
     ASSIGN_OR_RETURN(auto docs, store_.ListDocuments(kDefinitionKind, "", after, 500));
     if (docs.empty()) break;
     for (const auto& d : docs) {
-      ASSIGN_OR_RETURN(Json body, ParseJson(d.body));
-      auto def = LoadDefinition(body.value("text", ""), body.value("file", d.id));
-      if (!def.ok()) return def.status().WithContext("stored journey definition " + d.id);
-      std::lock_guard<std::mutex> lock(defs_mu_);
-      auto& versions = journeys_[(*def)->name()];
-      versions.push_back(*def);
-      std::sort(versions.begin(), versions.end(),
-                [](const DefinitionPtr& a, const DefinitionPtr& b) {
-                  return a->version() < b->version();
-                });
+      DefinitionPtr known;
+      size_t at = d.id.rfind('@');
+      if (at != std::string::npos) {
+        known = Version(d.id.substr(0, at), std::atoi(d.id.c_str() + at + 1));
+      }
+      if (!known) {  // compiled once; versions never change
+        ASSIGN_OR_RETURN(Json body, ParseJson(d.body));
+        auto def = LoadDefinition(body.value("text", ""), body.value("file", d.id));
+        if (!def.ok()) return def.status().WithContext("stored journey definition " + d.id);
+        known = *def;
+      }
+      loaded[known->name()].push_back(known);
     }
     after = docs.back().id;
   }
+  for (auto& [name, versions] : loaded) {
+    std::sort(versions.begin(), versions.end(), [](const DefinitionPtr& a, const DefinitionPtr& b) {
+      return a->version() < b->version();
+    });
+  }
+  std::lock_guard<std::mutex> lock(defs_mu_);
+  journeys_ = std::move(loaded);
+  loaded_generation_ = generation;
   return OkStatus();
+}
+
+Status JourneyService::Start() {
+  std::lock_guard<std::mutex> lock(process_mu_);
+  ASSIGN_OR_RETURN(LogCursor cursor, ReadCursor());
+  return ReloadDefinitions(cursor.definitions);
 }
 
 DefinitionPtr JourneyService::Latest(std::string_view journey) const {
@@ -229,40 +264,55 @@ DefinitionPtr JourneyService::Version(std::string_view journey, int version) con
 
 Result<DeployOutcome> JourneyService::Deploy(std::string_view yaml, std::string_view file) {
   ASSIGN_OR_RETURN(DefinitionPtr def, LoadDefinition(yaml, file));
+  std::lock_guard<std::mutex> process_lock(process_mu_);
+  {
+    ASSIGN_OR_RETURN(LogCursor cursor, ReadCursor());
+    if (cursor.definitions != loaded_generation_)
+      RETURN_IF_ERROR(ReloadDefinitions(cursor.definitions));
+  }
   DeployOutcome out;
   out.definition = def;
-  if (DefinitionPtr existing = Version(def->name(), def->version())) {
-    if (existing->fingerprint() != def->fingerprint()) {
-      return AlreadyExists("journey '" + def->name() + "' version " +
-                               std::to_string(def->version()) +
-                               " is deployed with a different text; deploy it as version " +
-                               std::to_string(Latest(def->name())->version() + 1),
-                           "version");
-    }
-    out.definition = existing;
-  } else {
-    if (DefinitionPtr latest = Latest(def->name())) {
-      if (latest->primary_key() != def->primary_key()) {
-        return InvalidArgument("journey '" + def->name() + "' correlates by '" +
-                                   latest->primary_key() + "'; a new version cannot change it",
-                               "correlation");
+  for (int attempt = 0;;) {
+    if (DefinitionPtr existing = Version(def->name(), def->version())) {
+      if (existing->fingerprint() != def->fingerprint()) {
+        return AlreadyExists("journey '" + def->name() + "' version " +
+                                 std::to_string(def->version()) +
+                                 " is deployed with a different text; deploy it as version " +
+                                 std::to_string(Latest(def->name())->version() + 1),
+                             "version");
       }
+      out.definition = existing;
+    } else {
+      if (DefinitionPtr latest = Latest(def->name())) {
+        if (latest->primary_key() != def->primary_key()) {
+          return InvalidArgument("journey '" + def->name() + "' correlates by '" +
+                                     latest->primary_key() + "'; a new version cannot change it",
+                                 "correlation");
+        }
+      }
+      // The definition and a new generation in the cursor, in one write: every server's next
+      // round sees the new generation and loads the definition before it reads more events.
+      ASSIGN_OR_RETURN(LogCursor cursor, ReadCursor());
+      store::WriteBatch batch;
+      Json body = {{"text", std::string(yaml)},
+                   {"file", std::string(file)},
+                   {"deployed_at", FormatTime(clock_.Now())}};
+      batch.puts.push_back(
+          {{kDefinitionKind, def->name() + "@" + std::to_string(def->version()), body.dump()}, 0});
+      Json next = {{"after", cursor.after}, {"definitions", cursor.definitions + 1}};
+      batch.puts.push_back({{kCursorKind, kCursorId, next.dump()}, cursor.revision});
+      Status s = store_.Write(batch);
+      if (s.code() == StatusCode::kAborted) {
+        // Another server deployed or moved the cursor meanwhile: look again.
+        ASSIGN_OR_RETURN(LogCursor now, ReadCursor());
+        RETURN_IF_ERROR(ReloadDefinitions(now.definitions));
+        if (++attempt < 10) continue;
+      }
+      RETURN_IF_ERROR(s);
+      RETURN_IF_ERROR(ReloadDefinitions(cursor.definitions + 1));
+      out.created = true;
     }
-    store::WriteBatch batch;
-    Json body = {{"text", std::string(yaml)},
-                 {"file", std::string(file)},
-                 {"deployed_at", FormatTime(clock_.Now())}};
-    batch.puts.push_back(
-        {{kDefinitionKind, def->name() + "@" + std::to_string(def->version()), body.dump()}, 0});
-    Status s = store_.Write(batch);
-    if (!s.ok() && s.code() != StatusCode::kAborted) return s;  // aborted: deployed meanwhile
-    std::lock_guard<std::mutex> lock(defs_mu_);
-    auto& versions = journeys_[def->name()];
-    versions.push_back(def);
-    std::sort(versions.begin(), versions.end(), [](const DefinitionPtr& a, const DefinitionPtr& b) {
-      return a->version() < b->version();
-    });
-    out.created = true;
+    break;
   }
   for (const auto& a : out.definition->actions()) {
     if (a.kind != ActionKind::kWebhook) continue;
@@ -394,9 +444,11 @@ Result<size_t> JourneyService::CatchUp() {
 Result<size_t> JourneyService::CatchUpLocked() {
   size_t total = 0;
   while (true) {
-    ASSIGN_OR_RETURN(auto cursor_text, store_.GetSetting(kCursorSetting));
-    int64_t cursor = cursor_text ? std::stoll(*cursor_text) : 0;
-    ASSIGN_OR_RETURN(auto page, store_.ListEvents({.after = cursor, .limit = kChunk}));
+    ASSIGN_OR_RETURN(LogCursor cursor, ReadCursor());
+    if (cursor.definitions != loaded_generation_) {
+      RETURN_IF_ERROR(ReloadDefinitions(cursor.definitions));
+    }
+    ASSIGN_OR_RETURN(auto page, store_.ListEvents({.after = cursor.after, .limit = kChunk}));
     if (page.events.empty()) return total;
     std::vector<DefinitionPtr> latest;
     {
@@ -420,7 +472,8 @@ Result<size_t> JourneyService::CatchUpLocked() {
         }
       }
     }
-    Status flushed = chunk.Flush(page.events.back().seq);
+    Status flushed =
+        chunk.Flush(LogCursor{page.events.back().seq, cursor.definitions, cursor.revision});
     if (flushed.code() == StatusCode::kAborted) continue;  // another server was first: reload
     RETURN_IF_ERROR(flushed);
     events_applied_.Add(page.events.size());

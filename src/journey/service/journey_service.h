@@ -77,6 +77,14 @@ class JourneyService {
     bool dirty = false;
   };
   class Chunk;
+  struct LogCursor {
+    int64_t after = 0;        // last event seq applied
+    int64_t definitions = 0;  // deployment generation
+    int64_t revision = 0;     // of the cursor document; 0: none yet
+  };
+  Result<LogCursor> ReadCursor();
+  // Replaces the definitions in memory with the stored ones (compiling only new versions).
+  Status ReloadDefinitions(int64_t generation);
 
   DefinitionPtr Latest(std::string_view journey) const;
   DefinitionPtr Version(std::string_view journey, int version) const;
@@ -97,6 +105,7 @@ class JourneyService {
   // instance is not read and parsed again for every event. Safe with several servers: a
   // write from a stale copy fails its revision check, and a failed write empties the cache.
   std::unordered_map<std::string, Loaded> written_;
+  int64_t loaded_generation_ = -1;                 // guarded by process_mu_
   static constexpr size_t kWrittenLimit = 200000;  // then emptied: a bound, not an LRU
 };
 

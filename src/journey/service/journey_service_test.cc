@@ -176,6 +176,24 @@ TEST_F(JourneyServiceTest, TwoServicesOnOneStoreNeverWriteFromAStaleCopy) {
   EXPECT_EQ((*inst)["timers"][0]["action"], "send_back_reminder");
 }
 
+// A journey deployed through one server is used by every other server from its next round
+// on, even by one that was processing when the deploy happened.
+TEST_F(JourneyServiceTest, ADeployOnOneServerReachesTheOthersBeforeTheirNextEvents) {
+  JourneyService other(*store_, clock_, metrics_);
+  ASSERT_TRUE(other.Start().ok());
+  std::string v2 = TradeInYaml();
+  v2.replace(v2.find("journey: trade-in"), 17, "journey: trade-in-2");
+  ASSERT_TRUE(service_->Deploy(v2, "trade-in-2.yaml").ok());
+  Append({Ev("e1", "order.placed", {{"order_id", "O-4"}}, "2026-11-02T09:00:00Z", {{"trade_in", true}})});
+  ASSERT_TRUE(other.CatchUp().ok());  // the other server takes the event
+  auto inst = other.Instance("trade-in-2", "O-4");
+  ASSERT_TRUE(inst.ok()) << inst.status().ToString();
+  EXPECT_EQ(other.ListJourneys().size(), 2u);
+  // The first server sees the same instance and has nothing left to do.
+  EXPECT_EQ(*service_->CatchUp(), 0u);
+  EXPECT_TRUE(service_->Instance("trade-in-2", "O-4").ok());
+}
+
 TEST(HmacTest, MatchesRfc4231TestCase2) {
   EXPECT_EQ(HmacSha256Hex("Jefe", "what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
