@@ -27,13 +27,16 @@ constexpr size_t kMaxLabelPairs = 200;
 constexpr size_t kEventsPerValue = 50;
 constexpr size_t kMaxPosting = 20000;
 constexpr size_t kMaxScored = 100;
+constexpr size_t kMaxPostingRead = 5000;
 
 struct Member {
   std::string id, source, source_key;
   Time received_at{};
   Fields raw;
   Fields canon;
-  Json link;
+  // JSON text, not a parsed Json: an explanation held parsed costs several times its size,
+  // and every stored record keeps one in memory.
+  std::string link;
 };
 
 struct Person {
@@ -93,7 +96,7 @@ Json PersonToJson(const Person& p) {
                     {"source_key", m.source_key},
                     {"received_at", FormatTime(m.received_at)},
                     {"fields", FieldsToArray(m.raw)},
-                    {"link", m.link}});
+                    {"link", Json::parse(m.link)}});
   }
   return {{"id", p.id},
           {"created_at", FormatTime(p.created_at)},
@@ -120,7 +123,7 @@ Result<Person> PersonFromJson(const Json& j, int64_t revision) {
         m.raw.emplace_back(f.at(0).get<std::string>(), f.at(1).get<std::string>());
       }
       m.canon = CanonicalizeFields(m.raw);
-      m.link = r.value("link", Json::object());
+      m.link = r.value("link", Json::object()).dump();
       p.records.push_back(std::move(m));
     }
     return p;
@@ -228,6 +231,7 @@ struct ProfileService::Impl {
   std::unordered_map<std::string, std::vector<std::string>> households_at;
   std::map<std::string, Review> reviews;
   std::unordered_map<std::string, std::string> review_by_pair;
+  std::unordered_map<std::string, std::vector<std::string>> reviews_of_record;
   std::unordered_map<std::string, std::unordered_map<std::string, std::string>> labels;
   std::unordered_map<std::string, std::vector<std::string>> postings;
 
@@ -314,6 +318,8 @@ struct ProfileService::Impl {
     RETURN_IF_ERROR(ForEachDocument(kReview, [&](const store::Document& d, const Json& j) {
       Review r = ReviewFromJson(j, d.revision);
       review_by_pair[PairKey(r.a, r.b)] = r.id;
+      reviews_of_record[r.a].push_back(r.id);
+      reviews_of_record[r.b].push_back(r.id);
       reviews.emplace(r.id, std::move(r));
       return OkStatus();
     }));
@@ -577,6 +583,10 @@ struct ProfileService::Impl {
     for (const auto& [from, to] : t.redirects) redirects[from] = to;
     for (auto& [id, r] : t.reviews) {
       r.revision += 1;
+      if (!reviews.count(id)) {
+        reviews_of_record[r.a].push_back(id);
+        reviews_of_record[r.b].push_back(id);
+      }
       review_by_pair[PairKey(r.a, r.b)] = id;
       reviews[id] = std::move(r);
     }
@@ -620,13 +630,10 @@ struct ProfileService::Impl {
       summary.already++;
       return OkStatus();
     }
-    Member m{id,
-             rec.source,
-             rec.source_key,
-             rec.received_at,
-             rec.fields,
-             CanonicalizeFields(rec.fields),
-             Json::object()};
+    Member m{
+        id, rec.source, rec.source_key, rec.received_at, rec.fields, CanonicalizeFields(rec.fields),
+        ""};
+    Json link;
     std::string target;
     std::vector<identity::MatchCandidate> others;
     std::string sk = SourceKey(rec.source, rec.source_key);
@@ -637,9 +644,9 @@ struct ProfileService::Impl {
                                                       : std::string();
     if (!by_source.empty() && Peek(t, ResolveId(by_source))) {
       target = ResolveId(by_source);
-      m.link = {{"by", "source_key"},
-                {"note", "a newer version of a record from the same source and key"},
-                {"at", Now()}};
+      link = {{"by", "source_key"},
+              {"note", "a newer version of a record from the same source and key"},
+              {"at", Now()}};
     } else {
       auto candidates =
           index->Match(n, {.min_probability = options.lower, .limit = 10, .explain = true});
@@ -650,11 +657,11 @@ struct ProfileService::Impl {
         if (p.empty() || !seen.insert(p).second) continue;
         if (target.empty() && c.probability >= options.upper) {
           target = p;
-          m.link = {{"by", "engine"},
-                    {"score", c.probability},
-                    {"to", c.id},
-                    {"at", Now()},
-                    {"explanation", c.explanation.ToJson()}};
+          link = {{"by", "engine"},
+                  {"score", c.probability},
+                  {"to", c.id},
+                  {"at", Now()},
+                  {"explanation", c.explanation.ToJson()}};
         } else {
           others.push_back(std::move(c));
         }
@@ -666,7 +673,7 @@ struct ProfileService::Impl {
       Person p;
       p.id = target;
       p.created_at = p.updated_at = clock.Now();
-      m.link = {{"by", "engine"}, {"note", "first record of a new person"}, {"at", Now()}};
+      link = {{"by", "engine"}, {"note", "first record of a new person"}, {"at", Now()}};
       t.persons.emplace(target, std::move(p));
       summary.new_persons++;
     } else {
@@ -676,7 +683,8 @@ struct ProfileService::Impl {
     p.updated_at = clock.Now();
     Json audit = {
         {"action", is_new ? "person.created" : "record.linked"}, {"record", id}, {"by", "engine"}};
-    if (m.link.contains("score")) audit["score"] = m.link["score"];
+    if (link.contains("score")) audit["score"] = link["score"];
+    m.link = link.dump();
     t.record_person[id] = target;
     t.source_person[sk] = target;
     t.new_records.emplace_back(id, m.canon);
@@ -851,7 +859,7 @@ struct ProfileService::Impl {
                       {"source_key", m.source_key},
                       {"received_at", FormatTime(m.received_at)},
                       {"fields", FieldsToObject(m.raw)},
-                      {"link", m.link}});
+                      {"link", Json::parse(m.link)}});
       values.insert(m.source_key);
     }
     j["records"] = recs;
@@ -861,12 +869,16 @@ struct ProfileService::Impl {
       j["household"] = nullptr;
     }
     Json open = Json::array();
-    for (const auto& [id, r] : reviews) {
-      if (r.status != "open") continue;
-      auto pa = record_person.find(r.a), pb = record_person.find(r.b);
-      bool mine = (pa != record_person.end() && pa->second == p.id) ||
-                  (pb != record_person.end() && pb->second == p.id);
-      if (mine) open.push_back(ReviewToJson(r));
+    std::set<std::string> seen_reviews;
+    for (const auto& m : p.records) {
+      auto it = reviews_of_record.find(m.id);
+      if (it == reviews_of_record.end()) continue;
+      for (const auto& rid : it->second) {
+        auto r = reviews.find(rid);
+        if (r != reviews.end() && r->second.status == "open" && seen_reviews.insert(rid).second) {
+          open.push_back(ReviewToJson(r->second));
+        }
+      }
     }
     j["reviews"] = open;
     RETURN_IF_ERROR(CatchUpEvents());
@@ -1052,7 +1064,10 @@ Result<Json> ProfileService::Search(const std::string& query, int limit) {
       for (const auto& [l, exact] : lists) {
         if (l->size() > kMaxPosting && words.size() > 1) continue;
         uint64_t bits = (1ull << wi) | (exact ? (1ull << (32 + wi)) : 0);
-        for (const auto& rid : *l) hits[rid] |= bits;
+        // Postings grow in arrival order; a very common word contributes its newest entries
+        // only, so one query never walks a whole city.
+        size_t from = l->size() > kMaxPostingRead ? l->size() - kMaxPostingRead : 0;
+        for (size_t i = from; i < l->size(); ++i) hits[(*l)[i]] |= bits;
       }
     }
     auto rank = [](uint64_t mask) {

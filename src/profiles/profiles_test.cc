@@ -265,11 +265,17 @@ TEST_F(ProfilesTest, GrayZoneGoesToReviewRejectIsRememberedAcceptMerges) {
   EXPECT_LT((*review)["probability"].get<double>(), 0.9);
   EXPECT_EQ((*review)["candidate_person"], johann);
   std::string review_id = (*review)["id"];
+  for (const auto& who : {johann, p}) {
+    auto shown = (*service_->GetPerson(who))["reviews"];
+    ASSERT_EQ(shown.size(), 1u) << "the 360 of both sides shows the open review";
+    EXPECT_EQ(shown[0]["id"], review_id);
+  }
   EXPECT_FALSE(service_->DecideReview(review_id, "maybe", {}).ok());
   auto decided = service_->DecideReview(review_id, "reject", {"user", "agent-1"});
   ASSERT_TRUE(decided.ok()) << decided.status().ToString();
   EXPECT_EQ(service_->DecideReview(review_id, "accept", {}).status().code(),
             StatusCode::kFailedPrecondition);
+  EXPECT_TRUE((*service_->GetPerson(johann))["reviews"].empty());
   // The same person again from another source: linked to one side, never both, no review.
   auto more = Ingest({{"",
                        "portal2",
