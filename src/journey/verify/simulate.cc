@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <queue>
 #include <sstream>
 
@@ -48,7 +49,7 @@ struct Item {
 class Simulator {
  public:
   Simulator(const JourneyDefinition& def, const DeviationModel& m, const SimulateOptions& o)
-      : def_(def), m_(m), o_(o), clock_(m.start), rt_(clock_, RuntimeOptions{false, true}) {
+      : def_(def), m_(m), o_(o) {
     ne_ = m.events.size();
     na_ = def.actions().size();
     entry_of_fact_.assign(def.facts().size(), -1);
@@ -91,8 +92,14 @@ class Simulator {
   const JourneyDefinition& def_;
   const DeviationModel& m_;
   SimulateOptions o_;
-  ManualClock clock_;
-  Runtime rt_;
+  // One runtime per chunk of customers: they do not interact, and a small runtime keeps its
+  // maps and timer heap in cache (1,000,000 customers in one took 5x longer than in chunks).
+  static constexpr uint32_t kChunk = 10000;
+  std::unique_ptr<ManualClock> clock_holder_;
+  std::unique_ptr<Runtime> rt_holder_;
+  ManualClock* clock_ = nullptr;
+  Runtime* rt_ = nullptr;
+  uint64_t events_ = 0;
   size_t ne_ = 0, na_ = 0;
   std::vector<int> entry_of_fact_;
   std::priority_queue<Item, std::vector<Item>, std::greater<>> q_;
@@ -150,7 +157,7 @@ void Simulator::Receive(const Item& it) {
   sent_since_event_[c] = 0;
   Event e = ModelEvent(def_, m_.events[it.entry].fact, "C-" + std::to_string(c), it.copy + 1,
                        FromMicros(it.occurred), FromMicros(it.at));
-  (void)rt_.Ingest(e);  // refusals cannot happen for model events; nothing to report
+  (void)rt_->Ingest(e);  // refusals cannot happen for model events; nothing to report
   Drain();
 }
 
@@ -159,7 +166,7 @@ void Simulator::Judge(uint32_t c, const OutboxAction& o, ActionId id) {
   if (LastOcc(c, id) >= static_cast<int>(o.occurrence)) Flag(c, 2);
   LastOcc(c, id) = static_cast<int16_t>(o.occurrence);
   if (a.audience != Audience::kCustomer) return;
-  int64_t now = ToMicros(clock_.Now());
+  int64_t now = ToMicros(clock_->Now());
   FactId asks = m_.asks[id];
   if (asks == kNoFact) return;
   // When the customer could act: the cause of the earliest event that completes the step.
@@ -197,7 +204,7 @@ void Simulator::Judge(uint32_t c, const OutboxAction& o, ActionId id) {
 }
 
 void Simulator::Drain() {
-  auto& out = rt_.outbox();
+  auto& out = rt_->outbox();
   for (const OutboxAction& o : out) {
     ++actions_;
     uint32_t c = static_cast<uint32_t>(std::stoul(o.instance_key.substr(2)));
@@ -206,8 +213,8 @@ void Simulator::Drain() {
     sent_since_event_[c] = 1;
     Judge(c, o, *id);
     if (FirstFired(c, *id) == kNever) {
-      FirstFired(c, *id) = ToMicros(clock_.Now());
-      Cause(c, true, *id, ToMicros(clock_.Now()));
+      FirstFired(c, *id) = ToMicros(clock_->Now());
+      Cause(c, true, *id, ToMicros(clock_->Now()));
     }
   }
   out.clear();
@@ -225,33 +232,6 @@ SimulateReport Simulator::Run() {
   faults_.assign(n, 0);
   sent_since_event_.assign(n, 1);
   start_.resize(n);
-  (void)rt_.Deploy(std::shared_ptr<const JourneyDefinition>(&def_, [](const auto*) {}));
-  int start_entry = entry_of_fact_[def_.start_fact()];
-  for (uint32_t c = 0; c < n; ++c) {
-    start_[c] = ToMicros(m_.start) + Draw(0, m_.spread.count(), Uniform(c, 0, kStart));
-    if (start_entry >= 0) {
-      Push({start_[c], 0, c, static_cast<uint16_t>(start_entry), 0, 0, start_[c]});
-    }
-  }
-  while (true) {
-    std::optional<Time> due = rt_.NextDue();
-    if (due && (q_.empty() || ToMicros(*due) < q_.top().at)) {
-      if (*due > clock_.Now()) (void)clock_.AdvanceTo(*due);
-      rt_.RunDue();
-      Drain();
-      continue;
-    }
-    if (q_.empty()) break;
-    Item it = q_.top();
-    q_.pop();
-    if (FromMicros(it.at) > clock_.Now()) (void)clock_.AdvanceTo(FromMicros(it.at));
-    if (it.kind == 0) {
-      Occur(it);
-    } else {
-      Receive(it);
-    }
-  }
-  // Outcomes per customer.
   std::vector<int64_t> completion;
   std::vector<std::vector<uint64_t>> days(def_.steps().size() + 1);
   auto bin = [&](std::vector<uint64_t>& v, int64_t d) {
@@ -260,24 +240,61 @@ SimulateReport Simulator::Run() {
     if (v.size() <= day) v.resize(day + 1, 0);
     ++v[day];
   };
-  for (uint32_t c = 0; c < n; ++c) {
-    const InstanceState* s = rt_.Find(def_.name(), "C-" + std::to_string(c));
-    if (!s) continue;
-    for (size_t i = 0; i < def_.steps().size(); ++i) {
-      if (const HeldFact* h = s->Fact(def_.steps()[i].fact))
-        bin(days[i], ToMicros(h->at) - start_[c]);
+  int start_entry = entry_of_fact_[def_.start_fact()];
+  for (uint32_t c0 = 0; c0 < n; c0 += kChunk) {
+    uint32_t c1 = std::min(n, c0 + kChunk);
+    clock_holder_ = std::make_unique<ManualClock>(m_.start);
+    clock_ = clock_holder_.get();
+    rt_holder_.reset();
+    rt_holder_ = std::make_unique<Runtime>(*clock_, RuntimeOptions{false, true});
+    rt_ = rt_holder_.get();
+    (void)rt_->Deploy(std::shared_ptr<const JourneyDefinition>(&def_, [](const auto*) {}));
+    for (uint32_t c = c0; c < c1; ++c) {
+      start_[c] = ToMicros(m_.start) + Draw(0, m_.spread.count(), Uniform(c, 0, kStart));
+      if (start_entry >= 0) {
+        Push({start_[c], 0, c, static_cast<uint16_t>(start_entry), 0, 0, start_[c]});
+      }
     }
-    if (s->status == InstanceStatus::kEnded) {
-      const EndStateSpec& end = def_.end_states()[s->end_state];
-      ++r.end_states[end.name];
-      int64_t took = ToMicros(s->ended_at) - start_[c];
-      bin(days.back(), took);
-      if (end.success) completion.push_back(took);
-    } else {
-      ++r.running;
-      Flag(c, 6);
-      if (!sent_since_event_[c] && s->timers.empty()) Flag(c, 5);
+    while (true) {
+      std::optional<Time> due = rt_->NextDue();
+      if (due && (q_.empty() || ToMicros(*due) < q_.top().at)) {
+        if (*due > clock_->Now()) (void)clock_->AdvanceTo(*due);
+        rt_->RunDue();
+        Drain();
+        continue;
+      }
+      if (q_.empty()) break;
+      Item it = q_.top();
+      q_.pop();
+      if (FromMicros(it.at) > clock_->Now()) (void)clock_->AdvanceTo(FromMicros(it.at));
+      if (it.kind == 0) {
+        Occur(it);
+      } else {
+        Receive(it);
+      }
     }
+    // Outcomes of this chunk's customers.
+    for (uint32_t c = c0; c < c1; ++c) {
+      const InstanceState* s = rt_->Find(def_.name(), "C-" + std::to_string(c));
+      if (!s) continue;
+      for (size_t i = 0; i < def_.steps().size(); ++i) {
+        if (const HeldFact* h = s->Fact(def_.steps()[i].fact)) {
+          bin(days[i], ToMicros(h->at) - start_[c]);
+        }
+      }
+      if (s->status == InstanceStatus::kEnded) {
+        const EndStateSpec& end = def_.end_states()[s->end_state];
+        ++r.end_states[end.name];
+        int64_t took = ToMicros(s->ended_at) - start_[c];
+        bin(days.back(), took);
+        if (end.success) completion.push_back(took);
+      } else {
+        ++r.running;
+        Flag(c, 6);
+        if (!sent_since_event_[c] && s->timers.empty()) Flag(c, 5);
+      }
+    }
+    events_ += rt_->events_ingested();
   }
   for (int a = 0; a < kAnomalies; ++a) r.anomalies[kNames[a]] = 0;
   for (uint32_t c = 0; c < n; ++c) {
@@ -299,7 +316,7 @@ SimulateReport Simulator::Run() {
     r.days.emplace_back(def_.steps()[i].name, days[i]);
   r.days.emplace_back("(ended)", days.back());
   r.customers = n;
-  r.events = rt_.events_ingested();
+  r.events = events_;
   r.actions = actions_;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;

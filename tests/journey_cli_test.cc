@@ -1,0 +1,112 @@
+// `rapport journey check` and `rapport journey simulate` as a user runs them: exit codes, the
+// report, the counterexample file that `journey run` replays, the SVG chart, determinism.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "test_server.h"
+
+namespace rapport::testing {
+namespace {
+
+std::string Src(const std::string& rel) {
+  const char* d = std::getenv("RAPPORT_SOURCE_DIR");
+  return std::string(d ? d : RAPPORT_E2E_SOURCE_DIR) + "/" + rel;
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream b;
+  b << in.rdbuf();
+  return b.str();
+}
+
+const std::string kModel = "examples/journeys/trade-in.deviations.yaml";
+
+TEST(JourneyCliTest, CheckPassesTheTradeInJourney) {
+  std::string out;
+  int rc = RunRapport(
+      {"journey", "check", Src("examples/journeys/trade-in.yaml"), "--deviations", Src(kModel)},
+      &out);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("pass: trade-in v1: 7 properties hold in every run ("), std::string::npos)
+      << out;
+  EXPECT_NE(out.find(" states, "), std::string::npos);
+}
+
+TEST(JourneyCliTest, CheckRejectsTheOrderAnchoredReminderWithAReplayableCounterexample) {
+  ScratchDir dir;
+  std::string out;
+  int rc = RunRapport({"journey", "check", Src("examples/journeys/broken/reminder-from-order.yaml"),
+                       "--deviations", Src(kModel), "--counterexamples", dir.path()},
+                      &out);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("[can-act] send_back_reminder #0 asked the customer to complete device_sent"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("fired send_back_reminder #0  <-- can-act"), std::string::npos) << out;
+  // The counterexample replayed by `journey run`: the reminder goes out, no delivery known.
+  std::string run;
+  rc = RunRapport({"journey", "run", Src("examples/journeys/broken/reminder-from-order.yaml"),
+                   dir.File("can-act.ndjson"), "--until", "2026-11-12T09:00:00Z"},
+                  &run);
+  EXPECT_EQ(rc, 0) << run;
+  EXPECT_NE(run.find("fired send_back_reminder #0"), std::string::npos) << run;
+  EXPECT_EQ(run.find("kit.delivered occurred"), std::string::npos) << run;
+}
+
+TEST(JourneyCliTest, CheckJsonAndBadModel) {
+  std::string out;
+  int rc = RunRapport({"journey", "check", Src("examples/journeys/broken/lost-kit-no-timeout.yaml"),
+                       "--deviations", Src(kModel), "--json"},
+                      &out);
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(out.find("\"property\": \"no-silent-wait\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"pass\": false"), std::string::npos) << out;
+  ScratchDir dir;
+  std::ofstream(dir.File("bad.yaml")) << "events:\n  kit.arrived: {after: order.placed}\n";
+  out.clear();
+  rc = RunRapport({"journey", "check", Src("examples/journeys/trade-in.yaml"), "--deviations",
+                   dir.File("bad.yaml")},
+                  &out);
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(out.find(dir.File("bad.yaml") + ":2:3: unknown event type 'kit.arrived'"),
+            std::string::npos)
+      << out;
+}
+
+TEST(JourneyCliTest, SimulateIsDeterministicAndDrawsAChart) {
+  ScratchDir dir;
+  std::string a, b;
+  std::vector<std::string> args = {
+      "journey",      "simulate",  Src("examples/journeys/trade-in.yaml"),
+      "--deviations", Src(kModel), "--customers",
+      "500",          "--seed",    "3",
+      "--json"};
+  ASSERT_EQ(RunRapport(args, &a), 0) << a;
+  ASSERT_EQ(RunRapport(args, &b), 0) << b;
+  auto strip = [](std::string s) {  // the run time differs
+    auto p = s.find("\"seconds\"");
+    auto e = s.find('\n', p);
+    return s.erase(p, e - p);
+  };
+  EXPECT_EQ(strip(a), strip(b));
+  EXPECT_NE(a.find("\"premature\": {\n      \"customers\": 0"), std::string::npos) << a;
+  std::string text;
+  ASSERT_EQ(
+      RunRapport({"journey", "simulate", Src("examples/journeys/trade-in.yaml"), "--deviations",
+                  Src(kModel), "--customers", "200", "--svg", dir.File("t.svg")},
+                 &text),
+      0)
+      << text;
+  EXPECT_NE(text.find("time to completion (success end states):  p50 "), std::string::npos) << text;
+  std::string svg = Slurp(dir.File("t.svg"));
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  EXPECT_NE(svg.find("kit_delivered"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rapport::testing
