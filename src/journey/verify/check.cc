@@ -418,10 +418,10 @@ void Checker::Deliver(Node& n, const Event& e) {
     return;
   }
   bool routable = r.primary.has_value();
-  for (const auto& [k, v] : r.aliases) {
-    auto kid = def_.FindKey(k);
+  for (const auto& alias : r.aliases) {  // not a structured binding: clang 14 cannot capture it
+    auto kid = def_.FindKey(alias.first);
     routable |= std::any_of(n.st.aliases.begin(), n.st.aliases.end(), [&](const auto& al) {
-      return kid && al.first == *kid && al.second == v;
+      return kid && al.first == *kid && al.second == alias.second;
     });
   }
   if (!routable) {
