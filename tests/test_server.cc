@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -159,6 +160,9 @@ pid_t Spawn(const std::vector<std::string>& args, int* out_fd) {
   if (pipe(pipefd) != 0) return -1;
   pid_t pid = fork();
   if (pid == 0) {
+    // A test that dies (an ASan abort, a failed ASSERT in a helper thread) takes its servers
+    // with it instead of leaving them running.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(pipefd[1], STDOUT_FILENO);
     dup2(pipefd[1], STDERR_FILENO);
     close(pipefd[0]);
