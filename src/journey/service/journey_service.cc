@@ -25,6 +25,7 @@ constexpr const char* kOutboxLog = "outbox";
 // concurrent round fail its revision check and run again with the new definitions.
 constexpr const char* kCursorKind = "journey-cursor";
 constexpr const char* kCursorId = "log";
+constexpr const char* kLegacyCursorSetting = "journey.cursor";
 constexpr int kChunk = 1000;  // events or timers per transaction (the store pages at most 1000)
 
 std::string Slot(std::string_view k, std::string_view v) {
@@ -199,7 +200,13 @@ JourneyService::JourneyService(store::Store& store, const Clock& clock, MetricsR
 Result<JourneyService::LogCursor> JourneyService::ReadCursor() {
   ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kCursorKind, kCursorId));
   LogCursor c;
-  if (!doc) return c;
+  if (!doc) {
+    // Databases written before the cursor document kept the position in a setting; starting
+    // from 0 there would replay the whole log into journeys deployed since.
+    ASSIGN_OR_RETURN(auto legacy, store_.GetSetting(kLegacyCursorSetting));
+    if (legacy) c.after = std::atoll(legacy->c_str());
+    return c;
+  }
   ASSIGN_OR_RETURN(Json body, ParseJson(doc->body));
   c.after = body.value("after", int64_t{0});
   c.definitions = body.value("definitions", int64_t{0});

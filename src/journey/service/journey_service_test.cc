@@ -21,7 +21,8 @@ std::string TradeInYaml() {
   return ss.str();
 }
 
-Event Ev(std::string id, std::string type, Fields keys, std::string at, Json payload = Json::object()) {
+Event Ev(std::string id, std::string type, Fields keys, std::string at,
+         Json payload = Json::object()) {
   Event e;
   e.id = std::move(id);
   e.type = std::move(type);
@@ -69,7 +70,8 @@ class JourneyServiceTest : public ::testing::Test {
     std::vector<std::string> out;
     if (!inst.ok()) return out;
     for (auto& a : (*inst)["outbox"]) {
-      out.push_back(a["action"].get<std::string>() + "#" + std::to_string(a["occurrence"].get<int>()));
+      out.push_back(a["action"].get<std::string>() + "#" +
+                    std::to_string(a["occurrence"].get<int>()));
     }
     return out;
   }
@@ -95,15 +97,18 @@ TEST_F(JourneyServiceTest, DeployIsIdempotentAndAVersionCannotChangeItsText) {
 }
 
 TEST_F(JourneyServiceTest, ReminderComesOnlyAfterDeliveryWithTheDeadlineFromDelivery) {
-  Append({Ev("e1", "order.placed", {{"order_id", "O-1"}}, "2026-11-02T09:00:00Z", {{"trade_in", true}}),
-          Ev("e2", "kit.label_created", {{"order_id", "O-1"}, {"shipment_id", "S-1"}}, "2026-11-02T15:00:00Z")});
+  Append({Ev("e1", "order.placed", {{"order_id", "O-1"}}, "2026-11-02T09:00:00Z",
+             {{"trade_in", true}}),
+          Ev("e2", "kit.label_created", {{"order_id", "O-1"}, {"shipment_id", "S-1"}},
+             "2026-11-02T15:00:00Z")});
   ASSERT_TRUE(service_->CatchUp().ok());
   ASSERT_TRUE(clock_.AdvanceTo(*ParseTime("2026-11-05T12:00:00Z")).ok());
   Append({Ev("e3", "kit.picked_up", {{"shipment_id", "S-1"}}, "2026-11-05T11:00:00Z"),
           Ev("e4", "kit.delivered", {{"shipment_id", "S-1"}}, "2026-11-06T13:00:00Z")});
   ASSERT_TRUE(clock_.AdvanceTo(*ParseTime("2026-11-16T12:00:00Z")).ok());
   ASSERT_TRUE(service_->RunDue().ok());
-  EXPECT_EQ(Fired("O-1"), (std::vector<std::string>{"confirm_trade_in#0", "create_return_label#0"}));
+  EXPECT_EQ(Fired("O-1"),
+            (std::vector<std::string>{"confirm_trade_in#0", "create_return_label#0"}));
   ASSERT_TRUE(clock_.AdvanceTo(*ParseTime("2026-11-16T13:00:00Z")).ok());
   ASSERT_TRUE(service_->RunDue().ok());
   auto inst = service_->Instance("trade-in", "O-1");
@@ -114,19 +119,23 @@ TEST_F(JourneyServiceTest, ReminderComesOnlyAfterDeliveryWithTheDeadlineFromDeli
 }
 
 TEST_F(JourneyServiceTest, ARestartContinuesFromTheCursorAndSendsNothingTwice) {
-  Append({Ev("e1", "order.placed", {{"order_id", "O-2"}}, "2026-11-02T09:00:00Z", {{"trade_in", true}})});
+  Append({Ev("e1", "order.placed", {{"order_id", "O-2"}}, "2026-11-02T09:00:00Z",
+             {{"trade_in", true}})});
   ASSERT_TRUE(service_->CatchUp().ok());
   // Delivered before the label: parked, then applied when the shipment becomes known.
   Append({Ev("e3", "kit.delivered", {{"shipment_id", "S-2"}}, "2026-11-04T10:00:00Z")});
   ASSERT_TRUE(service_->CatchUp().ok());
   Reopen();
-  Append({Ev("e2", "kit.label_created", {{"order_id", "O-2"}, {"shipment_id", "S-2"}}, "2026-11-02T15:00:00Z"),
-          Ev("e1", "order.placed", {{"order_id", "O-2"}}, "2026-11-02T09:00:00Z", {{"trade_in", true}})});
+  Append({Ev("e2", "kit.label_created", {{"order_id", "O-2"}, {"shipment_id", "S-2"}},
+             "2026-11-02T15:00:00Z"),
+          Ev("e1", "order.placed", {{"order_id", "O-2"}}, "2026-11-02T09:00:00Z",
+             {{"trade_in", true}})});
   ASSERT_TRUE(service_->CatchUp().ok());
   auto inst = service_->Instance("trade-in", "O-2");
   ASSERT_TRUE(inst.ok()) << inst.status().ToString();
   EXPECT_TRUE((*inst)["facts"].contains("kit.delivered"));
-  EXPECT_EQ(Fired("O-2"), (std::vector<std::string>{"confirm_trade_in#0", "create_return_label#0"}));
+  EXPECT_EQ(Fired("O-2"),
+            (std::vector<std::string>{"confirm_trade_in#0", "create_return_label#0"}));
   // A second service on the same store (or the same one again) finds nothing left to do.
   Reopen();
   EXPECT_EQ(*service_->CatchUp(), 0u);
@@ -134,7 +143,8 @@ TEST_F(JourneyServiceTest, ARestartContinuesFromTheCursorAndSendsNothingTwice) {
 }
 
 TEST_F(JourneyServiceTest, OutboxIsWrittenToTheSinkOnceEvenAfterACrashBeforeDequeue) {
-  Append({Ev("e1", "order.placed", {{"order_id", "O-3"}}, "2026-11-02T09:00:00Z", {{"trade_in", true}})});
+  Append({Ev("e1", "order.placed", {{"order_id", "O-3"}}, "2026-11-02T09:00:00Z",
+             {{"trade_in", true}})});
   ASSERT_TRUE(service_->CatchUp().ok());
   OutboxDeliverer deliverer(*store_, clock_, metrics_, *service_, {.sink_file = path_ + ".sink"});
   ASSERT_TRUE(deliverer.Open().ok());
@@ -143,10 +153,11 @@ TEST_F(JourneyServiceTest, OutboxIsWrittenToTheSinkOnceEvenAfterACrashBeforeDequ
   // Simulate a crash between writing the sink and removing the queue item: put it back.
   auto log = store_->ReadLog("outbox", "", 0, 10);
   store::WriteBatch again;
-  again.enqueue.push_back({"outbox", Json::parse((*log)[0].body)["idempotency_key"], clock_.Now(),
-                           (*log)[0].body, 0});
+  again.enqueue.push_back(
+      {"outbox", Json::parse((*log)[0].body)["idempotency_key"], clock_.Now(), (*log)[0].body, 0});
   ASSERT_TRUE(store_->Write(again).ok());
-  OutboxDeliverer after_restart(*store_, clock_, metrics_, *service_, {.sink_file = path_ + ".sink"});
+  OutboxDeliverer after_restart(*store_, clock_, metrics_, *service_,
+                                {.sink_file = path_ + ".sink"});
   ASSERT_TRUE(after_restart.Open().ok());
   EXPECT_EQ(*after_restart.DeliverDue(), 1u);
   std::ifstream sink(path_ + ".sink");
@@ -160,9 +171,11 @@ TEST_F(JourneyServiceTest, OutboxIsWrittenToTheSinkOnceEvenAfterACrashBeforeDequ
 TEST_F(JourneyServiceTest, TwoServicesOnOneStoreNeverWriteFromAStaleCopy) {
   JourneyService other(*store_, clock_, metrics_);
   ASSERT_TRUE(other.Start().ok());
-  Append({Ev("e1", "order.placed", {{"order_id", "O-3"}}, "2026-11-02T09:00:00Z", {{"trade_in", true}})});
+  Append({Ev("e1", "order.placed", {{"order_id", "O-3"}}, "2026-11-02T09:00:00Z",
+             {{"trade_in", true}})});
   ASSERT_TRUE(service_->CatchUp().ok());  // service_ caches O-3
-  Append({Ev("e2", "kit.label_created", {{"order_id", "O-3"}, {"shipment_id", "S-3"}}, "2026-11-02T15:00:00Z")});
+  Append({Ev("e2", "kit.label_created", {{"order_id", "O-3"}, {"shipment_id", "S-3"}},
+             "2026-11-02T15:00:00Z")});
   ASSERT_TRUE(other.CatchUp().ok());  // the other server moves O-3 on
   Append({Ev("e3", "kit.picked_up", {{"shipment_id", "S-3"}}, "2026-11-03T10:00:00Z"),
           Ev("e4", "kit.delivered", {{"shipment_id", "S-3"}}, "2026-11-04T10:00:00Z")});
@@ -184,7 +197,8 @@ TEST_F(JourneyServiceTest, ADeployOnOneServerReachesTheOthersBeforeTheirNextEven
   std::string v2 = TradeInYaml();
   v2.replace(v2.find("journey: trade-in"), 17, "journey: trade-in-2");
   ASSERT_TRUE(service_->Deploy(v2, "trade-in-2.yaml").ok());
-  Append({Ev("e1", "order.placed", {{"order_id", "O-4"}}, "2026-11-02T09:00:00Z", {{"trade_in", true}})});
+  Append({Ev("e1", "order.placed", {{"order_id", "O-4"}}, "2026-11-02T09:00:00Z",
+             {{"trade_in", true}})});
   ASSERT_TRUE(other.CatchUp().ok());  // the other server takes the event
   auto inst = other.Instance("trade-in-2", "O-4");
   ASSERT_TRUE(inst.ok()) << inst.status().ToString();
@@ -192,6 +206,25 @@ TEST_F(JourneyServiceTest, ADeployOnOneServerReachesTheOthersBeforeTheirNextEven
   // The first server sees the same instance and has nothing left to do.
   EXPECT_EQ(*service_->CatchUp(), 0u);
   EXPECT_TRUE(service_->Instance("trade-in-2", "O-4").ok());
+}
+
+// A database from before the cursor document: the position kept in the old setting holds,
+// so a journey deployed now does not see the events that came before.
+TEST(JourneyServiceUpgradeTest, ThePositionOfTheOldCursorSettingIsKept) {
+  auto store = store::OpenSqliteStore({.path = ":memory:"});
+  ASSERT_TRUE(store.ok());
+  ManualClock clock(*ParseTime("2026-11-02T09:00:00Z"));
+  MetricsRegistry metrics;
+  ASSERT_TRUE((*store)
+                  ->AppendEvents({Ev("old", "order.placed", {{"order_id", "O-9"}},
+                                     "2026-11-01T09:00:00Z", {{"trade_in", true}})})
+                  .ok());
+  ASSERT_TRUE((*store)->PutSetting("journey.cursor", "1").ok());
+  JourneyService service(**store, clock, metrics);
+  ASSERT_TRUE(service.Start().ok());
+  ASSERT_TRUE(service.Deploy(TradeInYaml(), "trade-in.yaml").ok());
+  EXPECT_EQ(*service.CatchUp(), 0u);
+  EXPECT_EQ(service.Instance("trade-in", "O-9").status().code(), StatusCode::kNotFound);
 }
 
 TEST(HmacTest, MatchesRfc4231TestCase2) {
