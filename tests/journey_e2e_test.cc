@@ -36,27 +36,7 @@ std::string SourceDir() {
   return d ? d : RAPPORT_E2E_SOURCE_DIR;
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::string TradeInYaml() { return ReadFile(SourceDir() + "/examples/journeys/trade-in.yaml"); }
-
-// Idempotency key → how often it is in the NDJSON outbox sink file.
-std::map<std::string, int> SinkKeys(const std::string& path) {
-  std::map<std::string, int> keys;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    auto j = ParseJson(line);
-    if (j.ok()) ++keys[j->value("idempotency_key", "")];
-  }
-  return keys;
-}
 
 template <typename Pred>
 bool WaitUntil(Pred pred, int timeout_ms = 20000) {

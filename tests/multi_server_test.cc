@@ -22,13 +22,6 @@ std::string SourceDir() {
   return d ? d : RAPPORT_E2E_SOURCE_DIR;
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // The socket directory of the throwaway cluster: RAPPORT_TEST_PG is "host=DIR user=rapport".
 std::string PgSocketDir() {
   const char* conninfo = std::getenv("RAPPORT_TEST_PG");
@@ -48,17 +41,6 @@ std::string FreshDatabase(const std::string& name) {
                     name + "' -c 'CREATE DATABASE " + name + "' >/dev/null";
   if (dir.empty() || std::system(cmd.c_str()) != 0) return "";
   return "postgresql://rapport@/" + name + "?host=" + dir;
-}
-
-std::map<std::string, int> SinkKeys(const std::string& path) {
-  std::map<std::string, int> keys;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = ParseJson(line);
-    if (j.ok()) ++keys[j->value("idempotency_key", "")];
-  }
-  return keys;
 }
 
 std::string Event(const std::string& id, const std::string& type, const Json& keys,

@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -261,6 +263,24 @@ int ServerProcess::Terminate() {
   waitpid(pid_, &status, 0);
   pid_ = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::map<std::string, int> SinkKeys(const std::string& path) {
+  std::map<std::string, int> keys;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = ParseJson(line);
+    if (j.ok()) ++keys[j->value("idempotency_key", "")];
+  }
+  return keys;
 }
 
 std::string CreateToken(const std::string& db, const std::string& role, const std::string& org) {

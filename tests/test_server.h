@@ -89,6 +89,12 @@ class ServerProcess {
   std::string startup_output_;
 };
 
+// The whole text of a file ("" if it cannot be read).
+std::string ReadFile(const std::string& path);
+
+// Idempotency key → how often it is in an NDJSON outbox sink file.
+std::map<std::string, int> SinkKeys(const std::string& path);
+
 // Creates an admin token in `db` with the CLI and returns it.
 std::string CreateToken(const std::string& db, const std::string& role,
                         const std::string& org = "");
