@@ -1,0 +1,169 @@
+#include "privacy/audit.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "store/sqlite/sqlite_store.h"
+
+namespace rapport::privacy {
+namespace {
+
+class AuditLogTest : public ::testing::Test {
+ protected:
+  AuditLogTest()
+      : path_(std::filesystem::temp_directory_path() /
+              ("rapport-audit-test-" + std::to_string(getpid()) + "-" +
+               ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db")) {
+    Remove();
+    Reopen();
+  }
+  ~AuditLogTest() override {
+    log_.reset();
+    store_.reset();
+    Remove();
+  }
+
+  void Remove() {
+    for (const char* suffix : {"", "-wal", "-shm"})
+      std::filesystem::remove(path_.string() + suffix);
+  }
+  void Reopen() {
+    log_.reset();
+    store_.reset();
+    auto store = store::OpenSqliteStore({.path = path_.string()});
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+    log_ = std::make_unique<AuditLog>(*store_, clock_);
+  }
+  // Changes the database behind the store's back, as an attacker with file access would.
+  void Tamper(const std::string& sql) {
+    log_.reset();
+    store_.reset();
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    char* error = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << error;
+    ASSERT_EQ(sqlite3_changes(db), 1) << sql;
+    sqlite3_close(db);
+    Reopen();
+  }
+  void AppendReads(int count) {
+    for (int i = 0; i < count; ++i) {
+      ASSERT_TRUE(log_->Append(AuditEntry{.actor = "tok_agent",
+                                          .actor_role = "agent",
+                                          .action = "person.read",
+                                          .subject = "per_" + std::to_string(i % 3),
+                                          .detail = {{"fields", {"email"}}}})
+                      .ok());
+    }
+  }
+  AuditVerification Verified() {
+    auto v = log_->Verify();
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return v.ok() ? *v : AuditVerification{.ok = false, .problem = "verify failed"};
+  }
+
+  std::filesystem::path path_;
+  ManualClock clock_{*ParseTime("2026-11-23T10:00:00Z")};
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<AuditLog> log_;
+};
+
+TEST_F(AuditLogTest, AnEmptyLogVerifies) {
+  auto v = Verified();
+  EXPECT_TRUE(v.ok);
+  EXPECT_EQ(v.entries, 0);
+}
+
+TEST_F(AuditLogTest, EntriesChainAndSurviveARestart) {
+  AppendReads(5);
+  Reopen();
+  AppendReads(2);
+  auto v = Verified();
+  EXPECT_TRUE(v.ok) << v.problem;
+  EXPECT_EQ(v.entries, 7);
+
+  auto all = log_->List("", 0, 100);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 7u);
+  for (size_t i = 0; i < all->size(); ++i) {
+    EXPECT_EQ((*all)[i].n, static_cast<int64_t>(i + 1));
+    EXPECT_EQ((*all)[i].prev_hash, i == 0 ? "" : (*all)[i - 1].hash);
+  }
+  auto one = log_->List("per_1", 0, 100);
+  ASSERT_TRUE(one.ok());
+  ASSERT_EQ(one->size(), 3u);  // entries 2 and 5, and 7 after the restart
+  EXPECT_EQ((*one)[0].entry.detail["fields"][0], "email");
+  EXPECT_EQ((*one)[1].n, 5);
+  EXPECT_EQ((*one)[2].n, 7);
+}
+
+TEST_F(AuditLogTest, AnAlteredEntryIsFoundAndNamed) {
+  AppendReads(4);
+  Tamper(
+      "UPDATE log_lines SET body = replace(body, '\"tok_agent\"', '\"tok_other\"') "
+      "WHERE stream = 'audit' AND seq = (SELECT seq FROM log_lines WHERE stream = 'audit' "
+      "ORDER BY seq LIMIT 1 OFFSET 2)");
+  auto v = Verified();
+  EXPECT_FALSE(v.ok);
+  EXPECT_EQ(v.problem, "entry 3: was altered (its hash does not match)");
+}
+
+TEST_F(AuditLogTest, ARemovedEntryIsFound) {
+  AppendReads(4);
+  Tamper(
+      "DELETE FROM log_lines WHERE stream = 'audit' AND seq = (SELECT seq FROM log_lines "
+      "WHERE stream = 'audit' ORDER BY seq LIMIT 1 OFFSET 1)");
+  auto v = Verified();
+  EXPECT_FALSE(v.ok);
+  EXPECT_NE(v.problem.find("entry 2"), std::string::npos) << v.problem;
+}
+
+TEST_F(AuditLogTest, CuttingOffTheLastEntryIsFound) {
+  AppendReads(3);
+  Tamper(
+      "DELETE FROM log_lines WHERE stream = 'audit' AND seq = (SELECT max(seq) FROM log_lines "
+      "WHERE stream = 'audit')");
+  auto v = Verified();
+  EXPECT_FALSE(v.ok);
+  EXPECT_NE(v.problem.find("head counts 3 entries, the log holds 2"), std::string::npos)
+      << v.problem;
+}
+
+TEST_F(AuditLogTest, ConcurrentAppendsFormOneChain) {
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) threads.emplace_back([this] { AppendReads(50); });
+  for (auto& t : threads) t.join();
+  auto v = Verified();
+  EXPECT_TRUE(v.ok) << v.problem;
+  EXPECT_EQ(v.entries, 400);
+}
+
+TEST_F(AuditLogTest, TheDomainChangeIsStoredWithItsEntry) {
+  store::WriteBatch with;
+  with.puts.push_back({store::Document{.kind = "consent", .id = "c1", .body = "{}"}, 0});
+  ASSERT_TRUE(
+      log_->Append({AuditEntry{.actor = "system", .action = "consent.given", .subject = "per_1"}},
+                   with)
+          .ok());
+  EXPECT_TRUE(store_->GetDocument("consent", "c1")->has_value());
+
+  // The same document again with "must not exist": refused, and no entry is written.
+  Status again = log_->Append(
+      {AuditEntry{.actor = "system", .action = "consent.given", .subject = "per_1"}}, with);
+  EXPECT_EQ(again.code(), StatusCode::kAborted);
+  auto v = Verified();
+  EXPECT_TRUE(v.ok) << v.problem;
+  EXPECT_EQ(v.entries, 1);
+}
+
+TEST_F(AuditLogTest, AnEntryNeedsAnAction) {
+  EXPECT_EQ(log_->Append(AuditEntry{.actor = "system"}).code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace rapport::privacy
