@@ -388,6 +388,54 @@ TEST_P(StoreConformanceTest, LogLinesReadByStreamAndKeyAfterACursor) {
   EXPECT_EQ((*after)[0].body, "line3");
 }
 
+TEST_P(StoreConformanceTest, EraseRemovesAnAddressFromEveryTableAndBumpsRevisions) {
+  const std::string mail = "anna.erased@example.org";
+  SourceRecord kept = MakeRecord("K-2", "Keller");
+  SourceRecord erased = MakeRecord("K-1", "Muster");
+  erased.fields.push_back({"email", mail});
+  auto puts = store_->PutRecords({erased, kept});
+  ASSERT_TRUE(puts.ok()) << puts.status().ToString();
+  Event by_id = MakeEvent("e-1");
+  by_id.payload = {{"name", "Anna Muster"}};
+  Event by_needle = MakeEvent("e-2", mail);
+  by_needle.payload = {{"to", "anna.erased+shop@example.org"}};
+  ASSERT_TRUE(store_->AppendEvents({by_id, by_needle}).ok());
+  WriteBatch b;
+  b.puts.push_back({{"person", "per_1", "{\"email\":\"" + mail + "\"}", 0}, 0});
+  b.puts.push_back({{"alias", mail, "{}", 0}, 0});
+  b.enqueue.push_back({"outbox", "o-1", clock_.Now(), "{\"to\":\"" + mail + "\"}", 0});
+  b.append.push_back({"timeline", "per_1", "mail to " + mail, clock_.Now()});
+  ASSERT_TRUE(store_->Write(b).ok());
+
+  EXPECT_EQ(store_->Erase({.needles = {"ab"}}).status().code(), StatusCode::kInvalidArgument);
+  auto counts = store_->Erase({.record_ids = {(*puts)[0].id},
+                               .event_ids = {"e-1"},
+                               .needles = {mail, "anna.erased+shop@example.org"}});
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_GE(counts->records, 1);
+  EXPECT_GE(counts->events, 2);
+  EXPECT_GE(counts->documents, 2);
+  EXPECT_EQ(counts->queue_items, 1);
+  EXPECT_EQ(counts->log_lines, 1);
+
+  EXPECT_TRUE(store_->GetRecord((*puts)[0].id)->fields.empty());
+  EXPECT_EQ(store_->GetRecord((*puts)[1].id)->fields, kept.fields) << "another record changed";
+  EXPECT_EQ(store_->GetEvent("e-1")->payload, Json::object());
+  Event e2 = *store_->GetEvent("e-2");
+  EXPECT_EQ(e2.subject, "[erased]");
+  EXPECT_EQ(e2.payload.dump().find("anna.erased"), std::string::npos);
+  auto person = *store_->GetDocument("person", "per_1");
+  ASSERT_TRUE(person);
+  EXPECT_EQ(person->body, "{\"email\":\"[erased]\"}");
+  EXPECT_EQ(person->revision, 2) << "a cached copy must not be written back";
+  EXPECT_FALSE(*store_->GetDocument("alias", mail));
+  EXPECT_TRUE(*store_->GetDocument("alias", "[erased]"));
+  auto due = store_->DueItems("outbox", clock_.Now(), 10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].body.find(mail), std::string::npos);
+  EXPECT_EQ((*store_->ReadLog("timeline", "per_1", 0, 10))[0].body, "mail to [erased]");
+}
+
 INSTANTIATE_TEST_SUITE_P(AllBackends, StoreConformanceTest, ::testing::ValuesIn(Backends()),
                          [](const auto& info) { return info.param.name; });
 

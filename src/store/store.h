@@ -109,6 +109,27 @@ struct WriteBatch {
   }
 };
 
+// What Store::Erase removes (GDPR Art. 17). Erasure is the one exception to "source records
+// are never changed".
+struct Erasure {
+  std::vector<std::string> record_ids;  // their fields become [] (source, key, time stay)
+  std::vector<std::string> event_ids;   // their payload becomes {} (type, keys, times stay)
+  // Replaced by `replacement` wherever they occur: record fields and source keys; event
+  // subjects, keys and payloads; document ids and bodies; queue item ids and bodies; log keys
+  // and bodies. Case-sensitive: pass every spelling. Strings shorter than 3 bytes are refused.
+  std::vector<std::string> needles;
+  std::string replacement = "[erased]";
+};
+
+// How many rows an erasure changed, per table.
+struct ErasureCounts {
+  int64_t records = 0;
+  int64_t events = 0;
+  int64_t documents = 0;
+  int64_t queue_items = 0;
+  int64_t log_lines = 0;
+};
+
 struct StoreStats {
   int64_t records = 0;
   int64_t events = 0;
@@ -180,6 +201,14 @@ class Store {
   // Lines of one stream (and key, unless empty) with seq > after, in order.
   virtual Result<std::vector<LogLine>> ReadLog(std::string_view stream, std::string_view key,
                                                int64_t after, int limit) = 0;
+
+  // --- Erasure ----------------------------------------------------------------------------
+  // Applies the erasure in one transaction; a changed document's revision increases (so a
+  // cached copy cannot be written back). Afterwards the old content is also gone from the
+  // database files as far as the backend allows: SQLite zeroes deleted content
+  // (secure_delete) and truncates the WAL; PostgreSQL VACUUMs the tables (its WAL and
+  // backups keep old content until they are recycled). kInvalidArgument for a short needle.
+  virtual Result<ErasureCounts> Erase(const Erasure& erasure) = 0;
 
   virtual Result<StoreStats> Stats() = 0;
   // "sqlite" or "postgres".

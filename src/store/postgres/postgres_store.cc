@@ -527,6 +527,100 @@ class PostgresStore final : public Store {
     return out;
   }
 
+  Result<ErasureCounts> Erase(const Erasure& e) override {
+    for (const auto& n : e.needles) {
+      if (n.size() < 3)
+        return InvalidArgument("an erasure needle needs 3 bytes or more", "needles");
+    }
+    ErasureCounts counts;
+    Lease c(*this);
+    RETURN_IF_ERROR(Command(*c, "BEGIN"));
+    auto run = [&](const std::string& name, const std::string& sql,
+                   const std::vector<std::string>& params) -> Result<int64_t> {
+      ASSIGN_OR_RETURN(auto res, Exec(*c, name, sql, params));
+      return static_cast<int64_t>(std::atoll(PQcmdTuples(res->get())));
+    };
+    auto apply = [&]() -> Status {
+      for (const auto& id : e.record_ids) {
+        ASSIGN_OR_RETURN(
+            int64_t n,
+            run("erase_record", "UPDATE records SET fields = '[]'::jsonb WHERE id = $1", {id}));
+        counts.records += n;
+      }
+      for (const auto& id : e.event_ids) {
+        ASSIGN_OR_RETURN(
+            int64_t n,
+            run("erase_event", "UPDATE events SET payload = '{}'::jsonb WHERE id = $1", {id}));
+        counts.events += n;
+      }
+      for (const auto& needle : e.needles) {
+        std::vector<std::string> p = {needle, e.replacement};
+        ASSIGN_OR_RETURN(int64_t n,
+                         run("erase_n_records",
+                             "UPDATE records SET fields = replace(fields::text, $1, $2)::jsonb, "
+                             "source_key = replace(source_key, $1, $2) "
+                             "WHERE strpos(fields::text, $1) > 0 OR strpos(source_key, $1) > 0",
+                             p));
+        counts.records += n;
+        ASSIGN_OR_RETURN(n, run("erase_n_events",
+                                "UPDATE events SET subject = replace(subject, $1, $2), "
+                                "keys = replace(keys::text, $1, $2)::jsonb, "
+                                "payload = replace(payload::text, $1, $2)::jsonb "
+                                "WHERE strpos(subject, $1) > 0 OR strpos(keys::text, $1) > 0 "
+                                "OR strpos(payload::text, $1) > 0",
+                                p));
+        counts.events += n;
+        ASSIGN_OR_RETURN(n, run("erase_n_doc_bodies",
+                                "UPDATE documents SET body = replace(body, $1, $2), "
+                                "revision = revision + 1 WHERE strpos(body, $1) > 0",
+                                p));
+        counts.documents += n;
+        // A renamed id that already exists elsewhere: the row is dropped instead.
+        ASSIGN_OR_RETURN(n, run("erase_n_doc_ids",
+                                "UPDATE documents d SET id = replace(d.id, $1, $2), "
+                                "revision = d.revision + 1 WHERE strpos(d.id, $1) > 0 AND NOT "
+                                "EXISTS (SELECT 1 FROM documents o WHERE o.kind = d.kind AND "
+                                "o.id = replace(d.id, $1, $2))",
+                                p));
+        counts.documents += n;
+        RETURN_IF_ERROR(
+            run("erase_n_doc_left", "DELETE FROM documents WHERE strpos(id, $1) > 0", {needle})
+                .status());
+        ASSIGN_OR_RETURN(n, run("erase_n_queue_bodies",
+                                "UPDATE queue_items SET body = replace(body, $1, $2) "
+                                "WHERE strpos(body, $1) > 0",
+                                p));
+        counts.queue_items += n;
+        ASSIGN_OR_RETURN(n, run("erase_n_queue_ids",
+                                "UPDATE queue_items q SET id = replace(q.id, $1, $2) "
+                                "WHERE strpos(q.id, $1) > 0 AND NOT EXISTS (SELECT 1 FROM "
+                                "queue_items o WHERE o.queue = q.queue AND "
+                                "o.id = replace(q.id, $1, $2))",
+                                p));
+        counts.queue_items += n;
+        RETURN_IF_ERROR(
+            run("erase_n_queue_left", "DELETE FROM queue_items WHERE strpos(id, $1) > 0", {needle})
+                .status());
+        ASSIGN_OR_RETURN(n, run("erase_n_logs",
+                                "UPDATE log_lines SET key = replace(key, $1, $2), "
+                                "body = replace(body, $1, $2) "
+                                "WHERE strpos(key, $1) > 0 OR strpos(body, $1) > 0",
+                                p));
+        counts.log_lines += n;
+      }
+      return OkStatus();
+    };
+    Status s = apply();
+    if (!s.ok()) {
+      (void)Command(*c, "ROLLBACK");
+      return s;
+    }
+    RETURN_IF_ERROR(Command(*c, "COMMIT"));
+    // Dead row versions keep the old text until VACUUM marks their space free for reuse.
+    RETURN_IF_ERROR(Command(*c, "VACUUM records, events, documents, queue_items, log_lines"));
+    return counts;
+  }
+
   Result<StoreStats> Stats() override {
     Lease c(*this);
     ASSIGN_OR_RETURN(auto res, Exec(*c, "stats",

@@ -3,8 +3,10 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <variant>
 #include <vector>
 
@@ -142,6 +144,9 @@ class SqliteStore final : public Store {
     RETURN_IF_ERROR(writer_->Exec("PRAGMA foreign_keys=ON"));
     RETURN_IF_ERROR(writer_->Exec("PRAGMA temp_store=MEMORY"));
     RETURN_IF_ERROR(writer_->Exec("PRAGMA cache_size=-65536"));
+    // Deleted and overwritten content is zeroed at once, so that an erased address does not
+    // survive in free pages or unused parts of a page (Store::Erase).
+    RETURN_IF_ERROR(writer_->Exec("PRAGMA secure_delete=ON"));
     RETURN_IF_ERROR(Migrate());
     if (!in_memory) {
       for (int i = 0; i < options_.readers; ++i) {
@@ -600,6 +605,98 @@ class SqliteStore final : public Store {
     }
     if (rc != SQLITE_DONE) return SqliteError(reader->raw(), rc, "read log");
     return out;
+  }
+
+  Result<ErasureCounts> Erase(const Erasure& e) override {
+    for (const auto& n : e.needles) {
+      if (n.size() < 3)
+        return InvalidArgument("an erasure needle needs 3 bytes or more", "needles");
+    }
+    ErasureCounts counts;
+    {
+      std::lock_guard<std::mutex> lock(write_mu_);
+      Transaction tx(*writer_);
+      RETURN_IF_ERROR(tx.Begin());
+      auto changes = [&] { return static_cast<int64_t>(sqlite3_changes(writer_->raw())); };
+      for (const auto& id : e.record_ids) {
+        RETURN_IF_ERROR(Run("UPDATE records SET fields = '[]' WHERE id = ?1", {id}));
+        counts.records += changes();
+      }
+      for (const auto& id : e.event_ids) {
+        RETURN_IF_ERROR(Run("UPDATE events SET payload = '{}' WHERE id = ?1", {id}));
+        counts.events += changes();
+      }
+      std::string_view to = e.replacement;
+      for (const auto& n : e.needles) {
+        std::string_view needle = n;
+        RETURN_IF_ERROR(
+            Run("UPDATE records SET fields = replace(fields, ?1, ?2), "
+                "source_key = replace(source_key, ?1, ?2) "
+                "WHERE instr(fields, ?1) > 0 OR instr(source_key, ?1) > 0",
+                {needle, to}));
+        counts.records += changes();
+        RETURN_IF_ERROR(
+            Run("UPDATE events SET subject = replace(subject, ?1, ?2), "
+                "keys = replace(keys, ?1, ?2), payload = replace(payload, ?1, ?2) "
+                "WHERE instr(subject, ?1) > 0 OR instr(keys, ?1) > 0 "
+                "OR instr(payload, ?1) > 0",
+                {needle, to}));
+        counts.events += changes();
+        RETURN_IF_ERROR(
+            Run("UPDATE documents SET body = replace(body, ?1, ?2), "
+                "revision = revision + 1 WHERE instr(body, ?1) > 0",
+                {needle, to}));
+        counts.documents += changes();
+        // A renamed id that already exists elsewhere: the row is dropped instead.
+        RETURN_IF_ERROR(
+            Run("UPDATE OR IGNORE documents SET id = replace(id, ?1, ?2), "
+                "revision = revision + 1 WHERE instr(id, ?1) > 0",
+                {needle, to}));
+        counts.documents += changes();
+        RETURN_IF_ERROR(Run("DELETE FROM documents WHERE instr(id, ?1) > 0", {needle}));
+        RETURN_IF_ERROR(
+            Run("UPDATE queue_items SET body = replace(body, ?1, ?2) "
+                "WHERE instr(body, ?1) > 0",
+                {needle, to}));
+        counts.queue_items += changes();
+        RETURN_IF_ERROR(
+            Run("UPDATE OR IGNORE queue_items SET id = replace(id, ?1, ?2) "
+                "WHERE instr(id, ?1) > 0",
+                {needle, to}));
+        counts.queue_items += changes();
+        RETURN_IF_ERROR(Run("DELETE FROM queue_items WHERE instr(id, ?1) > 0", {needle}));
+        RETURN_IF_ERROR(
+            Run("UPDATE log_lines SET key = replace(key, ?1, ?2), "
+                "body = replace(body, ?1, ?2) "
+                "WHERE instr(key, ?1) > 0 OR instr(body, ?1) > 0",
+                {needle, to}));
+        counts.log_lines += changes();
+      }
+      RETURN_IF_ERROR(tx.Commit());
+      if (options_.path != ":memory:") {
+        // The WAL still holds the pages as they were before: copy the new ones into the
+        // database and cut the WAL to zero bytes. A reader in the middle of a read can make
+        // the checkpoint busy, so it is retried briefly.
+        Status checkpointed = OkStatus();
+        for (int attempt = 0; attempt < 50; ++attempt) {
+          ASSIGN_OR_RETURN(Statement * st, writer_->Prepare("PRAGMA wal_checkpoint(TRUNCATE)"));
+          StatementUse s(*st);
+          int rc = s->Step();
+          if (rc != SQLITE_ROW) {
+            checkpointed = SqliteError(writer_->raw(), rc, "checkpoint after erasure");
+            break;
+          }
+          if (s->Int(0) == 0) {
+            checkpointed = OkStatus();
+            break;
+          }
+          checkpointed = Unavailable("the WAL could not be truncated after an erasure (busy)");
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        RETURN_IF_ERROR(checkpointed);
+      }
+    }
+    return counts;
   }
 
   Result<StoreStats> Stats() override {
