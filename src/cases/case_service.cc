@@ -1,0 +1,749 @@
+// Cases as revision-checked documents. Every change reads the case, applies one mutation and
+// writes it back with its timeline entry, SLA queue changes and events in one batch.
+#include "cases/case_service.h"
+
+#include <algorithm>
+
+#include "cases/rules.h"
+
+namespace rapport::cases {
+
+namespace {
+
+constexpr const char* kCaseKind = "case";
+constexpr const char* kPreferenceKind = "case-preference";
+constexpr const char* kAnnotationKind = "case-annotation";
+constexpr const char* kCursorKind = "case-cursor";
+constexpr const char* kCursorId = "events";
+constexpr const char* kSlaQueue = "case-sla";
+constexpr int kMaxAttempts = 100;
+constexpr int kEventChunk = 500;
+
+const std::vector<std::string>& States() {
+  static const std::vector<std::string> k = {"open", "in_progress", "waiting_for_customer",
+                                             "resolved", "closed"};
+  return k;
+}
+
+bool TransitionAllowed(const std::string& from, const std::string& to) {
+  if (from == to) return false;
+  if (from == "closed") return false;
+  if (from == "resolved") return to == "closed" || to == "in_progress";
+  return to != "open";
+}
+
+Json ActorJson(const Actor& a) {
+  Json j = {{"id", a.id}, {"role", a.role}};
+  if (!a.org.empty()) j["org"] = a.org;
+  if (!a.name.empty()) j["name"] = a.name;
+  return j;
+}
+
+void AddTimeline(Json& c, Time now, const Actor& actor, std::string kind, Json detail) {
+  Json entry = {{"at", FormatTime(now)},
+                {"kind", std::move(kind)},
+                {"by", ActorJson(actor)},
+                {"team", c.value("team", "")}};
+  for (auto& [k, v] : detail.items()) entry[k] = v;
+  c["timeline"].push_back(std::move(entry));
+}
+
+bool VerificationValid(const Json& c, Time now) {
+  const Json& v = c["verification"];
+  if (!v.is_object()) return false;
+  auto until = ParseTime(v.value("valid_until", ""));
+  return until.ok() && now < *until;
+}
+
+std::string SlaItemId(const std::string& case_id, const std::string& sla, const char* kind) {
+  return case_id + "/" + sla + "/" + kind;
+}
+
+// Stops an SLA clock: met at `now` unless already decided, and its timers are dropped.
+void MeetSla(Json& c, const std::string& name, Time now, store::WriteBatch& batch) {
+  for (auto& s : c["sla"]) {
+    if (s.value("name", "") != name || !s["met_at"].is_null() || !s["breached_at"].is_null()) {
+      continue;
+    }
+    s["met_at"] = FormatTime(now);
+    std::string id = c.value("id", "");
+    batch.dequeue.emplace_back(kSlaQueue, SlaItemId(id, name, "warn"));
+    batch.dequeue.emplace_back(kSlaQueue, SlaItemId(id, name, "breach"));
+  }
+}
+
+Status NotFoundCase(std::string_view id) {
+  return NotFound("no case '" + std::string(id) + "'", "id");
+}
+
+std::string NextPriority(const CasesConfig& cfg, const std::string& p) {
+  auto it = std::find(cfg.priorities.begin(), cfg.priorities.end(), p);
+  if (it == cfg.priorities.end() || it + 1 == cfg.priorities.end()) return p;
+  return *(it + 1);
+}
+
+}  // namespace
+
+CaseService::CaseService(store::Store& store, const Clock& clock, IdSource& ids)
+    : store_(store), clock_(clock), ids_(ids) {}
+
+Status CaseService::Start() {
+  ASSIGN_OR_RETURN(auto saved, store_.GetSetting(kConfigSetting));
+  ConfigPtr cfg;
+  if (saved) {
+    ASSIGN_OR_RETURN(Json j, ParseJson(*saved));
+    auto loaded = LoadConfig(j.value("text", ""), j.value("file", "cases.yaml"));
+    if (!loaded.ok()) return loaded.status().WithContext("stored cases configuration");
+    cfg = *loaded;
+  } else {
+    ASSIGN_OR_RETURN(cfg, LoadConfig(DefaultConfigYaml(), "<default cases config>"));
+  }
+  std::lock_guard<std::mutex> lock(config_mu_);
+  config_ = std::move(cfg);
+  return OkStatus();
+}
+
+Result<ConfigPtr> CaseService::SetConfig(std::string_view yaml, std::string_view file) {
+  ASSIGN_OR_RETURN(ConfigPtr cfg, LoadConfig(yaml, file));
+  RETURN_IF_ERROR(store_.PutSetting(kConfigSetting, Json{{"file", file}, {"text", yaml}}.dump()));
+  std::lock_guard<std::mutex> lock(config_mu_);
+  config_ = cfg;
+  return cfg;
+}
+
+ConfigPtr CaseService::config() const {
+  std::lock_guard<std::mutex> lock(config_mu_);
+  return config_;
+}
+
+Status CaseService::OpenInto(const ConfigPtr& cfg, const OpenCaseRequest& r, const Actor& actor,
+                             Time now, store::WriteBatch& batch, Json* out) {
+  if (r.person.empty()) return InvalidArgument("a case needs the person it is about", "person");
+  if (r.type.empty()) return InvalidArgument("type must not be empty", "type");
+  if (!cfg->IsPriority(r.priority)) {
+    return InvalidArgument("unknown priority '" + r.priority + "'", "priority");
+  }
+  for (const auto& [name, value] : r.fields) {
+    if (!cfg->FindField(name)) {
+      return InvalidArgument("unknown field '" + name + "' (not in the cases configuration)",
+                             "fields." + name);
+    }
+  }
+  RoutingDecision decision;
+  if (!r.team.empty()) {
+    if (!cfg->FindTeam(r.team)) return NotFound("no team '" + r.team + "'", "team");
+    decision = {r.team, "", "team chosen by " + (actor.name.empty() ? actor.id : actor.name)};
+  } else {
+    decision = Route(*cfg, {r.text, r.event_type, r.type, r.attributes});
+  }
+  const Team* team = cfg->FindTeam(decision.team);
+  if (actor.is_partner() && team->org != actor.org) {
+    return PermissionDenied("a partner opens cases only for its own organisation's teams");
+  }
+  std::string id = ids_.Next("case");
+  Json c = {{"id", id},
+            {"person", r.person},
+            {"type", r.type},
+            {"priority", r.priority},
+            {"title", r.title},
+            {"state", "open"},
+            {"team", decision.team},
+            {"org", team->org},
+            {"channel", r.channel},
+            {"source", {{"kind", r.source}}},
+            {"opened_at", FormatTime(now)},
+            {"opened_by", ActorJson(actor)},
+            {"routing", decision.ToJson()},
+            {"fields", Json::object()},
+            {"verification", nullptr},
+            {"escalated", false},
+            {"repeats", 0},
+            {"repeated", Json::array()},
+            {"messages", 0},
+            {"sla", Json::array()},
+            {"timeline", Json::array()}};
+  if (!r.source_event.empty()) c["source"]["event"] = r.source_event;
+  if (!r.event_type.empty()) c["source"]["event_type"] = r.event_type;
+  if (!r.attributes.empty()) c["attributes"] = r.attributes;
+  AddTimeline(c, now, actor, "opened", {{"text", r.text}, {"routing", decision.ToJson()}});
+  AddTimeline(c, now, actor, "routed", decision.ToJson());
+  for (const auto& [name, value] : r.fields) {
+    c["fields"][name] = {{"value", value},
+                         {"collected_at", FormatTime(now)},
+                         {"collected_by", ActorJson(actor)},
+                         {"team", decision.team},
+                         {"source", r.source}};
+    AddTimeline(c, now, actor, "field.collected", {{"field", name}, {"value", value}});
+  }
+  if (const SlaPolicy* p = cfg->FindSla(r.type, r.priority)) {
+    const BusinessCalendar& cal =
+        p->business_hours ? cfg->calendar : BusinessCalendar::AlwaysOpen();
+    auto add = [&](const char* name, Duration within) {
+      Time due = cal.Add(now, within);
+      Json s = {{"name", name},
+                {"within", FormatDuration(within)},
+                {"hours", p->business_hours ? "business" : "always"},
+                {"started_at", FormatTime(now)},
+                {"due", FormatTime(due)},
+                {"met_at", nullptr},
+                {"warned_at", nullptr},
+                {"breached_at", nullptr},
+                {"escalate_to", p->escalate_to}};
+      if (p->warn_before > Duration(0) && p->warn_before < within) {
+        Time warn = cal.Add(now, within - p->warn_before);
+        s["warn_at"] = FormatTime(warn);
+        batch.enqueue.push_back({kSlaQueue, SlaItemId(id, name, "warn"), warn,
+                                 Json{{"case", id}, {"sla", name}, {"kind", "warn"}}.dump()});
+      }
+      batch.enqueue.push_back({kSlaQueue, SlaItemId(id, name, "breach"), due,
+                               Json{{"case", id}, {"sla", name}, {"kind", "breach"}}.dump()});
+      c["sla"].push_back(std::move(s));
+    };
+    if (p->first_contact) add("first_contact", *p->first_contact);
+    if (p->resolution) add("resolution", *p->resolution);
+  }
+  // A case opened during a call is first contact.
+  if (r.in_contact) MeetSla(c, "first_contact", now, batch);
+  batch.puts.push_back({{kCaseKind, id, c.dump()}, 0});
+  c["revision"] = 1;
+  *out = std::move(c);
+  return OkStatus();
+}
+
+Result<Json> CaseService::Open(const OpenCaseRequest& request, const Actor& actor) {
+  store::WriteBatch batch;
+  Json c;
+  RETURN_IF_ERROR(OpenInto(config(), request, actor, clock_.Now(), batch, &c));
+  RETURN_IF_ERROR(store_.Write(batch));
+  return c;
+}
+
+Result<std::pair<Json, int64_t>> CaseService::Load(std::string_view id, const Actor& actor) {
+  ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kCaseKind, id));
+  if (!doc) return NotFoundCase(id);
+  ASSIGN_OR_RETURN(Json c, ParseJson(doc->body));
+  // A partner learns nothing about other organisations' cases, not even that they exist.
+  if (actor.is_partner() && c.value("org", "") != actor.org) return NotFoundCase(id);
+  return std::make_pair(std::move(c), doc->revision);
+}
+
+Result<Json> CaseService::Get(std::string_view id, const Actor& actor) {
+  ASSIGN_OR_RETURN(auto loaded, Load(id, actor));
+  loaded.first["revision"] = loaded.second;
+  return loaded.first;
+}
+
+Result<Json> CaseService::View(std::string_view id, const Actor& actor) {
+  ASSIGN_OR_RETURN(auto loaded, Load(id, actor));
+  const Json& c = loaded.first;
+  ConfigPtr cfg = config();
+  Time now = clock_.Now();
+  Json known = Json::array();
+  Json do_not_ask = Json::array();
+  for (const auto& [name, f] : c["fields"].items()) {
+    const FieldSpec* spec = cfg->FindField(name);
+    known.push_back({{"field", name},
+                     {"label", spec && !spec->label.empty() ? spec->label : name},
+                     {"value", f["value"]},
+                     {"collected_by", f["collected_by"]},
+                     {"team", f["team"]},
+                     {"collected_at", f["collected_at"]}});
+    do_not_ask.push_back(name);
+  }
+  Json missing = Json::array();
+  if (const Team* team = cfg->FindTeam(c.value("team", ""))) {
+    for (const auto& need : team->needs) {
+      if (!c["fields"].contains(need)) missing.push_back(need);
+    }
+  }
+  bool verified = VerificationValid(c, now);
+  if (verified) do_not_ask.push_back("verification");
+  Json handovers = Json::array();
+  for (const auto& e : c["timeline"]) {
+    if (e.value("kind", "") == "handover" || e.value("kind", "") == "escalated") {
+      handovers.push_back(e);
+    }
+  }
+  Json verification = c["verification"];
+  if (verification.is_object()) verification["valid_now"] = verified;
+  return Json{{"case", c["id"]},         {"revision", loaded.second},
+              {"person", c["person"]},   {"team", c["team"]},
+              {"state", c["state"]},     {"priority", c["priority"]},
+              {"routing", c["routing"]}, {"verification", verification},
+              {"known", known},          {"do_not_ask", do_not_ask},
+              {"missing", missing},      {"handovers", handovers},
+              {"repeats", c["repeats"]}, {"sla", c["sla"]}};
+}
+
+Result<Json> CaseService::List(const CaseFilter& f, const Actor& actor) {
+  Json out = Json::array();
+  std::string after;
+  int limit = std::clamp(f.limit, 1, 1000);
+  while (static_cast<int>(out.size()) < limit) {
+    ASSIGN_OR_RETURN(auto docs, store_.ListDocuments(kCaseKind, "", after, 500));
+    if (docs.empty()) break;
+    after = docs.back().id;
+    for (const auto& d : docs) {
+      ASSIGN_OR_RETURN(Json c, ParseJson(d.body));
+      if (actor.is_partner() && c.value("org", "") != actor.org) continue;
+      if (!f.team.empty() && c.value("team", "") != f.team) continue;
+      if (!f.state.empty() && c.value("state", "") != f.state) continue;
+      if (!f.person.empty() && c.value("person", "") != f.person) continue;
+      if (!f.type.empty() && c.value("type", "") != f.type) continue;
+      out.push_back({{"id", c["id"]},
+                     {"revision", d.revision},
+                     {"person", c["person"]},
+                     {"type", c["type"]},
+                     {"priority", c["priority"]},
+                     {"state", c["state"]},
+                     {"team", c["team"]},
+                     {"title", c["title"]},
+                     {"escalated", c["escalated"]},
+                     {"opened_at", c["opened_at"]},
+                     {"sla", c["sla"]}});
+      if (static_cast<int>(out.size()) >= limit) break;
+    }
+    if (static_cast<int>(docs.size()) < 500) break;
+  }
+  return Json{{"cases", out}};
+}
+
+Result<Json> CaseService::Mutate(std::string_view id, const Actor& actor,
+                                 std::optional<int64_t> expected_revision, const Mutation& fn) {
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    ASSIGN_OR_RETURN(auto loaded, Load(id, actor));
+    auto& [c, revision] = loaded;
+    if (expected_revision && *expected_revision != revision) {
+      return Status(StatusCode::kAborted,
+                    "case '" + std::string(id) + "' is at revision " + std::to_string(revision) +
+                        ", not " + std::to_string(*expected_revision) + "; reload it and retry",
+                    "expected_revision");
+    }
+    store::WriteBatch batch;
+    RETURN_IF_ERROR(fn(c, batch, clock_.Now()));
+    batch.puts.push_back({{kCaseKind, std::string(id), c.dump()}, revision});
+    Status s = store_.Write(batch);
+    if (s.ok()) {
+      c["revision"] = revision + 1;
+      return c;
+    }
+    if (s.code() != StatusCode::kAborted) return s;
+    if (expected_revision) {
+      return Status(StatusCode::kAborted,
+                    "case '" + std::string(id) + "' changed meanwhile; reload it and retry",
+                    "expected_revision");
+    }
+  }
+  return Status(StatusCode::kAborted,
+                "case '" + std::string(id) + "' is changed by too many writers at once; retry");
+}
+
+Result<Json> CaseService::CollectFields(
+    std::string_view id, const std::vector<std::pair<std::string, std::string>>& fields,
+    bool from_customer, const Actor& actor, std::optional<int64_t> expected_revision) {
+  ConfigPtr cfg = config();
+  if (fields.empty()) return InvalidArgument("give at least one field", "fields");
+  for (const auto& [name, value] : fields) {
+    if (!cfg->FindField(name)) {
+      return InvalidArgument("unknown field '" + name + "' (not in the cases configuration)",
+                             "fields." + name);
+    }
+  }
+  return Mutate(id, actor, expected_revision, [&](Json& c, store::WriteBatch&, Time now) {
+    if (c.value("state", "") == "closed") {
+      return FailedPrecondition("case '" + std::string(id) + "' is closed", "state");
+    }
+    for (const auto& [name, value] : fields) {
+      Json& slot = c["fields"][name];
+      bool known = slot.is_object();
+      if (known && from_customer) {
+        // The customer was asked for something the case already knew: the failure S3 is about.
+        c["repeats"] = c.value("repeats", 0) + 1;
+        c["repeated"].push_back(name);
+        AddTimeline(c, now, actor, "field.asked_again",
+                    {{"field", name},
+                     {"first_collected_by", slot["collected_by"]},
+                     {"first_team", slot["team"]},
+                     {"first_collected_at", slot["collected_at"]}});
+      }
+      if (known && slot["value"] == value) continue;
+      Json entry = {{"value", value},
+                    {"collected_at", FormatTime(now)},
+                    {"collected_by", ActorJson(actor)},
+                    {"team", c.value("team", "")},
+                    {"source", from_customer ? "customer" : "agent"}};
+      if (known) {
+        entry["previous"] = slot.value("previous", Json::array());
+        Json old = slot;
+        old.erase("previous");
+        entry["previous"].push_back(std::move(old));
+      }
+      slot = std::move(entry);
+      AddTimeline(c, now, actor, known ? "field.corrected" : "field.collected",
+                  {{"field", name}, {"value", value}});
+    }
+    return OkStatus();
+  });
+}
+
+Result<Json> CaseService::AddNote(std::string_view id, std::string_view text, const Actor& actor,
+                                  std::optional<int64_t> expected_revision) {
+  if (text.empty()) return InvalidArgument("a note needs text", "text");
+  return Mutate(id, actor, expected_revision, [&](Json& c, store::WriteBatch&, Time now) {
+    AddTimeline(c, now, actor, "note", {{"text", text}});
+    return OkStatus();
+  });
+}
+
+Result<Json> CaseService::RecordVerification(std::string_view id, std::string_view method,
+                                             Duration valid_for, const Actor& actor,
+                                             std::optional<int64_t> expected_revision) {
+  if (method.empty()) return InvalidArgument("say how the identity was checked", "method");
+  if (valid_for <= Duration(0)) return InvalidArgument("valid_for must be positive", "valid_for");
+  return Mutate(id, actor, expected_revision, [&](Json& c, store::WriteBatch&, Time now) {
+    if (VerificationValid(c, now)) {
+      c["repeats"] = c.value("repeats", 0) + 1;
+      c["repeated"].push_back("verification");
+      AddTimeline(c, now, actor, "verification.asked_again",
+                  {{"first_verified_by", c["verification"]["by"]},
+                   {"valid_until", c["verification"]["valid_until"]}});
+    }
+    c["verification"] = {{"method", method},
+                         {"verified_at", FormatTime(now)},
+                         {"valid_until", FormatTime(now + valid_for)},
+                         {"by", ActorJson(actor)},
+                         {"team", c.value("team", "")}};
+    AddTimeline(c, now, actor, "verified",
+                {{"method", method}, {"valid_until", FormatTime(now + valid_for)}});
+    return OkStatus();
+  });
+}
+
+Result<Json> CaseService::AddMessage(std::string_view id, std::string_view direction,
+                                     std::string_view channel, std::string_view text,
+                                     const Actor& actor, std::optional<int64_t> expected_revision) {
+  if (direction != "in" && direction != "out") {
+    return InvalidArgument("direction must be 'in' or 'out'", "direction");
+  }
+  if (text.empty()) return InvalidArgument("a message needs text", "text");
+  return Mutate(id, actor, expected_revision, [&](Json& c, store::WriteBatch& batch, Time now) {
+    c["messages"] = c.value("messages", 0) + 1;
+    AddTimeline(c, now, actor, direction == "out" ? "message.sent" : "message.received",
+                {{"channel", channel.empty() ? c.value("channel", "") : std::string(channel)},
+                 {"text", text}});
+    if (direction == "out") MeetSla(c, "first_contact", now, batch);
+    if (c.value("state", "") == "open") c["state"] = "in_progress";
+    return OkStatus();
+  });
+}
+
+Result<Json> CaseService::Handover(std::string_view id, std::string_view team_id,
+                                   std::string_view reason, const Actor& actor,
+                                   std::optional<int64_t> expected_revision) {
+  ConfigPtr cfg = config();
+  const Team* team = cfg->FindTeam(team_id);
+  if (!team) return NotFound("no team '" + std::string(team_id) + "'", "team");
+  if (reason.empty()) return InvalidArgument("say why the case is handed over", "reason");
+  return Mutate(id, actor, expected_revision, [&](Json& c, store::WriteBatch&, Time now) {
+    std::string from = c.value("team", "");
+    if (from == team->id) {
+      return FailedPrecondition(
+          "case '" + std::string(id) + "' is already with team '" + from + "'", "team");
+    }
+    if (c.value("state", "") == "closed") {
+      return FailedPrecondition("case '" + std::string(id) + "' is closed", "state");
+    }
+    Json kept = Json::array();
+    for (const auto& [name, f] : c["fields"].items()) kept.push_back(name);
+    AddTimeline(c, now, actor, "handover",
+                {{"from", from},
+                 {"to", team->id},
+                 {"reason", reason},
+                 {"kept_fields", kept},
+                 {"verification_valid", VerificationValid(c, now)}});
+    c["team"] = team->id;
+    c["org"] = team->org;
+    return OkStatus();
+  });
+}
+
+Result<Json> CaseService::ChangeState(std::string_view id, std::string_view state,
+                                      std::string_view reason, const Actor& actor,
+                                      std::optional<int64_t> expected_revision) {
+  if (std::find(States().begin(), States().end(), state) == States().end()) {
+    return InvalidArgument("unknown state '" + std::string(state) +
+                               "' (open, in_progress, waiting_for_customer, resolved, closed)",
+                           "state");
+  }
+  return Mutate(id, actor, expected_revision, [&](Json& c, store::WriteBatch& batch, Time now) {
+    std::string from = c.value("state", "");
+    if (!TransitionAllowed(from, std::string(state))) {
+      return FailedPrecondition(
+          "case '" + std::string(id) + "' cannot go from " + from + " to " + std::string(state),
+          "state");
+    }
+    c["state"] = state;
+    AddTimeline(c, now, actor, "state", {{"from", from}, {"to", state}, {"reason", reason}});
+    if (state == "resolved" || state == "closed") {
+      MeetSla(c, "first_contact", now, batch);
+      MeetSla(c, "resolution", now, batch);
+    }
+    return OkStatus();
+  });
+}
+
+Result<Json> CaseService::SetPreference(std::string_view person, std::string_view name,
+                                        std::string_view value, const Actor& actor,
+                                        std::string_view case_id) {
+  ConfigPtr cfg = config();
+  const PreferenceSpec* spec = cfg->FindPreference(name);
+  if (!spec) return InvalidArgument("unknown preference '" + std::string(name) + "'", "name");
+  if (value.empty()) return InvalidArgument("a preference needs a value", "value");
+  if (!spec->values.empty() &&
+      std::find(spec->values.begin(), spec->values.end(), value) == spec->values.end()) {
+    std::string list;
+    for (const auto& v : spec->values) list += (list.empty() ? "" : ", ") + v;
+    return InvalidArgument(
+        "'" + std::string(value) + "' is not a value of " + std::string(name) + " (" + list + ")",
+        "value");
+  }
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    Time now = clock_.Now();
+    store::WriteBatch batch;
+    std::optional<Json> updated_case;
+    int64_t case_revision = 0;
+    if (!case_id.empty()) {
+      ASSIGN_OR_RETURN(auto loaded, Load(case_id, actor));
+      if (loaded.first.value("person", "") != person) {
+        return InvalidArgument(
+            "case '" + std::string(case_id) + "' is not about person '" + std::string(person) + "'",
+            "case");
+      }
+      updated_case = std::move(loaded.first);
+      case_revision = loaded.second;
+      AddTimeline(*updated_case, now, actor, "preference.set", {{"name", name}, {"value", value}});
+      batch.puts.push_back(
+          {{kCaseKind, std::string(case_id), updated_case->dump()}, case_revision});
+    }
+    ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kPreferenceKind, person));
+    Json prefs = Json{{"person", person}, {"preferences", Json::object()}};
+    if (doc) {
+      ASSIGN_OR_RETURN(prefs, ParseJson(doc->body));
+    }
+    Json entry = {{"value", value}, {"set_by", ActorJson(actor)}, {"set_at", FormatTime(now)}};
+    entry["case"] = case_id.empty() ? Json(nullptr) : Json(case_id);
+    Json& slot = prefs["preferences"][std::string(name)];
+    if (slot.is_object()) {
+      entry["previous"] = slot.value("previous", Json::array());
+      Json old = slot;
+      old.erase("previous");
+      entry["previous"].push_back(std::move(old));
+    }
+    slot = entry;
+    batch.puts.push_back(
+        {{kPreferenceKind, std::string(person), prefs.dump()}, doc ? doc->revision : 0});
+    Status s = store_.Write(batch);
+    if (s.ok()) return prefs;
+    if (s.code() != StatusCode::kAborted) return s;
+  }
+  return Status(StatusCode::kAborted, "preferences of '" + std::string(person) +
+                                          "' are changed by too many writers at once; retry");
+}
+
+Result<Json> CaseService::Preferences(std::string_view person) {
+  ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kPreferenceKind, person));
+  if (!doc) return Json{{"person", person}, {"preferences", Json::object()}};
+  return ParseJson(doc->body);
+}
+
+Result<Json> CaseService::Annotation(std::string_view event_id) {
+  ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kAnnotationKind, event_id));
+  if (!doc) {
+    return NotFound("event '" + std::string(event_id) + "' has no annotations", "id");
+  }
+  return ParseJson(doc->body);
+}
+
+Status CaseService::HandleEvent(const ConfigPtr& cfg, const Event& e, store::WriteBatch& batch) {
+  // Feedback: a rating and/or free text; negative feedback opens a case.
+  bool feedback = std::any_of(cfg->feedback.event_types.begin(), cfg->feedback.event_types.end(),
+                              [&](const std::string& p) { return EventTypeMatches(p, e.type); });
+  if (feedback && !e.subject.empty()) {
+    std::string text = e.payload.is_object() ? e.payload.value("text", "") : "";
+    std::optional<int> rating;
+    if (e.payload.is_object() && e.payload.contains("rating") && e.payload["rating"].is_number()) {
+      rating = static_cast<int>(e.payload["rating"].get<double>());
+    }
+    FeedbackClass cls = ClassifyFeedback(cfg->feedback, text, rating);
+    if (cls.sentiment == "negative") {
+      OpenCaseRequest r;
+      r.person = e.subject;
+      r.type = cfg->feedback.case_type;
+      r.priority = "normal";
+      if (rating) {
+        auto it = cfg->feedback.priority_by_rating.find(*rating);
+        if (it != cfg->feedback.priority_by_rating.end()) r.priority = it->second;
+      }
+      r.title = "Feedback" +
+                (rating ? " " + std::to_string(*rating) + "/" + std::to_string(cfg->feedback.scale)
+                        : std::string()) +
+                ": " + cls.topic;
+      r.text = text;
+      r.channel = "feedback";
+      r.in_contact = false;
+      r.event_type = e.type;
+      r.source_event = e.id;
+      r.source = "event";
+      r.attributes = {{"topic", cls.topic}, {"sentiment", cls.sentiment}};
+      for (const auto& [k, v] : e.keys) {
+        if (cfg->FindField(k)) r.fields.emplace_back(k, v);
+      }
+      Json c;
+      Actor system{"system", "system", "", "feedback rules"};
+      Status s = OpenInto(cfg, r, system, clock_.Now(), batch, &c);
+      if (!s.ok()) return s.WithContext("event " + e.id);
+      // The classification is part of what the receiving team sees first.
+      Json body = *ParseJson(batch.puts.back().doc.body);
+      body["feedback"] = cls.ToJson();
+      body["timeline"][0]["feedback"] = cls.ToJson();
+      batch.puts.back().doc.body = body.dump();
+    }
+  }
+  // Orders (and whatever else a preference applies to) carry the preferences of their customer
+  // that were set before the event arrived.
+  if (e.subject.empty()) return OkStatus();
+  bool applies = false;
+  for (const auto& p : cfg->preferences) {
+    for (const auto& pattern : p.applies_to) applies = applies || EventTypeMatches(pattern, e.type);
+  }
+  if (!applies) return OkStatus();
+  ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kPreferenceKind, e.subject));
+  if (!doc) return OkStatus();
+  ASSIGN_OR_RETURN(Json prefs, ParseJson(doc->body));
+  Json apply = Json::object();
+  for (const auto& [name, entry] : prefs["preferences"].items()) {
+    const PreferenceSpec* spec = cfg->FindPreference(name);
+    if (!spec) continue;
+    bool match = std::any_of(spec->applies_to.begin(), spec->applies_to.end(),
+                             [&](const std::string& p) { return EventTypeMatches(p, e.type); });
+    auto set_at = ParseTime(entry.value("set_at", ""));
+    if (!match || !set_at.ok() || *set_at > e.received_at) continue;
+    Json a = entry;
+    a.erase("previous");
+    apply[name] = std::move(a);
+  }
+  if (apply.empty()) return OkStatus();
+  Json annotation = {{"event", e.id},
+                     {"type", e.type},
+                     {"subject", e.subject},
+                     {"annotated_at", FormatTime(clock_.Now())},
+                     {"preferences", apply}};
+  batch.puts.push_back({{kAnnotationKind, e.id, annotation.dump()}, -1});
+  return OkStatus();
+}
+
+Result<size_t> CaseService::CatchUp() {
+  std::lock_guard<std::mutex> lock(process_mu_);
+  size_t seen = 0;
+  ConfigPtr cfg = config();
+  while (true) {
+    ASSIGN_OR_RETURN(auto cursor_doc, store_.GetDocument(kCursorKind, kCursorId));
+    int64_t after = 0;
+    if (cursor_doc) {
+      ASSIGN_OR_RETURN(Json j, ParseJson(cursor_doc->body));
+      after = j.value("after", int64_t{0});
+    }
+    ASSIGN_OR_RETURN(auto page, store_.ListEvents({.after = after, .limit = kEventChunk}));
+    if (page.events.empty()) return seen;
+    store::WriteBatch batch;
+    for (const auto& e : page.events) RETURN_IF_ERROR(HandleEvent(cfg, e, batch));
+    // The cursor moves in the same write as the cases it opened: a crash repeats nothing.
+    batch.puts.push_back({{kCursorKind, kCursorId, Json{{"after", page.events.back().seq}}.dump()},
+                          cursor_doc ? cursor_doc->revision : 0});
+    Status s = store_.Write(batch);
+    if (s.code() == StatusCode::kAborted) continue;  // another server moved on; look again
+    RETURN_IF_ERROR(s);
+    seen += page.events.size();
+    if (static_cast<int>(page.events.size()) < kEventChunk) return seen;
+  }
+}
+
+Status CaseService::FireTimer(const store::QueueItem& item, Time now) {
+  ASSIGN_OR_RETURN(Json t, ParseJson(item.body));
+  std::string case_id = t.value("case", ""), sla = t.value("sla", ""), kind = t.value("kind", "");
+  ConfigPtr cfg = config();
+  Actor system{"system", "system", "", "sla"};
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kCaseKind, case_id));
+    store::WriteBatch batch;
+    batch.dequeue.emplace_back(kSlaQueue, item.id);
+    if (!doc) return store_.Write(batch);
+    ASSIGN_OR_RETURN(Json c, ParseJson(doc->body));
+    Json* s = nullptr;
+    for (auto& x : c["sla"])
+      if (x.value("name", "") == sla) s = &x;
+    if (s && (*s)["met_at"].is_null() && (*s)["breached_at"].is_null()) {
+      if (kind == "warn" && (*s)["warned_at"].is_null()) {
+        (*s)["warned_at"] = FormatTime(now);
+        AddTimeline(c, now, system, "sla.warning", {{"sla", sla}, {"due", (*s)["due"]}});
+      } else if (kind == "breach") {
+        (*s)["breached_at"] = FormatTime(now);
+        AddTimeline(c, now, system, "sla.breached", {{"sla", sla}, {"due", (*s)["due"]}});
+        // Escalation: a higher priority, the escalation team, and an event journeys can use.
+        std::string from_team = c.value("team", "");
+        std::string to_team = s->value("escalate_to", "");
+        c["escalated"] = true;
+        std::string old_priority = c.value("priority", "");
+        c["priority"] = NextPriority(*cfg, old_priority);
+        Json detail = {{"sla", sla},
+                       {"from_team", from_team},
+                       {"priority", {{"from", old_priority}, {"to", c["priority"]}}}};
+        if (!to_team.empty() && to_team != from_team && cfg->FindTeam(to_team)) {
+          c["team"] = to_team;
+          c["org"] = cfg->FindTeam(to_team)->org;
+          detail["to_team"] = to_team;
+        }
+        AddTimeline(c, now, system, "escalated", detail);
+        Event ev;
+        ev.id = "case-sla-breach/" + case_id + "/" + sla;
+        ev.type = "case.sla_breached";
+        ev.subject = c.value("person", "");
+        ev.keys = {{"case_id", case_id}};
+        ev.occurred_at = now;
+        ev.received_at = now;
+        ev.payload = {{"case", case_id},
+                      {"sla", sla},
+                      {"due", (*s)["due"]},
+                      {"team", c["team"]},
+                      {"priority", c["priority"]}};
+        RETURN_IF_ERROR(store_.AppendEvents({ev}).status());  // idempotent by id
+      }
+      batch.puts.push_back({{kCaseKind, case_id, c.dump()}, doc->revision});
+    }
+    Status w = store_.Write(batch);
+    if (w.code() == StatusCode::kAborted) continue;
+    return w;
+  }
+  return Status(StatusCode::kAborted, "case '" + case_id + "' too busy to decide its SLA timer");
+}
+
+Result<size_t> CaseService::RunDue() {
+  RETURN_IF_ERROR(CatchUp().status());
+  std::lock_guard<std::mutex> lock(process_mu_);
+  size_t fired = 0;
+  while (true) {
+    Time now = clock_.Now();
+    // A lease, so that of several servers only one decides a timer; a crash returns it.
+    ASSIGN_OR_RETURN(auto items,
+                     store_.ClaimDue(kSlaQueue, now, now + std::chrono::minutes(1), 200));
+    if (items.empty()) return fired;
+    for (const auto& item : items) {
+      RETURN_IF_ERROR(FireTimer(item, now));
+      ++fired;
+    }
+  }
+}
+
+Result<std::optional<Time>> CaseService::NextDue() { return store_.NextDue(kSlaQueue); }
+
+}  // namespace rapport::cases

@@ -1,0 +1,147 @@
+// Cases: one customer concern, worked by teams, with everything collected kept on the case so
+// that nobody asks twice. The service keeps cases as store documents, routes new cases, runs
+// SLA timers on the injectable clock and business calendar, turns negative feedback events
+// into cases, and keeps durable customer preferences that annotate later order events.
+//
+// Invariants (each has a test in case_service_test.cc or tests/cases_http_test.cc):
+//  1. A handover changes the team and nothing that was collected: every field and the
+//     verification stay on the case; both routing and handover are on the timeline with reason.
+//  2. Asking the customer for a field already on the case (or to verify again while the
+//     verification is valid) increments `repeats`; collecting new fields never does.
+//  3. Every change is one revision-checked write: concurrent updates of one case are retried
+//     on the new revision (or refused with kAborted when the caller named a revision), so no
+//     update is lost.
+//  4. An SLA is met, warned or breached exactly once: its timers are enqueued with the case
+//     and dequeued in the same write that decides them.
+//  5. An order event is annotated with the preferences set before it was received.
+//
+// Stored layout:
+//   document case/<case_id>                the case (state, fields, verification, sla, timeline)
+//   document case-preference/<person>      {"preferences":{name:{value,set_by,set_at,case}}}
+//   document case-annotation/<event_id>    {"event","subject","preferences":{...}}
+//   document case-cursor/events            {"after"}: last event seq looked at
+//   queue    case-sla  id <case>/<sla>/<warn|breach>   {"case","sla","kind"}
+//   setting  cases.config                  {"file","text"}: the YAML in force
+//
+// Thread-safety: every public method is safe to call concurrently.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cases/config.h"
+#include "core/clock.h"
+#include "core/ids.h"
+#include "core/json.h"
+#include "store/store.h"
+
+namespace rapport::cases {
+
+inline constexpr const char* kConfigSetting = "cases.config";
+
+// Who does something. Partners (role "partner") see only cases of their own organisation.
+struct Actor {
+  std::string id;    // token id, or "system"
+  std::string role;  // admin, agent, analyst, partner, system
+  std::string org;   // partner organisation; "" for staff
+  std::string name;
+  bool is_partner() const { return role == "partner"; }
+};
+
+struct OpenCaseRequest {
+  std::string person;  // required
+  std::string type = "inquiry";
+  std::string priority = "normal";
+  std::string title;
+  std::string text;  // what the customer said; routes the case
+  std::string team;  // explicit team: no routing
+  std::string channel = "phone";
+  // True when the case is opened while talking to the customer (a call): first contact is made.
+  bool in_contact = true;
+  std::string event_type;
+  std::string source_event;
+  std::string source = "agent";  // agent, event, journey
+  std::map<std::string, std::string> attributes;
+  std::vector<std::pair<std::string, std::string>> fields;
+};
+
+struct CaseFilter {
+  std::string team, state, person, type;
+  int limit = 100;
+};
+
+class CaseService {
+ public:
+  CaseService(store::Store& store, const Clock& clock, IdSource& ids);
+
+  // Loads the configuration kept in the store (or the default one).
+  Status Start();
+  // Validates `yaml`, keeps it in the store and uses it from now on. Errors name file:line.
+  Result<ConfigPtr> SetConfig(std::string_view yaml, std::string_view file);
+  ConfigPtr config() const;
+
+  Result<Json> Open(const OpenCaseRequest& request, const Actor& actor);
+  // kNotFound for an unknown case, and for a partner's request for another org's case.
+  Result<Json> Get(std::string_view id, const Actor& actor);
+  // The receiving agent's view: what is known (do not ask), what the team still needs,
+  // whether the verification is still valid.
+  Result<Json> View(std::string_view id, const Actor& actor);
+  Result<Json> List(const CaseFilter& filter, const Actor& actor);
+
+  // Mutations. `expected_revision`: the revision the caller saw; kAborted if the case has
+  // moved on. Without it the change is applied to the newest revision (retried on conflict).
+  // `from_customer`: the agent asked the customer for these fields (a known one is a repeat).
+  Result<Json> CollectFields(std::string_view id,
+                             const std::vector<std::pair<std::string, std::string>>& fields,
+                             bool from_customer, const Actor& actor,
+                             std::optional<int64_t> expected_revision);
+  Result<Json> AddNote(std::string_view id, std::string_view text, const Actor& actor,
+                       std::optional<int64_t> expected_revision);
+  Result<Json> RecordVerification(std::string_view id, std::string_view method, Duration valid_for,
+                                  const Actor& actor, std::optional<int64_t> expected_revision);
+  // direction "in" (from the customer) or "out" (to the customer: the first is first contact).
+  Result<Json> AddMessage(std::string_view id, std::string_view direction, std::string_view channel,
+                          std::string_view text, const Actor& actor,
+                          std::optional<int64_t> expected_revision);
+  Result<Json> Handover(std::string_view id, std::string_view team, std::string_view reason,
+                        const Actor& actor, std::optional<int64_t> expected_revision);
+  Result<Json> ChangeState(std::string_view id, std::string_view state, std::string_view reason,
+                           const Actor& actor, std::optional<int64_t> expected_revision);
+
+  // Durable preferences with provenance; `case_id` may be empty (set outside a case).
+  Result<Json> SetPreference(std::string_view person, std::string_view name, std::string_view value,
+                             const Actor& actor, std::string_view case_id);
+  Result<Json> Preferences(std::string_view person);
+  // The preferences an event was annotated with; kNotFound if it has none.
+  Result<Json> Annotation(std::string_view event_id);
+
+  // Looks at new events of the log: feedback → cases, orders → annotations. Returns how many.
+  Result<size_t> CatchUp();
+  // CatchUp, then decides every SLA timer due now (warning, breach with escalation).
+  Result<size_t> RunDue();
+  Result<std::optional<Time>> NextDue();
+
+ private:
+  using Mutation = std::function<Status(Json& c, store::WriteBatch& batch, Time now)>;
+  Result<Json> Mutate(std::string_view id, const Actor& actor,
+                      std::optional<int64_t> expected_revision, const Mutation& fn);
+  Result<std::pair<Json, int64_t>> Load(std::string_view id, const Actor& actor);
+  Status OpenInto(const ConfigPtr& cfg, const OpenCaseRequest& request, const Actor& actor,
+                  Time now, store::WriteBatch& batch, Json* out);
+  Status HandleEvent(const ConfigPtr& cfg, const Event& e, store::WriteBatch& batch);
+  Status FireTimer(const store::QueueItem& item, Time now);
+
+  store::Store& store_;
+  const Clock& clock_;
+  IdSource& ids_;
+  mutable std::mutex config_mu_;
+  ConfigPtr config_;
+  std::mutex process_mu_;  // one CatchUp/RunDue at a time
+};
+
+}  // namespace rapport::cases

@@ -1,0 +1,224 @@
+// The case invariants of case_service.h on an in-memory SQLite store and a manual clock.
+#include "cases/case_service.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "store/sqlite/sqlite_store.h"
+
+namespace rapport::cases {
+namespace {
+
+constexpr const char* kConfig = R"(
+fields: [customer_number, device, problem_category, order_id, vat_id]
+teams:
+  - {id: billing, needs: [customer_number]}
+  - {id: tech, needs: [customer_number, device, problem_category]}
+  - {id: invoicing}
+  - {id: leads}
+  - {id: partner-team, org: partner-a}
+routing:
+  default_team: billing
+  rules:
+    - {id: technical, team: tech, keywords: [startet nicht]}
+    - {id: invoice-feedback, team: invoicing, event_types: [feedback.*], attributes: {topic: invoice}}
+sla:
+  - {case_type: feedback, priority: high, first_contact: 24h, warn_before: 4h, escalate_to: leads, hours: always}
+feedback:
+  event_types: [feedback.submitted]
+  topics: {invoice: [rechnung, finanzamt]}
+  priority_by_rating: {2: high}
+preferences:
+  - {name: invoice_format, values: [standard, tax-compliant], applies_to: [order.*]}
+)";
+
+class CaseServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = store::OpenSqliteStore({.path = ":memory:"});
+    ASSERT_TRUE(opened.ok());
+    store_ = std::move(opened).value();
+    service_ = std::make_unique<CaseService>(*store_, clock_, ids_);
+    ASSERT_TRUE(service_->Start().ok());
+    auto cfg = service_->SetConfig(kConfig, "test.yaml");
+    ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  }
+  Json OpenCall(const std::string& text) {
+    OpenCaseRequest r;
+    r.person = "per_1";
+    r.text = text;
+    auto c = service_->Open(r, agent1_);
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    return c.ok() ? *c : Json();
+  }
+  void PostEvent(Event e) {
+    e.received_at = clock_.Now();
+    if (e.occurred_at == Time{}) e.occurred_at = clock_.Now();
+    ASSERT_TRUE(store_->AppendEvents({e}).ok());
+  }
+
+  ManualClock clock_{*ParseTime("2026-11-23T09:00:00Z")};
+  UlidSource ids_{clock_, 7};
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<CaseService> service_;
+  Actor agent1_{"tok_1", "agent", "", "agent 1"};
+  Actor agent2_{"tok_2", "agent", "", "agent 2"};
+};
+
+TEST_F(CaseServiceTest, HandoverKeepsEveryFieldAndTheVerification) {
+  Json c = OpenCall("Meine Rechnung stimmt nicht");
+  std::string id = c["id"];
+  EXPECT_EQ(c["team"], "billing");
+  ASSERT_TRUE(service_->RecordVerification(id, "pin", std::chrono::hours(1), agent1_, {}).ok());
+  ASSERT_TRUE(service_
+                  ->CollectFields(id, {{"customer_number", "K-1"}, {"device", "Phone X"}}, true,
+                                  agent1_, {})
+                  .ok());
+  ASSERT_TRUE(service_->Handover(id, "tech", "device problem", agent1_, {}).ok());
+  auto view = service_->View(id, agent2_);
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ((*view)["team"], "tech");
+  EXPECT_EQ((*view)["known"].size(), 2u);
+  EXPECT_EQ((*view)["missing"], Json::array({"problem_category"}));
+  EXPECT_TRUE((*view)["verification"]["valid_now"].get<bool>());
+  EXPECT_EQ((*view)["repeats"], 0);
+  // Asking again is counted; collecting something new is not.
+  auto again = service_->CollectFields(
+      id, {{"customer_number", "K-1"}, {"problem_category", "boot"}}, true, agent2_, {});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)["repeats"], 1);
+  EXPECT_EQ((*again)["repeated"], Json::array({"customer_number"}));
+  auto verify_again = service_->RecordVerification(id, "pin", std::chrono::hours(1), agent2_, {});
+  EXPECT_EQ((*verify_again)["repeats"], 2);
+}
+
+TEST_F(CaseServiceTest, RoutingDecisionIsOnTheTimeline) {
+  Json c = OpenCall("Das Gerät startet nicht");
+  EXPECT_EQ(c["team"], "tech");
+  EXPECT_EQ(c["routing"]["rule"], "technical");
+  EXPECT_EQ(c["timeline"][1]["kind"], "routed");
+}
+
+TEST_F(CaseServiceTest, UnknownFieldTeamAndCaseAreErrorsNamingThem) {
+  std::string id = OpenCall("x")["id"];
+  auto f = service_->CollectFields(id, {{"shoe_size", "44"}}, true, agent1_, {});
+  EXPECT_EQ(f.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(f.status().where(), "fields.shoe_size");
+  EXPECT_EQ(service_->Handover(id, "nobody", "r", agent1_, {}).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(service_->Get("case_nope", agent1_).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(CaseServiceTest, StaleRevisionIsRefusedAndConcurrentUpdatesAreAllKept) {
+  std::string id = OpenCall("x")["id"];
+  EXPECT_EQ(service_->AddNote(id, "a", agent1_, 1)->value("revision", 0), 2);
+  EXPECT_EQ(service_->AddNote(id, "b", agent1_, 1).status().code(), StatusCode::kAborted);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        auto r = service_->AddNote(id, "note " + std::to_string(t) + "/" + std::to_string(i),
+                                   agent1_, {});
+        EXPECT_TRUE(r.ok()) << r.status().ToString();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  auto c = service_->Get(id, agent1_);
+  int notes = 0;
+  for (const auto& e : (*c)["timeline"]) notes += e["kind"] == "note";
+  EXPECT_EQ(notes, 81);
+}
+
+TEST_F(CaseServiceTest, PartnerSeesOnlyItsOrganisationsCases) {
+  std::string ours = OpenCall("x")["id"];
+  OpenCaseRequest r;
+  r.person = "per_2";
+  r.team = "partner-team";
+  std::string theirs = (*service_->Open(r, agent1_))["id"];
+  Actor partner{"tok_p", "partner", "partner-a", ""};
+  Actor other{"tok_o", "partner", "partner-b", ""};
+  EXPECT_TRUE(service_->Get(theirs, partner).ok());
+  EXPECT_EQ(service_->Get(ours, partner).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->Get(theirs, other).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ((*service_->List({}, partner))["cases"].size(), 1u);
+  EXPECT_EQ((*service_->List({}, agent1_))["cases"].size(), 2u);
+}
+
+TEST_F(CaseServiceTest, NegativeFeedbackOpensACaseWhoseSlaWarnsThenEscalates) {
+  Event e;
+  e.id = "fb-1";
+  e.type = "feedback.submitted";
+  e.subject = "per_9";
+  e.payload = {{"rating", 2}, {"text", "Die Rechnung wird vom Finanzamt nicht akzeptiert"}};
+  PostEvent(e);
+  ASSERT_TRUE(service_->RunDue().ok());
+  auto list = service_->List({.person = "per_9"}, agent1_);
+  ASSERT_EQ((*list)["cases"].size(), 1u);
+  Json c = (*list)["cases"][0];
+  EXPECT_EQ(c["team"], "invoicing");
+  EXPECT_EQ(c["priority"], "high");
+  EXPECT_EQ(c["sla"][0]["due"], "2026-11-24T09:00:00Z");
+  std::string id = c["id"];
+  // Seen again (a second server, a restart): no second case.
+  ASSERT_TRUE(service_->RunDue().ok());
+  EXPECT_EQ((*service_->List({.person = "per_9"}, agent1_))["cases"].size(), 1u);
+
+  ASSERT_TRUE(clock_.AdvanceTo(*ParseTime("2026-11-24T05:00:00Z")).ok());
+  EXPECT_EQ(*service_->RunDue(), 1u);
+  EXPECT_FALSE((*service_->Get(id, agent1_))["sla"][0]["warned_at"].is_null());
+  ASSERT_TRUE(clock_.AdvanceTo(*ParseTime("2026-11-24T09:00:01Z")).ok());
+  EXPECT_EQ(*service_->RunDue(), 1u);
+  Json after = *service_->Get(id, agent1_);
+  EXPECT_TRUE(after["escalated"].get<bool>());
+  EXPECT_EQ(after["team"], "leads");
+  EXPECT_EQ(after["priority"], "urgent");
+  EXPECT_TRUE(store_->GetEvent("case-sla-breach/" + id + "/first_contact").ok());
+  EXPECT_EQ(*service_->RunDue(), 0u);
+}
+
+TEST_F(CaseServiceTest, FirstContactInTimeStopsTheSla) {
+  Event e;
+  e.id = "fb-2";
+  e.type = "feedback.submitted";
+  e.subject = "per_9";
+  e.payload = {{"rating", 2}, {"text", "Rechnung falsch"}};
+  PostEvent(e);
+  ASSERT_TRUE(service_->RunDue().ok());
+  std::string id = (*service_->List({}, agent1_))["cases"][0]["id"];
+  ASSERT_TRUE(service_->AddMessage(id, "out", "phone", "We fix it", agent1_, {}).ok());
+  ASSERT_TRUE(clock_.Advance(std::chrono::hours(48)).ok());
+  EXPECT_EQ(*service_->RunDue(), 0u);
+  Json c = *service_->Get(id, agent1_);
+  EXPECT_FALSE(c["escalated"].get<bool>());
+  EXPECT_FALSE(c["sla"][0]["met_at"].is_null());
+}
+
+TEST_F(CaseServiceTest, LaterOrdersCarryThePreferenceEarlierOnesDoNot) {
+  Event before;
+  before.id = "ord-1";
+  before.type = "order.placed";
+  before.subject = "per_5";
+  PostEvent(before);
+  ASSERT_TRUE(service_->RunDue().ok());
+  ASSERT_TRUE(clock_.Advance(std::chrono::minutes(1)).ok());
+  EXPECT_EQ(
+      service_->SetPreference("per_5", "invoice_format", "fancy", agent1_, "").status().where(),
+      "value");
+  ASSERT_TRUE(
+      service_->SetPreference("per_5", "invoice_format", "tax-compliant", agent1_, "").ok());
+  ASSERT_TRUE(clock_.Advance(std::chrono::minutes(1)).ok());
+  Event after = before;
+  after.id = "ord-2";
+  PostEvent(after);
+  ASSERT_TRUE(service_->RunDue().ok());
+  EXPECT_EQ(service_->Annotation("ord-1").status().code(), StatusCode::kNotFound);
+  auto a = service_->Annotation("ord-2");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ((*a)["preferences"]["invoice_format"]["value"], "tax-compliant");
+  EXPECT_EQ((*a)["preferences"]["invoice_format"]["set_by"]["id"], "tok_1");
+}
+
+}  // namespace
+}  // namespace rapport::cases

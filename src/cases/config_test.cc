@@ -1,0 +1,67 @@
+#include "cases/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace rapport::cases {
+namespace {
+
+TEST(LoadConfig, NamesFileLineAndColumnOfAnUnknownTeam) {
+  auto c = LoadConfig("teams:\n  - id: a\nrouting:\n  rules:\n    - id: r\n      team: b\n",
+                      "cases.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().where(), "cases.yaml:6:13");
+  EXPECT_NE(c.status().message().find("unknown team 'b'"), std::string::npos);
+}
+
+TEST(LoadConfig, RejectsUnknownKeysFieldsAndBadDurations) {
+  auto key = LoadConfig("teams: [{id: a, colour: red}]\n", "f.yaml");
+  ASSERT_FALSE(key.ok());
+  EXPECT_NE(key.status().message().find("unknown key 'colour'"), std::string::npos);
+  auto need = LoadConfig("fields: [device]\nteams: [{id: a, needs: [serial]}]\n", "f.yaml");
+  ASSERT_FALSE(need.ok());
+  EXPECT_NE(need.status().message().find("unknown field 'serial'"), std::string::npos);
+  auto sla = LoadConfig("teams: [{id: a}]\nsla:\n  - first_contact: soon\n", "f.yaml");
+  ASSERT_FALSE(sla.ok());
+  EXPECT_EQ(sla.status().where(), "f.yaml:3:20");
+  auto syntax = LoadConfig("teams: [\n", "f.yaml");
+  ASSERT_FALSE(syntax.ok());
+  EXPECT_EQ(syntax.status().where().rfind("f.yaml:", 0), 0u);
+}
+
+TEST(LoadConfig, PicksTheMostSpecificSla) {
+  auto c = LoadConfig(R"(
+teams: [{id: a}]
+sla:
+  - {first_contact: 48h}
+  - {case_type: feedback, first_contact: 36h}
+  - {case_type: feedback, priority: high, first_contact: 24h}
+)",
+                      "f.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(*(*c)->FindSla("feedback", "high")->first_contact, std::chrono::hours(24));
+  EXPECT_EQ(*(*c)->FindSla("feedback", "low")->first_contact, std::chrono::hours(36));
+  EXPECT_EQ(*(*c)->FindSla("inquiry", "low")->first_contact, std::chrono::hours(48));
+}
+
+TEST(LoadConfig, TheExampleAndTheDefaultLoad) {
+  EXPECT_TRUE(LoadConfig(DefaultConfigYaml(), "default").ok());
+  std::ifstream in(std::string(RAPPORT_CASES_SOURCE_DIR) + "/examples/cases/cases.yaml");
+  ASSERT_TRUE(in.good());
+  std::stringstream buf;
+  buf << in.rdbuf();
+  auto c = LoadConfig(buf.str(), "examples/cases/cases.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE((*c)->FindTeam("invoicing"));
+}
+
+TEST(EventTypeMatches, PrefixPatterns) {
+  EXPECT_TRUE(EventTypeMatches("order.*", "order.placed"));
+  EXPECT_FALSE(EventTypeMatches("order.*", "orders.placed"));
+  EXPECT_TRUE(EventTypeMatches("order.placed", "order.placed"));
+}
+
+}  // namespace
+}  // namespace rapport::cases
