@@ -99,6 +99,40 @@ TEST_F(HttpApiTest, RecordsAreStoredAsDeliveredAndUnknownIdsAre404) {
   EXPECT_EQ(missing.json()["error"]["code"], "not_found");
 }
 
+TEST_F(HttpApiTest, ReadsOfPersonalDataAreAuditedInAChainThatVerifies) {
+  auto c = server_->Client();
+  auto put = c.Post("/v1/records",
+                    R"({"source":"shop","source_key":"C-7","fields":{"first_name":"Eva","last_name":"Roth","email":"eva@example.org"}})",
+                    agent_);
+  ASSERT_EQ(put.status, 201) << put.body;
+  std::string id = put.json()["id"];
+  ASSERT_EQ(c.Get("/v1/records/" + id, agent_).status, 200);
+  ASSERT_EQ(c.Get("/v1/records/rec_nope", agent_).status, 404);  // nothing read, nothing logged
+
+  auto audit = c.Get("/v1/audit?subject=" + id, admin_);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  auto entries = audit.json()["entries"];
+  ASSERT_EQ(entries.size(), 1u) << audit.body;
+  EXPECT_EQ(entries[0]["action"], "record.read");
+  EXPECT_EQ(entries[0]["role"], "agent");
+  EXPECT_EQ(entries[0]["actor"], agent_.substr(0, agent_.find('.')));
+  EXPECT_EQ(audit.body.find("eva@example.org"), std::string::npos);  // ids, not the data
+
+  EXPECT_EQ(c.Get("/v1/audit", agent_).status, 403);
+  EXPECT_EQ(c.Get("/v1/audit?limit=0", admin_).status, 400);
+  auto verify = c.Get("/v1/audit/verify", admin_);
+  ASSERT_EQ(verify.status, 200);
+  EXPECT_TRUE(verify.json()["ok"].get<bool>()) << verify.body;
+
+  server_.reset();
+  std::string out;
+  EXPECT_EQ(RunRapport({"audit", "verify", "--db", db_}, &out), 0) << out;
+  EXPECT_NE(out.find("audit log intact: 1 entry checked"), std::string::npos) << out;
+  out.clear();
+  EXPECT_EQ(RunRapport({"audit", "list", "--subject", id, "--db", db_}, &out), 0) << out;
+  EXPECT_NE(out.find("\"action\":\"record.read\""), std::string::npos) << out;
+}
+
 TEST_F(HttpApiTest, ABadLineRejectsTheWholeBatchNamingLineAndColumn) {
   auto c = server_->Client();
   ASSERT_EQ(c.Post("/v1/events", Batch("a", 3), agent_, "application/x-ndjson").status, 200);

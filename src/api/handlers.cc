@@ -127,6 +127,8 @@ void AddCoreRoutes(Router& router, app::App& app) {
               [&app](Request& req) {
                 auto r = app.store().GetRecord(req.params["id"]);
                 if (!r.ok()) return ErrorResponse(r.status());
+                Status audited = AuditRead(app, req, "record.read", r->id);
+                if (!audited.ok()) return ErrorResponse(audited);
                 return JsonResponse(200, RecordToJson(*r));
               }});
 

@@ -13,6 +13,14 @@ void AddJourneyRoutes(Router& router, app::App& app);
 // Profiles: persons (360, search, merge/split/undo), reviews, households, mailing.
 void AddProfileRoutes(Router& router, app::App& app);
 
+// The audit log: entries and chain verification.
+void AddAuditRoutes(Router& router, app::App& app);
+
+// Records that the caller is reading personal data of `subject` in the audit log. Routes that
+// hand out personal data call it before answering, and answer with its error if it fails.
+Status AuditRead(app::App& app, const Request& req, std::string action, std::string subject,
+                 Json detail = Json::object());
+
 // The OpenAPI document served at /openapi.json (kept in src/api/openapi.json).
 const std::string& OpenApiDocument();
 

@@ -23,6 +23,14 @@ profiles::Actor ActorOf(const Request& req) {
   return {"user", req.principal.name.empty() ? req.principal.token_id : req.principal.name};
 }
 
+// The persons a search answer shows, for the audit log (the query text itself stays out: it is
+// personal data).
+Json PersonIds(const Json& found) {
+  Json ids = Json::array();
+  for (const auto& r : found["results"]) ids.push_back(r["id"]);
+  return ids;
+}
+
 Result<int> IntParam(const Request& req, const std::string& name, int def, int lo, int hi) {
   auto it = req.query.find(name);
   if (it == req.query.end()) return def;
@@ -47,6 +55,8 @@ void AddProfileRoutes(Router& router, app::App& app) {
                   }
                   ASSIGN_OR_RETURN(int limit, IntParam(req, "limit", 20, 1, 100));
                   ASSIGN_OR_RETURN(Json found, app.profiles().Search(q->second, limit));
+                  RETURN_IF_ERROR(AuditRead(app, req, "person.search", "",
+                                            Json{{"found", PersonIds(found)}}));
                   return JsonResponse(200, found);
                 });
               }});
@@ -59,6 +69,7 @@ void AddProfileRoutes(Router& router, app::App& app) {
                 return Guarded([&]() -> Result<Response> {
                   ASSIGN_OR_RETURN(int events, IntParam(req, "events", 20, 0, 200));
                   ASSIGN_OR_RETURN(Json p, app.profiles().GetPerson(req.params["id"], events));
+                  RETURN_IF_ERROR(AuditRead(app, req, "person.read", p.value("id", "")));
                   return JsonResponse(200, p);
                 });
               }});
@@ -133,6 +144,7 @@ void AddProfileRoutes(Router& router, app::App& app) {
               "A household: salutation, address and members", [&app](Request& req) {
                 return Guarded([&]() -> Result<Response> {
                   ASSIGN_OR_RETURN(Json h, app.profiles().GetHousehold(req.params["id"]));
+                  RETURN_IF_ERROR(AuditRead(app, req, "household.read", req.params["id"]));
                   return JsonResponse(200, h);
                 });
               }});
@@ -147,6 +159,8 @@ void AddProfileRoutes(Router& router, app::App& app) {
                 return Guarded([&]() -> Result<Response> {
                   std::string segment = req.query.count("segment") ? req.query["segment"] : "";
                   ASSIGN_OR_RETURN(auto mailing, app.profiles().Mailing(segment));
+                  RETURN_IF_ERROR(AuditRead(app, req, "mailing.read", "",
+                                            Json{{"segment", segment}}));
                   if (req.query.count("format") && req.query["format"] == "csv") {
                     Response r;
                     r.content_type = "text/csv; charset=utf-8";

@@ -112,6 +112,7 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
   }
   app->ids_ = std::make_unique<UlidSource>(*app->clock_);
   app->tokens_ = std::make_unique<auth::TokenService>(*app->store_, *app->clock_, *app->ids_);
+  app->audit_ = std::make_unique<privacy::AuditLog>(*app->store_, *app->clock_);
   app->ingestor_ =
       std::make_unique<ingest::Ingestor>(*app->store_, *app->clock_, *app->ids_, app->metrics_);
   app->profiles_ = std::make_unique<profiles::ProfileService>(*app->store_, *app->clock_,

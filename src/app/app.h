@@ -16,6 +16,7 @@
 #include "ingest/ingest.h"
 #include "journey/service/journey_service.h"
 #include "journey/service/outbox.h"
+#include "privacy/audit.h"
 #include "profiles/profiles.h"
 #include "store/store.h"
 
@@ -54,6 +55,8 @@ class App {
   journey::OutboxDeliverer& outbox() { return *outbox_; }
   // Persons and households; every record stored through ingestor() is resolved by it.
   profiles::ProfileService& profiles() { return *profiles_; }
+  // Who read, disclosed, merged, consented or erased whose personal data (hash-chained).
+  privacy::AuditLog& audit() { return *audit_; }
 
   // Applies new events to journeys, decides due timers and delivers due actions, now.
   Status ProcessNow();
@@ -83,6 +86,7 @@ class App {
   std::unique_ptr<journey::JourneyService> journeys_;
   std::unique_ptr<journey::OutboxDeliverer> outbox_;
   std::unique_ptr<profiles::ProfileService> profiles_;
+  std::unique_ptr<privacy::AuditLog> audit_;
   std::mutex clock_mu_;
   std::mutex worker_mu_;
   std::condition_variable worker_cv_;

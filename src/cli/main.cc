@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   rapport::cli::AddServeCommand(app, &exit_code);
   rapport::cli::AddImportCommand(app, &exit_code);
   rapport::cli::AddTokenCommands(app, &exit_code);
+  rapport::cli::AddAuditCommands(app, &exit_code);
   rapport::cli::AddProfileCommands(app, &exit_code);
 #ifdef RAPPORT_HAVE_IDENTITY_CLI
   rapport::cli::AddIdentityCommands(app, &exit_code);

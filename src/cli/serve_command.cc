@@ -63,6 +63,7 @@ int Serve(const ServeOptions& o) {
   api::AddCoreRoutes(router, **app);
   api::AddJourneyRoutes(router, **app);
   api::AddProfileRoutes(router, **app);
+  api::AddAuditRoutes(router, **app);
   api::ServerOptions so;
   so.host = o.host;
   so.port = static_cast<uint16_t>(o.port);
