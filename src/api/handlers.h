@@ -12,6 +12,8 @@ void AddCoreRoutes(Router& router, app::App& app);
 void AddJourneyRoutes(Router& router, app::App& app);
 // Profiles: persons (360, search, merge/split/undo), reviews, households, mailing.
 void AddProfileRoutes(Router& router, app::App& app);
+// Cases: open, work, hand over, SLAs; preferences; annotations; configuration.
+void AddCaseRoutes(Router& router, app::App& app);
 
 // The audit log: entries and chain verification.
 void AddAuditRoutes(Router& router, app::App& app);

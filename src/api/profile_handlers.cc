@@ -69,6 +69,9 @@ void AddProfileRoutes(Router& router, app::App& app) {
                 return Guarded([&]() -> Result<Response> {
                   ASSIGN_OR_RETURN(int events, IntParam(req, "events", 20, 0, 200));
                   ASSIGN_OR_RETURN(Json p, app.profiles().GetPerson(req.params["id"], events));
+                  // Durable preferences (cases) belong to what an agent sees of a customer.
+                  ASSIGN_OR_RETURN(Json prefs, app.cases().Preferences(p.value("id", "")));
+                  p["preferences"] = prefs["preferences"];
                   RETURN_IF_ERROR(AuditRead(app, req, "person.read", p.value("id", "")));
                   return JsonResponse(200, p);
                 });

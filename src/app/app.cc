@@ -24,6 +24,7 @@ App::~App() { StopWorker(); }
 
 Status App::ProcessNow() {
   RETURN_IF_ERROR(journeys_->RunDue().status());  // catches up on events first
+  RETURN_IF_ERROR(cases_->RunDue().status());     // feedback, annotations, SLA timers
   return outbox_->DeliverDue().status();
 }
 
@@ -51,6 +52,8 @@ void App::StartWorker() {
         kJourneyWorker, "journeys",
         [this]() -> Status {
           Status s = journeys_->RunDue().status();
+          // Cases read the same event log and keep their SLA timers beside the journeys'.
+          if (Status c = cases_->RunDue().status(); !c.ok() && s.ok()) s = c;
           // New actions are due at once: wake the delivery thread.
           auto next = outbox_->NextDue();
           if (next.ok() && next->has_value() && **next <= clock_->Now()) {
@@ -60,7 +63,12 @@ void App::StartWorker() {
           }
           return s;
         },
-        [this] { return journeys_->NextDue(); });
+        [this]() -> Result<std::optional<Time>> {
+          ASSIGN_OR_RETURN(auto journeys, journeys_->NextDue());
+          ASSIGN_OR_RETURN(auto cases, cases_->NextDue());
+          if (!journeys || (cases && *cases < *journeys)) return cases;
+          return journeys;
+        });
   });
   workers_.emplace_back([this] {
     RunWorkerLoop(
@@ -122,6 +130,8 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
                                         const std::vector<store::RecordPut>& puts) {
         return profiles->Resolve(records, puts).status();
       });
+  app->cases_ = std::make_unique<cases::CaseService>(*app->store_, *app->clock_, *app->ids_);
+  RETURN_IF_ERROR(app->cases_->Start());
   app->journeys_ =
       std::make_unique<journey::JourneyService>(*app->store_, *app->clock_, app->metrics_);
   RETURN_IF_ERROR(app->journeys_->Start());

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "auth/tokens.h"
+#include "cases/case_service.h"
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/metrics.h"
@@ -55,6 +56,8 @@ class App {
   journey::OutboxDeliverer& outbox() { return *outbox_; }
   // Persons and households; every record stored through ingestor() is resolved by it.
   profiles::ProfileService& profiles() { return *profiles_; }
+  // Cases, teams, routing, SLAs, feedback and customer preferences.
+  cases::CaseService& cases() { return *cases_; }
   // Who read, disclosed, merged, consented or erased whose personal data (hash-chained).
   privacy::AuditLog& audit() { return *audit_; }
 
@@ -86,6 +89,7 @@ class App {
   std::unique_ptr<journey::JourneyService> journeys_;
   std::unique_ptr<journey::OutboxDeliverer> outbox_;
   std::unique_ptr<profiles::ProfileService> profiles_;
+  std::unique_ptr<cases::CaseService> cases_;
   std::unique_ptr<privacy::AuditLog> audit_;
   std::mutex clock_mu_;
   std::mutex worker_mu_;

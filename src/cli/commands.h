@@ -18,5 +18,7 @@ void AddIdentityCommands(CLI::App& app, int* exit_code);
 void AddJourneyCommands(CLI::App& app, int* exit_code);
 // mailing (src/cli/profile_commands.cc).
 void AddProfileCommands(CLI::App& app, int* exit_code);
+// cases check|route|classify|list|show (src/cli/case_commands.cc).
+void AddCaseCommands(CLI::App& app, int* exit_code);
 
 }  // namespace rapport::cli

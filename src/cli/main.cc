@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   rapport::cli::AddTokenCommands(app, &exit_code);
   rapport::cli::AddAuditCommands(app, &exit_code);
   rapport::cli::AddProfileCommands(app, &exit_code);
+  rapport::cli::AddCaseCommands(app, &exit_code);
 #ifdef RAPPORT_HAVE_IDENTITY_CLI
   rapport::cli::AddIdentityCommands(app, &exit_code);
 #endif

@@ -25,6 +25,7 @@ struct ServeOptions {
   std::string outbox_file;
   bool send_webhooks = false;
   std::string profiles_file;
+  std::string cases_file;
 };
 
 int Serve(const ServeOptions& o) {
@@ -52,6 +53,13 @@ int Serve(const ServeOptions& o) {
     Status s = (*app)->store().PutSetting(profiles::kOptionsSetting, options->ToJson().dump());
     if (!s.ok()) return ReportError(s);
   }
+  if (!o.cases_file.empty()) {
+    // Kept in the store, so a restart without --cases keeps the teams, rules and SLAs.
+    auto text = ReadFile(o.cases_file);
+    if (!text.ok()) return ReportError(text.status());
+    auto cases = (*app)->cases().SetConfig(*text, o.cases_file);
+    if (!cases.ok()) return ReportError(cases.status());
+  }
   {
     auto t0 = std::chrono::steady_clock::now();
     Status loaded = (*app)->profiles().Load();
@@ -63,6 +71,7 @@ int Serve(const ServeOptions& o) {
   api::AddCoreRoutes(router, **app);
   api::AddJourneyRoutes(router, **app);
   api::AddProfileRoutes(router, **app);
+  api::AddCaseRoutes(router, **app);
   api::AddAuditRoutes(router, **app);
   api::ServerOptions so;
   so.host = o.host;
@@ -127,6 +136,11 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
                   "\"most_recent\",\"fields\":{\"email\":\"source_priority\"},"
                   "\"source_priority\":[\"crm\"]}}")
       ->envname("RAPPORT_PROFILES")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--cases", o->cases_file,
+                  "YAML file with case fields, teams, routing rules, SLAs, calendar, feedback "
+                  "rules and preferences (examples/cases/cases.yaml), kept in the database")
+      ->envname("RAPPORT_CASES")
       ->check(CLI::ExistingFile);
   cmd->callback([o, exit_code] { *exit_code = Serve(*o); });
 }

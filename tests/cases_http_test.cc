@@ -1,0 +1,387 @@
+// S3 and S5 end to end: the real `rapport serve` with examples/cases/cases.yaml on a manual
+// clock, driven only through the HTTP API. S3: a call routed by what the customer said, handed
+// over from billing to technical support with every field and the verification kept, and the
+// fields asked again counted (0 on the normal path). S5: a 2/5 rating about an invoice becomes
+// an invoicing case with a 24-hour first-contact SLA that warns and then escalates; the fix is a
+// durable preference, and a later order carries it.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <thread>
+
+#include "core/clock.h"
+#include "test_server.h"
+
+namespace rapport::testing {
+namespace {
+
+std::string SourceDir() {
+  const char* d = std::getenv("RAPPORT_SOURCE_DIR");
+  return d ? d : RAPPORT_E2E_SOURCE_DIR;
+}
+
+template <typename Pred>
+bool WaitUntil(Pred pred, int timeout_ms = 20000) {
+  for (int waited = 0; waited < timeout_ms; waited += 20) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
+int CountKind(const Json& c, const std::string& kind) {
+  int n = 0;
+  for (const auto& e : c["timeline"]) n += e.value("kind", "") == kind;
+  return n;
+}
+
+class CasesServer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = dir_.File("rapport.db");
+    admin_ = CreateToken(db_, "admin");
+    agent1_ = CreateToken(db_, "agent");
+    agent2_ = CreateToken(db_, "agent");
+    analyst_ = CreateToken(db_, "analyst");
+    partner_a_ = CreateToken(db_, "partner", "partner-a");
+    partner_b_ = CreateToken(db_, "partner", "partner-b");
+    server_ = std::make_unique<ServerProcess>(
+        db_, std::vector<std::string>{"--clock", "manual", "--clock-start", "2026-11-23T09:00:00Z",
+                                      "--cases", SourceDir() + "/examples/cases/cases.yaml"});
+    ASSERT_TRUE(server_->ok()) << server_->startup_output();
+    http_ = std::make_unique<HttpClient>(server_->Client());
+  }
+
+  std::string NewPerson(const std::string& key, const std::string& given,
+                        const std::string& family) {
+    Json rec = {{"source", "shop"},
+                {"source_key", key},
+                {"fields", {{"given_name", given}, {"family_name", family}, {"city", "Köln"}}}};
+    auto r = http_->Post("/v1/records", rec.dump(), agent1_);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.json().value("person", "");
+  }
+  HttpResult Post(const std::string& path, const Json& body, const std::string& token) {
+    return http_->Post(path, body.dump(), token);
+  }
+  Json Case(const std::string& id, const std::string& token) {
+    auto r = http_->Get("/v1/cases/" + id, token);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.json();
+  }
+  HttpResult MoveClockTo(const std::string& t) {
+    return Post("/v1/admin/clock", {{"to", t}}, admin_);
+  }
+
+  ScratchDir dir_;
+  std::string db_, admin_, agent1_, agent2_, analyst_, partner_a_, partner_b_;
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<HttpClient> http_;
+};
+
+// S3: the hotline that forgot everything.
+TEST_F(CasesServer, S3HandoverKeepsEverythingAndNothingIsAskedTwice) {
+  std::string person = NewPerson("C-1001", "Johann", "Müller");
+  ASSERT_FALSE(person.empty());
+
+  // The customer calls about his invoice: routing picks billing from what he said.
+  auto opened = Post("/v1/cases",
+                     {{"person", person},
+                      {"text", "Guten Tag, ich habe eine Frage zu meiner letzten Rechnung"},
+                      {"title", "Call about invoice"}},
+                     agent1_);
+  ASSERT_EQ(opened.status, 201) << opened.body;
+  std::string id = opened.json()["id"];
+  EXPECT_EQ(opened.json()["team"], "billing");
+  EXPECT_EQ(opened.json()["routing"]["rule"], "billing");
+  EXPECT_NE(opened.json()["routing"]["reason"].get<std::string>().find("'rechnung'"),
+            std::string::npos);
+
+  // Agent 1 verifies the caller and records what he says.
+  auto verified =
+      Post("/v1/cases/" + id + "/verification",
+           {{"method", "customer number + date of birth"}, {"valid_for", "2h"}}, agent1_);
+  ASSERT_EQ(verified.status, 200) << verified.body;
+  auto collected = Post("/v1/cases/" + id + "/fields",
+                        {{"fields",
+                          {{"customer_number", "C-1001"},
+                           {"order_id", "O-77"},
+                           {"device", "Pixel 8"},
+                           {"problem_category", "does not boot"},
+                           {"problem", "Seit dem Update startet das Handy nicht mehr"}}},
+                         {"source", "customer"}},
+                        agent1_);
+  ASSERT_EQ(collected.status, 200) << collected.body;
+  EXPECT_EQ(collected.json()["repeats"], 0);
+
+  // It is a technical problem after all: the exception, a handover.
+  auto handed =
+      Post("/v1/cases/" + id + "/handover",
+           {{"team", "tech-support"}, {"reason", "device does not boot after update"}}, agent1_);
+  ASSERT_EQ(handed.status, 200) << handed.body;
+
+  // Agent 2 sees everything already collected, and the verification is still valid.
+  ASSERT_TRUE(MoveClockTo("2026-11-23T09:20:00Z").status == 200);
+  auto view = http_->Get("/v1/cases/" + id + "/view", agent2_);
+  ASSERT_EQ(view.status, 200) << view.body;
+  Json v = view.json();
+  EXPECT_EQ(v["team"], "tech-support");
+  EXPECT_EQ(v["known"].size(), 5u);
+  EXPECT_EQ(v["missing"], Json::array()) << "tech-support needs nothing the case lacks";
+  EXPECT_TRUE(v["verification"]["valid_now"].get<bool>());
+  for (const char* f : {"customer_number", "device", "problem_category", "verification"}) {
+    auto& dna = v["do_not_ask"];
+    EXPECT_NE(std::find(dna.begin(), dna.end(), Json(f)), dna.end()) << f;
+  }
+  // Agent 2 asks only for what is new.
+  auto more = Post("/v1/cases/" + id + "/fields",
+                   {{"fields", {{"serial", "SN-4711"}}}, {"source", "customer"}}, agent2_);
+  ASSERT_EQ(more.status, 200) << more.body;
+
+  Json c = Case(id, agent2_);
+  EXPECT_EQ(c["repeats"], 0) << "fields asked again on the normal path";
+  EXPECT_EQ(c["fields"]["device"]["value"], "Pixel 8");
+  EXPECT_EQ(c["fields"]["device"]["team"], "billing") << "collected by the first team, kept";
+  EXPECT_EQ(c["verification"]["team"], "billing");
+  EXPECT_EQ(CountKind(c, "routed"), 1);
+  EXPECT_EQ(CountKind(c, "handover"), 1);
+  for (const auto& e : c["timeline"]) {
+    if (e["kind"] == "handover") {
+      EXPECT_EQ(e["from"], "billing");
+      EXPECT_EQ(e["to"], "tech-support");
+      EXPECT_EQ(e["kept_fields"].size(), 5u);
+      EXPECT_TRUE(e["verification_valid"].get<bool>());
+    }
+  }
+
+  // A deliberate repeat is counted, with who had collected it.
+  auto repeat = Post("/v1/cases/" + id + "/fields",
+                     {{"fields", {{"device", "Pixel 8"}}}, {"source", "customer"}}, agent2_);
+  ASSERT_EQ(repeat.status, 200);
+  EXPECT_EQ(repeat.json()["repeats"], 1);
+  EXPECT_EQ(repeat.json()["repeated"], Json::array({"device"}));
+
+  // What the customer said picks the right team first when it is clear.
+  auto direct =
+      Post("/v1/cases", {{"person", person}, {"text", "Mein Handy startet nicht"}}, agent1_);
+  ASSERT_EQ(direct.status, 201);
+  EXPECT_EQ(direct.json()["team"], "tech-support");
+  EXPECT_EQ(CountKind(direct.json(), "handover"), 0);
+
+  // Agents' reads of the case are in the audit log.
+  auto audit = http_->Get("/v1/audit?subject=" + id, admin_);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  int reads = 0;
+  Json entries = audit.json()["entries"];
+  for (const auto& e : entries) reads += e["action"] == "case.read";
+  EXPECT_GE(reads, 2);
+}
+
+// S5: the invoice that the tax office rejected.
+TEST_F(CasesServer, S5NegativeRatingBecomesAnInvoicingCaseEscalatesAndTheFixSticks) {
+  std::string person = NewPerson("C-2002", "Erika", "Mustermann");
+  ASSERT_FALSE(person.empty());
+  auto first_order = Post("/v1/events",
+                          {{"id", "order-O-1"},
+                           {"type", "order.placed"},
+                           {"subject", person},
+                           {"keys", {{"order_id", "O-1"}}},
+                           {"occurred_at", "2026-11-23T09:00:00Z"}},
+                          agent1_);
+  ASSERT_EQ(first_order.status, 201) << first_order.body;
+  auto rating = Post("/v1/events",
+                     {{"id", "rating-O-1"},
+                      {"type", "feedback.submitted"},
+                      {"subject", person},
+                      {"keys", {{"order_id", "O-1"}}},
+                      {"occurred_at", "2026-11-23T09:00:00Z"},
+                      {"payload",
+                       {{"rating", 2},
+                        {"text",
+                         "Die Rechnung wird vom Finanzamt nicht anerkannt, meine "
+                         "USt-IdNr. fehlt."}}}},
+                     agent1_);
+  ASSERT_EQ(rating.status, 201) << rating.body;
+
+  Json list;
+  ASSERT_TRUE(WaitUntil([&] {
+    list = http_->Get("/v1/cases?person=" + person, analyst_).json();
+    return list["cases"].size() == 1;
+  }));
+  std::string id = list["cases"][0]["id"];
+  Json c = Case(id, agent1_);
+  EXPECT_EQ(c["team"], "invoicing");
+  EXPECT_EQ(c["type"], "feedback");
+  EXPECT_EQ(c["priority"], "high");
+  EXPECT_EQ(c["feedback"]["topic"], "invoice");
+  EXPECT_EQ(c["feedback"]["sentiment"], "negative");
+  EXPECT_EQ(c["routing"]["rule"], "negative-feedback-invoice");
+  EXPECT_EQ(c["fields"]["order_id"]["value"], "O-1");
+  ASSERT_EQ(c["sla"][0]["name"], "first_contact");
+  EXPECT_EQ(c["sla"][0]["due"], "2026-11-24T09:00:00Z");
+
+  // 4 hours before the deadline: a warning, no escalation yet.
+  ASSERT_EQ(MoveClockTo("2026-11-24T05:00:00Z").status, 200);
+  c = Case(id, agent1_);
+  EXPECT_FALSE(c["sla"][0]["warned_at"].is_null());
+  EXPECT_FALSE(c["escalated"].get<bool>());
+  // Nobody called: the breach escalates to the team leads at a higher priority.
+  ASSERT_EQ(MoveClockTo("2026-11-24T09:00:01Z").status, 200);
+  c = Case(id, agent1_);
+  EXPECT_FALSE(c["sla"][0]["breached_at"].is_null());
+  EXPECT_TRUE(c["escalated"].get<bool>());
+  EXPECT_EQ(c["team"], "escalation");
+  EXPECT_EQ(c["priority"], "urgent");
+  EXPECT_EQ(CountKind(c, "escalated"), 1);
+  auto breach_events = http_->Get("/v1/events?type=case.sla_breached", analyst_).json();
+  ASSERT_EQ(breach_events["events"].size(), 1u);
+  EXPECT_EQ(breach_events["events"][0]["subject"], person);
+
+  // The team lead calls, fixes the invoice and stores the fix as a durable preference.
+  ASSERT_EQ(
+      Post("/v1/cases/" + id + "/messages",
+           {{"direction", "out"}, {"channel", "phone"}, {"text", "Neue Rechnung kommt"}}, agent2_)
+          .status,
+      200);
+  ASSERT_EQ(Post("/v1/cases/" + id + "/fields",
+                 {{"fields", {{"vat_id", "DE123456789"}}}, {"source", "customer"}}, agent2_)
+                .status,
+            200);
+  auto pref =
+      Post("/v1/cases/" + id + "/preferences",
+           {{"name", "invoice_format"}, {"value", "tax-compliant-with-buyer-vat-id"}}, agent2_);
+  ASSERT_EQ(pref.status, 200) << pref.body;
+  ASSERT_EQ(
+      Post("/v1/cases/" + id + "/state", {{"state", "resolved"}, {"reason", "fixed"}}, agent2_)
+          .status,
+      200);
+  // Re-running due work changes nothing: the breach was decided once.
+  ASSERT_EQ(MoveClockTo("2026-11-30T09:00:00Z").status, 200);
+  EXPECT_EQ(CountKind(Case(id, agent1_), "escalated"), 1);
+
+  // A later order carries the preference; the earlier one does not.
+  auto later = Post("/v1/events",
+                    {{"id", "order-O-2"},
+                     {"type", "order.placed"},
+                     {"subject", person},
+                     {"keys", {{"order_id", "O-2"}}},
+                     {"occurred_at", "2026-11-30T09:00:00Z"}},
+                    agent1_);
+  ASSERT_EQ(later.status, 201);
+  auto note = http_->Get("/v1/events/order-O-2/annotations", analyst_);
+  ASSERT_EQ(note.status, 200) << note.body;
+  Json applied = note.json()["preferences"]["invoice_format"];
+  EXPECT_EQ(applied["value"], "tax-compliant-with-buyer-vat-id");
+  EXPECT_EQ(applied["case"], id) << "provenance: the case that fixed it";
+  EXPECT_EQ(http_->Get("/v1/events/order-O-1/annotations", analyst_).status, 404);
+
+  // The preference is part of the customer 360.
+  auto p360 = http_->Get("/v1/persons/" + person, analyst_);
+  ASSERT_EQ(p360.status, 200);
+  EXPECT_EQ(p360.json()["preferences"]["invoice_format"]["value"],
+            "tax-compliant-with-buyer-vat-id");
+}
+
+TEST_F(CasesServer, BadInputIsAClearErrorAndNothingStoredIsLost) {
+  std::string person = NewPerson("C-3003", "Anna", "Schmidt");
+  auto opened = Post("/v1/cases", {{"person", person}, {"text", "Rechnung"}}, agent1_);
+  ASSERT_EQ(opened.status, 201);
+  std::string id = opened.json()["id"];
+
+  auto unknown_case = http_->Get("/v1/cases/case_nope", agent1_);
+  EXPECT_EQ(unknown_case.status, 404);
+  EXPECT_EQ(Post("/v1/cases/case_nope/notes", {{"text", "x"}}, agent1_).status, 404);
+  auto unknown_team =
+      Post("/v1/cases/" + id + "/handover", {{"team", "nobody"}, {"reason", "r"}}, agent1_);
+  EXPECT_EQ(unknown_team.status, 404);
+  EXPECT_EQ(unknown_team.json()["error"]["field"], "team");
+  auto unknown_field =
+      Post("/v1/cases/" + id + "/fields", {{"fields", {{"shoe_size", "44"}}}}, agent1_);
+  EXPECT_EQ(unknown_field.status, 400);
+  EXPECT_EQ(unknown_field.json()["error"]["field"], "fields.shoe_size");
+  auto malformed = http_->Post("/v1/cases/" + id + "/notes", "{\"text\": ", agent1_);
+  EXPECT_EQ(malformed.status, 400);
+  auto no_person = Post("/v1/cases", {{"text", "hallo"}}, agent1_);
+  EXPECT_EQ(no_person.status, 400);
+  EXPECT_EQ(no_person.json()["error"]["field"], "person");
+  auto bad_state = Post("/v1/cases/" + id + "/state", {{"state", "done"}}, agent1_);
+  EXPECT_EQ(bad_state.status, 400);
+  auto bad_pref = Post("/v1/cases/" + id + "/preferences",
+                       {{"name", "invoice_format"}, {"value", "pretty"}}, agent1_);
+  EXPECT_EQ(bad_pref.status, 400);
+  EXPECT_EQ(bad_pref.json()["error"]["field"], "value");
+  EXPECT_EQ(Post("/v1/cases", {{"person", person}}, analyst_).status, 403);
+  auto bad_config =
+      http_->Request("PUT", "/v1/cases-config", "teams:\n  - id: a\nrouting:\n  default_team: b\n",
+                     admin_, "application/yaml");
+  EXPECT_EQ(bad_config.status, 400);
+  EXPECT_EQ(bad_config.json()["error"]["field"], "request body:4:17");
+
+  // A stale revision is refused; the stored case is as it was.
+  Json c = Case(id, agent1_);
+  int64_t rev = c["revision"];
+  ASSERT_EQ(
+      Post("/v1/cases/" + id + "/notes", {{"text", "first"}, {"expected_revision", rev}}, agent1_)
+          .status,
+      200);
+  auto stale =
+      Post("/v1/cases/" + id + "/notes", {{"text", "stale"}, {"expected_revision", rev}}, agent2_);
+  EXPECT_EQ(stale.status, 409);
+  Json after = Case(id, agent1_);
+  EXPECT_EQ(CountKind(after, "note"), 1);
+  EXPECT_EQ(after["team"], "billing");
+}
+
+TEST_F(CasesServer, ConcurrentUpdatesOfOneCaseLoseNothing) {
+  std::string person = NewPerson("C-4004", "Max", "Weber");
+  auto opened = Post("/v1/cases", {{"person", person}, {"text", "Rechnung"}}, agent1_);
+  ASSERT_EQ(opened.status, 201);
+  std::string id = opened.json()["id"];
+  constexpr int kAgents = 8, kEach = 10;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int a = 0; a < kAgents; ++a) {
+    threads.emplace_back([&, a] {
+      HttpClient client = server_->Client();
+      for (int i = 0; i < kEach; ++i) {
+        Json body = {{"text", "agent " + std::to_string(a) + " note " + std::to_string(i)}};
+        auto r = client.Post("/v1/cases/" + id + "/notes", body.dump(), a % 2 ? agent1_ : agent2_);
+        if (r.status != 200) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  Json c = Case(id, agent1_);
+  EXPECT_EQ(CountKind(c, "note"), kAgents * kEach);
+  EXPECT_EQ(c["revision"], 1 + kAgents * kEach);
+}
+
+TEST_F(CasesServer, APartnerSeesOnlyItsOrganisationsCases) {
+  std::string person = NewPerson("C-5005", "Lena", "Fischer");
+  auto ours = Post("/v1/cases", {{"person", person}, {"text", "Rechnung"}}, agent1_);
+  auto theirs =
+      Post("/v1/cases",
+           {{"person", person}, {"text", "Spülmaschine"}, {"team", "partner-a-service"}}, agent1_);
+  ASSERT_EQ(theirs.status, 201);
+  std::string our_id = ours.json()["id"], their_id = theirs.json()["id"];
+  EXPECT_EQ(http_->Get("/v1/cases/" + their_id, partner_a_).status, 200);
+  EXPECT_EQ(http_->Get("/v1/cases/" + our_id, partner_a_).status, 404);
+  EXPECT_EQ(http_->Get("/v1/cases/" + their_id, partner_b_).status, 404);
+  EXPECT_EQ(Post("/v1/cases/" + our_id + "/notes", {{"text", "x"}}, partner_a_).status, 404);
+  auto list = http_->Get("/v1/cases", partner_a_).json();
+  ASSERT_EQ(list["cases"].size(), 1u);
+  EXPECT_EQ(list["cases"][0]["id"], their_id);
+  EXPECT_EQ(http_->Get("/v1/cases", partner_b_).json()["cases"].size(), 0u);
+  // The partner's read is audited with its organisation.
+  auto audit = http_->Get("/v1/audit?subject=" + their_id, admin_).json();
+  bool partner_read = false;
+  for (const auto& e : audit["entries"]) {
+    partner_read = partner_read || (e["action"] == "case.read" && e["org"] == "partner-a");
+  }
+  EXPECT_TRUE(partner_read);
+}
+
+}  // namespace
+}  // namespace rapport::testing
