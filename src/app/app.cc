@@ -24,6 +24,7 @@ App::~App() { StopWorker(); }
 
 Status App::ProcessNow() {
   RETURN_IF_ERROR(journeys_->RunDue().status());  // catches up on events first
+  RETURN_IF_ERROR(privacy_->ScanInboundMail().status());  // leak findings from new mail
   RETURN_IF_ERROR(cases_->RunDue().status());     // feedback, annotations, SLA timers
   return outbox_->DeliverDue().status();
 }
@@ -52,6 +53,7 @@ void App::StartWorker() {
         kJourneyWorker, "journeys",
         [this]() -> Status {
           Status s = journeys_->RunDue().status();
+          if (Status p = privacy_->ScanInboundMail().status(); !p.ok() && s.ok()) s = p;
           // Cases read the same event log and keep their SLA timers beside the journeys'.
           if (Status c = cases_->RunDue().status(); !c.ok() && s.ok()) s = c;
           // New actions are due at once: wake the delivery thread.
@@ -125,10 +127,13 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
       std::make_unique<ingest::Ingestor>(*app->store_, *app->clock_, *app->ids_, app->metrics_);
   app->profiles_ = std::make_unique<profiles::ProfileService>(*app->store_, *app->clock_,
                                                               *app->ids_, config.profiles);
+  app->privacy_ = std::make_unique<privacy::Ledger>(*app->store_, *app->clock_, *app->ids_,
+                                                    *app->audit_, *app->profiles_);
   app->ingestor_->SetRecordsListener(
-      [profiles = app->profiles_.get()](const std::vector<SourceRecord>& records,
-                                        const std::vector<store::RecordPut>& puts) {
-        return profiles->Resolve(records, puts).status();
+      [profiles = app->profiles_.get(), ledger = app->privacy_.get()](
+          const std::vector<SourceRecord>& records, const std::vector<store::RecordPut>& puts) {
+        RETURN_IF_ERROR(profiles->Resolve(records, puts).status());
+        return ledger->OnRecordsStored(records);
       });
   app->cases_ = std::make_unique<cases::CaseService>(*app->store_, *app->clock_, *app->ids_);
   RETURN_IF_ERROR(app->cases_->Start());
@@ -143,6 +148,10 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
                            : config.db + ".outbox.ndjson";
   }
   outbox.send_webhooks = config.send_webhooks;
+  // No webhook leaves without the ledger's disclosure check.
+  outbox.webhook_gate = [ledger = app->privacy_.get()](const Json& action) {
+    return ledger->CheckWebhook(action);
+  };
   app->outbox_ = std::make_unique<journey::OutboxDeliverer>(*app->store_, *app->clock_,
                                                             app->metrics_, *app->journeys_, outbox);
   RETURN_IF_ERROR(app->outbox_->Open());

@@ -18,6 +18,7 @@
 #include "journey/service/journey_service.h"
 #include "journey/service/outbox.h"
 #include "privacy/audit.h"
+#include "privacy/ledger.h"
 #include "profiles/profiles.h"
 #include "store/store.h"
 
@@ -60,6 +61,9 @@ class App {
   cases::CaseService& cases() { return *cases_; }
   // Who read, disclosed, merged, consented or erased whose personal data (hash-chained).
   privacy::AuditLog& audit() { return *audit_; }
+  // Provenance, consents, the disclosure register and its check, aliases and leaks, access
+  // reports, erasure and retention.
+  privacy::Ledger& privacy() { return *privacy_; }
 
   // Applies new events to journeys, decides due timers and delivers due actions, now.
   Status ProcessNow();
@@ -91,6 +95,7 @@ class App {
   std::unique_ptr<profiles::ProfileService> profiles_;
   std::unique_ptr<cases::CaseService> cases_;
   std::unique_ptr<privacy::AuditLog> audit_;
+  std::unique_ptr<privacy::Ledger> privacy_;
   std::mutex clock_mu_;
   std::mutex worker_mu_;
   std::condition_variable worker_cv_;

@@ -333,6 +333,28 @@ struct ProfileService::Impl {
     return OkStatus();
   }
 
+  // Forgets everything in memory and loads it again from the store (after an erasure changed
+  // stored documents underneath the caches).
+  Status Reload() {
+    loaded = false;
+    index.reset();
+    normalizer.reset();
+    persons.clear();
+    record_person.clear();
+    source_person.clear();
+    redirects.clear();
+    households.clear();
+    households_at.clear();
+    reviews.clear();
+    review_by_pair.clear();
+    reviews_of_record.clear();
+    labels.clear();
+    postings.clear();
+    event_cursor = 0;
+    events_by_value.clear();
+    return EnsureLoaded();
+  }
+
   Status AddToIndex(const std::string& id, const Fields& canon) {
     return AddToIndex(id, normalizer->Normalize(canon));
   }
@@ -1014,6 +1036,42 @@ Result<Json> ProfileService::GetPerson(const std::string& id, int events_limit) 
   ASSIGN_OR_RETURN(Json j, impl_->PersonView(it->second, events_limit));
   if (current != id) j["redirected_from"] = id;
   return j;
+}
+
+Result<Json> ProfileService::ErasePerson(const std::string& id, const Actor& by,
+                                         const std::function<Status(const Json&)>& erase_data) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  RETURN_IF_ERROR(impl_->EnsureLoaded());
+  Impl& m = *impl_;
+  std::string current = m.ResolveId(id);
+  auto it = m.persons.find(current);
+  if (it == m.persons.end()) return NotFound("no person " + id, "id");
+  ASSIGN_OR_RETURN(Json view, m.PersonView(it->second, 1000));
+  Impl::Txn t;
+  Person p = it->second;
+  m.LeaveHousehold(t, p);
+  t.deleted_persons.insert(current);
+  // Review explanations hold the compared values of both records.
+  for (const auto& member : p.records) {
+    auto r = m.reviews_of_record.find(member.id);
+    if (r == m.reviews_of_record.end()) continue;
+    for (const auto& rid : r->second) {
+      auto review = m.reviews.find(rid);
+      if (review == m.reviews.end()) continue;
+      Review redacted = review->second;
+      redacted.explanation = Json{{"erased", true}};
+      t.reviews[rid] = std::move(redacted);
+    }
+  }
+  m.Audit(t, current, {{"action", "person.erased"}, {"by", by.name}, {"by_kind", by.kind}});
+  RETURN_IF_ERROR(m.Commit(t));
+  Status erased = erase_data ? erase_data(view) : OkStatus();
+  // Whatever erase_data changed underneath (and the index entries of the erased records) is
+  // rebuilt from the store, even when it failed half-way.
+  Status reloaded = m.Reload();
+  RETURN_IF_ERROR(erased);
+  RETURN_IF_ERROR(reloaded);
+  return view;
 }
 
 Result<Json> ProfileService::Search(const std::string& query, int limit) {

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -134,6 +135,15 @@ class ProfileService {
   // conditions "field=value" joined by ',' (golden-record fields, or "source"); a value
   // ending in '*' is a prefix.
   Result<MailingSummary> Mailing(const std::string& segment);
+
+  // Erasure (GDPR Art. 17) of person `id`: deletes its document, takes it out of its
+  // household and blanks the explanations of reviews of its records, in one write; then calls
+  // `erase_data` with the person's view as it was (records, up to 1000 events), under the
+  // service's lock, so the caller erases the source data before any other decision is made;
+  // then rebuilds memory (match index, search postings) from the store. Returns that view.
+  // kNotFound for an unknown id.
+  Result<Json> ErasePerson(const std::string& id, const Actor& by,
+                           const std::function<Status(const Json&)>& erase_data);
 
   // The person a record belongs to ("" if none); for tests and tools.
   Result<std::string> PersonOfRecord(const std::string& record_id);

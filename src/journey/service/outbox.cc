@@ -152,6 +152,23 @@ Result<size_t> OutboxDeliverer::DeliverDue() {
   for (const auto& item : due) {
     ASSIGN_OR_RETURN(Json action, ParseJson(item.body));
     Failpoint("outbox.before_send");
+    if (action.value("kind", "") == "webhook" && options_.webhook_gate) {
+      Status allowed = options_.webhook_gate(action);
+      if (allowed.code() == StatusCode::kPermissionDenied) {
+        batch.dequeue.push_back({"outbox", item.id});
+        batch.append.push_back(
+            {"outbox-dead", item.id,
+             Json{{"idempotency_key", item.id}, {"refused", true}, {"error", allowed.message()}}
+                 .dump(),
+             now});
+        failed_.Add();
+        continue;
+      }
+      if (!allowed.ok()) {
+        settle(item, allowed);
+        continue;
+      }
+    }
     if (action.value("kind", "") == "webhook" && options_.send_webhooks) {
       settle(item, PostWebhook(action, item.body));
     } else if (in_sink_.count(item.id)) {

@@ -5,6 +5,7 @@
 // to the message sink otherwise (so a test or demo never calls out).
 #pragma once
 
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -20,6 +21,10 @@ struct OutboxOptions {
   std::string sink_file;       // NDJSON, appended and fsynced
   bool send_webhooks = false;  // POST webhooks (http:// only)
   int max_attempts = 10;       // then the action is given up and logged as dead
+  // Asked before a webhook leaves (the privacy ledger's disclosure check). kPermissionDenied
+  // refuses it: it is not sent, not retried, and logged as dead with the reason; any other
+  // error is retried like a failed delivery.
+  std::function<Status(const Json& action)> webhook_gate;
 };
 
 // Thread-safe; deliveries are serialised.

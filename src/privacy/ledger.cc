@@ -1,0 +1,983 @@
+// The privacy ledger: provenance from the source registry, consents, the disclosure register
+// with its policy check, aliases and leak findings, access report, erasure and retention.
+#include "privacy/ledger.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "identity/normalize.h"
+
+namespace rapport::privacy {
+
+namespace {
+
+constexpr char kSource[] = "privacy-source";
+constexpr char kRecipient[] = "privacy-recipient";
+constexpr char kConsent[] = "privacy-consent";
+constexpr char kDisclosure[] = "privacy-disclosure";
+constexpr char kAlias[] = "privacy-alias";
+constexpr char kPersonAlias[] = "privacy-person-alias";
+constexpr char kLeak[] = "privacy-leak";
+constexpr char kRetention[] = "privacy-retention";
+constexpr char kErasure[] = "privacy-erasure";
+constexpr char kCursor[] = "privacy-cursor";
+constexpr char kInboundMail[] = "mail.inbound";
+
+const char* const kLegalBases[] = {"consent",         "contract",    "legal_obligation",
+                                   "vital_interests", "public_task", "legitimate_interests"};
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// A list of non-empty strings at `key`; absent gives an empty list.
+Result<std::vector<std::string>> StringList(const Json& body, const std::string& key,
+                                            bool required) {
+  std::vector<std::string> out;
+  if (!body.contains(key)) {
+    if (required) return InvalidArgument("missing list of strings", key);
+    return out;
+  }
+  const Json& v = body[key];
+  if (!v.is_array()) return InvalidArgument("must be a list of strings", key);
+  for (const auto& item : v) {
+    if (!item.is_string() || item.get<std::string>().empty()) {
+      return InvalidArgument("must be a list of non-empty strings", key);
+    }
+    out.push_back(item.get<std::string>());
+  }
+  if (required && out.empty()) return InvalidArgument("must name at least one", key);
+  return out;
+}
+
+bool Contains(const Json& list, const std::string& value) {
+  if (!list.is_array()) return false;
+  return std::any_of(list.begin(), list.end(),
+                     [&](const Json& v) { return v.is_string() && v.get<std::string>() == value; });
+}
+
+// All documents of a kind whose id starts with `prefix`.
+Result<std::vector<store::Document>> AllDocuments(store::Store& store, std::string_view kind,
+                                                  std::string_view prefix) {
+  std::vector<store::Document> out;
+  std::string after;
+  while (true) {
+    ASSIGN_OR_RETURN(auto page, store.ListDocuments(kind, prefix, after, 500));
+    if (page.empty()) return out;
+    after = page.back().id;
+    for (auto& d : page) out.push_back(std::move(d));
+  }
+}
+
+std::string HostOf(const std::string& url) {
+  std::string rest = url.substr(url.find("://") == std::string::npos ? 0 : url.find("://") + 3);
+  rest = rest.substr(0, rest.find('/'));
+  return Lower(rest.substr(0, rest.find(':')));
+}
+
+// The golden field names that are contact points to replace by an alias.
+bool IsEmailField(const std::string& canonical) { return canonical == "email"; }
+
+// Values of a person's records that identify them anywhere in the store: e-mail addresses
+// (as given, lower-case, canonical) and phone numbers as given.
+std::set<std::string> IdentifyingValues(const Json& view) {
+  std::set<std::string> out;
+  for (const auto& r : view.value("records", Json::array())) {
+    // items() refers to its object: keep the object alive for the whole loop.
+    const Json fields = r.value("fields", Json::object());
+    for (const auto& [name, value] : fields.items()) {
+      if (!value.is_string()) continue;
+      std::string v = value.get<std::string>();
+      std::string canonical = profiles::CanonicalFieldName(name);
+      if (v.find('@') != std::string::npos && v.size() >= 6) {
+        out.insert(v);
+        out.insert(Lower(v));
+        if (auto e = identity::NormalizeEmail(v)) out.insert(e->canonical);
+      } else if (canonical == "phone" && v.size() >= 6) {
+        out.insert(v);
+        if (auto n = identity::NormalizePhone(v)) out.insert(*n);
+      }
+    }
+  }
+  return out;
+}
+
+Fields FieldsOf(const Json& record_view) {
+  Fields fields;
+  const Json given = record_view.value("fields", Json::object());
+  for (const auto& [name, value] : given.items()) {
+    fields.emplace_back(name, value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  return fields;
+}
+
+}  // namespace
+
+bool IsLegalBasis(std::string_view name) {
+  return std::any_of(std::begin(kLegalBases), std::end(kLegalBases),
+                     [&](const char* b) { return name == b; });
+}
+
+auth::Principal SystemActor() {
+  auth::Principal p;
+  p.token_id = "system";
+  p.role = auth::Role::kAdmin;
+  p.name = "system";
+  return p;
+}
+
+namespace {
+AuditEntry Entry(const auth::Principal& by, std::string action, std::string subject, Json detail) {
+  if (by.token_id == "system") {
+    return AuditEntry{"system",          "system",           "",
+                      std::move(action), std::move(subject), std::move(detail)};
+  }
+  return AuditLog::By(by, std::move(action), std::move(subject), std::move(detail));
+}
+}  // namespace
+
+Ledger::Ledger(store::Store& store, const Clock& clock, IdSource& ids, AuditLog& audit,
+               profiles::ProfileService& profiles)
+    : store_(store), clock_(clock), ids_(ids), audit_(audit), profiles_(profiles) {}
+
+// --- Registries -------------------------------------------------------------------------------
+
+Result<Json> Ledger::PutSource(const std::string& name, const Json& body,
+                               const auth::Principal& by) {
+  if (name.empty()) return InvalidArgument("a source needs a name", "name");
+  if (!body.is_object()) return InvalidArgument("expected a JSON object", "body");
+  ASSIGN_OR_RETURN(auto purposes, StringList(body, "purposes", true));
+  ASSIGN_OR_RETURN(std::string basis, RequiredString(body, "legal_basis"));
+  if (!IsLegalBasis(basis)) {
+    return InvalidArgument("unknown legal basis '" + basis +
+                               "' (consent, contract, legal_obligation, vital_interests, "
+                               "public_task, legitimate_interests)",
+                           "legal_basis");
+  }
+  Json version = {{"from", FormatTime(clock_.Now())},
+                  {"registered", true},
+                  {"purposes", purposes},
+                  {"legal_basis", basis}};
+  for (const char* key : {"system", "channel", "organisation", "consent_ref"}) {
+    ASSIGN_OR_RETURN(auto v, OptionalString(body, key));
+    version[key] = v.value_or(key == std::string("system") ? name : "");
+  }
+  if (basis == "consent" && version["consent_ref"] == "") {
+    return InvalidArgument("a source collecting on consent names the consent text", "consent_ref");
+  }
+  std::lock_guard<std::mutex> lock(sources_mu_);
+  ASSIGN_OR_RETURN(auto existing, store_.GetDocument(kSource, name));
+  Json doc = {{"name", name}, {"versions", Json::array()}};
+  int64_t revision = 0;
+  if (existing) {
+    ASSIGN_OR_RETURN(doc, ParseJson(existing->body));
+    revision = existing->revision;
+  }
+  doc["versions"].push_back(version);
+  store::WriteBatch batch;
+  batch.puts.push_back({{kSource, name, doc.dump(), 0}, revision});
+  RETURN_IF_ERROR(audit_.Append(
+      {Entry(by, "source.registered", name, {{"purposes", purposes}, {"legal_basis", basis}})},
+      std::move(batch)));
+  sources_.erase(name);
+  return doc;
+}
+
+Result<Json> Ledger::ListSources() {
+  ASSIGN_OR_RETURN(auto docs, AllDocuments(store_, kSource, ""));
+  Json out = Json::array();
+  for (const auto& d : docs) {
+    ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
+    out.push_back(std::move(j));
+  }
+  return Json{{"sources", out}};
+}
+
+Result<Json> Ledger::PutRecipient(const std::string& name, const Json& body,
+                                  const auth::Principal& by) {
+  if (name.empty()) return InvalidArgument("a recipient needs a name", "name");
+  if (!body.is_object()) return InvalidArgument("expected a JSON object", "body");
+  Json doc = {{"name", name}};
+  ASSIGN_OR_RETURN(auto org, OptionalString(body, "organisation"));
+  doc["organisation"] = org.value_or(name);
+  ASSIGN_OR_RETURN(auto basis, OptionalString(body, "legal_basis"));
+  ASSIGN_OR_RETURN(auto purposes, StringList(body, "purposes", false));
+  if (basis) {
+    if (!IsLegalBasis(*basis)) {
+      return InvalidArgument("unknown legal basis '" + *basis + "'", "legal_basis");
+    }
+    if (*basis == "consent") {
+      return InvalidArgument(
+          "consent is given by each person (POST /v1/persons/{id}/consents), not registered "
+          "for a recipient",
+          "legal_basis");
+    }
+    if (purposes.empty()) {
+      return InvalidArgument("name the purposes the legal basis covers", "purposes");
+    }
+    doc["legal_basis"] = *basis;
+  } else {
+    doc["legal_basis"] = nullptr;
+  }
+  doc["purposes"] = purposes;
+  Json endpoints = Json::array();
+  if (body.contains("endpoints")) {
+    if (!body["endpoints"].is_array()) {
+      return InvalidArgument("must be a list of URL prefixes", "endpoints");
+    }
+    for (const auto& e : body["endpoints"]) {
+      if (e.is_string() && !e.get<std::string>().empty()) {
+        endpoints.push_back({{"url", e}, {"purpose", ""}});
+      } else if (e.is_object() && e.contains("url") && e["url"].is_string()) {
+        endpoints.push_back({{"url", e["url"]}, {"purpose", e.value("purpose", "")}});
+      } else {
+        return InvalidArgument("each endpoint is a URL prefix or {\"url\",\"purpose\"}",
+                               "endpoints");
+      }
+    }
+  }
+  doc["endpoints"] = endpoints;
+  ASSIGN_OR_RETURN(auto domains, StringList(body, "mail_domains", false));
+  for (auto& d : domains) d = Lower(d);
+  doc["mail_domains"] = domains;
+  doc["updated_at"] = FormatTime(clock_.Now());
+  store::WriteBatch batch;
+  batch.puts.push_back({{kRecipient, name, doc.dump(), 0}, -1});
+  RETURN_IF_ERROR(
+      audit_.Append({Entry(by, "recipient.registered", name,
+                           {{"legal_basis", doc["legal_basis"]}, {"purposes", purposes}})},
+                    std::move(batch)));
+  return doc;
+}
+
+Result<Json> Ledger::ListRecipients() {
+  ASSIGN_OR_RETURN(auto docs, AllDocuments(store_, kRecipient, ""));
+  Json out = Json::array();
+  for (const auto& d : docs) {
+    ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
+    out.push_back(std::move(j));
+  }
+  return Json{{"recipients", out}};
+}
+
+Result<std::optional<Json>> Ledger::Recipient(const std::string& name) {
+  ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kRecipient, name));
+  if (!doc) return std::optional<Json>();
+  ASSIGN_OR_RETURN(Json j, ParseJson(doc->body));
+  return std::optional<Json>(std::move(j));
+}
+
+Result<Json> Ledger::PutRetention(const std::string& purpose, const Json& body,
+                                  const auth::Principal& by) {
+  if (purpose.empty()) return InvalidArgument("a retention rule needs a purpose", "purpose");
+  if (!body.is_object() || !body.contains("days") || !body["days"].is_number_integer() ||
+      body["days"].get<int64_t>() < 1) {
+    return InvalidArgument("days must be a whole number of at least 1", "days");
+  }
+  Json doc = {{"purpose", purpose},
+              {"days", body["days"].get<int64_t>()},
+              {"updated_at", FormatTime(clock_.Now())}};
+  store::WriteBatch batch;
+  batch.puts.push_back({{kRetention, purpose, doc.dump(), 0}, -1});
+  RETURN_IF_ERROR(audit_.Append({Entry(by, "retention.set", purpose, {{"days", doc["days"]}})},
+                                std::move(batch)));
+  return doc;
+}
+
+Result<Json> Ledger::ListRetention() {
+  ASSIGN_OR_RETURN(auto docs, AllDocuments(store_, kRetention, ""));
+  Json out = Json::array();
+  for (const auto& d : docs) {
+    ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
+    out.push_back(std::move(j));
+  }
+  return Json{{"rules", out}};
+}
+
+Result<std::map<std::string, int64_t>> Ledger::RetentionDays() {
+  ASSIGN_OR_RETURN(auto docs, AllDocuments(store_, kRetention, ""));
+  std::map<std::string, int64_t> days;
+  for (const auto& d : docs) {
+    ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
+    days[d.id] = j.value("days", int64_t{0});
+  }
+  return days;
+}
+
+// --- Provenance -------------------------------------------------------------------------------
+
+Result<const Ledger::SourceVersions*> Ledger::Source(const std::string& name) {
+  // Caller holds sources_mu_.
+  if (auto it = sources_.find(name); it != sources_.end()) return &it->second;
+  ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kSource, name));
+  SourceVersions v;
+  if (doc) {
+    ASSIGN_OR_RETURN(Json j, ParseJson(doc->body));
+    for (const auto& version : j.value("versions", Json::array())) {
+      ASSIGN_OR_RETURN(Time from, ParseTime(version.value("from", "")));
+      v.versions.emplace_back(from, version);
+    }
+  }
+  return &sources_.emplace(name, std::move(v)).first->second;
+}
+
+Result<Json> Ledger::Provenance(const std::string& source, Time received_at, const Fields& fields) {
+  Json version;
+  {
+    std::lock_guard<std::mutex> lock(sources_mu_);
+    ASSIGN_OR_RETURN(const SourceVersions* v, Source(source));
+    for (const auto& [from, j] : v->versions) {
+      if (from <= received_at || version.is_null()) version = j;
+    }
+  }
+  bool registered = version.is_object() && version.value("registered", false);
+  Json p = {{"source", source},
+            {"system", registered ? version.value("system", source) : source},
+            {"channel", registered ? version.value("channel", "") : ""},
+            {"organisation", registered ? version.value("organisation", "") : ""},
+            {"purposes", registered ? version.value("purposes", Json::array()) : Json::array()},
+            {"legal_basis", registered ? Json(version.value("legal_basis", "")) : Json(nullptr)},
+            {"consent_ref", registered ? version.value("consent_ref", "") : ""},
+            {"collected_at", FormatTime(received_at)},
+            {"registered", registered}};
+  // What the record itself says about how it was collected wins over the source's defaults.
+  for (const auto& [name, value] : fields) {
+    if (name.rfind("provenance.", 0) != 0) continue;
+    std::string key = name.substr(11);
+    if (key == "purpose" || key == "purposes") {
+      Json purposes = Json::array();
+      size_t start = 0;
+      while (start <= value.size()) {
+        size_t end = value.find(',', start);
+        if (end == std::string::npos) end = value.size();
+        std::string item = value.substr(start, end - start);
+        item.erase(0, item.find_first_not_of(' '));
+        item.erase(item.find_last_not_of(' ') + 1);
+        if (!item.empty()) purposes.push_back(item);
+        start = end + 1;
+      }
+      p["purposes"] = purposes;
+    } else if (key == "legal_basis" || key == "consent_ref" || key == "channel" ||
+               key == "organisation" || key == "system") {
+      p[key] = value;
+    } else if (key == "collected_at") {
+      if (auto t = ParseTime(value); t.ok()) p["collected_at"] = FormatTime(*t);
+    }
+  }
+  return p;
+}
+
+Status Ledger::OnRecordsStored(const std::vector<SourceRecord>& records) {
+  std::lock_guard<std::mutex> lock(sources_mu_);
+  for (const auto& r : records) {
+    if (sources_.count(r.source)) continue;
+    ASSIGN_OR_RETURN(const SourceVersions* v, Source(r.source));
+    if (!v->versions.empty()) continue;
+    // First record from a source nobody registered: listed so that an admin completes it.
+    Json version = {{"from", FormatTime(r.received_at)}, {"registered", false}};
+    Json doc = {{"name", r.source}, {"versions", Json::array({version})}};
+    store::WriteBatch batch;
+    batch.puts.push_back({{kSource, r.source, doc.dump(), 0}, 0});
+    Status s = store_.Write(batch);
+    if (!s.ok() && s.code() != StatusCode::kAborted) return s;
+    sources_.erase(r.source);
+    ASSIGN_OR_RETURN(v, Source(r.source));
+  }
+  return OkStatus();
+}
+
+// --- Consents ---------------------------------------------------------------------------------
+
+Result<Json> Ledger::GiveConsent(const std::string& person, const Json& body,
+                                 const auth::Principal& by) {
+  if (!body.is_object()) return InvalidArgument("expected a JSON object", "body");
+  ASSIGN_OR_RETURN(Json view, profiles_.GetPerson(person, 0));
+  std::string id = view.value("id", person);
+  ASSIGN_OR_RETURN(auto purposes, StringList(body, "purposes", true));
+  ASSIGN_OR_RETURN(auto recipients, StringList(body, "recipients", true));
+  if (!body.contains("proof") || !body["proof"].is_object()) {
+    return InvalidArgument("give the proof: {\"text_version\",\"channel\",\"reference\"}", "proof");
+  }
+  ASSIGN_OR_RETURN(std::string text_version,
+                   RequiredString(body["proof"], "text_version", "proof"));
+  ASSIGN_OR_RETURN(std::string channel, RequiredString(body["proof"], "channel", "proof"));
+  ASSIGN_OR_RETURN(auto reference, OptionalString(body["proof"], "reference", "proof"));
+  ASSIGN_OR_RETURN(auto given_at, OptionalTime(body, "given_at"));
+  Time now = clock_.Now();
+  if (given_at && *given_at > now) return InvalidArgument("lies in the future", "given_at");
+  std::string consent_id = ids_.Next("con");
+  Json doc = {{"id", consent_id},
+              {"person", id},
+              {"purposes", purposes},
+              {"recipients", recipients},
+              {"given_at", FormatTime(given_at.value_or(now))},
+              {"proof",
+               {{"text_version", text_version},
+                {"channel", channel},
+                {"reference", reference.value_or("")}}},
+              {"withdrawn_at", nullptr},
+              {"history", Json::array({{{"at", FormatTime(now)},
+                                        {"action", "given"},
+                                        {"by", by.name.empty() ? by.token_id : by.name}}})}};
+  store::WriteBatch batch;
+  batch.puts.push_back({{kConsent, id + "~" + consent_id, doc.dump(), 0}, 0});
+  RETURN_IF_ERROR(audit_.Append({Entry(by, "consent.given", id,
+                                       {{"consent", consent_id},
+                                        {"purposes", purposes},
+                                        {"recipients", recipients},
+                                        {"text_version", text_version}})},
+                                std::move(batch)));
+  return doc;
+}
+
+Result<Json> Ledger::WithdrawConsent(const std::string& person, const std::string& consent_id,
+                                     const auth::Principal& by) {
+  ASSIGN_OR_RETURN(Json view, profiles_.GetPerson(person, 0));
+  std::string id = view.value("id", person);
+  ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kConsent, id + "~" + consent_id));
+  if (!doc) return NotFound("no consent " + consent_id + " of person " + id, "consent");
+  ASSIGN_OR_RETURN(Json j, ParseJson(doc->body));
+  if (!j["withdrawn_at"].is_null()) {
+    return FailedPrecondition("consent " + consent_id + " was withdrawn at " +
+                              j["withdrawn_at"].get<std::string>());
+  }
+  std::string now = FormatTime(clock_.Now());
+  j["withdrawn_at"] = now;
+  j["history"].push_back(
+      {{"at", now}, {"action", "withdrawn"}, {"by", by.name.empty() ? by.token_id : by.name}});
+  store::WriteBatch batch;
+  batch.puts.push_back({{kConsent, doc->id, j.dump(), 0}, doc->revision});
+  RETURN_IF_ERROR(audit_.Append({Entry(by, "consent.withdrawn", id, {{"consent", consent_id}})},
+                                std::move(batch)));
+  return j;
+}
+
+Result<Json> Ledger::ListConsents(const std::string& person) {
+  ASSIGN_OR_RETURN(auto docs, AllDocuments(store_, kConsent, person + "~"));
+  Json out = Json::array();
+  for (const auto& d : docs) {
+    ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
+    out.push_back(std::move(j));
+  }
+  return Json{{"person", person}, {"consents", out}};
+}
+
+Result<std::vector<Json>> Ledger::ActiveConsents(const std::string& person) {
+  ASSIGN_OR_RETURN(auto docs, AllDocuments(store_, kConsent, person + "~"));
+  std::vector<Json> out;
+  for (const auto& d : docs) {
+    ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
+    if (j["withdrawn_at"].is_null()) out.push_back(std::move(j));
+  }
+  return out;
+}
+
+// --- Disclosures ------------------------------------------------------------------------------
+
+Result<Json> Ledger::PayloadFor(const Json& view, const std::string& recipient,
+                                const std::vector<std::string>& fields, store::WriteBatch& batch,
+                                std::vector<std::string>* disclosed_fields) {
+  Json out = {{"person", view["id"]}};
+  Json values = Json::object();
+  const Json& golden = view["golden"];
+  for (const auto& [name, g] : golden.items()) {
+    if (!fields.empty() && std::find(fields.begin(), fields.end(), name) == fields.end()) {
+      continue;
+    }
+    std::string value = g.value("value", "");
+    if (IsEmailField(name)) {
+      // The recipient gets its own alias, issued once (invariant 4).
+      std::string person = view["id"];
+      std::string key = person + "~" + recipient;
+      ASSIGN_OR_RETURN(auto existing, store_.GetDocument(kPersonAlias, key));
+      std::string alias;
+      if (existing) {
+        ASSIGN_OR_RETURN(Json a, ParseJson(existing->body));
+        alias = a.value("alias", "");
+      } else {
+        size_t at = value.find('@');
+        if (at == std::string::npos || at == 0) continue;  // not an address: nothing to hand out
+        std::string local = value.substr(0, at);
+        local = local.substr(0, local.find('+'));
+        std::string tag = Lower(ids_.Next("a").substr(18));  // the random end of a ULID
+        alias = Lower(local + "+" + tag + value.substr(at));
+        Json a = {{"alias", alias},
+                  {"person", person},
+                  {"recipient", recipient},
+                  {"issued_at", FormatTime(clock_.Now())}};
+        batch.puts.push_back({{kAlias, alias, a.dump(), 0}, 0});
+        batch.puts.push_back({{kPersonAlias, key, a.dump(), 0}, 0});
+      }
+      value = alias;
+    }
+    values[name] = value;
+    if (disclosed_fields) disclosed_fields->push_back(name);
+  }
+  out["fields"] = values;
+  return out;
+}
+
+Result<DisclosureDecision> Ledger::Decide(const DisclosureRequest& request,
+                                          const auth::Principal& by, Json* payload) {
+  if (request.recipient.empty()) return InvalidArgument("name the recipient", "recipient");
+  if (request.purpose.empty()) return InvalidArgument("name the purpose", "purpose");
+  ASSIGN_OR_RETURN(Json view, profiles_.GetPerson(request.person, 0));
+  std::string person = view["id"];
+  std::lock_guard<std::mutex> lock(disclose_mu_);
+  DisclosureDecision d;
+  ASSIGN_OR_RETURN(auto consents, ActiveConsents(person));
+  for (const auto& c : consents) {
+    if (Contains(c["purposes"], request.purpose) &&
+        (Contains(c["recipients"], request.recipient) || Contains(c["recipients"], "*"))) {
+      d.allowed = true;
+      d.basis = "consent:" + c.value("id", "");
+      break;
+    }
+  }
+  if (!d.allowed) {
+    ASSIGN_OR_RETURN(auto recipient, Recipient(request.recipient));
+    if (recipient && (*recipient)["legal_basis"].is_string() &&
+        Contains((*recipient)["purposes"], request.purpose)) {
+      d.allowed = true;
+      d.basis = (*recipient)["legal_basis"].get<std::string>();
+    }
+  }
+  if (!d.allowed) {
+    d.reason = "no consent of " + person + " covers purpose '" + request.purpose +
+               "' for recipient '" + request.recipient + "', and '" + request.recipient +
+               "' has no legal basis for it";
+  }
+  d.id = ids_.Next("dis");
+  store::WriteBatch batch;
+  std::vector<std::string> fields = request.fields;
+  if (d.allowed && payload) {
+    fields.clear();
+    ASSIGN_OR_RETURN(*payload, PayloadFor(view, request.recipient, request.fields, batch, &fields));
+  }
+  Json doc = {{"id", d.id},
+              {"person", person},
+              {"recipient", request.recipient},
+              {"purpose", request.purpose},
+              {"fields", fields},
+              {"via", request.via},
+              {"allowed", d.allowed},
+              {"basis", d.allowed ? Json(d.basis) : Json(nullptr)},
+              {"reason", d.reason},
+              {"at", FormatTime(clock_.Now())},
+              {"by", by.name.empty() ? by.token_id : by.name}};
+  batch.puts.push_back({{kDisclosure, person + "~" + d.id, doc.dump(), 0}, 0});
+  Json detail = {{"disclosure", d.id},
+                 {"recipient", request.recipient},
+                 {"purpose", request.purpose},
+                 {"fields", fields},
+                 {"via", request.via}};
+  if (d.allowed) {
+    detail["basis"] = d.basis;
+  } else {
+    detail["reason"] = d.reason;
+  }
+  RETURN_IF_ERROR(
+      audit_.Append({Entry(by, d.allowed ? "disclosure" : "disclosure.refused", person, detail)},
+                    std::move(batch)));
+  return d;
+}
+
+Result<Json> Ledger::Disclose(const DisclosureRequest& request, const auth::Principal& by) {
+  Json payload;
+  ASSIGN_OR_RETURN(auto d, Decide(request, by, &payload));
+  if (!d.allowed) return PermissionDenied("disclosure refused (" + d.id + "): " + d.reason);
+  payload["disclosure"] = d.id;
+  payload["basis"] = d.basis;
+  return payload;
+}
+
+Result<Json> Ledger::Export(const std::string& recipient, const std::string& purpose,
+                            const std::vector<std::string>& fields,
+                            const std::vector<std::string>& persons, const auth::Principal& by) {
+  if (recipient.empty()) return InvalidArgument("name the recipient", "recipient");
+  if (purpose.empty()) return InvalidArgument("name the purpose", "purpose");
+  std::vector<std::string> ids = persons;
+  if (ids.empty()) {
+    ASSIGN_OR_RETURN(auto docs, AllDocuments(store_, "person", ""));
+    for (const auto& d : docs) ids.push_back(d.id);
+  }
+  Json exported = Json::array();
+  Json refused = Json::array();
+  for (const auto& id : ids) {
+    Json payload;
+    ASSIGN_OR_RETURN(auto d, Decide({id, recipient, purpose, fields, "export"}, by, &payload));
+    if (d.allowed) {
+      payload["disclosure"] = d.id;
+      payload["basis"] = d.basis;
+      exported.push_back(std::move(payload));
+    } else {
+      if (persons.size() == 1) {
+        return PermissionDenied("export refused (" + d.id + "): " + d.reason);
+      }
+      refused.push_back({{"person", id}, {"disclosure", d.id}, {"reason", d.reason}});
+    }
+  }
+  return Json{
+      {"recipient", recipient}, {"purpose", purpose}, {"persons", exported}, {"refused", refused}};
+}
+
+Status Ledger::CheckWebhook(const Json& action) {
+  std::string url = action.value("url", "");
+  std::string instance_key = action.value("instance_key", "");
+  // Only data about a person the ledger knows is personal data it can check; a key that
+  // names no person (an order number) carries none of it.
+  auto view = profiles_.GetPerson(instance_key, 0);
+  if (!view.ok()) {
+    if (view.status().code() == StatusCode::kNotFound) return OkStatus();
+    return view.status();
+  }
+  std::string recipient = HostOf(url);
+  std::string purpose = "journey:" + action.value("journey", "") + "/" + action.value("action", "");
+  ASSIGN_OR_RETURN(auto recipients, AllDocuments(store_, kRecipient, ""));
+  size_t best = 0;
+  for (const auto& doc : recipients) {
+    ASSIGN_OR_RETURN(Json r, ParseJson(doc.body));
+    for (const auto& e : r.value("endpoints", Json::array())) {
+      std::string prefix = e.value("url", "");
+      if (!prefix.empty() && url.rfind(prefix, 0) == 0 && prefix.size() > best) {
+        best = prefix.size();
+        recipient = doc.id;
+        if (!e.value("purpose", "").empty()) purpose = e.value("purpose", "");
+      }
+    }
+  }
+  std::vector<std::string> fields = {"instance_key"};
+  const Json params = action.value("params", Json::object());
+  for (const auto& [name, v] : params.items()) {
+    fields.push_back(name);
+  }
+  ASSIGN_OR_RETURN(auto d,
+                   Decide({(*view)["id"], recipient, purpose, fields, "webhook"}, SystemActor()));
+  if (!d.allowed) return PermissionDenied("disclosure refused (" + d.id + "): " + d.reason);
+  return OkStatus();
+}
+
+Result<Json> Ledger::ListDisclosures(const std::string& person) {
+  ASSIGN_OR_RETURN(auto docs, AllDocuments(store_, kDisclosure, person + "~"));
+  Json out = Json::array();
+  for (const auto& d : docs) {
+    ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
+    out.push_back(std::move(j));
+  }
+  return Json{{"person", person}, {"disclosures", out}};
+}
+
+// --- Aliases and leaks ------------------------------------------------------------------------
+
+Result<size_t> Ledger::ScanInboundMail() {
+  std::lock_guard<std::mutex> lock(scan_mu_);
+  size_t found = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(auto cursor, store_.GetDocument(kCursor, kInboundMail));
+    int64_t after = 0;
+    if (cursor) {
+      ASSIGN_OR_RETURN(Json c, ParseJson(cursor->body));
+      after = c.value("after", int64_t{0});
+    }
+    ASSIGN_OR_RETURN(auto page,
+                     store_.ListEvents({.type = kInboundMail, .after = after, .limit = 500}));
+    if (page.events.empty()) return found;
+    store::WriteBatch batch;
+    std::vector<AuditEntry> entries;
+    for (const Event& e : page.events) {
+      after = std::max(after, e.seq);
+      std::string to = Lower(e.payload.value("to", ""));
+      std::string from = Lower(e.payload.value("from", ""));
+      if (to.empty() || from.empty()) continue;
+      ASSIGN_OR_RETURN(auto alias_doc, store_.GetDocument(kAlias, to));
+      if (!alias_doc) continue;  // not an alias we issued: nothing to attribute
+      ASSIGN_OR_RETURN(Json alias, ParseJson(alias_doc->body));
+      std::string recipient = alias.value("recipient", "");
+      std::string sender_domain = from.substr(from.find('@') + 1);
+      ASSIGN_OR_RETURN(auto r, Recipient(recipient));
+      std::vector<std::string> domains = {Lower(recipient)};
+      if (r) {
+        for (const auto& d : (*r).value("mail_domains", Json::array())) domains.push_back(d);
+      }
+      bool own = std::any_of(domains.begin(), domains.end(), [&](const std::string& d) {
+        return sender_domain == d ||
+               (sender_domain.size() > d.size() &&
+                sender_domain.compare(sender_domain.size() - d.size(), d.size(), d) == 0 &&
+                sender_domain[sender_domain.size() - d.size() - 1] == '.');
+      });
+      if (own) continue;
+      std::string person = alias.value("person", "");
+      Json leak = {
+          {"id", "leak~" + e.id},
+          {"person", person},
+          {"recipient", recipient},
+          {"alias", to},
+          {"sender", from},
+          {"sender_domain", sender_domain},
+          {"event", e.id},
+          {"received_at", FormatTime(e.occurred_at)},
+          {"found_at", FormatTime(clock_.Now())},
+          {"finding", "the address given only to '" + recipient + "' received mail from '" +
+                          sender_domain + "', which never received it from us"}};
+      batch.puts.push_back({{kLeak, "leak~" + e.id, leak.dump(), 0}, -1});
+      entries.push_back(
+          Entry(SystemActor(), "leak.found", person,
+                {{"recipient", recipient}, {"event", e.id}, {"sender_domain", sender_domain}}));
+      ++found;
+    }
+    batch.puts.push_back(
+        {{kCursor, kInboundMail, Json{{"after", after}}.dump(), 0}, cursor ? cursor->revision : 0});
+    if (entries.empty()) {
+      RETURN_IF_ERROR(store_.Write(batch));
+    } else {
+      RETURN_IF_ERROR(audit_.Append(std::move(entries), std::move(batch)));
+    }
+    if (page.next_after == 0) return found;
+  }
+}
+
+Result<Json> Ledger::ListLeaks() {
+  ASSIGN_OR_RETURN(auto docs, AllDocuments(store_, kLeak, ""));
+  Json out = Json::array();
+  for (const auto& d : docs) {
+    ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
+    out.push_back(std::move(j));
+  }
+  return Json{{"leaks", out}};
+}
+
+// --- Data subject requests --------------------------------------------------------------------
+
+Result<Json> Ledger::AccessReport(const std::string& person_id, const auth::Principal& by) {
+  ASSIGN_OR_RETURN(Json view, profiles_.GetPerson(person_id, 200));
+  std::string person = view["id"];
+  ASSIGN_OR_RETURN(auto retention, RetentionDays());
+  ASSIGN_OR_RETURN(Json consents, ListConsents(person));
+  ASSIGN_OR_RETURN(Json disclosures, ListDisclosures(person));
+  // Recipients per field, from the allowed disclosures.
+  std::map<std::string, std::set<std::string>> recipients_of_field;
+  Json recipients = Json::object();
+  for (const auto& d : disclosures["disclosures"]) {
+    if (!d.value("allowed", false)) continue;
+    std::string r = d.value("recipient", "");
+    for (const auto& f : d["fields"]) recipients_of_field[f.get<std::string>()].insert(r);
+    Json& entry = recipients[r];
+    if (entry.is_null()) {
+      entry = {{"recipient", r},         {"fields", Json::array()}, {"purposes", Json::array()},
+               {"bases", Json::array()}, {"first_at", d["at"]},     {"times", 0}};
+    }
+    for (const auto& f : d["fields"]) {
+      if (!Contains(entry["fields"], f.get<std::string>())) entry["fields"].push_back(f);
+    }
+    if (!Contains(entry["purposes"], d.value("purpose", ""))) {
+      entry["purposes"].push_back(d["purpose"]);
+    }
+    if (!Contains(entry["bases"], d.value("basis", ""))) entry["bases"].push_back(d["basis"]);
+    entry["last_at"] = d["at"];
+    entry["times"] = entry["times"].get<int>() + 1;
+  }
+  std::map<std::string, Json> provenance_of_record;
+  Json data = Json::array();
+  for (const auto& r : view["records"]) {
+    Fields fields = FieldsOf(r);
+    ASSIGN_OR_RETURN(Time received, ParseTime(r.value("received_at", "")));
+    ASSIGN_OR_RETURN(Json prov, Provenance(r.value("source", ""), received, fields));
+    // Kept until the longest retention of its purposes; a purpose without a rule keeps it
+    // until erasure is asked for.
+    ASSIGN_OR_RETURN(Time collected, ParseTime(prov["collected_at"].get<std::string>()));
+    Json until = nullptr;
+    std::string rule = "no retention rule for its purposes: kept until erasure is requested";
+    bool all_ruled = !prov["purposes"].empty();
+    Time latest = collected;
+    for (const auto& p : prov["purposes"]) {
+      auto it = retention.find(p.get<std::string>());
+      if (it == retention.end()) {
+        all_ruled = false;
+        continue;
+      }
+      latest = std::max(latest, collected + std::chrono::hours(24 * it->second));
+    }
+    if (all_ruled) {
+      until = FormatTime(latest);
+      rule = "kept until the longest retention of its purposes ends";
+    }
+    Json record_fields = Json::array();
+    for (const auto& [name, value] : fields) {
+      if (name.rfind("provenance.", 0) == 0) continue;
+      std::string canonical = profiles::CanonicalFieldName(name);
+      Json to = Json::array();
+      if (auto it = recipients_of_field.find(canonical); it != recipients_of_field.end()) {
+        for (const auto& x : it->second) to.push_back(x);
+      }
+      record_fields.push_back(
+          {{"field", name}, {"canonical", canonical}, {"value", value}, {"recipients", to}});
+    }
+    provenance_of_record[r.value("id", "")] = prov;
+    data.push_back({{"record", r["id"]},
+                    {"source", r["source"]},
+                    {"source_key", r["source_key"]},
+                    {"provenance", prov},
+                    {"retention", {{"until", until}, {"rule", rule}}},
+                    {"fields", record_fields}});
+  }
+  Json golden = Json::object();
+  for (const auto& [name, g] : view["golden"].items()) {
+    Json to = Json::array();
+    if (auto it = recipients_of_field.find(name); it != recipients_of_field.end()) {
+      for (const auto& x : it->second) to.push_back(x);
+    }
+    golden[name] = {{"value", g["value"]},
+                    {"record", g["record"]},
+                    {"source", g["source"]},
+                    {"provenance", provenance_of_record[g.value("record", "")]},
+                    {"recipients", to}};
+  }
+  ASSIGN_OR_RETURN(auto alias_docs, AllDocuments(store_, kPersonAlias, person + "~"));
+  Json aliases = Json::array();
+  for (const auto& d : alias_docs) {
+    ASSIGN_OR_RETURN(Json a, ParseJson(d.body));
+    aliases.push_back(std::move(a));
+  }
+  ASSIGN_OR_RETURN(Json leaks_all, ListLeaks());
+  Json leaks = Json::array();
+  for (const auto& l : leaks_all["leaks"]) {
+    if (l.value("person", "") == person) leaks.push_back(l);
+  }
+  Json events = Json::array();
+  for (const auto& e : view.value("events", Json::array())) {
+    events.push_back({{"id", e["id"]}, {"type", e["type"]}, {"occurred_at", e["occurred_at"]}});
+  }
+  Json recipient_list = Json::array();
+  for (auto& [name, entry] : recipients.items()) recipient_list.push_back(entry);
+  Json report = {{"person", person},
+                 {"generated_at", FormatTime(clock_.Now())},
+                 {"golden", golden},
+                 {"records", data},
+                 {"recipients", recipient_list},
+                 {"consents", consents["consents"]},
+                 {"disclosures", disclosures["disclosures"]},
+                 {"aliases", aliases},
+                 {"leaks", leaks},
+                 {"events", events}};
+  RETURN_IF_ERROR(audit_.Append(Entry(
+      by, "person.access_report", person,
+      {{"records", view["records"].size()}, {"disclosures", disclosures["disclosures"].size()}})));
+  return report;
+}
+
+Result<Json> Ledger::Erase(const std::string& person, const auth::Principal& by,
+                           const std::string& reason) {
+  std::lock_guard<std::mutex> lock(disclose_mu_);
+  return EraseLocked(person, by, reason);
+}
+
+Result<Json> Ledger::EraseLocked(const std::string& person_id, const auth::Principal& by,
+                                 const std::string& reason) {
+  Json erasure;
+  profiles::Actor actor{"user", by.name.empty() ? by.token_id : by.name};
+  auto erased = profiles_.ErasePerson(person_id, actor, [&](const Json& view) -> Status {
+    std::string person = view["id"];
+    store::Erasure e;
+    for (const auto& r : view["records"]) e.record_ids.push_back(r["id"]);
+    for (const auto& ev : view["events"]) e.event_ids.push_back(ev["id"]);
+    std::set<std::string> needles = IdentifyingValues(view);
+    // Aliases go with the address they stand for; the register keeps who got one.
+    ASSIGN_OR_RETURN(auto alias_docs, AllDocuments(store_, kPersonAlias, person + "~"));
+    store::WriteBatch forget;
+    for (const auto& d : alias_docs) {
+      ASSIGN_OR_RETURN(Json a, ParseJson(d.body));
+      std::string alias = a.value("alias", "");
+      if (alias.size() >= 3) needles.insert(alias);
+      forget.deletes.emplace_back(kAlias, alias);
+      forget.deletes.emplace_back(kPersonAlias, d.id);
+    }
+    RETURN_IF_ERROR(store_.Write(forget));
+    for (const auto& n : needles) {
+      if (n.size() >= 3) e.needles.push_back(n);
+    }
+    ASSIGN_OR_RETURN(store::ErasureCounts counts, store_.Erase(e));
+    // Recipients the erasure must be passed on to (Art. 19).
+    ASSIGN_OR_RETURN(Json disclosures, ListDisclosures(person));
+    std::set<std::string> notify;
+    for (const auto& d : disclosures["disclosures"]) {
+      if (d.value("allowed", false)) notify.insert(d.value("recipient", ""));
+    }
+    std::string id = ids_.Next("era");
+    erasure = {{"id", id},
+               {"person", person},
+               {"at", FormatTime(clock_.Now())},
+               {"by", by.name.empty() ? by.token_id : by.name},
+               {"reason", reason},
+               {"records", e.record_ids},
+               {"events", e.event_ids.size()},
+               {"changed",
+                {{"records", counts.records},
+                 {"events", counts.events},
+                 {"documents", counts.documents},
+                 {"queue_items", counts.queue_items},
+                 {"log_lines", counts.log_lines}}},
+               {"notify_recipients", notify},
+               {"kept",
+                "this record, the consents and the disclosure register (ids, purposes, "
+                "recipients, field names) and the audit log, as proof of lawful processing"}};
+    store::WriteBatch batch;
+    batch.puts.push_back({{kErasure, id, erasure.dump(), 0}, 0});
+    return audit_.Append({Entry(by, "erasure", person,
+                                {{"erasure", id},
+                                 {"reason", reason},
+                                 {"records", e.record_ids.size()},
+                                 {"events", e.event_ids.size()}})},
+                         std::move(batch));
+  });
+  if (!erased.ok()) return erased.status();
+  return erasure;
+}
+
+Result<Json> Ledger::RunRetention(const auth::Principal& by) {
+  ASSIGN_OR_RETURN(auto retention, RetentionDays());
+  Json erased = Json::array();
+  if (retention.empty()) return Json{{"checked", 0}, {"erased", erased}};
+  ASSIGN_OR_RETURN(auto docs, AllDocuments(store_, "person", ""));
+  Time now = clock_.Now();
+  size_t checked = 0;
+  for (const auto& doc : docs) {
+    auto view = profiles_.GetPerson(doc.id, 0);
+    if (!view.ok()) continue;  // erased or merged meanwhile
+    ++checked;
+    std::string person = (*view)["id"];
+    ASSIGN_OR_RETURN(auto consents, ActiveConsents(person));
+    bool all_expired = !(*view)["records"].empty();
+    for (const auto& r : (*view)["records"]) {
+      ASSIGN_OR_RETURN(Time received, ParseTime(r.value("received_at", "")));
+      ASSIGN_OR_RETURN(Json prov, Provenance(r.value("source", ""), received, FieldsOf(r)));
+      ASSIGN_OR_RETURN(Time collected, ParseTime(prov["collected_at"].get<std::string>()));
+      bool expired = !prov["purposes"].empty();
+      for (const auto& p : prov["purposes"]) {
+        auto rule = retention.find(p.get<std::string>());
+        if (rule == retention.end()) {
+          expired = false;
+          break;
+        }
+        // A later consent for the purpose starts its period again.
+        Time from = collected;
+        for (const auto& c : consents) {
+          if (Contains(c["purposes"], p.get<std::string>())) {
+            if (auto t = ParseTime(c.value("given_at", "")); t.ok()) from = std::max(from, *t);
+          }
+        }
+        if (from + std::chrono::hours(24 * rule->second) > now) expired = false;
+      }
+      all_expired = all_expired && expired;
+    }
+    if (!all_expired) continue;
+    std::lock_guard<std::mutex> lock(disclose_mu_);
+    ASSIGN_OR_RETURN(Json e, EraseLocked(person, by, "retention"));
+    erased.push_back({{"person", person}, {"erasure", e["id"]}});
+  }
+  return Json{{"checked", checked}, {"erased", erased}};
+}
+
+}  // namespace rapport::privacy

@@ -1,0 +1,177 @@
+// The privacy ledger: where every personal datum came from (provenance), what the person
+// agreed to (consents), where it went (the disclosure register, with a policy check on every
+// hand-over to a third party), per-recipient e-mail aliases that tell who leaked an address,
+// the access report (GDPR Art. 15), erasure (Art. 17) and retention per purpose.
+//
+// Invariants (each checked by a test in ledger_test.cc or tests/privacy_http_test.cc):
+//  1. Provenance costs nothing per record: a source record's provenance is the version of its
+//     source's registry entry in effect when the record was received, overridden by the
+//     "provenance.*" fields the record itself carries. Registry versions are only ever added,
+//     so changing a source's defaults never rewrites the provenance of what it sent before.
+//  2. Every disclosure decision, allowed or refused, is stored in the register and in the
+//     audit log in one transaction, before anything is handed over; a refused hand-over is
+//     never carried out.
+//  3. A disclosure is allowed only when an active consent of the person names its purpose
+//     and its recipient (or "*"), or the recipient is registered with a legal basis other
+//     than consent for that purpose.
+//  4. An e-mail address handed to a recipient is replaced by that recipient's alias (one
+//     alias per person and recipient), so mail to it tells who passed the address on.
+//  5. After an erasure the store holds none of the person's addresses or aliases; what is
+//     kept (erasure record, consents, disclosure register, audit log) names only ids, field
+//     names, purposes and recipients.
+//
+// Stored documents: "privacy-source" (source name), "privacy-recipient" (recipient name),
+// "privacy-consent" (person~con_…), "privacy-disclosure" (person~dis_…), "privacy-alias"
+// (the alias address), "privacy-person-alias" (person~recipient), "privacy-leak"
+// (leak~<event id>), "privacy-retention" (purpose), "privacy-erasure" (era_…),
+// "privacy-cursor" ("mail.inbound").
+//
+// Thread safety: every method may be called from many threads. Disclosures and the inbound
+// mail scan are serialized per process; between servers the documents' revisions keep
+// writers from overwriting each other (kAborted, retry).
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/tokens.h"
+#include "core/clock.h"
+#include "core/ids.h"
+#include "core/json.h"
+#include "core/model.h"
+#include "privacy/audit.h"
+#include "profiles/profiles.h"
+#include "store/store.h"
+
+namespace rapport::privacy {
+
+// The legal bases of GDPR Art. 6(1): "consent", "contract", "legal_obligation",
+// "vital_interests", "public_task", "legitimate_interests".
+bool IsLegalBasis(std::string_view name);
+
+// The actor of work the server does by itself (webhook checks, retention, leak scans).
+auth::Principal SystemActor();
+
+struct DisclosureRequest {
+  std::string person;
+  std::string recipient;
+  std::string purpose;
+  std::vector<std::string> fields;  // golden-record field names; empty: all
+  std::string via;                  // "export", "api", "webhook"
+};
+
+struct DisclosureDecision {
+  bool allowed = false;
+  std::string id;      // the register entry ("dis_…")
+  std::string basis;   // "consent:<consent id>" or the recipient's legal basis
+  std::string reason;  // why it was refused
+};
+
+class Ledger {
+ public:
+  Ledger(store::Store& store, const Clock& clock, IdSource& ids, AuditLog& audit,
+         profiles::ProfileService& profiles);
+
+  // --- Registries (admin) ------------------------------------------------------------------
+  // A source's defaults: {"system","channel","organisation","purposes":[..],"legal_basis",
+  // "consent_ref"}; purposes and legal_basis are required. Adds a version valid from now.
+  Result<Json> PutSource(const std::string& name, const Json& body, const auth::Principal& by);
+  Result<Json> ListSources();
+  // A third party: {"organisation","legal_basis","purposes":[..],"endpoints":[url prefix or
+  // {"url","purpose"}],"mail_domains":[..]}. A legal basis other than consent covers the
+  // listed purposes without a consent; endpoints name its webhooks; mail_domains are where
+  // its own mail comes from (not a leak).
+  Result<Json> PutRecipient(const std::string& name, const Json& body, const auth::Principal& by);
+  Result<Json> ListRecipients();
+  // {"days": n}: data collected for `purpose` is kept n days after collection (or after the
+  // latest consent for it), then erased by RunRetention.
+  Result<Json> PutRetention(const std::string& purpose, const Json& body,
+                            const auth::Principal& by);
+  Result<Json> ListRetention();
+
+  // --- Provenance ----------------------------------------------------------------------------
+  // The provenance of a record's fields (invariant 1).
+  Result<Json> Provenance(const std::string& source, Time received_at, const Fields& fields);
+  // Ingest hook: registers sources never seen before as unregistered (no purpose, no legal
+  // basis) so that the registry lists them for an admin to complete. Costs one hash lookup
+  // per record once the source is known.
+  Status OnRecordsStored(const std::vector<SourceRecord>& records);
+
+  // --- Consents -------------------------------------------------------------------------------
+  // {"purposes":[..],"recipients":[.. or "*"],"proof":{"text_version","channel","reference"},
+  //  "given_at"}; kNotFound for an unknown person.
+  Result<Json> GiveConsent(const std::string& person, const Json& body, const auth::Principal& by);
+  // kFailedPrecondition when already withdrawn; history keeps both steps.
+  Result<Json> WithdrawConsent(const std::string& person, const std::string& consent_id,
+                               const auth::Principal& by);
+  Result<Json> ListConsents(const std::string& person);
+
+  // --- Disclosures ---------------------------------------------------------------------------
+  // Decides and records one disclosure (invariant 2); `payload` gets the golden values of
+  // the requested fields, e-mail replaced by the recipient's alias, when it is allowed.
+  Result<DisclosureDecision> Decide(const DisclosureRequest& request, const auth::Principal& by,
+                                    Json* payload = nullptr);
+  // One person's data for a recipient (partner API reads): kPermissionDenied with the reason
+  // when refused.
+  Result<Json> Disclose(const DisclosureRequest& request, const auth::Principal& by);
+  // Every person (or those in `persons`) for a recipient and purpose: the allowed ones with
+  // their data, the refused ones with the reason. kPermissionDenied when exactly one person
+  // was asked for and refused.
+  Result<Json> Export(const std::string& recipient, const std::string& purpose,
+                      const std::vector<std::string>& fields,
+                      const std::vector<std::string>& persons, const auth::Principal& by);
+  // The outbox's check before a webhook leaves: recipient from the registered endpoints (else
+  // the URL's host), person from the instance key. kPermissionDenied when refused.
+  Status CheckWebhook(const Json& action);
+  Result<Json> ListDisclosures(const std::string& person);
+
+  // --- Aliases and leaks -----------------------------------------------------------------------
+  // Reads new "mail.inbound" events ({"payload":{"from","to"}}); mail to an alias from a
+  // sender outside its recipient's mail domains becomes a leak finding naming the recipient.
+  // Returns the number of findings made.
+  Result<size_t> ScanInboundMail();
+  Result<Json> ListLeaks();
+
+  // --- Data subject requests -------------------------------------------------------------------
+  // Every datum with its source, purposes, legal basis, collection time, recipients and
+  // retention; consents, disclosures (and refusals), aliases, leaks. Audited.
+  Result<Json> AccessReport(const std::string& person, const auth::Principal& by);
+  // Erases the person (invariant 5) and returns the erasure record.
+  Result<Json> Erase(const std::string& person, const auth::Principal& by,
+                     const std::string& reason);
+  // Erases every person all of whose records are past their retention.
+  Result<Json> RunRetention(const auth::Principal& by);
+
+ private:
+  struct SourceVersions {
+    std::vector<std::pair<Time, Json>> versions;  // oldest first
+  };
+  Result<const SourceVersions*> Source(const std::string& name);
+  Result<std::vector<Json>> ActiveConsents(const std::string& person);
+  Result<std::optional<Json>> Recipient(const std::string& name);
+  Result<std::map<std::string, int64_t>> RetentionDays();
+  Result<Json> PayloadFor(const Json& person_view, const std::string& recipient,
+                          const std::vector<std::string>& fields, store::WriteBatch& batch,
+                          std::vector<std::string>* disclosed_fields);
+  Result<Json> EraseLocked(const std::string& person, const auth::Principal& by,
+                           const std::string& reason);
+
+  store::Store& store_;
+  const Clock& clock_;
+  IdSource& ids_;
+  AuditLog& audit_;
+  profiles::ProfileService& profiles_;
+
+  std::mutex sources_mu_;
+  std::map<std::string, SourceVersions> sources_;
+  std::mutex disclose_mu_;
+  std::mutex scan_mu_;
+};
+
+// The access report as a printable HTML page (for the person, or a PDF printer).
+std::string AccessReportHtml(const Json& report);
+
+}  // namespace rapport::privacy

@@ -1,0 +1,253 @@
+// S4 end to end (shared/SCENARIOS.md): the e-mail address that travelled. A customer gives
+// an address to one comparison portal only; it is recorded with the portal's provenance, a
+// hand-over to an insurer is refused without consent and allowed with it (under an alias),
+// mail from a spammer to the insurer's alias is attributed to the insurer, the access report
+// lists it all, and after erasure no API, export, search or database file holds the address.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "test_server.h"
+
+namespace rapport::testing {
+namespace {
+
+const std::string kAddress = "anna.berger@example.org";
+
+std::string Grep(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) == std::string::npos ? "" : needle;
+}
+
+class PrivacyHttpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = dir_.File("rapport.db");
+    admin_ = CreateToken(db_, "admin");
+    agent_ = CreateToken(db_, "agent");
+    analyst_ = CreateToken(db_, "analyst");
+    insurer_ = CreateToken(db_, "partner", "versicherung-nord");
+    server_ = std::make_unique<ServerProcess>(
+        db_,
+        std::vector<std::string>{"--clock", "manual", "--clock-start", "2026-03-01T09:00:00Z"});
+    ASSERT_TRUE(server_->ok()) << server_->startup_output();
+  }
+
+  HttpResult Put(HttpClient& c, const std::string& path, const Json& body) {
+    return c.Request("PUT", path, body.dump(), admin_);
+  }
+
+  // Every entry of the audit log about `subject`, as one text.
+  std::string AuditOf(HttpClient& c, const std::string& subject) {
+    auto r = c.Get("/v1/audit?limit=1000&subject=" + subject, admin_);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.body;
+  }
+
+  ScratchDir dir_;
+  std::string db_, admin_, agent_, analyst_, insurer_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(PrivacyHttpTest, S4AddressTracedFromPortalToLeakThenErased) {
+  HttpClient c = server_->Client();
+  // The registries: where data comes from, who may get it on which basis.
+  ASSERT_EQ(Put(c, "/v1/privacy/sources/portal-vergleich",
+                {{"channel", "web form"},
+                 {"organisation", "Vergleichsportal GmbH"},
+                 {"purposes", {"offers"}},
+                 {"legal_basis", "consent"},
+                 {"consent_ref", "portal-optin-v3"}})
+                .status,
+            200);
+  ASSERT_EQ(
+      Put(c, "/v1/privacy/recipients/versicherung-nord",
+          {{"organisation", "Versicherung Nord AG"}, {"mail_domains", {"versicherung-nord.de"}}})
+          .status,
+      200);
+  ASSERT_EQ(Put(c, "/v1/privacy/recipients/strom-direkt",
+                {{"organisation", "Strom Direkt GmbH"}, {"mail_domains", {"strom-direkt.de"}}})
+                .status,
+            200);
+  ASSERT_EQ(Put(c, "/v1/privacy/retention/offers", {{"days", 730}}).status, 200);
+  EXPECT_EQ(Put(c, "/v1/privacy/sources/x", {{"purposes", {"offers"}}, {"legal_basis", "magic"}})
+                .json()["error"]["field"],
+            "legal_basis");
+
+  // The address, recorded with the portal as its source.
+  Json record = {{"source", "portal-vergleich"},
+                 {"source_key", "PV-4711"},
+                 {"fields",
+                  {{"vorname", "Anna"},
+                   {"nachname", "Berger"},
+                   {"email", kAddress},
+                   {"plz", "80331"},
+                   {"ort", "München"}}}};
+  auto stored = c.Post("/v1/records", record.dump(), agent_);
+  ASSERT_EQ(stored.status, 201) << stored.body;
+  const std::string record_id = stored.json()["id"];
+  const std::string person = stored.json()["person"];
+  auto prov = c.Get("/v1/records/" + record_id + "/provenance", analyst_);
+  ASSERT_EQ(prov.status, 200) << prov.body;
+  EXPECT_EQ(prov.json()["source"], "portal-vergleich");
+  EXPECT_EQ(prov.json()["channel"], "web form");
+  EXPECT_EQ(prov.json()["organisation"], "Vergleichsportal GmbH");
+  EXPECT_EQ(prov.json()["purposes"], Json::array({"offers"}));
+  EXPECT_EQ(prov.json()["legal_basis"], "consent");
+  EXPECT_EQ(prov.json()["consent_ref"], "portal-optin-v3");
+  EXPECT_EQ(prov.json()["collected_at"], "2026-03-01T09:00:00Z");
+
+  // Without consent, neither the insurer's API read nor an export to it goes out.
+  auto read = c.Get("/v1/partner/persons/" + person + "?purpose=offers", insurer_);
+  EXPECT_EQ(read.status, 403) << read.body;
+  EXPECT_NE(read.json()["error"]["message"].get<std::string>().find("no consent"),
+            std::string::npos)
+      << read.body;
+  EXPECT_EQ(read.body.find(kAddress), std::string::npos);
+  auto exported = c.Get(
+      "/v1/exports/persons?recipient=versicherung-nord&purpose=offers&person=" + person, admin_);
+  EXPECT_EQ(exported.status, 403) << exported.body;
+  EXPECT_EQ(exported.body.find(kAddress), std::string::npos);
+  auto everyone = c.Get("/v1/exports/persons?recipient=versicherung-nord&purpose=offers", admin_);
+  ASSERT_EQ(everyone.status, 200) << everyone.body;
+  EXPECT_TRUE(everyone.json()["persons"].empty());
+  EXPECT_EQ(everyone.json()["refused"].size(), 1u);
+  auto register_before = c.Get("/v1/persons/" + person + "/disclosures", analyst_).json();
+  ASSERT_EQ(register_before["disclosures"].size(), 3u) << "every refusal is recorded";
+  for (const auto& d : register_before["disclosures"]) EXPECT_FALSE(d["allowed"].get<bool>());
+  EXPECT_NE(AuditOf(c, person).find("disclosure.refused"), std::string::npos);
+
+  // With consent for both companies, each gets the data under its own alias.
+  Json consent = {
+      {"purposes", {"offers"}},
+      {"recipients", {"versicherung-nord", "strom-direkt"}},
+      {"proof",
+       {{"text_version", "portal-optin-v3"}, {"channel", "web form"}, {"reference", "PV-4711"}}}};
+  auto given = c.Post("/v1/persons/" + person + "/consents", consent.dump(), agent_);
+  ASSERT_EQ(given.status, 201) << given.body;
+  read = c.Get("/v1/partner/persons/" + person + "?purpose=offers", insurer_);
+  ASSERT_EQ(read.status, 200) << read.body;
+  const std::string insurer_alias = read.json()["fields"]["email"];
+  EXPECT_NE(insurer_alias, kAddress);
+  EXPECT_EQ(insurer_alias.rfind("anna.berger+", 0), 0u) << insurer_alias;
+  EXPECT_EQ(read.json()["fields"]["given_name"], "Anna");
+  exported =
+      c.Get("/v1/exports/persons?recipient=strom-direkt&purpose=offers&person=" + person, admin_);
+  ASSERT_EQ(exported.status, 200) << exported.body;
+  const std::string power_alias = exported.json()["persons"][0]["fields"]["email"];
+  EXPECT_NE(power_alias, insurer_alias);
+  EXPECT_EQ(exported.body.find(kAddress), std::string::npos);
+  // A purpose nobody agreed to stays refused.
+  EXPECT_EQ(c.Get("/v1/partner/persons/" + person + "?purpose=credit-scoring", insurer_).status,
+            403);
+
+  // Mail to the insurer's alias from a spammer is a leak; from the insurer itself it is not.
+  auto mail = [&](const std::string& id, const std::string& from, const std::string& to) {
+    Json e = {{"id", id},
+              {"type", "mail.inbound"},
+              {"occurred_at", "2026-03-20T08:00:00Z"},
+              {"payload", {{"from", from}, {"to", to}}}};
+    return c.Post("/v1/events", e.dump(), agent_).status;
+  };
+  ASSERT_EQ(mail("m1", "tarife@versicherung-nord.de", insurer_alias), 201);
+  ASSERT_EQ(mail("m2", "info@strom-direkt.de", power_alias), 201);
+  ASSERT_EQ(mail("m3", "win@cheap-deals.example", insurer_alias), 201);
+  auto leaks = c.Get("/v1/privacy/leaks", analyst_);
+  ASSERT_EQ(leaks.status, 200) << leaks.body;
+  ASSERT_EQ(leaks.json()["leaks"].size(), 1u) << leaks.body;
+  EXPECT_EQ(leaks.json()["leaks"][0]["recipient"], "versicherung-nord");
+  EXPECT_EQ(leaks.json()["leaks"][0]["person"], person);
+  EXPECT_EQ(leaks.json()["leaks"][0]["sender_domain"], "cheap-deals.example");
+
+  // Withdrawn consent: the insurer is refused again; the history keeps both steps.
+  std::string consent_id = given.json()["id"];
+  ASSERT_EQ(
+      c.Post("/v1/persons/" + person + "/consents/" + consent_id + "/withdraw", "", agent_).status,
+      200);
+  EXPECT_EQ(c.Get("/v1/partner/persons/" + person + "?purpose=offers", insurer_).status, 403);
+  auto consents = c.Get("/v1/persons/" + person + "/consents", analyst_).json();
+  ASSERT_EQ(consents["consents"].size(), 1u);
+  EXPECT_EQ(consents["consents"][0]["history"].size(), 2u);
+
+  // The access report: every datum with source, purposes, recipients and retention.
+  auto report = c.Get("/v1/persons/" + person + "/access-report", agent_);
+  ASSERT_EQ(report.status, 200) << report.body;
+  Json r = report.json();
+  const Json& email = r["golden"]["email"];
+  EXPECT_EQ(email["value"], kAddress);
+  EXPECT_EQ(email["source"], "portal-vergleich");
+  EXPECT_EQ(email["provenance"]["legal_basis"], "consent");
+  EXPECT_EQ(email["provenance"]["purposes"], Json::array({"offers"}));
+  EXPECT_EQ(email["recipients"], Json::array({"strom-direkt", "versicherung-nord"}));
+  ASSERT_EQ(r["records"].size(), 1u);
+  EXPECT_EQ(r["records"][0]["retention"]["until"], "2028-02-29T09:00:00Z");
+  std::set<std::string> fields;
+  for (const auto& f : r["records"][0]["fields"]) fields.insert(f["field"]);
+  EXPECT_EQ(fields, (std::set<std::string>{"vorname", "nachname", "email", "plz", "ort"}));
+  EXPECT_EQ(r["recipients"].size(), 2u);
+  EXPECT_EQ(r["disclosures"].size(), 7u) << "3 refused, 2 given, 2 refused later";
+  EXPECT_EQ(r["consents"].size(), 1u);
+  EXPECT_EQ(r["aliases"].size(), 2u);
+  EXPECT_EQ(r["leaks"].size(), 1u);
+  auto html = c.Get("/v1/persons/" + person + "/access-report?format=html", agent_);
+  ASSERT_EQ(html.status, 200);
+  EXPECT_EQ(html.headers["content-type"].rfind("text/html", 0), 0u);
+  for (const char* s : {"Access report", "portal-vergleich", "versicherung-nord",
+                        "cheap-deals.example", "portal-optin-v3", "Vergleichsportal GmbH"}) {
+    EXPECT_NE(html.body.find(s), std::string::npos) << s;
+  }
+
+  // Erasure. Until now the database files do hold the address (so the check below means
+  // something).
+  EXPECT_NE((ReadFile(db_) + ReadFile(db_ + "-wal")).find(kAddress), std::string::npos);
+  auto erased =
+      c.Post("/v1/persons/" + person + "/erasure", R"({"reason":"Art. 17 request"})", admin_);
+  ASSERT_EQ(erased.status, 200) << erased.body;
+  EXPECT_EQ(erased.json()["notify_recipients"], Json::array({"strom-direkt", "versicherung-nord"}));
+  EXPECT_EQ(c.Get("/v1/persons/" + person, analyst_).status, 404);
+  auto search = c.Get("/v1/persons?q=" + kAddress, analyst_);
+  EXPECT_TRUE(search.json()["results"].empty()) << search.body;
+  search = c.Get("/v1/persons?q=Anna%20Berger", analyst_);
+  EXPECT_EQ(search.body.find(person), std::string::npos) << search.body;
+  auto rec = c.Get("/v1/records/" + record_id, analyst_);
+  ASSERT_EQ(rec.status, 200);
+  EXPECT_TRUE(rec.json()["fields"].empty()) << rec.body;
+  auto events = c.Get("/v1/events?type=mail.inbound", analyst_);
+  auto all_export = c.Get("/v1/exports/persons?recipient=strom-direkt&purpose=offers", admin_);
+  ASSERT_EQ(all_export.status, 200);
+  EXPECT_TRUE(all_export.json()["persons"].empty());
+  EXPECT_EQ(c.Get("/v1/partner/persons/" + person + "?purpose=offers", insurer_).status, 404);
+  std::string leaks_after = c.Get("/v1/privacy/leaks", analyst_).body;
+  for (const std::string& secret : {kAddress, insurer_alias, power_alias}) {
+    EXPECT_EQ(Grep(events.body, secret), "");
+    EXPECT_EQ(Grep(leaks_after, secret), "");
+    EXPECT_EQ(Grep(rec.body, secret), "");
+  }
+  // The audit trail says that it happened, and the chain is intact.
+  std::string trail = AuditOf(c, person);
+  for (const char* action :
+       {"disclosure.refused", "disclosure", "consent.given", "consent.withdrawn", "leak.found",
+        "person.access_report", "erasure"}) {
+    EXPECT_NE(trail.find(std::string("\"") + action + "\""), std::string::npos) << action;
+  }
+  EXPECT_EQ(Grep(trail, kAddress), "");
+  auto verified = c.Get("/v1/audit/verify", admin_);
+  ASSERT_EQ(verified.status, 200);
+  EXPECT_TRUE(verified.json()["ok"].get<bool>()) << verified.body;
+
+  // No database file holds the address or an alias in clear, also after a clean shutdown.
+  for (int round = 0; round < 2; ++round) {
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::string bytes = ReadFile(db_ + suffix);
+      for (const std::string& secret :
+           {kAddress, insurer_alias, power_alias, std::string("anna.berger")}) {
+        EXPECT_EQ(Grep(bytes, secret), "") << "found in rapport.db" << suffix << " round " << round;
+      }
+    }
+    if (round == 0) server_->Terminate();
+  }
+  std::string output;
+  EXPECT_EQ(RunRapport({"audit", "verify", "--db", db_}, &output), 0) << output;
+}
+
+}  // namespace
+}  // namespace rapport::testing
