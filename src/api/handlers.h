@@ -20,6 +20,8 @@ void AddAuditRoutes(Router& router, app::App& app);
 // Privacy ledger: registries, provenance, consents, disclosures, exports, partner reads,
 // leaks, access report, erasure, retention.
 void AddPrivacyRoutes(Router& router, app::App& app);
+// Service network: catalogue, partners, assets, work orders, service records, briefings.
+void AddServiceRoutes(Router& router, app::App& app);
 
 // Records that the caller is reading personal data of `subject` in the audit log. Routes that
 // hand out personal data call it before answering, and answer with its error if it fails.

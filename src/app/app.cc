@@ -136,6 +136,8 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
         return ledger->OnRecordsStored(records);
       });
   app->cases_ = std::make_unique<cases::CaseService>(*app->store_, *app->clock_, *app->ids_);
+  app->service_ = std::make_unique<service::ServiceNetwork>(
+      *app->store_, *app->clock_, *app->ids_, *app->audit_, app->profiles_.get(), config.service);
   RETURN_IF_ERROR(app->cases_->Start());
   app->journeys_ =
       std::make_unique<journey::JourneyService>(*app->store_, *app->clock_, app->metrics_);

@@ -20,6 +20,7 @@
 #include "privacy/audit.h"
 #include "privacy/ledger.h"
 #include "profiles/profiles.h"
+#include "service/service.h"
 #include "store/store.h"
 
 namespace rapport::app {
@@ -39,6 +40,8 @@ struct Config {
   bool send_webhooks = false;
   // Identity resolution of incoming records: thresholds and golden-record rules.
   profiles::Options profiles;
+  // Partner access window, parts forecast smoothing.
+  service::Options service;
 };
 
 class App {
@@ -64,6 +67,8 @@ class App {
   // Provenance, consents, the disclosure register and its check, aliases and leaks, access
   // reports, erasure and retention.
   privacy::Ledger& privacy() { return *privacy_; }
+  // Assets, partners, work orders, service records and briefings (partner access audited).
+  service::ServiceNetwork& service() { return *service_; }
 
   // Applies new events to journeys, decides due timers and delivers due actions, now.
   Status ProcessNow();
@@ -96,6 +101,7 @@ class App {
   std::unique_ptr<cases::CaseService> cases_;
   std::unique_ptr<privacy::AuditLog> audit_;
   std::unique_ptr<privacy::Ledger> privacy_;
+  std::unique_ptr<service::ServiceNetwork> service_;
   std::mutex clock_mu_;
   std::mutex worker_mu_;
   std::condition_variable worker_cv_;

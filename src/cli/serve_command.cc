@@ -74,6 +74,7 @@ int Serve(const ServeOptions& o) {
   api::AddCaseRoutes(router, **app);
   api::AddAuditRoutes(router, **app);
   api::AddPrivacyRoutes(router, **app);
+  api::AddServiceRoutes(router, **app);
   api::ServerOptions so;
   so.host = o.host;
   so.port = static_cast<uint16_t>(o.port);

@@ -1,0 +1,210 @@
+// The service network on an in-memory SQLite store: access invariants, audit, validation,
+// incremental counts. The S6 scenario through the HTTP API is tests/service_http_test.cc.
+#include "service/service.h"
+
+#include <gtest/gtest.h>
+
+#include "store/sqlite/sqlite_store.h"
+
+namespace rapport::service {
+namespace {
+
+auth::Principal Agent() { return {"tok_agent", store::Role::kAgent, "", "agent"}; }
+auth::Principal PartnerOf(const std::string& org) {
+  return {"tok_" + org, store::Role::kPartner, org, org};
+}
+
+class ServiceNetworkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = store::OpenSqliteStore({.path = ":memory:"});
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
+    audit_ = std::make_unique<privacy::AuditLog>(*store_, clock_);
+    net_ = std::make_unique<ServiceNetwork>(*store_, clock_, ids_, *audit_, nullptr);
+    ASSERT_TRUE(net_->PutModel({{"model", "DW-A100"},
+                                {"family", "DW-A"},
+                                {"product_line", "dishwasher"},
+                                {"parts", {"DW-A-drain-pump", "DW-A-filter", "DW-A-seal"}}})
+                    .ok());
+    for (const char* org : {"alpha", "beta"}) {
+      ASSERT_TRUE(
+          net_->PutPartner({{"org", org}, {"product_lines", {"dishwasher"}}, {"regions", {"BY"}}})
+              .ok());
+    }
+    ASSERT_TRUE(
+        net_->PutPartner({{"org", "gamma"}, {"product_lines", {"washer"}}, {"regions", {"BY"}}})
+            .ok());
+    auto a = net_->CreateAsset({{"model", "DW-A100"},
+                                {"serial", "SN-1"},
+                                {"purchased", "2019-05-01"},
+                                {"location", {{"region", "BY"}, {"city", "München"}}}},
+                               Agent());
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    asset_ = (*a)["id"];
+  }
+
+  std::string Order(const std::string& partner, const std::string& category = "drain") {
+    auto wo = net_->CreateWorkOrder({{"asset", asset_},
+                                     {"symptom", "does not drain"},
+                                     {"category", category},
+                                     {"partner", partner}},
+                                    Agent());
+    EXPECT_TRUE(wo.ok()) << wo.status().ToString();
+    return wo.ok() ? (*wo)["id"].get<std::string>() : "";
+  }
+
+  size_t AuditCount(const std::string& action) {
+    auto list = audit_->List("", 0, 1000);
+    EXPECT_TRUE(list.ok());
+    size_t n = 0;
+    for (const auto& r : *list) n += r.entry.action == action;
+    return n;
+  }
+
+  ManualClock clock_{*ParseTime("2026-03-01T09:00:00Z")};
+  UlidSource ids_{clock_, 1};
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<privacy::AuditLog> audit_;
+  std::unique_ptr<ServiceNetwork> net_;
+  std::string asset_;
+};
+
+TEST_F(ServiceNetworkTest, PartnerWithoutWorkOrderGetsTheSameNotFoundAsForAMissingAsset) {
+  auto hidden = net_->GetAsset(asset_, PartnerOf("alpha"));
+  auto missing = net_->GetAsset("ast_nothing", PartnerOf("alpha"));
+  ASSERT_EQ(hidden.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(hidden.status().message(), "no asset " + asset_);
+  EXPECT_EQ(missing.status().message(), "no asset ast_nothing");
+  EXPECT_EQ(hidden.status().where(), missing.status().where());
+  EXPECT_EQ(net_->History(asset_, PartnerOf("alpha")).status().code(), StatusCode::kNotFound);
+  auto found = net_->FindAssets("SN-1", "", PartnerOf("alpha"));
+  ASSERT_TRUE(found.ok());
+  EXPECT_TRUE((*found)["assets"].empty());
+  EXPECT_EQ(AuditCount("asset.read.refused"), 2u) << "both refusals are audited";
+}
+
+TEST_F(ServiceNetworkTest, AccessLastsWhileTheOrderIsOpenAndForTheWindowAfterClosing) {
+  std::string wo = Order("alpha");
+  ASSERT_TRUE(net_->GetAsset(asset_, PartnerOf("alpha")).ok());
+  EXPECT_FALSE(net_->GetAsset(asset_, PartnerOf("beta")).ok()) << "another partner";
+  ASSERT_TRUE(net_->CloseWorkOrder(wo, {{"outcome", "fixed"}}, PartnerOf("alpha")).ok());
+  EXPECT_EQ(net_->CloseWorkOrder(wo, {}, PartnerOf("alpha")).status().code(),
+            StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(clock_.Advance(std::chrono::hours(24 * 13)).ok());
+  EXPECT_TRUE(net_->GetAsset(asset_, PartnerOf("alpha")).ok()) << "within 14 days";
+  ASSERT_TRUE(clock_.Advance(std::chrono::hours(24 * 2)).ok());
+  EXPECT_EQ(net_->GetAsset(asset_, PartnerOf("alpha")).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(net_->Briefing(wo, PartnerOf("alpha")).status().message(), "no work order " + wo);
+  EXPECT_TRUE(net_->GetAsset(asset_, Agent()).ok()) << "staff always";
+}
+
+TEST_F(ServiceNetworkTest, OnlyCertifiedPartnersGetWorkOrders) {
+  auto wo = net_->CreateWorkOrder({{"asset", asset_}, {"symptom", "leaks"}, {"partner", "gamma"}},
+                                  Agent());
+  EXPECT_EQ(wo.status().code(), StatusCode::kFailedPrecondition) << "gamma does washers only";
+  auto unknown = net_->CreateWorkOrder(
+      {{"asset", asset_}, {"symptom", "leaks"}, {"partner", "nobody"}}, Agent());
+  EXPECT_EQ(unknown.status().where(), "partner");
+  // An online report names no partner: the first certified one (alpha) gets it.
+  auto online = net_->CreateWorkOrder(
+      {{"asset", asset_}, {"symptom", "leaks"}, {"category", "Leak"}, {"source", "online"}},
+      Agent());
+  ASSERT_TRUE(online.ok()) << online.status().ToString();
+  EXPECT_EQ((*online)["partner"], "alpha");
+  EXPECT_EQ((*online)["category"], "leak");
+}
+
+TEST_F(ServiceNetworkTest, BadInputNamesTheField) {
+  EXPECT_EQ(net_->CreateAsset({{"model", "DW-A100"}, {"serial", "SN-2"}}, Agent()).status().where(),
+            "purchased");
+  EXPECT_EQ(net_->CreateAsset({{"model", "nope"},
+                               {"serial", "SN-2"},
+                               {"purchased", "2020-01-01"},
+                               {"location", {{"region", "BY"}}}},
+                              Agent())
+                .status()
+                .where(),
+            "model");
+  auto dup = net_->CreateAsset({{"model", "DW-A100"},
+                                {"serial", "SN-1"},
+                                {"purchased", "2020-01-01"},
+                                {"location", {{"region", "BY"}}}},
+                               Agent());
+  EXPECT_EQ(dup.status().code(), StatusCode::kAlreadyExists);
+  auto rec = net_->AddServiceRecord({{"asset", asset_},
+                                     {"date", "2025-01-01"},
+                                     {"kind", "repair"},
+                                     {"outcome", "ok"},
+                                     {"parts_used", {1}}},
+                                    Agent());
+  EXPECT_EQ(rec.status().where(), "parts_used");
+  auto future = net_->AddServiceRecord(
+      {{"asset", asset_}, {"date", "2027-01-01"}, {"kind", "repair"}, {"outcome", "ok"}}, Agent());
+  EXPECT_EQ(future.status().where(), "date");
+  EXPECT_EQ(net_->FindAssets("", "", Agent()).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(ServiceNetworkTest, RepairsUpdateTheCountsTheBriefingRanksBy) {
+  for (int i = 0; i < 3; ++i) {
+    auto r = net_->AddServiceRecord({{"asset", asset_},
+                                     {"date", "2024-0" + std::to_string(i + 1) + "-10"},
+                                     {"kind", "repair"},
+                                     {"category", "drain"},
+                                     {"outcome", "repaired"},
+                                     {"parts_used", {"DW-A-filter"}},
+                                     {"partner", "beta"}},
+                                    Agent());
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  ASSERT_TRUE(net_->AddServiceRecord({{"asset", asset_},
+                                      {"date", "2023-01-10"},
+                                      {"kind", "maintenance"},
+                                      {"outcome", "maintained"}},
+                                     Agent())
+                  .ok());
+  std::string wo = Order("alpha");
+  auto b = net_->Briefing(wo, PartnerOf("alpha"));
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ((*b)["history"].size(), 4u);
+  EXPECT_EQ((*b)["history"][0]["kind"], "maintenance") << "oldest first";
+  const Json& parts = (*b)["predicted_parts"];
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[0]["part"], "DW-A-filter");
+  EXPECT_EQ(parts[0]["rank"], 1);
+  EXPECT_EQ(parts[0]["evidence"][3]["repairs"], 3) << "model x symptom";
+  EXPECT_EQ(parts[0]["evidence"][3]["with_part"], 3);
+  EXPECT_FALSE((*b)["asset"].contains("work_orders")) << "partners do not see others' orders";
+  EXPECT_EQ(AuditCount("work_order.briefing.read"), 1u);
+  EXPECT_EQ(net_->Briefing(wo, PartnerOf("beta")).status().message(), "no work order " + wo);
+}
+
+TEST_F(ServiceNetworkTest, PartnerListsOnlyItsOwnWorkOrders) {
+  Order("alpha");
+  Order("beta");
+  auto alpha = net_->ListWorkOrders("", 100, PartnerOf("alpha"));
+  ASSERT_TRUE(alpha.ok());
+  ASSERT_EQ((*alpha)["work_orders"].size(), 1u);
+  EXPECT_EQ((*alpha)["work_orders"][0]["partner"], "alpha");
+  auto all = net_->ListWorkOrders("open", 100, Agent());
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ((*all)["work_orders"].size(), 2u);
+  EXPECT_TRUE((*net_->ListWorkOrders("", 100, PartnerOf("gamma")))["work_orders"].empty());
+}
+
+TEST_F(ServiceNetworkTest, ImportedHistoryCanBeEvaluated) {
+  auto imported = net_->ImportGenerated({.seed = 5, .assets = 3000}, 5000);
+  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  EXPECT_EQ((*imported)["assets"], 3000);
+  auto ev = net_->EvaluateStored(*ParseTime("2024-01-01"));
+  ASSERT_TRUE(ev.ok()) << ev.status().ToString();
+  EXPECT_GT(ev->forecast.top3, ev->baseline.top3);
+  // The stored counts equal a recount of the stored repairs (invariant 4).
+  auto g = store_->GetDocument("svc-parts", "g");
+  ASSERT_TRUE(g.ok() && g->has_value());
+  EXPECT_EQ(ParseJson((*g)->body)->at("repairs").get<size_t>(),
+            (*imported)["repairs"].get<size_t>());
+}
+
+}  // namespace
+}  // namespace rapport::service
