@@ -502,7 +502,9 @@ Result<Json> Ledger::PayloadFor(const Json& view, const std::string& recipient,
         if (at == std::string::npos || at == 0) continue;  // not an address: nothing to hand out
         std::string local = value.substr(0, at);
         local = local.substr(0, local.find('+'));
-        std::string tag = Lower(ids_.Next("a").substr(18));  // the random end of a ULID
+        // Hashed: ULIDs made within one millisecond differ only in their last digits, and one
+        // recipient's alias must not hint at another's.
+        std::string tag = Hex64(Hash64(ids_.Next("alias") + key)).substr(0, 10);
         alias = Lower(local + "+" + tag + value.substr(at));
         Json a = {{"alias", alias},
                   {"person", person},

@@ -1,0 +1,330 @@
+// The ledger's invariants (ledger.h), each on an in-memory store and a manual clock.
+#include "privacy/ledger.h"
+
+#include <gtest/gtest.h>
+
+#include "store/sqlite/sqlite_store.h"
+
+namespace rapport::privacy {
+namespace {
+
+auth::Principal Admin() {
+  auth::Principal p;
+  p.token_id = "tok_admin";
+  p.role = auth::Role::kAdmin;
+  p.name = "dpo";
+  return p;
+}
+
+class LedgerTest : public ::testing::Test {
+ protected:
+  LedgerTest() {
+    auto store = store::OpenSqliteStore({.path = ":memory:"});
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+    audit_ = std::make_unique<AuditLog>(*store_, clock_);
+    profiles_ = std::make_unique<profiles::ProfileService>(*store_, clock_, ids_);
+    ledger_ = std::make_unique<Ledger>(*store_, clock_, ids_, *audit_, *profiles_);
+  }
+
+  // Stores one record, resolves it and returns its person.
+  std::string AddPerson(const std::string& source, const std::string& key, Fields fields) {
+    SourceRecord r;
+    r.id = ids_.Next("rec");
+    r.source = source;
+    r.source_key = key;
+    r.fields = std::move(fields);
+    r.received_at = clock_.Now();
+    auto puts = store_->PutRecords({r});
+    EXPECT_TRUE(puts.ok());
+    EXPECT_TRUE(profiles_->Resolve({r}, *puts).ok());
+    EXPECT_TRUE(ledger_->OnRecordsStored({r}).ok());
+    last_record_ = (*puts)[0].id;
+    return *profiles_->PersonOfRecord(last_record_);
+  }
+
+  std::string Anna() {
+    return AddPerson("portal", "PV-1",
+                     {{"vorname", "Anna"}, {"nachname", "Berger"}, {"email", "anna@example.org"}});
+  }
+
+  void Consent(const std::string& person, Json purposes, Json recipients) {
+    auto c = ledger_->GiveConsent(person,
+                                  {{"purposes", purposes},
+                                   {"recipients", recipients},
+                                   {"proof", {{"text_version", "v1"}, {"channel", "web"}}}},
+                                  Admin());
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+  }
+
+  bool Allowed(const std::string& person, const std::string& recipient,
+               const std::string& purpose) {
+    auto d = ledger_->Decide({person, recipient, purpose, {}, "api"}, Admin());
+    EXPECT_TRUE(d.ok()) << d.status().ToString();
+    return d.ok() && d->allowed;
+  }
+
+  std::string AuditText(const std::string& subject) {
+    auto entries = audit_->List(subject, 0, 1000);
+    std::string text;
+    for (const auto& e : *entries) text += e.entry.action + " " + e.entry.detail.dump() + "\n";
+    return text;
+  }
+
+  ManualClock clock_{*ParseTime("2026-03-01T09:00:00Z")};
+  UlidSource ids_{clock_, 42};
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<profiles::ProfileService> profiles_;
+  std::unique_ptr<Ledger> ledger_;
+  std::string last_record_;
+};
+
+TEST_F(LedgerTest, ProvenanceIsTheSourceVersionInEffectWhenReceivedAndTheRecordOverridesIt) {
+  ASSERT_TRUE(ledger_
+                  ->PutSource("portal",
+                              {{"channel", "web form"},
+                               {"purposes", {"offers"}},
+                               {"legal_basis", "consent"},
+                               {"consent_ref", "optin-v1"}},
+                              Admin())
+                  .ok());
+  Time before = clock_.Now();
+  ASSERT_TRUE(clock_.Advance(std::chrono::hours(24)).ok());
+  ASSERT_TRUE(ledger_
+                  ->PutSource("portal",
+                              {{"channel", "app"},
+                               {"purposes", {"newsletter"}},
+                               {"legal_basis", "consent"},
+                               {"consent_ref", "optin-v2"}},
+                              Admin())
+                  .ok());
+  auto old = ledger_->Provenance("portal", before, {});
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ((*old)["purposes"], Json::array({"offers"})) << "a new version rewrote the past";
+  EXPECT_EQ((*old)["consent_ref"], "optin-v1");
+  auto now = ledger_->Provenance("portal", clock_.Now(), {});
+  EXPECT_EQ((*now)["channel"], "app");
+  auto overridden = ledger_->Provenance("portal", clock_.Now(),
+                                        {{"provenance.purpose", "offers, service"},
+                                         {"provenance.legal_basis", "contract"},
+                                         {"provenance.collected_at", "2026-02-01T10:00:00Z"}});
+  EXPECT_EQ((*overridden)["purposes"], Json::array({"offers", "service"}));
+  EXPECT_EQ((*overridden)["legal_basis"], "contract");
+  EXPECT_EQ((*overridden)["collected_at"], "2026-02-01T10:00:00Z");
+}
+
+TEST_F(LedgerTest, RecordsFromAnUnknownSourceListItAsUnregistered) {
+  AddPerson("crm-import", "C-1", {{"vorname", "Otto"}, {"nachname", "Meier"}});
+  auto sources = ledger_->ListSources();
+  ASSERT_TRUE(sources.ok());
+  ASSERT_EQ((*sources)["sources"].size(), 1u);
+  EXPECT_EQ((*sources)["sources"][0]["name"], "crm-import");
+  EXPECT_FALSE((*sources)["sources"][0]["versions"][0]["registered"].get<bool>());
+  auto p = ledger_->Provenance("crm-import", clock_.Now(), {});
+  EXPECT_TRUE((*p)["legal_basis"].is_null());
+}
+
+TEST_F(LedgerTest, DisclosureNeedsAConsentForPurposeAndRecipientOrALegalBasis) {
+  std::string anna = Anna();
+  EXPECT_FALSE(Allowed(anna, "insurer", "offers"));
+  Consent(anna, {"offers"}, {"insurer"});
+  EXPECT_TRUE(Allowed(anna, "insurer", "offers"));
+  EXPECT_FALSE(Allowed(anna, "insurer", "credit-scoring")) << "another purpose";
+  EXPECT_FALSE(Allowed(anna, "utility", "offers")) << "another recipient";
+  Consent(anna, {"newsletter"}, {"*"});
+  EXPECT_TRUE(Allowed(anna, "utility", "newsletter")) << "any recipient for that purpose";
+  ASSERT_TRUE(ledger_
+                  ->PutRecipient("parcel-service",
+                                 {{"legal_basis", "contract"}, {"purposes", {"delivery"}}}, Admin())
+                  .ok());
+  EXPECT_TRUE(Allowed(anna, "parcel-service", "delivery"));
+  EXPECT_FALSE(Allowed(anna, "parcel-service", "offers"));
+
+  // Withdrawn: refused again; the consent keeps its history.
+  auto consents = ledger_->ListConsents(anna);
+  std::string first = (*consents)["consents"][0]["id"];
+  auto withdrawn = ledger_->WithdrawConsent(anna, first, Admin());
+  ASSERT_TRUE(withdrawn.ok());
+  EXPECT_EQ((*withdrawn)["history"].size(), 2u);
+  EXPECT_EQ(ledger_->WithdrawConsent(anna, first, Admin()).status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(Allowed(anna, "insurer", "offers"));
+
+  // Every decision is in the register and the audit log.
+  auto reg = ledger_->ListDisclosures(anna);
+  EXPECT_EQ((*reg)["disclosures"].size(), 8u);
+  std::string trail = AuditText(anna);
+  EXPECT_NE(trail.find("disclosure.refused"), std::string::npos);
+  EXPECT_NE(trail.find("consent.withdrawn"), std::string::npos);
+  EXPECT_TRUE(audit_->Verify()->ok);
+}
+
+TEST_F(LedgerTest, RefusedDisclosureHandsOverNothing) {
+  std::string anna = Anna();
+  auto read = ledger_->Disclose({anna, "insurer", "offers", {}, "api"}, Admin());
+  ASSERT_EQ(read.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(read.status().message().find("anna@"), std::string::npos);
+  auto docs = store_->ListDocuments("privacy-alias", "", "", 10);
+  EXPECT_TRUE(docs->empty()) << "no alias is issued for a refused hand-over";
+}
+
+TEST_F(LedgerTest, EachRecipientGetsItsOwnStableAlias) {
+  std::string anna = Anna();
+  Consent(anna, {"offers"}, {"insurer", "utility"});
+  auto a1 = ledger_->Disclose({anna, "insurer", "offers", {"email"}, "api"}, Admin());
+  auto a2 = ledger_->Disclose({anna, "insurer", "offers", {"email", "given_name"}, "api"}, Admin());
+  auto b = ledger_->Export("utility", "offers", {"email"}, {anna}, Admin());
+  ASSERT_TRUE(a1.ok() && a2.ok() && b.ok());
+  std::string alias = (*a1)["fields"]["email"];
+  EXPECT_EQ(alias.rfind("anna+", 0), 0u) << alias;
+  EXPECT_NE(alias.find("@example.org"), std::string::npos) << "plus-addressing on her domain";
+  EXPECT_EQ((*a2)["fields"]["email"], alias);
+  EXPECT_EQ((*a2)["fields"]["given_name"], "Anna");
+  EXPECT_FALSE((*a1)["fields"].contains("given_name")) << "only the fields asked for";
+  EXPECT_NE((*b)["persons"][0]["fields"]["email"], alias);
+}
+
+TEST_F(LedgerTest, MailToAnAliasFromOutsideItsRecipientIsOneLeakNamingTheRecipient) {
+  std::string anna = Anna();
+  ASSERT_TRUE(
+      ledger_->PutRecipient("insurer", {{"mail_domains", {"insurer.example"}}}, Admin()).ok());
+  Consent(anna, {"offers"}, {"insurer"});
+  std::string alias = (*ledger_->Disclose({anna, "insurer", "offers", {"email"}, "api"},
+                                          Admin()))["fields"]["email"];
+  auto mail = [&](const std::string& id, const std::string& from, const std::string& to) {
+    Event e;
+    e.id = id;
+    e.type = "mail.inbound";
+    e.occurred_at = e.received_at = clock_.Now();
+    e.payload = {{"from", from}, {"to", to}};
+    ASSERT_TRUE(store_->AppendEvents({e}).ok());
+  };
+  mail("m1", "news@mail.insurer.example", alias);              // the recipient's own subdomain
+  mail("m2", "win@spam.example", "someone-else@example.org");  // not an alias of ours
+  mail("m3", "win@spam.example", alias);
+  EXPECT_EQ(*ledger_->ScanInboundMail(), 1u);
+  EXPECT_EQ(*ledger_->ScanInboundMail(), 0u) << "each mail is looked at once";
+  auto leaks = ledger_->ListLeaks();
+  ASSERT_EQ((*leaks)["leaks"].size(), 1u);
+  EXPECT_EQ((*leaks)["leaks"][0]["recipient"], "insurer");
+  EXPECT_EQ((*leaks)["leaks"][0]["person"], anna);
+  EXPECT_EQ((*leaks)["leaks"][0]["event"], "m3");
+  EXPECT_NE(AuditText(anna).find("leak.found"), std::string::npos);
+}
+
+TEST_F(LedgerTest, WebhookAboutAPersonNeedsTheSameCoverAsAnyDisclosure) {
+  std::string anna = Anna();
+  Json action = {{"kind", "webhook"},       {"url", "http://crm.partner.example/hooks/lead"},
+                 {"journey", "onboarding"}, {"action", "notify_partner"},
+                 {"instance_key", anna},    {"params", {{"plan", "gold"}}}};
+  EXPECT_EQ(ledger_->CheckWebhook(action).code(), StatusCode::kPermissionDenied);
+  ASSERT_TRUE(
+      ledger_
+          ->PutRecipient(
+              "crm-partner",
+              {{"legal_basis", "contract"},
+               {"purposes", {"onboarding"}},
+               {"endpoints",
+                {{{"url", "http://crm.partner.example/hooks/"}, {"purpose", "onboarding"}}}}},
+              Admin())
+          .ok());
+  EXPECT_TRUE(ledger_->CheckWebhook(action).ok());
+  auto reg = ledger_->ListDisclosures(anna);
+  ASSERT_EQ((*reg)["disclosures"].size(), 2u);
+  EXPECT_EQ((*reg)["disclosures"][1]["recipient"], "crm-partner");
+  EXPECT_EQ((*reg)["disclosures"][1]["via"], "webhook");
+  // A key that names no person (an order number) carries no personal data the ledger holds.
+  action["instance_key"] = "order-77";
+  action["url"] = "http://elsewhere.example/";
+  EXPECT_TRUE(ledger_->CheckWebhook(action).ok());
+}
+
+TEST_F(LedgerTest, RetentionErasesOnlyPersonsPastEveryPurposeOfTheirData) {
+  ASSERT_TRUE(
+      ledger_
+          ->PutSource("portal",
+                      {{"purposes", {"offers"}}, {"legal_basis", "consent"}, {"consent_ref", "v1"}},
+                      Admin())
+          .ok());
+  ASSERT_TRUE(ledger_
+                  ->PutSource("shop",
+                              {{"purposes", {"offers", "invoicing"}}, {"legal_basis", "contract"}},
+                              Admin())
+                  .ok());
+  ASSERT_TRUE(ledger_->PutRetention("offers", {{"days", 30}}, Admin()).ok());
+  std::string anna = Anna();
+  std::string bernd = AddPerson("shop", "S-1", {{"vorname", "Bernd"}, {"nachname", "Zoller"}});
+  std::string clara = AddPerson("portal", "PV-2", {{"vorname", "Clara"}, {"nachname", "Yilmaz"}});
+  ASSERT_TRUE(clock_.Advance(std::chrono::hours(24 * 20)).ok());
+  Consent(clara, {"offers"}, {"insurer"});  // renews the period for her
+  ASSERT_TRUE(clock_.Advance(std::chrono::hours(24 * 11)).ok());
+  auto run = ledger_->RunRetention(SystemActor());
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  ASSERT_EQ((*run)["erased"].size(), 1u) << run->dump();
+  EXPECT_EQ((*run)["erased"][0]["person"], anna);
+  EXPECT_EQ(profiles_->GetPerson(anna).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(profiles_->GetPerson(bernd).ok()) << "invoicing has no retention rule";
+  EXPECT_TRUE(profiles_->GetPerson(clara).ok()) << "her later consent restarted the period";
+}
+
+TEST_F(LedgerTest, ErasureLeavesNoAddressOrAliasAndKeepsARecordOfItself) {
+  std::string anna = Anna();
+  std::string record = last_record_;
+  Consent(anna, {"offers"}, {"insurer"});
+  std::string alias = (*ledger_->Disclose({anna, "insurer", "offers", {"email"}, "api"},
+                                          Admin()))["fields"]["email"];
+  Event e;
+  e.id = "order-1";
+  e.type = "order.placed";
+  e.subject = "PV-1";
+  e.occurred_at = e.received_at = clock_.Now();
+  e.payload = {{"name", "Anna Berger"}, {"confirmation_to", "anna@example.org"}};
+  ASSERT_TRUE(store_->AppendEvents({e}).ok());
+  auto erased = ledger_->Erase(anna, Admin(), "Art. 17");
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_EQ((*erased)["notify_recipients"], Json::array({"insurer"}));
+  EXPECT_TRUE(store_->GetRecord(record)->fields.empty());
+  EXPECT_EQ(store_->GetEvent("order-1")->payload, Json::object());
+  EXPECT_EQ(profiles_->GetPerson(anna).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE((*profiles_->Search("anna@example.org"))["results"].empty());
+  EXPECT_TRUE(store_->ListDocuments("privacy-alias", "", "", 10)->empty());
+  auto kept = store_->ListDocuments("privacy-erasure", "", "", 10);
+  ASSERT_EQ(kept->size(), 1u);
+  for (const std::string& secret : {std::string("anna@example.org"), alias}) {
+    EXPECT_EQ((*kept)[0].body.find(secret), std::string::npos);
+    EXPECT_EQ(AuditText(anna).find(secret), std::string::npos);
+  }
+  EXPECT_NE(AuditText(anna).find("erasure"), std::string::npos);
+  EXPECT_EQ(ledger_->Erase(anna, Admin(), "again").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(LedgerTest, BadInputIsRefusedNamingTheField) {
+  std::string anna = Anna();
+  EXPECT_EQ(ledger_->PutSource("s", {{"legal_basis", "consent"}}, Admin()).status().where(),
+            "purposes");
+  EXPECT_EQ(ledger_->PutSource("s", {{"purposes", {"x"}}, {"legal_basis", "magic"}}, Admin())
+                .status()
+                .where(),
+            "legal_basis");
+  EXPECT_EQ(ledger_->PutSource("s", {{"purposes", {"x"}}, {"legal_basis", "consent"}}, Admin())
+                .status()
+                .where(),
+            "consent_ref");
+  EXPECT_EQ(ledger_->PutRecipient("r", {{"legal_basis", "consent"}, {"purposes", {"x"}}}, Admin())
+                .status()
+                .where(),
+            "legal_basis");
+  EXPECT_EQ(ledger_->PutRetention("offers", {{"days", 0}}, Admin()).status().where(), "days");
+  EXPECT_EQ(ledger_->GiveConsent(anna, {{"purposes", {"x"}}, {"recipients", {"y"}}}, Admin())
+                .status()
+                .where(),
+            "proof");
+  EXPECT_EQ(ledger_->GiveConsent("per_nobody", Json::object(), Admin()).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(ledger_->Decide({anna, "", "offers", {}, "api"}, Admin()).status().where(),
+            "recipient");
+}
+
+}  // namespace
+}  // namespace rapport::privacy
