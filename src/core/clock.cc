@@ -111,22 +111,47 @@ std::string FormatTime(Time t) {
   auto days = floor<std::chrono::days>(t);
   year_month_day ymd(days);
   hh_mm_ss<Duration> hms(t - days);
-  char buf[64];
+  int year = static_cast<int>(ymd.year());
   int64_t us = hms.subseconds().count();
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", static_cast<int>(ymd.year()),
-                        static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                        static_cast<int>(hms.hours().count()),
-                        static_cast<int>(hms.minutes().count()),
-                        static_cast<int>(hms.seconds().count()));
+  if (year < 0 || year > 9999) {  // outside RFC 3339; rare enough for the slow path
+    char buf[64];
+    int n = std::snprintf(buf, sizeof buf, "%d-%02u-%02uT%02d:%02d:%02d", year,
+                          static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                          static_cast<int>(hms.hours().count()),
+                          static_cast<int>(hms.minutes().count()),
+                          static_cast<int>(hms.seconds().count()));
+    if (us != 0) std::snprintf(buf + n, sizeof buf - n, ".%06d", static_cast<int>(us));
+    return std::string(buf) + "Z";
+  }
+  // Written digit by digit: timestamps are formatted for every stored event, timeline entry and
+  // action, and snprintf was a visible share of the journey runtime's time.
+  char buf[32];
+  char* p = buf;
+  auto put = [&p](int64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i, v /= 10) p[i] = static_cast<char>('0' + v % 10);
+    p += width;
+  };
+  put(year, 4);
+  *p++ = '-';
+  put(static_cast<unsigned>(ymd.month()), 2);
+  *p++ = '-';
+  put(static_cast<unsigned>(ymd.day()), 2);
+  *p++ = 'T';
+  put(hms.hours().count(), 2);
+  *p++ = ':';
+  put(hms.minutes().count(), 2);
+  *p++ = ':';
+  put(hms.seconds().count(), 2);
   if (us != 0) {
+    *p++ = '.';
     if (us % 1000 == 0) {
-      n += std::snprintf(buf + n, sizeof buf - n, ".%03d", static_cast<int>(us / 1000));
+      put(us / 1000, 3);
     } else {
-      n += std::snprintf(buf + n, sizeof buf - n, ".%06d", static_cast<int>(us));
+      put(us, 6);
     }
   }
-  std::snprintf(buf + n, sizeof buf - n, "Z");
-  return buf;
+  *p++ = 'Z';
+  return std::string(buf, p);
 }
 
 Result<Duration> ParseDuration(std::string_view text) {

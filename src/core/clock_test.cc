@@ -24,6 +24,8 @@ TEST(TimeTest, ParsesRfc3339WithZoneAndFraction) {
   auto date_only = ParseTime("2026-02-28");
   ASSERT_TRUE(date_only.ok());
   EXPECT_EQ(FormatTime(*date_only), "2026-02-28T00:00:00Z");
+  EXPECT_EQ(FormatTime(*ParseTime("0001-01-01T00:00:00.123Z")), "0001-01-01T00:00:00.123Z");
+  EXPECT_EQ(FormatTime(*ParseTime("9999-12-31T23:59:59.999999Z")), "9999-12-31T23:59:59.999999Z");
 }
 
 TEST(TimeTest, RejectsMalformedTimesWithTheText) {
