@@ -437,8 +437,15 @@ Status JourneyService::Absorb(Chunk& c, const std::string& journey, Loaded& inst
     c.batch.append.push_back({kOutboxLog, instance_id, body, a.created_at});
     actions_created_.Add();
   }
-  for (const TimelineEntry& t : fx.timeline) {
+  // One log line per event or timer (an array when it made several entries): a row and an
+  // index entry per timeline entry cost more than the entries themselves.
+  if (fx.timeline.size() == 1) {
+    const TimelineEntry& t = fx.timeline.front();
     c.batch.append.push_back({kTimelineLog, instance_id, TimelineEntryToJson(t).dump(), t.at});
+  } else if (!fx.timeline.empty()) {
+    Json entries = Json::array();
+    for (const TimelineEntry& t : fx.timeline) entries.push_back(TimelineEntryToJson(t));
+    c.batch.append.push_back({kTimelineLog, instance_id, entries.dump(), fx.timeline.front().at});
   }
   return OkStatus();
 }
@@ -538,7 +545,11 @@ Result<Json> JourneyService::Instance(std::string_view journey, std::string_view
     ASSIGN_OR_RETURN(auto lines, store_.ReadLog(kTimelineLog, id, after, 1000));
     for (const auto& l : lines) {
       ASSIGN_OR_RETURN(Json entry, ParseJson(l.body));
-      timeline.push_back(std::move(entry));
+      if (entry.is_array()) {
+        for (auto& e : entry) timeline.push_back(std::move(e));
+      } else {
+        timeline.push_back(std::move(entry));
+      }
     }
     if (lines.size() < 1000) break;
     after = lines.back().seq;
