@@ -3,6 +3,7 @@
 #include "cases/case_service.h"
 
 #include <algorithm>
+#include <set>
 
 #include "cases/rules.h"
 
@@ -86,6 +87,78 @@ std::string NextPriority(const CasesConfig& cfg, const std::string& p) {
 
 CaseService::CaseService(store::Store& store, const Clock& clock, IdSource& ids)
     : store_(store), clock_(clock), ids_(ids) {}
+
+struct CaseService::PendingWrite {
+  store::WriteBatch batch;
+  Status status;
+  bool done = false;
+};
+
+void CaseService::CommitGroup(std::vector<PendingWrite*>& group) {
+  // One transaction for the whole group; if it fails (typically one stale revision), halves
+  // are tried, so k conflicts cost about k·log(n) extra writes and each gets its own status.
+  std::function<void(size_t, size_t)> commit = [&](size_t from, size_t to) {
+    if (to - from == 1) {
+      group[from]->status = store_.Write(group[from]->batch);
+      return;
+    }
+    store::WriteBatch merged;
+    auto append = [](auto& into, const auto& part) {
+      into.insert(into.end(), part.begin(), part.end());
+    };
+    for (size_t i = from; i < to; ++i) {
+      const store::WriteBatch& b = group[i]->batch;
+      append(merged.puts, b.puts);
+      append(merged.deletes, b.deletes);
+      append(merged.enqueue, b.enqueue);
+      append(merged.reschedule, b.reschedule);
+      append(merged.dequeue, b.dequeue);
+      append(merged.append, b.append);
+      append(merged.settings, b.settings);
+    }
+    if (store_.Write(merged).ok()) return;  // every status stays OK
+    size_t mid = from + (to - from) / 2;
+    commit(from, mid);
+    commit(mid, to);
+  };
+  if (!group.empty()) commit(0, group.size());
+}
+
+Status CaseService::Commit(store::WriteBatch batch) {
+  PendingWrite mine{std::move(batch)};
+  std::unique_lock<std::mutex> lock(commit_mu_);
+  commit_queue_.push_back(&mine);
+  while (!mine.done) {
+    if (committing_) {
+      commit_cv_.wait(lock);
+      continue;
+    }
+    // Lead one group: writes that touch distinct documents (two changes of one case in one
+    // transaction would fail the second's revision check and send the group the slow way).
+    committing_ = true;
+    std::vector<PendingWrite*> group;
+    std::set<std::pair<std::string, std::string>> docs;
+    for (auto it = commit_queue_.begin(); it != commit_queue_.end() && group.size() < 256;) {
+      bool clash = false;
+      for (const auto& put : (*it)->batch.puts)
+        clash = clash || docs.count({put.doc.kind, put.doc.id});
+      if (clash) {
+        ++it;
+        continue;
+      }
+      for (const auto& put : (*it)->batch.puts) docs.insert({put.doc.kind, put.doc.id});
+      group.push_back(*it);
+      it = commit_queue_.erase(it);
+    }
+    lock.unlock();
+    CommitGroup(group);
+    lock.lock();
+    for (PendingWrite* p : group) p->done = true;
+    committing_ = false;
+    commit_cv_.notify_all();
+  }
+  return mine.status;
+}
 
 Status CaseService::Start() {
   ASSIGN_OR_RETURN(auto saved, store_.GetSetting(kConfigSetting));
@@ -214,7 +287,7 @@ Result<Json> CaseService::Open(const OpenCaseRequest& request, const Actor& acto
   store::WriteBatch batch;
   Json c;
   RETURN_IF_ERROR(OpenInto(config(), request, actor, clock_.Now(), batch, &c));
-  RETURN_IF_ERROR(store_.Write(batch));
+  RETURN_IF_ERROR(Commit(std::move(batch)));
   return c;
 }
 
@@ -322,7 +395,7 @@ Result<Json> CaseService::Mutate(std::string_view id, const Actor& actor,
     store::WriteBatch batch;
     RETURN_IF_ERROR(fn(c, batch, clock_.Now()));
     batch.puts.push_back({{kCaseKind, std::string(id), c.dump()}, revision});
-    Status s = store_.Write(batch);
+    Status s = Commit(std::move(batch));
     if (s.ok()) {
       c["revision"] = revision + 1;
       return c;

@@ -26,6 +26,9 @@
 // Thread-safety: every public method is safe to call concurrently.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -135,6 +138,11 @@ class CaseService {
                   Time now, store::WriteBatch& batch, Json* out);
   Status HandleEvent(const ConfigPtr& cfg, const Event& e, store::WriteBatch& batch);
   Status FireTimer(const store::QueueItem& item, Time now);
+  // Group commit: concurrent writes of different cases share one transaction (one fsync);
+  // if the shared write fails (a revision conflict), each is written alone for its own answer.
+  struct PendingWrite;
+  Status Commit(store::WriteBatch batch);
+  void CommitGroup(std::vector<PendingWrite*>& group);
 
   store::Store& store_;
   const Clock& clock_;
@@ -142,6 +150,10 @@ class CaseService {
   mutable std::mutex config_mu_;
   ConfigPtr config_;
   std::mutex process_mu_;  // one CatchUp/RunDue at a time
+  std::mutex commit_mu_;
+  std::condition_variable commit_cv_;
+  std::deque<PendingWrite*> commit_queue_;  // guarded by commit_mu_
+  bool committing_ = false;                 // guarded by commit_mu_
 };
 
 }  // namespace rapport::cases
