@@ -669,7 +669,7 @@ Result<Json> ServiceNetwork::Briefing(const std::string& work_order_id,
 
 Result<Json> ServiceNetwork::ImportGenerated(const GeneratorOptions& options,
                                              size_t batch_records) {
-  std::unordered_map<std::string, std::string> family_of;
+  std::unordered_map<std::string, std::string> family_of, line_of;
   for (const auto& m : GeneratedCatalog()) {
     Json body = {{"model", m.model},
                  {"family", m.family},
@@ -677,6 +677,7 @@ Result<Json> ServiceNetwork::ImportGenerated(const GeneratorOptions& options,
                  {"parts", m.parts}};
     RETURN_IF_ERROR(PutModel(body).status());
     family_of[m.model] = m.family;
+    line_of[m.model] = m.product_line;
   }
   CountsTable counts;
   store::WriteBatch batch;
@@ -695,6 +696,7 @@ Result<Json> ServiceNetwork::ImportGenerated(const GeneratorOptions& options,
     Json asset = {{"id", a.id},
                   {"model", a.model},
                   {"family", family_of[a.model]},
+                  {"product_line", line_of[a.model]},
                   {"serial", a.serial},
                   {"purchased", FormatTime(a.purchased)},
                   {"owner", a.owner},

@@ -196,6 +196,19 @@ TEST_F(ServiceNetworkTest, ImportedHistoryCanBeEvaluated) {
   auto imported = net_->ImportGenerated({.seed = 5, .assets = 3000}, 5000);
   ASSERT_TRUE(imported.ok()) << imported.status().ToString();
   EXPECT_EQ((*imported)["assets"], 3000);
+  // A generated appliance is like any other: it gets work orders and briefings.
+  auto wo = net_->CreateWorkOrder(
+      {{"asset", "ast_g5_0"}, {"symptom", "noise"}, {"category", "noise"}, {"partner", "alpha"}},
+      Agent());
+  if (wo.ok()) {
+    auto b = net_->Briefing((*wo)["id"], PartnerOf("alpha"));
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    EXPECT_GT((*b)["predicted_parts"][0]["evidence"][0]["repairs"].get<int>(), 1000);
+  } else {
+    // alpha is certified for dishwashers in BY only; the appliance may be another.
+    EXPECT_EQ(wo.status().code(), StatusCode::kFailedPrecondition) << wo.status().ToString();
+    EXPECT_EQ(wo.status().message().find("for  in"), std::string::npos) << "product line known";
+  }
   auto ev = net_->EvaluateStored(*ParseTime("2024-01-01"));
   ASSERT_TRUE(ev.ok()) << ev.status().ToString();
   EXPECT_GT(ev->forecast.top3, ev->baseline.top3);
