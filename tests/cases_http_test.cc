@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 #include <thread>
 
 #include "core/clock.h"
@@ -381,6 +382,40 @@ TEST_F(CasesServer, APartnerSeesOnlyItsOrganisationsCases) {
     partner_read = partner_read || (e["action"] == "case.read" && e["org"] == "partner-a");
   }
   EXPECT_TRUE(partner_read);
+}
+
+}  // namespace
+}  // namespace rapport::testing
+
+namespace rapport::testing {
+namespace {
+
+// `rapport cases check|route|classify` as a user runs them on a configuration file.
+TEST(CasesCli, CheckRouteAndClassifyTheExampleAndNameTheLineOfAnError) {
+  std::string example = SourceDir() + "/examples/cases/cases.yaml";
+  std::string out;
+  ASSERT_EQ(RunRapport({"cases", "check", example}, &out), 0) << out;
+  EXPECT_NE(out.find("6 teams"), std::string::npos) << out;
+
+  ASSERT_EQ(RunRapport({"cases", "route", example, "--text", "Mein Display ist kaputt"}, &out), 0);
+  EXPECT_NE(out.find("\"team\": \"tech-support\""), std::string::npos) << out;
+
+  ASSERT_EQ(RunRapport({"cases", "classify", example, "--text",
+                        "Die Rechnung wurde vom Finanzamt abgelehnt", "--rating", "2"},
+                       &out),
+            0);
+  EXPECT_NE(out.find("\"topic\": \"invoice\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"sentiment\": \"negative\""), std::string::npos) << out;
+
+  ScratchDir dir;
+  std::string bad = dir.File("bad.yaml");
+  {
+    std::ofstream f(bad);
+    f << "teams:\n  - id: billing\nrouting:\n  rules:\n    - id: r1\n      team: billling\n";
+  }
+  EXPECT_EQ(RunRapport({"cases", "check", bad}, &out), 2);
+  EXPECT_NE(out.find(bad + ":6:13"), std::string::npos) << out;
+  EXPECT_NE(out.find("unknown team 'billling'"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -23,11 +23,17 @@ routing:
   rules:
     - {id: technical, team: tech, keywords: [startet nicht]}
     - {id: invoice-feedback, team: invoicing, event_types: [feedback.*], attributes: {topic: invoice}}
+calendar:
+  utc_offset: "+01:00"
+  hours: {weekdays: "08:00-18:00"}
+  holidays: ["2026-12-24"]
 sla:
   - {case_type: feedback, priority: high, first_contact: 24h, warn_before: 4h, escalate_to: leads, hours: always}
+  - {case_type: feedback, priority: normal, first_contact: 24h, warn_before: 4h, escalate_to: leads, hours: business}
 feedback:
   event_types: [feedback.submitted]
   topics: {invoice: [rechnung, finanzamt]}
+  negative_words: [schlecht, falsch]
   priority_by_rating: {2: high}
 preferences:
   - {name: invoice_format, values: [standard, tax-compliant], applies_to: [order.*]}
@@ -176,6 +182,30 @@ TEST_F(CaseServiceTest, NegativeFeedbackOpensACaseWhoseSlaWarnsThenEscalates) {
   EXPECT_EQ(after["priority"], "urgent");
   EXPECT_TRUE(store_->GetEvent("case-sla-breach/" + id + "/first_contact").ok());
   EXPECT_EQ(*service_->RunDue(), 0u);
+}
+
+TEST_F(CaseServiceTest, BusinessHoursSlaDoesNotRunOverTheWeekend) {
+  // Friday 2026-11-27 17:00 local: 1 h Friday, 10 h Monday, 10 h Tuesday, 3 h Wednesday.
+  ASSERT_TRUE(clock_.AdvanceTo(*ParseTime("2026-11-27T16:00:00Z")).ok());
+  Event e;
+  e.id = "fb-3";
+  e.type = "feedback.submitted";
+  e.subject = "per_7";
+  e.payload = {{"text", "Die Rechnung ist falsch und schlecht"}};  // no rating: words decide
+  PostEvent(e);
+  ASSERT_TRUE(service_->RunDue().ok());
+  Json c = (*service_->List({.person = "per_7"}, agent1_))["cases"][0];
+  EXPECT_EQ(c["priority"], "normal");
+  EXPECT_EQ(c["sla"][0]["hours"], "business");
+  EXPECT_EQ(c["sla"][0]["due"], "2026-12-02T10:00:00Z");
+  // 20 business hours in: Tuesday 17:00 local, 4 business hours before the deadline.
+  EXPECT_EQ(c["sla"][0]["warn_at"], "2026-12-01T16:00:00Z");
+  // Monday noon: nothing has happened yet, whatever the wall-clock hours since Friday.
+  ASSERT_TRUE(clock_.AdvanceTo(*ParseTime("2026-11-30T11:00:00Z")).ok());
+  EXPECT_EQ(*service_->RunDue(), 0u);
+  ASSERT_TRUE(clock_.AdvanceTo(*ParseTime("2026-12-02T10:00:00Z")).ok());
+  EXPECT_EQ(*service_->RunDue(), 2u);  // the warning and the breach, claimed together
+  EXPECT_TRUE((*service_->Get(c["id"].get<std::string>(), agent1_))["escalated"].get<bool>());
 }
 
 TEST_F(CaseServiceTest, FirstContactInTimeStopsTheSla) {
