@@ -42,8 +42,8 @@ Json RecordJson(const privacy::AuditRecord& r) {
 
 Status AuditRead(app::App& app, const Request& req, std::string action, std::string subject,
                  Json detail) {
-  Status s = app.audit().Append(privacy::AuditLog::By(req.principal, std::move(action),
-                                                      std::move(subject), std::move(detail)));
+  Status s = app.audit().AppendBuffered(privacy::AuditLog::By(
+      req.principal, std::move(action), std::move(subject), std::move(detail)));
   // A read that cannot be audited is not answered.
   if (!s.ok()) return Unavailable("could not record this read in the audit log: " + s.message());
   return s;

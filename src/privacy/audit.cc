@@ -64,6 +64,57 @@ struct AuditLog::Pending {
 
 AuditLog::AuditLog(store::Store& store, const Clock& clock) : store_(store), clock_(clock) {}
 
+AuditLog::~AuditLog() {
+  {
+    std::lock_guard<std::mutex> lock(buffer_mu_);
+    flusher_stop_ = true;
+  }
+  buffer_cv_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
+  (void)Flush();  // nothing to report to at shutdown; the entries stay queued only if it fails
+}
+
+Status AuditLog::AppendBuffered(AuditEntry entry) {
+  if (entry.action.empty()) return InvalidArgument("audit entry: action is empty");
+  std::lock_guard<std::mutex> lock(buffer_mu_);
+  if (buffer_.size() >= kMaxBuffered) {
+    return Unavailable("the audit log cannot be written (" + std::to_string(buffer_.size()) +
+                       " entries wait); refusing reads until it can");
+  }
+  buffer_.push_back(std::move(entry));
+  if (!flusher_.joinable() && !flusher_stop_) flusher_ = std::thread([this] { FlushLoop(); });
+  return OkStatus();
+}
+
+Status AuditLog::Flush() {
+  std::vector<AuditEntry> entries;
+  {
+    std::lock_guard<std::mutex> lock(buffer_mu_);
+    entries.swap(buffer_);
+  }
+  if (entries.empty()) return OkStatus();
+  Status s = Append(entries);
+  if (!s.ok()) {
+    // Put them back in front, in order, to be retried.
+    std::lock_guard<std::mutex> lock(buffer_mu_);
+    entries.insert(entries.end(), std::make_move_iterator(buffer_.begin()),
+                   std::make_move_iterator(buffer_.end()));
+    buffer_.swap(entries);
+  }
+  return s;
+}
+
+void AuditLog::FlushLoop() {
+  std::unique_lock<std::mutex> lock(buffer_mu_);
+  while (!flusher_stop_) {
+    buffer_cv_.wait_for(lock, kFlushInterval);
+    if (buffer_.empty()) continue;
+    lock.unlock();
+    (void)Flush();  // a failure keeps the entries queued; AppendBuffered reports the backlog
+    lock.lock();
+  }
+}
+
 AuditEntry AuditLog::By(const auth::Principal& who, std::string action, std::string subject,
                         Json detail) {
   return AuditEntry{.actor = who.token_id,
@@ -183,6 +234,7 @@ Status AuditLog::TryCommit(const std::vector<Pending*>& group) {
 Result<std::vector<AuditRecord>> AuditLog::List(std::string_view subject, int64_t after,
                                                 int limit) {
   if (limit < 1 || limit > 1000) return InvalidArgument("limit: must be between 1 and 1000");
+  RETURN_IF_ERROR(Flush());
   ASSIGN_OR_RETURN(auto lines, store_.ReadLog(kStream, subject, after, limit));
   std::vector<AuditRecord> records;
   records.reserve(lines.size());
@@ -194,6 +246,7 @@ Result<std::vector<AuditRecord>> AuditLog::List(std::string_view subject, int64_
 }
 
 Result<AuditVerification> AuditLog::Verify() {
+  RETURN_IF_ERROR(Flush());
   AuditVerification v;
   auto fail = [&v](int64_t n, std::string what) {
     v.ok = false;

@@ -10,8 +10,14 @@
 // Appends from concurrent requests are committed together (group commit): Append returns
 // only once its entries are durable, but many callers share one transaction. Several
 // servers on one database serialize on the head document's revision.
+//
+// Reads of personal data are many and must not wait for a disk sync each (an HTTP worker
+// thread blocked on it serves nobody else): AppendBuffered queues them for a flusher thread
+// that commits every few milliseconds. A crash can lose the reads of that last interval; a
+// clean shutdown commits them, and List and Verify commit them before they read.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -19,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "auth/tokens.h"
@@ -56,12 +63,22 @@ struct AuditVerification {
 class AuditLog {
  public:
   AuditLog(store::Store& store, const Clock& clock);
+  ~AuditLog();  // commits what AppendBuffered queued
 
   // Durable when it returns OK. `with` is written in the same transaction as the entries, so
   // a domain change and its audit entry are stored together or not at all; a revision
   // conflict in `with` comes back as kAborted, as from Store::Write.
   Status Append(std::vector<AuditEntry> entries, store::WriteBatch with = {});
   Status Append(AuditEntry entry) { return Append(std::vector<AuditEntry>{std::move(entry)}); }
+
+  // Queues the entry; committed within kFlushInterval. kUnavailable (and nothing queued) when
+  // the database has been failing long enough for kMaxBuffered entries to wait.
+  Status AppendBuffered(AuditEntry entry);
+  // Commits what AppendBuffered queued so far.
+  Status Flush();
+
+  static constexpr std::chrono::milliseconds kFlushInterval{5};
+  static constexpr size_t kMaxBuffered = 100000;
 
   // Entries about one subject (all when empty) with seq > after, in the order stored.
   Result<std::vector<AuditRecord>> List(std::string_view subject, int64_t after, int limit);
@@ -92,6 +109,13 @@ class AuditLog {
   bool committing_ = false;
   // Only the committing thread touches the cached head.
   std::optional<Head> head_;
+
+  void FlushLoop();
+  std::mutex buffer_mu_;
+  std::condition_variable buffer_cv_;
+  std::vector<AuditEntry> buffer_;
+  bool flusher_stop_ = false;
+  std::thread flusher_;  // started by the first AppendBuffered
 };
 
 }  // namespace rapport::privacy

@@ -161,6 +161,29 @@ TEST_F(AuditLogTest, TheDomainChangeIsStoredWithItsEntry) {
   EXPECT_EQ(v.entries, 1);
 }
 
+TEST_F(AuditLogTest, BufferedReadsAreCommittedBeforeListingAndAtShutdown) {
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(log_->AppendBuffered(AuditEntry{.actor = "tok_agent",
+                                                .actor_role = "agent",
+                                                .action = "person.read",
+                                                .subject = "per_9"})
+                    .ok());
+  }
+  auto listed = log_->List("per_9", 0, 100);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 3u);
+
+  ASSERT_TRUE(log_->AppendBuffered(AuditEntry{.actor = "tok_agent",
+                                              .actor_role = "agent",
+                                              .action = "person.read",
+                                              .subject = "per_9"})
+                  .ok());
+  Reopen();  // destroys the log: a clean shutdown commits the queued entry
+  auto v = Verified();
+  EXPECT_TRUE(v.ok) << v.problem;
+  EXPECT_EQ(v.entries, 4);
+}
+
 TEST_F(AuditLogTest, AnEntryNeedsAnAction) {
   EXPECT_EQ(log_->Append(AuditEntry{.actor = "system"}).code(), StatusCode::kInvalidArgument);
 }
