@@ -21,6 +21,7 @@ class RouterTest : public ::testing::Test {
     AddJourneyRoutes(*router_, *app_);
     AddProfileRoutes(*router_, *app_);
     AddAuditRoutes(*router_, *app_);
+    AddServiceRoutes(*router_, *app_);
     router_->Add({"GET", "/boom", {auth::Role::kAdmin}, false, "test", [](Request&) -> Response {
                     throw std::runtime_error("kaputt");
                   }});
