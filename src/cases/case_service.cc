@@ -17,6 +17,7 @@ constexpr const char* kAnnotationKind = "case-annotation";
 constexpr const char* kCursorKind = "case-cursor";
 constexpr const char* kCursorId = "events";
 constexpr const char* kSlaQueue = "case-sla";
+constexpr const char* kTimelineStream = "case-timeline";
 constexpr int kMaxAttempts = 100;
 constexpr int kEventChunk = 500;
 
@@ -47,6 +48,21 @@ void AddTimeline(Json& c, Time now, const Actor& actor, std::string kind, Json d
                 {"team", c.value("team", "")}};
   for (auto& [k, v] : detail.items()) entry[k] = v;
   c["timeline"].push_back(std::move(entry));
+}
+
+// The timeline is an append-only log stream, not part of the case document: a change writes
+// its new entries as log lines, so the 500th change of a case costs what the first did.
+Json MoveTimelineToLog(Json& c, store::WriteBatch& batch, Time now) {
+  Json added = Json::array();
+  if (c.contains("timeline")) {
+    std::string id = c.value("id", "");
+    for (auto& e : c["timeline"]) {
+      batch.append.push_back({kTimelineStream, id, e.dump(), now, 0});
+      added.push_back(std::move(e));
+    }
+    c.erase("timeline");
+  }
+  return added;
 }
 
 bool VerificationValid(const Json& c, Time now) {
@@ -277,8 +293,14 @@ Status CaseService::OpenInto(const ConfigPtr& cfg, const OpenCaseRequest& r, con
   }
   // A case opened during a call is first contact.
   if (r.in_contact) MeetSla(c, "first_contact", now, batch);
+  for (const auto& [k, v] : r.extra.items()) {
+    c[k] = v;
+    c["timeline"][0][k] = v;
+  }
+  Json timeline = MoveTimelineToLog(c, batch, now);
   batch.puts.push_back({{kCaseKind, id, c.dump()}, 0});
   c["revision"] = 1;
+  c["timeline"] = std::move(timeline);
   *out = std::move(c);
   return OkStatus();
 }
@@ -297,17 +319,34 @@ Result<std::pair<Json, int64_t>> CaseService::Load(std::string_view id, const Ac
   ASSIGN_OR_RETURN(Json c, ParseJson(doc->body));
   // A partner learns nothing about other organisations' cases, not even that they exist.
   if (actor.is_partner() && c.value("org", "") != actor.org) return NotFoundCase(id);
+  c["timeline"] = Json::array();  // entries a change adds; MoveTimelineToLog writes them
   return std::make_pair(std::move(c), doc->revision);
+}
+
+Result<Json> CaseService::ReadTimeline(std::string_view id) {
+  Json out = Json::array();
+  int64_t after = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(auto lines, store_.ReadLog(kTimelineStream, id, after, 1000));
+    for (const auto& l : lines) {
+      ASSIGN_OR_RETURN(Json e, ParseJson(l.body));
+      out.push_back(std::move(e));
+    }
+    if (lines.size() < 1000) return out;
+    after = lines.back().seq;
+  }
 }
 
 Result<Json> CaseService::Get(std::string_view id, const Actor& actor) {
   ASSIGN_OR_RETURN(auto loaded, Load(id, actor));
   loaded.first["revision"] = loaded.second;
+  ASSIGN_OR_RETURN(loaded.first["timeline"], ReadTimeline(id));
   return loaded.first;
 }
 
 Result<Json> CaseService::View(std::string_view id, const Actor& actor) {
   ASSIGN_OR_RETURN(auto loaded, Load(id, actor));
+  ASSIGN_OR_RETURN(loaded.first["timeline"], ReadTimeline(id));
   const Json& c = loaded.first;
   ConfigPtr cfg = config();
   Time now = clock_.Now();
@@ -393,11 +432,14 @@ Result<Json> CaseService::Mutate(std::string_view id, const Actor& actor,
                     "expected_revision");
     }
     store::WriteBatch batch;
-    RETURN_IF_ERROR(fn(c, batch, clock_.Now()));
+    Time now = clock_.Now();
+    RETURN_IF_ERROR(fn(c, batch, now));
+    Json added = MoveTimelineToLog(c, batch, now);
     batch.puts.push_back({{kCaseKind, std::string(id), c.dump()}, revision});
     Status s = Commit(std::move(batch));
     if (s.ok()) {
       c["revision"] = revision + 1;
+      c["added_to_timeline"] = std::move(added);  // the whole timeline: GET /v1/cases/{id}
       return c;
     }
     if (s.code() != StatusCode::kAborted) return s;
@@ -595,6 +637,7 @@ Result<Json> CaseService::SetPreference(std::string_view person, std::string_vie
       updated_case = std::move(loaded.first);
       case_revision = loaded.second;
       AddTimeline(*updated_case, now, actor, "preference.set", {{"name", name}, {"value", value}});
+      MoveTimelineToLog(*updated_case, batch, now);
       batch.puts.push_back(
           {{kCaseKind, std::string(case_id), updated_case->dump()}, case_revision});
     }
@@ -668,6 +711,8 @@ Status CaseService::HandleEvent(const ConfigPtr& cfg, const Event& e, store::Wri
       r.source_event = e.id;
       r.source = "event";
       r.attributes = {{"topic", cls.topic}, {"sentiment", cls.sentiment}};
+      // The classification is part of what the receiving team sees first.
+      r.extra = {{"feedback", cls.ToJson()}};
       for (const auto& [k, v] : e.keys) {
         if (cfg->FindField(k)) r.fields.emplace_back(k, v);
       }
@@ -675,11 +720,6 @@ Status CaseService::HandleEvent(const ConfigPtr& cfg, const Event& e, store::Wri
       Actor system{"system", "system", "", "feedback rules"};
       Status s = OpenInto(cfg, r, system, clock_.Now(), batch, &c);
       if (!s.ok()) return s.WithContext("event " + e.id);
-      // The classification is part of what the receiving team sees first.
-      Json body = *ParseJson(batch.puts.back().doc.body);
-      body["feedback"] = cls.ToJson();
-      body["timeline"][0]["feedback"] = cls.ToJson();
-      batch.puts.back().doc.body = body.dump();
     }
   }
   // Orders (and whatever else a preference applies to) carry the preferences of their customer
@@ -752,6 +792,7 @@ Status CaseService::FireTimer(const store::QueueItem& item, Time now) {
     batch.dequeue.emplace_back(kSlaQueue, item.id);
     if (!doc) return store_.Write(batch);
     ASSIGN_OR_RETURN(Json c, ParseJson(doc->body));
+    c["timeline"] = Json::array();
     Json* s = nullptr;
     for (auto& x : c["sla"])
       if (x.value("name", "") == sla) s = &x;
@@ -791,6 +832,7 @@ Status CaseService::FireTimer(const store::QueueItem& item, Time now) {
                       {"priority", c["priority"]}};
         RETURN_IF_ERROR(store_.AppendEvents({ev}).status());  // idempotent by id
       }
+      MoveTimelineToLog(c, batch, now);
       batch.puts.push_back({{kCaseKind, case_id, c.dump()}, doc->revision});
     }
     Status w = store_.Write(batch);

@@ -16,7 +16,8 @@
 //  5. An order event is annotated with the preferences set before it was received.
 //
 // Stored layout:
-//   document case/<case_id>                the case (state, fields, verification, sla, timeline)
+//   document case/<case_id>                the case (state, fields, verification, sla)
+//   log      case-timeline key <case_id>   its timeline, one line per entry (append-only)
 //   document case-preference/<person>      {"preferences":{name:{value,set_by,set_at,case}}}
 //   document case-annotation/<event_id>    {"event","subject","preferences":{...}}
 //   document case-cursor/events            {"after"}: last event seq looked at
@@ -71,6 +72,8 @@ struct OpenCaseRequest {
   std::string source = "agent";  // agent, event, journey
   std::map<std::string, std::string> attributes;
   std::vector<std::pair<std::string, std::string>> fields;
+  // More facts kept on the case and its first timeline entry (e.g. the feedback classification).
+  Json extra = Json::object();
 };
 
 struct CaseFilter {
@@ -133,7 +136,9 @@ class CaseService {
   using Mutation = std::function<Status(Json& c, store::WriteBatch& batch, Time now)>;
   Result<Json> Mutate(std::string_view id, const Actor& actor,
                       std::optional<int64_t> expected_revision, const Mutation& fn);
+  // The case document (without its timeline) and revision; kNotFound as for Get.
   Result<std::pair<Json, int64_t>> Load(std::string_view id, const Actor& actor);
+  Result<Json> ReadTimeline(std::string_view id);
   Status OpenInto(const ConfigPtr& cfg, const OpenCaseRequest& request, const Actor& actor,
                   Time now, store::WriteBatch& batch, Json* out);
   Status HandleEvent(const ConfigPtr& cfg, const Event& e, store::WriteBatch& batch);
