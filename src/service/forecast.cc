@@ -35,6 +35,34 @@ std::string SymptomKey(std::string_view category) {
   return out.empty() ? "unspecified" : out;
 }
 
+std::string SymptomFromText(std::string_view text) {
+  // Lower-case ASCII only: the German keywords below are matched in their umlaut-free parts.
+  std::string t;
+  for (char c : text) t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // Ordered: the first category with a matching keyword wins ("water does not drain" is a
+  // drain problem, not a water-supply one).
+  static const std::vector<std::pair<const char*, std::vector<const char*>>> kKeywords = {
+      {"drain",
+       {"drain", "pump out", "pumps out", "abpump", "pumpt nicht", "wasser steht", "abfluss"}},
+      {"leak", {"leak", "undicht", "tropft", "ausgelaufen", "läuft aus"}},
+      {"error-code", {"error", "fehler", "code e", "blinkt"}},
+      {"no-power", {"no power", "dead", "strom", "geht nicht an", "keine anzeige"}},
+      {"no-start", {"does not start", "won't start", "startet nicht", "door lock", "tür"}},
+      {"no-spin", {"spin", "schleuder", "drum does not turn", "trommel dreht"}},
+      {"not-heating", {"heat", "cold", "kalt", "heizt", "warm"}},
+      {"not-drying", {"dry", "trocknet", "feucht", "nass"}},
+      {"not-cleaning", {"clean", "sauber", "dirty", "schmutz", "spült nicht"}},
+      {"no-water", {"no water", "kein wasser", "zulauf", "water supply"}},
+      {"noise", {"noise", "noisy", "loud", "laut", "geräusch", "quietsch", "brumm"}},
+  };
+  for (const auto& [category, words] : kKeywords) {
+    for (const char* w : words) {
+      if (t.find(w) != std::string::npos) return category;
+    }
+  }
+  return "";
+}
+
 std::array<std::string, kLevels> LevelKeys(const RepairContext& c) {
   return {"g", "s|" + c.symptom, "fs|" + c.family + "|" + c.symptom,
           "ms|" + c.model + "|" + c.symptom, "msa|" + c.model + "|" + c.symptom + "|" + c.age_band};

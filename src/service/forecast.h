@@ -34,6 +34,11 @@ std::string AgeBand(Time purchased, Time at);
 // Lower-case, trimmed category ("Drain " -> "drain"); "unspecified" when empty.
 std::string SymptomKey(std::string_view category);
 
+// The symptom category a customer's own words point at ("does not drain", "Gerät pumpt nicht
+// ab" -> "drain"), by keywords in English and German; "" when none matches. Used when an
+// online report comes without a category.
+std::string SymptomFromText(std::string_view text);
+
 struct RepairContext {
   std::string model;
   std::string family;

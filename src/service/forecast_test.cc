@@ -25,6 +25,15 @@ TEST(SymptomKeyTest, TrimsAndLowerCases) {
   EXPECT_EQ(SymptomKey(""), "unspecified");
 }
 
+TEST(SymptomFromTextTest, CustomersOwnWordsInEnglishAndGerman) {
+  EXPECT_EQ(SymptomFromText("Does not drain"), "drain");
+  EXPECT_EQ(SymptomFromText("Geschirrspüler pumpt nicht ab"), "drain");
+  EXPECT_EQ(SymptomFromText("water on the floor, it leaks"), "leak");
+  EXPECT_EQ(SymptomFromText("Display zeigt Fehler E24"), "error-code");
+  EXPECT_EQ(SymptomFromText("makes a loud noise"), "noise");
+  EXPECT_EQ(SymptomFromText("something is odd"), "");
+}
+
 TEST(PredictPartsTest, RareModelBorrowsFromItsFamily) {
   CountsTable table;
   // The family's other model needed the pump in 40 of 50 drain repairs.

@@ -4,6 +4,7 @@
 #include "service/service.h"
 
 #include <algorithm>
+#include <mutex>
 #include <set>
 #include <unordered_set>
 
@@ -94,6 +95,9 @@ struct ServiceNetwork::Impl {
   privacy::AuditLog& audit;
   profiles::ProfileService* profiles;
   Options options;
+  // Every repair updates the same "global" count document: writers of one process take turns
+  // instead of failing each other's revision checks (other processes still retry).
+  std::mutex repair_mu;
 
   privacy::AuditEntry Entry(const auth::Principal& caller, std::string action, std::string subject,
                             Json detail) {
@@ -440,7 +444,9 @@ Result<Json> ServiceNetwork::CreateWorkOrder(const Json& body, const auth::Princ
                {"status", "open"},
                {"source", src},
                {"symptom", symptom},
-               {"category", SymptomKey(category.value_or(""))},
+               {"category",
+                SymptomKey(category && !category->empty() ? *category : SymptomFromText(symptom))},
+               {"category_from", category && !category->empty() ? "report" : "symptom text"},
                {"created_at", FormatTime(now)},
                {"created_by", caller.name.empty() ? caller.token_id : caller.name}};
     Json updated = asset->body;
@@ -566,10 +572,26 @@ Result<Json> ServiceNetwork::AddServiceRecord(const Json& body, const auth::Prin
     record["partner"] = p.value_or("");
   }
   if (date > impl_->clock.Now()) return InvalidArgument("date lies in the future", "date");
+  if (IsPartner(caller) && record.contains("technician")) {
+    // A partner names its own technicians (when it has registered any).
+    ASSIGN_OR_RETURN(auto partner, Load(impl_->store, kPartner, caller.org));
+    if (partner && !partner->body["technicians"].empty()) {
+      const Json& techs = partner->body["technicians"];
+      bool known = std::any_of(techs.begin(), techs.end(),
+                               [&](const Json& t) { return t["id"] == record["technician"]; });
+      if (!known) {
+        return InvalidArgument("technician " + record["technician"].get<std::string>() +
+                                   " is not registered for partner " + caller.org,
+                               "technician");
+      }
+    }
+  }
 
   std::string id = impl_->ids.Next("svr");
   record["id"] = id;
   record["recorded_at"] = FormatTime(impl_->clock.Now());
+  std::unique_lock<std::mutex> serialized(impl_->repair_mu, std::defer_lock);
+  if (kind == "repair") serialized.lock();
   for (int attempt = 0; attempt < kMaxRetries; ++attempt) {
     ASSIGN_OR_RETURN(Loaded asset, impl_->AssetFor(asset_id, caller, "service_record.create"));
     std::string category = Opt(record, "category");

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "store/sqlite/sqlite_store.h"
 
 namespace rapport::service {
@@ -177,6 +180,60 @@ TEST_F(ServiceNetworkTest, RepairsUpdateTheCountsTheBriefingRanksBy) {
   EXPECT_FALSE((*b)["asset"].contains("work_orders")) << "partners do not see others' orders";
   EXPECT_EQ(AuditCount("work_order.briefing.read"), 1u);
   EXPECT_EQ(net_->Briefing(wo, PartnerOf("beta")).status().message(), "no work order " + wo);
+}
+
+TEST_F(ServiceNetworkTest, ConcurrentRepairsAreAllCountedOnce) {
+  std::vector<std::thread> writers;
+  std::atomic<int> failed{0};
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        auto r = net_->AddServiceRecord({{"asset", asset_},
+                                         {"date", "2025-0" + std::to_string(1 + t) + "-01"},
+                                         {"kind", "repair"},
+                                         {"category", i % 2 ? "drain" : "leak"},
+                                         {"outcome", "repaired"},
+                                         {"parts_used", {i % 2 ? "DW-A-drain-pump" : "DW-A-seal"}}},
+                                        Agent());
+        if (!r.ok()) ++failed;
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  EXPECT_EQ(failed.load(), 0);
+  auto g = store_->GetDocument("svc-parts", "g");
+  ASSERT_TRUE(g.ok() && g->has_value());
+  Json counts = ParseJson((*g)->body).value();
+  EXPECT_EQ(counts["repairs"], 40);
+  EXPECT_EQ(counts["parts"]["DW-A-drain-pump"], 20);
+  auto history = net_->History(asset_, Agent());
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ((*history)["records"].size(), 40u);
+}
+
+TEST_F(ServiceNetworkTest, PartnerNamesOnlyItsOwnTechnicians) {
+  ASSERT_TRUE(net_->PutPartner({{"org", "alpha"},
+                                {"product_lines", {"dishwasher"}},
+                                {"regions", {"BY"}},
+                                {"technicians", {{{"id", "t-1"}, {"name", "Kim"}}}}})
+                  .ok());
+  Order("alpha");
+  Json rec = {{"asset", asset_},
+              {"date", "2026-02-01"},
+              {"kind", "maintenance"},
+              {"outcome", "ok"},
+              {"technician", "t-9"}};
+  EXPECT_EQ(net_->AddServiceRecord(rec, PartnerOf("alpha")).status().where(), "technician");
+  rec["technician"] = "t-1";
+  EXPECT_TRUE(net_->AddServiceRecord(rec, PartnerOf("alpha")).ok());
+}
+
+TEST_F(ServiceNetworkTest, AnOnlineReportWithoutCategoryIsClassifiedFromItsText) {
+  auto wo = net_->CreateWorkOrder(
+      {{"asset", asset_}, {"symptom", "Gerät pumpt nicht ab"}, {"source", "online"}}, Agent());
+  ASSERT_TRUE(wo.ok()) << wo.status().ToString();
+  EXPECT_EQ((*wo)["category"], "drain");
+  EXPECT_EQ((*wo)["category_from"], "symptom text");
 }
 
 TEST_F(ServiceNetworkTest, PartnerListsOnlyItsOwnWorkOrders) {
