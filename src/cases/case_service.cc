@@ -18,6 +18,7 @@ constexpr const char* kCursorKind = "case-cursor";
 constexpr const char* kCursorId = "events";
 constexpr const char* kSlaQueue = "case-sla";
 constexpr const char* kTimelineStream = "case-timeline";
+constexpr const char* kEventErrorKind = "case-event-error";
 constexpr int kMaxAttempts = 100;
 constexpr int kEventChunk = 500;
 
@@ -719,7 +720,11 @@ Status CaseService::HandleEvent(const ConfigPtr& cfg, const Event& e, store::Wri
       Json c;
       Actor system{"system", "system", "", "feedback rules"};
       Status s = OpenInto(cfg, r, system, clock_.Now(), batch, &c);
-      if (!s.ok()) return s.WithContext("event " + e.id);
+      if (!s.ok()) {
+        // One bad event must not stop every later one: it is kept with its reason instead.
+        Json why = {{"event", e.id}, {"type", e.type}, {"error", s.ToString()}};
+        batch.puts.push_back({{kEventErrorKind, e.id, why.dump()}, -1});
+      }
     }
   }
   // Orders (and whatever else a preference applies to) carry the preferences of their customer

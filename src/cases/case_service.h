@@ -21,6 +21,7 @@
 //   document case-preference/<person>      {"preferences":{name:{value,set_by,set_at,case}}}
 //   document case-annotation/<event_id>    {"event","subject","preferences":{...}}
 //   document case-cursor/events            {"after"}: last event seq looked at
+//   document case-event-error/<event_id>   an event that could not open its case, and why
 //   queue    case-sla  id <case>/<sla>/<warn|breach>   {"case","sla","kind"}
 //   setting  cases.config                  {"file","text"}: the YAML in force
 //
