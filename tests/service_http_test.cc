@@ -253,6 +253,41 @@ TEST_F(ServiceHttpTest, S6TechnicianKnowsTheWholeHistoryAndOthersSeeNothing) {
   EXPECT_EQ(Get("/v1/work-orders/" + wo_c + "/briefing", partner_["partner-c"]).status, 404);
 }
 
+TEST_F(ServiceHttpTest, PartnerAccessWindowIsConfigurable) {
+  server_.reset();
+  server_ = std::make_unique<ServerProcess>(
+      db_, std::vector<std::string>{"--clock", "manual", "--clock-start", "2026-01-05T08:00:00Z",
+                                    "--partner-access-window", "2d"});
+  ASSERT_TRUE(server_->ok()) << server_->startup_output();
+  client_ = std::make_unique<HttpClient>(server_->Client());
+  ASSERT_EQ(
+      Post("/v1/partners",
+           {{"org", "partner-a"}, {"product_lines", {"dishwasher"}}, {"regions", {"HH"}}}, admin_)
+          .status,
+      200);
+  auto asset = Post("/v1/assets",
+                    {{"model", kModel},
+                     {"serial", "W-1"},
+                     {"purchased", "2021-01-01"},
+                     {"location", {{"region", "HH"}}}},
+                    agent_);
+  ASSERT_EQ(asset.status, 201) << asset.body;
+  std::string id = asset.json()["id"];
+  std::string wo = Order(id, "partner-a", "leaks", "", "online");
+  ASSERT_EQ(Post("/v1/work-orders/" + wo + "/close", Json::object(), partner_["partner-a"]).status,
+            200);
+  MoveClockTo("2026-01-06T08:00:00Z");
+  EXPECT_EQ(Get("/v1/assets/" + id, partner_["partner-a"]).status, 200);
+  MoveClockTo("2026-01-08T08:00:00Z");
+  EXPECT_EQ(Get("/v1/assets/" + id, partner_["partner-a"]).status, 404) << "3 days > 2d";
+  server_.reset();
+  std::string out;
+  EXPECT_NE(
+      RunRapport({"serve", "--db", db_, "--port", "0", "--partner-access-window", "soon"}, &out),
+      0);
+  EXPECT_NE(out.find("--partner-access-window"), std::string::npos) << out;
+}
+
 TEST_F(ServiceHttpTest, BadInputGetsAFieldNamedErrorAndNothingIsLost) {
   auto no_model = Post("/v1/assets", {{"serial", "X"}}, agent_);
   EXPECT_EQ(no_model.status, 400);

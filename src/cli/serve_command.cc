@@ -26,6 +26,7 @@ struct ServeOptions {
   bool send_webhooks = false;
   std::string profiles_file;
   std::string cases_file;
+  std::string partner_access_window = "14d";
 };
 
 int Serve(const ServeOptions& o) {
@@ -40,6 +41,9 @@ int Serve(const ServeOptions& o) {
     if (!t.ok()) return ReportError(t.status().WithWhere("--clock-start"));
     config.clock_start = *t;
   }
+  auto window = ParseDuration(o.partner_access_window);
+  if (!window.ok()) return ReportError(window.status().WithWhere("--partner-access-window"));
+  config.service.access_window = *window;
   auto app = app::App::Open(config);
   if (!app.ok()) return ReportError(app.status());
   if (!o.profiles_file.empty()) {
@@ -132,6 +136,11 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--send-webhooks", o->send_webhooks,
                 "POST webhook actions to their URLs (signed); otherwise they go to the outbox file")
       ->envname("RAPPORT_SEND_WEBHOOKS");
+  cmd->add_option("--partner-access-window", o->partner_access_window,
+                  "How long a partner still sees an appliance after closing its work order "
+                  "(e.g. 14d, 0s)")
+      ->envname("RAPPORT_PARTNER_ACCESS_WINDOW")
+      ->capture_default_str();
   cmd->add_option("--profiles", o->profiles_file,
                   "JSON file with identity-resolution settings, kept in the database: "
                   "{\"link_threshold\":0.9,\"review_threshold\":0.5,\"golden\":{\"default\":"
