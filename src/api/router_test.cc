@@ -20,6 +20,7 @@ class RouterTest : public ::testing::Test {
     AddCoreRoutes(*router_, *app_);
     AddJourneyRoutes(*router_, *app_);
     AddProfileRoutes(*router_, *app_);
+    AddCaseRoutes(*router_, *app_);
     AddAuditRoutes(*router_, *app_);
     AddServiceRoutes(*router_, *app_);
     router_->Add({"GET", "/boom", {auth::Role::kAdmin}, false, "test", [](Request&) -> Response {
