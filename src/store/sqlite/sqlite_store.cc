@@ -129,6 +129,9 @@ std::string KeysToJson(const Fields& keys) {
   return out;
 }
 
+// Present while every deleted byte of the file has been zeroed (secure_delete).
+constexpr char kZeroedSetting[] = "store.deleted-content-zeroed";
+
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(SqliteOptions options) : options_(std::move(options)) {}
@@ -154,10 +157,27 @@ class SqliteStore final : public Store {
     RETURN_IF_ERROR(writer_->Exec("PRAGMA foreign_keys=ON"));
     RETURN_IF_ERROR(writer_->Exec("PRAGMA temp_store=MEMORY"));
     RETURN_IF_ERROR(writer_->Exec("PRAGMA cache_size=-65536"));
-    // Deleted and overwritten content is zeroed at once, so that an erased address does not
-    // survive in free pages or unused parts of a page (Store::Erase).
-    RETURN_IF_ERROR(writer_->Exec("PRAGMA secure_delete=ON"));
+    // Deleted content is zeroed at once, so that an erased address does not survive in free
+    // pages or unused parts of a page (Debian's SQLite does this by default; other builds do
+    // not). What a database written without it keeps on free pages, Store::Erase overwrites.
+    RETURN_IF_ERROR(writer_->Exec(options_.secure_delete ? "PRAGMA secure_delete=ON"
+                                                         : "PRAGMA secure_delete=OFF"));
+    bool fresh = false;
+    {
+      ASSIGN_OR_RETURN(Statement * st, writer_->Prepare("SELECT count(*) FROM sqlite_master"));
+      StatementUse q(*st);
+      fresh = q->Step() == SQLITE_ROW && q->Int(0) == 0;
+    }
     RETURN_IF_ERROR(Migrate());
+    // Whether every deleted byte of this file was zeroed (see Erase).
+    if (!options_.secure_delete) {
+      RETURN_IF_ERROR(
+          Run("DELETE FROM settings WHERE key = ?1", {std::string_view(kZeroedSetting)}));
+    } else if (fresh) {
+      RETURN_IF_ERROR(
+          Run("INSERT OR REPLACE INTO settings (key, value) VALUES (?1, 'since creation')",
+              {std::string_view(kZeroedSetting)}));
+    }
     if (!in_memory) {
       for (int i = 0; i < options_.readers; ++i) {
         ASSIGN_OR_RETURN(auto reader,
@@ -626,6 +646,15 @@ class SqliteStore final : public Store {
     ErasureCounts counts;
     {
       std::lock_guard<std::mutex> lock(write_mu_);
+      // Every page this erasure frees is zeroed, not only the ones written anyway.
+      RETURN_IF_ERROR(writer_->Exec("PRAGMA secure_delete=ON"));
+      struct Restore {
+        SqliteStore& s;
+        ~Restore() {
+          (void)s.writer_->Exec(s.options_.secure_delete ? "PRAGMA secure_delete=ON"
+                                                         : "PRAGMA secure_delete=OFF");
+        }
+      } restore{*this};
       Transaction tx(*writer_);
       RETURN_IF_ERROR(tx.Begin());
       auto changes = [&] { return static_cast<int64_t>(sqlite3_changes(writer_->raw())); };
@@ -685,6 +714,22 @@ class SqliteStore final : public Store {
       }
       RETURN_IF_ERROR(tx.Commit());
       if (options_.path != ":memory:") {
+        // A file that was ever written without secure_delete may hold deleted content in free
+        // space: it is rebuilt once (VACUUM costs the size of the database); from then on
+        // secure_delete keeps it clean.
+        ASSIGN_OR_RETURN(Statement * st, writer_->Prepare("SELECT 1 FROM settings WHERE key = ?1"));
+        bool clean = false;
+        {
+          StatementUse q(*st);
+          q->Bind(1, std::string_view(kZeroedSetting));
+          clean = q->Step() == SQLITE_ROW;
+        }
+        if (!clean && options_.secure_delete) {
+          RETURN_IF_ERROR(writer_->Exec("VACUUM"));
+          RETURN_IF_ERROR(
+              Run("INSERT OR REPLACE INTO settings (key, value) VALUES (?1, 'since vacuum')",
+                  {std::string_view(kZeroedSetting)}));
+        }
         // The WAL still holds the pages as they were before: copy the new ones into the
         // database and cut the WAL to zero bytes. A reader in the middle of a read can make
         // the checkpoint busy, so it is retried briefly.

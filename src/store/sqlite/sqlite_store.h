@@ -17,6 +17,10 @@ struct SqliteOptions {
   bool sync_every_commit = true;
   int readers = 4;                  // reader connections (file databases only)
   int busy_timeout_ms = 5000;
+  // Zero deleted and overwritten content at once (PRAGMA secure_delete), so that an erased
+  // address does not survive in free space of the file (Store::Erase). Off only to measure
+  // what it costs, or to test erasure on a file written without it.
+  bool secure_delete = true;
 };
 
 // Opens (creating if needed) the database and runs pending schema migrations.

@@ -66,6 +66,51 @@ TEST(SqliteStoreTest, RefusesASchemaNewerThanTheBinary) {
   EXPECT_NE(store.status().message().find("newer"), std::string::npos);
 }
 
+std::string FileBytes(const std::string& path) {
+  std::string out;
+  for (const char* suffix : {"", "-wal"}) {
+    FILE* f = std::fopen((path + suffix).c_str(), "rb");
+    if (!f) continue;
+    char buf[65536];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+    std::fclose(f);
+  }
+  return out;
+}
+
+TEST(SqliteStoreTest, EraseLeavesNoOldVersionOnFreePagesOrInTheWal) {
+  TempDb db;
+  // Written without secure_delete (as by an SQLite built without it): freed space keeps its
+  // content until it is reused.
+  auto store =
+      OpenSqliteStore({.path = db.path(), .sync_every_commit = false, .secure_delete = false});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const std::string mail = "erika.old-version@example.org";
+  // Larger than a page: the old version leaves its start in the page's free space and its
+  // overflow pages on the free list when the document is rewritten.
+  std::string big(20000, 'x');
+  WriteBatch first;
+  first.puts.push_back(
+      {{"person", "p1", "{\"email\":\"" + mail + "\",\"pad\":\"" + big + "\"}", 0}, 0});
+  ASSERT_TRUE((*store)->Write(first).ok());
+  WriteBatch second;
+  second.puts.push_back({{"person", "p1", "{\"email\":\"new@example.org\"}", 0}, 1});
+  ASSERT_TRUE((*store)->Write(second).ok());
+  ASSERT_NE(FileBytes(db.path()).find(mail), std::string::npos) << "nothing to show";
+  // Opened as `rapport` opens it (secure_delete on from now on).
+  store->reset();
+  store = OpenSqliteStore({.path = db.path(), .sync_every_commit = false});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_FALSE(*(*store)->GetSetting("store.deleted-content-zeroed"));
+  // No stored row holds the address any more; the erasure still removes its traces.
+  auto counts = (*store)->Erase({.needles = {mail}});
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_EQ(counts->documents, 0);
+  EXPECT_EQ(FileBytes(db.path()).find(mail), std::string::npos);
+  EXPECT_TRUE(*(*store)->GetSetting("store.deleted-content-zeroed")) << "rebuilt once";
+}
+
 TEST(SqliteStoreTest, UnopenablePathIsUnavailableNamingThePath) {
   auto store = OpenSqliteStore({.path = "/nonexistent-dir/x/rapport.db"});
   ASSERT_FALSE(store.ok());
