@@ -99,6 +99,34 @@ TEST_F(HttpApiTest, RecordsAreStoredAsDeliveredAndUnknownIdsAre404) {
   EXPECT_EQ(missing.json()["error"]["code"], "not_found");
 }
 
+// Event payloads are the sender's: the background consumers (leak scan, feedback) must treat
+// any shape as "not what I look for", never crash the server or stall on the event.
+TEST(HttpApiWorkerTest, OddPayloadsNeitherCrashNorStallTheBackgroundWork) {
+  ScratchDir dir;
+  std::string db = dir.File("rapport.db");
+  std::string admin = CreateToken(db, "admin");
+  const char* source = std::getenv("RAPPORT_SOURCE_DIR");
+  ServerProcess server(db, {"--clock", "manual", "--clock-start", "2026-11-23T09:00:00Z",
+                            "--cases", std::string(source ? source : ".") +
+                                           "/examples/cases/cases.yaml"});
+  ASSERT_TRUE(server.ok()) << server.startup_output();
+  auto c = server.Client();
+  auto posted = c.Post(
+      "/v1/events",
+      R"({"id":"m1","type":"mail.inbound","subject":"x","occurred_at":"2026-11-23T08:00:00Z","payload":{"to":1,"from":["a"]}})"
+      "\n"
+      R"({"id":"f1","type":"feedback.submitted","subject":"per_x","occurred_at":"2026-11-23T08:00:00Z","payload":{"text":5,"rating":1e300}})"
+      "\n",
+      admin, "application/x-ndjson");
+  ASSERT_EQ(posted.status, 200) << posted.body;
+  // Moving the manual clock runs every background consumer once, synchronously.
+  auto moved = c.Post("/v1/admin/clock", R"({"advance":"1m"})", admin);
+  EXPECT_EQ(moved.status, 200) << moved.body;
+  EXPECT_EQ(c.Get("/health").status, 200);
+  auto leaks = c.Get("/v1/privacy/leaks", admin);
+  EXPECT_EQ(leaks.status, 200) << leaks.body;
+}
+
 TEST_F(HttpApiTest, ReadsOfPersonalDataAreAuditedInAChainThatVerifies) {
   auto c = server_->Client();
   auto put = c.Post("/v1/records",

@@ -35,7 +35,13 @@ void App::RunWorkerLoop(Worker worker, const char* name, std::function<Status()>
   while (!worker_stop_) {
     uint64_t seen = pokes_[worker];
     lock.unlock();
-    Status s = work();
+    Status s;
+    try {
+      s = work();
+    } catch (const std::exception& e) {
+      // A bug must not take the server down; the work is retried on the next round.
+      s = Internal(std::string("unexpected exception: ") + e.what(), name);
+    }
     if (!s.ok()) spdlog::warn("{}: {}", name, s.ToString());
     std::chrono::microseconds wait = std::chrono::seconds(1);
     if (auto next = next_due(); s.ok() && next.ok() && next->has_value()) {

@@ -686,10 +686,14 @@ Status CaseService::HandleEvent(const ConfigPtr& cfg, const Event& e, store::Wri
   bool feedback = std::any_of(cfg->feedback.event_types.begin(), cfg->feedback.event_types.end(),
                               [&](const std::string& p) { return EventTypeMatches(p, e.type); });
   if (feedback && !e.subject.empty()) {
-    std::string text = e.payload.is_object() ? e.payload.value("text", "") : "";
+    // The sender's payload may have any shape: a text that is no string is no text, and a
+    // rating is clamped before the cast (a huge double would be undefined behaviour).
+    auto text_it = e.payload.find("text");
+    std::string text =
+        text_it != e.payload.end() && text_it->is_string() ? text_it->get<std::string>() : "";
     std::optional<int> rating;
-    if (e.payload.is_object() && e.payload.contains("rating") && e.payload["rating"].is_number()) {
-      rating = static_cast<int>(e.payload["rating"].get<double>());
+    if (auto r = e.payload.find("rating"); r != e.payload.end() && r->is_number()) {
+      rating = static_cast<int>(std::clamp(r->get<double>(), -1e6, 1e6));
     }
     FeedbackClass cls = ClassifyFeedback(cfg->feedback, text, rating);
     if (cls.sentiment == "negative") {
@@ -725,6 +729,42 @@ Status CaseService::HandleEvent(const ConfigPtr& cfg, const Event& e, store::Wri
         Json why = {{"event", e.id}, {"type", e.type}, {"error", s.ToString()}};
         batch.puts.push_back({{kEventErrorKind, e.id, why.dump()}, -1});
       }
+    }
+  }
+  // Case rules: an event that asks for a case (a journey's escalation, an overdue return).
+  auto rule = std::find_if(cfg->case_rules.begin(), cfg->case_rules.end(), [&](const CaseRule& r) {
+    return std::any_of(r.event_types.begin(), r.event_types.end(),
+                       [&](const std::string& p) { return EventTypeMatches(p, e.type); });
+  });
+  if (rule != cfg->case_rules.end() && !e.subject.empty()) {
+    const Json& p = e.payload;
+    auto text_of = [&](const char* key) {
+      return p.is_object() && p.contains(key) && p[key].is_string() ? p[key].get<std::string>()
+                                                                    : std::string();
+    };
+    OpenCaseRequest r;
+    r.person = e.subject;
+    r.type = rule->type;
+    r.priority = rule->priority;
+    r.title = text_of("title").empty() ? e.type : text_of("title");
+    r.text = text_of("text");
+    r.channel = "event";
+    r.in_contact = false;
+    r.event_type = e.type;
+    r.source_event = e.id;
+    r.source = e.type.rfind("journey.", 0) == 0 || (p.is_object() && p.contains("journey"))
+                   ? "journey"
+                   : "event";
+    for (const auto& [k, v] : e.keys) {
+      if (cfg->FindField(k)) r.fields.emplace_back(k, v);
+    }
+    r.extra = {{"case_rule", rule->id}};
+    Json c;
+    Actor system{"system", "system", "", "case rule " + rule->id};
+    Status s = OpenInto(cfg, r, system, clock_.Now(), batch, &c);
+    if (!s.ok()) {
+      Json why = {{"event", e.id}, {"type", e.type}, {"error", s.ToString()}};
+      batch.puts.push_back({{kEventErrorKind, e.id, why.dump()}, -1});
     }
   }
   // Orders (and whatever else a preference applies to) carry the preferences of their customer

@@ -691,8 +691,13 @@ Result<size_t> Ledger::ScanInboundMail() {
     std::vector<AuditEntry> entries;
     for (const Event& e : page.events) {
       after = std::max(after, e.seq);
-      std::string to = Lower(e.payload.value("to", ""));
-      std::string from = Lower(e.payload.value("from", ""));
+      // The sender's payload may have any shape; only strings count.
+      auto text = [&e](const char* key) {
+        auto it = e.payload.find(key);
+        return it != e.payload.end() && it->is_string() ? it->get<std::string>() : std::string();
+      };
+      std::string to = Lower(text("to"));
+      std::string from = Lower(text("from"));
       if (to.empty() || from.empty()) continue;
       ASSIGN_OR_RETURN(auto alias_doc, store_.GetDocument(kAlias, to));
       if (!alias_doc) continue;  // not an alias we issued: nothing to attribute
