@@ -48,7 +48,9 @@ int Evaluate(const EvaluateArgs& a) {
             << "  forecast: top-1 recall " << ev->forecast.top1 << ", top-3 recall "
             << ev->forecast.top3 << "\n"
             << "  baseline (most frequent parts overall): top-1 " << ev->baseline.top1 << ", top-3 "
-            << ev->baseline.top3 << "\n";
+            << ev->baseline.top3 << "\n"
+            << "  most frequent parts of the same model: top-1 " << ev->model_baseline.top1
+            << ", top-3 " << ev->model_baseline.top3 << "\n";
   return 0;
 }
 

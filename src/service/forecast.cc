@@ -175,11 +175,9 @@ std::array<LevelCounts, kLevels> CountsTable::Lookup(
 
 Json Evaluation::ToJson() const {
   auto recall = [](const Recall& r) { return Json{{"top1", r.top1}, {"top3", r.top3}}; };
-  return Json{{"train_repairs", train_repairs},
-              {"test_repairs", test_repairs},
-              {"test_parts", test_parts},
-              {"forecast", recall(forecast)},
-              {"baseline", recall(baseline)}};
+  return Json{{"train_repairs", train_repairs}, {"test_repairs", test_repairs},
+              {"test_parts", test_parts},       {"forecast", recall(forecast)},
+              {"baseline", recall(baseline)},   {"model_baseline", recall(model_baseline)}};
 }
 
 Result<Evaluation> Evaluate(
@@ -203,7 +201,22 @@ Result<Evaluation> Evaluate(
 
   ForecastOptions top3 = options;
   top3.top = 3;
-  int64_t hit1 = 0, hit3 = 0, base1 = 0, base3 = 0, total = 0;
+  // Per model: parts by training frequency, ties by id.
+  std::unordered_map<std::string, std::map<std::string, int64_t>> by_model;
+  for (const auto& r : repairs) {
+    if (r.at >= before) continue;
+    for (const auto& p : std::set<std::string>(r.parts.begin(), r.parts.end())) {
+      ++by_model[r.context.model][p];
+    }
+  }
+  std::unordered_map<std::string, std::vector<std::string>> model_top;
+  for (const auto& [model, parts] : by_model) {
+    std::vector<std::pair<int64_t, std::string>> v;
+    for (const auto& [p, n] : parts) v.emplace_back(-n, p);
+    std::sort(v.begin(), v.end());
+    for (size_t i = 0; i < v.size() && i < 3; ++i) model_top[model].push_back(v[i].second);
+  }
+  int64_t hit1 = 0, hit3 = 0, base1 = 0, base3 = 0, model1 = 0, model3 = 0, total = 0;
   static const std::vector<std::string> kNoParts;
   for (const auto& r : repairs) {
     if (r.at < before || r.parts.empty()) continue;
@@ -226,12 +239,21 @@ Result<Evaluation> Evaluate(
         if (i == 0) base1 += 1;
       }
     }
+    if (auto m = model_top.find(r.context.model); m != model_top.end()) {
+      for (size_t i = 0; i < m->second.size(); ++i) {
+        if (used.count(m->second[i])) {
+          model3 += 1;
+          if (i == 0) model1 += 1;
+        }
+      }
+    }
   }
   if (total == 0) return FailedPrecondition("no repairs with parts at or after the cut-off date");
   ev.test_parts = static_cast<size_t>(total);
   double t = static_cast<double>(total);
   ev.forecast = {hit1 / t, hit3 / t};
   ev.baseline = {base1 / t, base3 / t};
+  ev.model_baseline = {model1 / t, model3 / t};
   return ev;
 }
 

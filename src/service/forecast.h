@@ -117,6 +117,9 @@ struct Evaluation {
   size_t test_parts = 0;
   Recall forecast;
   Recall baseline;  // always the parts most frequent in training, whatever the repair
+  // A stronger yardstick, for honesty: the parts most often used on the same model in
+  // training (no symptom, no age, no smoothing).
+  Recall model_baseline;
   Json ToJson() const;
 };
 
