@@ -37,6 +37,8 @@ feedback:
   priority_by_rating: {2: high}
 preferences:
   - {name: invoice_format, values: [standard, tax-compliant], applies_to: [order.*]}
+case_rules:
+  - {id: journey-escalation, event_types: [journey.escalated], type: escalation, priority: high}
 )";
 
 class CaseServiceTest : public ::testing::Test {
@@ -206,6 +208,27 @@ TEST_F(CaseServiceTest, BusinessHoursSlaDoesNotRunOverTheWeekend) {
   ASSERT_TRUE(clock_.AdvanceTo(*ParseTime("2026-12-02T10:00:00Z")).ok());
   EXPECT_EQ(*service_->RunDue(), 2u);  // the warning and the breach, claimed together
   EXPECT_TRUE((*service_->Get(c["id"].get<std::string>(), agent1_))["escalated"].get<bool>());
+}
+
+TEST_F(CaseServiceTest, ACaseRuleOpensACaseFromAJourneyEscalationEvent) {
+  Event e;
+  e.id = "esc-1";
+  e.type = "journey.escalated";
+  e.subject = "per_8";
+  e.keys = {{"order_id", "O-9"}, {"tracking", "T-1"}};
+  e.payload = {{"journey", "trade-in"}, {"title", "Old phone not returned"}, {"text", "Kit lost"}};
+  PostEvent(e);
+  ASSERT_TRUE(service_->RunDue().ok());
+  Json list = *service_->List({.person = "per_8"}, agent1_);
+  ASSERT_EQ(list["cases"].size(), 1u);
+  Json c = *service_->Get(list["cases"][0]["id"].get<std::string>(), agent1_);
+  EXPECT_EQ(c["type"], "escalation");
+  EXPECT_EQ(c["priority"], "high");
+  EXPECT_EQ(c["title"], "Old phone not returned");
+  EXPECT_EQ(c["source"]["kind"], "journey");
+  EXPECT_EQ(c["case_rule"], "journey-escalation");
+  EXPECT_EQ(c["fields"]["order_id"]["value"], "O-9");
+  EXPECT_FALSE(c["fields"].contains("tracking"));  // not a declared field
 }
 
 TEST_F(CaseServiceTest, FirstContactInTimeStopsTheSla) {

@@ -98,9 +98,9 @@ BusinessCalendar LoadCalendar(const YAML::Node& node) {
 std::shared_ptr<CasesConfig> Compile(const YAML::Node& root) {
   auto c = std::make_shared<CasesConfig>();
   if (root.IsNull() || !root.IsDefined()) Fail(root, "the cases configuration is empty");
-  CheckKeys(
-      root, "the cases configuration",
-      {"fields", "teams", "routing", "sla", "calendar", "feedback", "preferences", "priorities"});
+  CheckKeys(root, "the cases configuration",
+            {"fields", "teams", "routing", "sla", "calendar", "feedback", "preferences",
+             "priorities", "case_rules"});
   if (const YAML::Node p = root["priorities"]; p.IsDefined()) {
     c->priorities = StringList(p, "priorities");
     if (c->priorities.empty()) Fail(p, "priorities must not be empty");
@@ -232,6 +232,24 @@ std::shared_ptr<CasesConfig> Compile(const YAML::Node& root) {
         fr.priority_by_rating[int_of(kv.first, "rating")] = prio;
       }
     }
+  }
+  std::set<std::string> case_rule_ids;
+  for (const auto& r : root["case_rules"]) {
+    CheckKeys(r, "a case rule", {"id", "event_types", "type", "priority"});
+    CaseRule rule;
+    rule.id = Scalar(r["id"], "case rule id");
+    if (!case_rule_ids.insert(rule.id).second) {
+      Fail(r["id"], "case rule '" + rule.id + "' is declared twice");
+    }
+    rule.event_types = StringList(r["event_types"], "event_types");
+    if (rule.event_types.empty()) Fail(r, "case rule '" + rule.id + "' needs event_types");
+    if (r["type"].IsDefined()) rule.type = Scalar(r["type"], "type");
+    if (r["priority"].IsDefined()) {
+      rule.priority = Scalar(r["priority"], "priority");
+      if (!c->IsPriority(rule.priority))
+        Fail(r["priority"], "unknown priority '" + rule.priority + "'");
+    }
+    c->case_rules.push_back(std::move(rule));
   }
   for (const auto& p : root["preferences"]) {
     CheckKeys(p, "a preference", {"name", "values", "applies_to"});

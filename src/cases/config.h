@@ -64,6 +64,14 @@ struct FeedbackRules {
   std::map<int, std::string> priority_by_rating;  // rating → priority
 };
 
+// Events that open a case (besides negative feedback), e.g. a journey's escalation event.
+struct CaseRule {
+  std::string id;
+  std::vector<std::string> event_types;  // any; "journey.*" matches a prefix
+  std::string type = "inquiry";
+  std::string priority = "normal";
+};
+
 struct PreferenceSpec {
   std::string name;                     // e.g. "invoice_format"
   std::vector<std::string> values;      // allowed values; empty: any text
@@ -79,6 +87,7 @@ struct CasesConfig {
   BusinessCalendar calendar = BusinessCalendar::AlwaysOpen();
   FeedbackRules feedback;
   std::vector<PreferenceSpec> preferences;
+  std::vector<CaseRule> case_rules;  // the first matching rule opens the case
   std::vector<std::string> priorities = {"low", "normal", "high", "urgent"};
   std::string text;  // the YAML it was loaded from
   std::string file;
