@@ -691,6 +691,14 @@ Result<Json> ServiceNetwork::Briefing(const std::string& work_order_id,
 
 Result<Json> ServiceNetwork::ImportGenerated(const GeneratorOptions& options,
                                              size_t batch_records) {
+  // The same seed twice would count its repairs twice (invariant 4).
+  std::string first = "ast_g" + std::to_string(options.seed) + "_0";
+  ASSIGN_OR_RETURN(auto existing, impl_->store.GetDocument(kAsset, first));
+  if (existing) {
+    return AlreadyExists("the history of seed " + std::to_string(options.seed) +
+                             " is already stored; use another seed",
+                         "seed");
+  }
   std::unordered_map<std::string, std::string> family_of, line_of;
   for (const auto& m : GeneratedCatalog()) {
     Json body = {{"model", m.model},

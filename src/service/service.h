@@ -97,7 +97,8 @@ class ServiceNetwork {
   // --- Bulk data and evaluation --------------------------------------------------------------
   // Stores a generated history (catalogue, assets, records, parts counts) in batches of
   // `batch_records` records, without audit or access checks: for tests, demos, benchmarks.
-  // The counts are added to stored ones, so it may be called repeatedly with new seeds.
+  // The counts are added to stored ones, so it may be called repeatedly with new seeds;
+  // kAlreadyExists for a seed already imported.
   Result<Json> ImportGenerated(const GeneratorOptions& options, size_t batch_records = 20000);
   // Trains on the stored repairs before `before` and measures recall after it (forecast.h).
   Result<Evaluation> EvaluateStored(Time before);

@@ -266,6 +266,9 @@ TEST_F(ServiceNetworkTest, ImportedHistoryCanBeEvaluated) {
     EXPECT_EQ(wo.status().code(), StatusCode::kFailedPrecondition) << wo.status().ToString();
     EXPECT_EQ(wo.status().message().find("for  in"), std::string::npos) << "product line known";
   }
+  EXPECT_EQ(net_->ImportGenerated({.seed = 5, .assets = 10}).status().code(),
+            StatusCode::kAlreadyExists)
+      << "the same seed again would count its repairs twice";
   auto ev = net_->EvaluateStored(*ParseTime("2024-01-01"));
   ASSERT_TRUE(ev.ok()) << ev.status().ToString();
   EXPECT_GT(ev->forecast.top3, ev->baseline.top3);
