@@ -25,6 +25,7 @@ App::~App() { StopWorker(); }
 Status App::ProcessNow() {
   RETURN_IF_ERROR(journeys_->RunDue().status());  // catches up on events first
   RETURN_IF_ERROR(privacy_->ScanInboundMail().status());  // leak findings from new mail
+  RETURN_IF_ERROR(privacy_->RunRetentionIfDue().status());  // once a day by the clock
   RETURN_IF_ERROR(cases_->RunDue().status());     // feedback, annotations, SLA timers
   return outbox_->DeliverDue().status();
 }
@@ -60,6 +61,7 @@ void App::StartWorker() {
         [this]() -> Status {
           Status s = journeys_->RunDue().status();
           if (Status p = privacy_->ScanInboundMail().status(); !p.ok() && s.ok()) s = p;
+          if (Status r = privacy_->RunRetentionIfDue().status(); !r.ok() && s.ok()) s = r;
           // Cases read the same event log and keep their SLA timers beside the journeys'.
           if (Status c = cases_->RunDue().status(); !c.ok() && s.ok()) s = c;
           // New actions are due at once: wake the delivery thread.

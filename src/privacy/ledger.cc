@@ -23,6 +23,7 @@ constexpr char kRetention[] = "privacy-retention";
 constexpr char kErasure[] = "privacy-erasure";
 constexpr char kCursor[] = "privacy-cursor";
 constexpr char kInboundMail[] = "mail.inbound";
+constexpr char kRetentionLastRun[] = "privacy.retention.last_run";
 
 const char* const kLegalBases[] = {"consent",         "contract",    "legal_obligation",
                                    "vital_interests", "public_task", "legitimate_interests"};
@@ -985,6 +986,21 @@ Result<Json> Ledger::RunRetention(const auth::Principal& by) {
     erased.push_back({{"person", person}, {"erasure", e["id"]}});
   }
   return Json{{"checked", checked}, {"erased", erased}};
+}
+
+Result<Json> Ledger::RunRetentionIfDue() {
+  std::lock_guard<std::mutex> lock(retention_mu_);
+  Time now = clock_.Now();
+  if (retention_due_ && now < *retention_due_) return Json(nullptr);
+  ASSIGN_OR_RETURN(auto last, store_.GetSetting(kRetentionLastRun));
+  if (last) {
+    ASSIGN_OR_RETURN(Time at, ParseTime(*last));
+    retention_due_ = at + std::chrono::hours(24);
+    if (now < *retention_due_) return Json(nullptr);
+  }
+  RETURN_IF_ERROR(store_.PutSetting(kRetentionLastRun, FormatTime(now)));
+  retention_due_ = now + std::chrono::hours(24);
+  return RunRetention(SystemActor());
 }
 
 }  // namespace rapport::privacy

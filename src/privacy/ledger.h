@@ -144,6 +144,10 @@ class Ledger {
                      const std::string& reason);
   // Erases every person all of whose records are past their retention.
   Result<Json> RunRetention(const auth::Principal& by);
+  // The retention job: RunRetention as the system once a day by the clock, counted from the
+  // last run on this database (setting "privacy.retention.last_run", so a restart or another
+  // server does not run it again). Returns the run's result, or null when it was not due.
+  Result<Json> RunRetentionIfDue();
 
  private:
   struct SourceVersions {
@@ -169,6 +173,8 @@ class Ledger {
   std::map<std::string, SourceVersions> sources_;
   std::mutex disclose_mu_;
   std::mutex scan_mu_;
+  std::mutex retention_mu_;
+  std::optional<Time> retention_due_;  // cached from the setting
 };
 
 // The access report as a printable HTML page (for the person, or a PDF printer).

@@ -268,6 +268,20 @@ TEST_F(LedgerTest, RetentionErasesOnlyPersonsPastEveryPurposeOfTheirData) {
   EXPECT_TRUE(profiles_->GetPerson(clara).ok()) << "her later consent restarted the period";
 }
 
+TEST_F(LedgerTest, RetentionJobRunsOnceADayByTheClock) {
+  ASSERT_TRUE(ledger_->PutRetention("offers", {{"days", 1}}, Admin()).ok());
+  auto first = ledger_->RunRetentionIfDue();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_FALSE(first->is_null());
+  ASSERT_TRUE(clock_.Advance(std::chrono::hours(23)).ok());
+  EXPECT_TRUE(ledger_->RunRetentionIfDue()->is_null());
+  // Another ledger on the same database (a restart) knows the last run.
+  Ledger restarted(*store_, clock_, ids_, *audit_, *profiles_);
+  EXPECT_TRUE(restarted.RunRetentionIfDue()->is_null());
+  ASSERT_TRUE(clock_.Advance(std::chrono::hours(1)).ok());
+  EXPECT_FALSE(restarted.RunRetentionIfDue()->is_null());
+}
+
 TEST_F(LedgerTest, ErasureLeavesNoAddressOrAliasAndKeepsARecordOfItself) {
   std::string anna = Anna();
   std::string record = last_record_;
