@@ -821,6 +821,9 @@ class SqliteStore final : public Store {
     ASSIGN_OR_RETURN(checkpoint_conn_,
                      Connection::Open(options_.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI,
                                       options_.busy_timeout_ms));
+    // A connection opens the WAL only once it has read the database; until then a checkpoint
+    // on it does nothing.
+    RETURN_IF_ERROR(checkpoint_conn_->Exec("PRAGMA journal_mode=WAL"));
     // Replaces the automatic checkpoint of the writer (sqlite3_wal_autocheckpoint uses this hook).
     sqlite3_wal_hook(writer_->raw(), &SqliteStore::OnWalCommit, this);
     checkpointer_ = std::thread([this] { CheckpointLoop(); });

@@ -13,7 +13,8 @@ class TempDb {
  public:
   TempDb() {
     path_ = std::filesystem::temp_directory_path() /
-            ("rapport-sqlite-test-" + std::to_string(getpid()) + "-" + std::to_string(counter_++) + ".db");
+            ("rapport-sqlite-test-" + std::to_string(getpid()) + "-" + std::to_string(counter_++) +
+             ".db");
     std::filesystem::remove(path_);
   }
   ~TempDb() {
@@ -109,6 +110,26 @@ TEST(SqliteStoreTest, EraseLeavesNoOldVersionOnFreePagesOrInTheWal) {
   EXPECT_EQ(counts->documents, 0);
   EXPECT_EQ(FileBytes(db.path()).find(mail), std::string::npos);
   EXPECT_TRUE(*(*store)->GetSetting("store.deleted-content-zeroed")) << "rebuilt once";
+}
+
+// Checkpoints run beside the writer, not inside its commits; they must still happen while the
+// store is open, or the WAL grows without bound (a long import).
+TEST(SqliteStoreTest, CommittedPagesReachTheDatabaseFileWhileTheStoreIsOpen) {
+  TempDb db;
+  auto store = OpenSqliteStore({.path = db.path()});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const std::string body(4000, 'x');
+  for (int i = 0; i < 3000; ++i) {
+    WriteBatch b;
+    b.puts.push_back({Document{.kind = "k", .id = std::to_string(i), .body = body}, 0});
+    ASSERT_TRUE((*store)->Write(b).ok());
+  }
+  std::uintmax_t size = 0;
+  for (int i = 0; i < 500 && size < 4'000'000; ++i) {
+    size = std::filesystem::file_size(db.path());
+    if (size < 4'000'000) usleep(10'000);
+  }
+  EXPECT_GE(size, 4'000'000u) << "WAL: " << std::filesystem::file_size(db.path() + "-wal");
 }
 
 TEST(SqliteStoreTest, UnopenablePathIsUnavailableNamingThePath) {
