@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "test_server.h"
@@ -182,6 +183,18 @@ TEST_F(ProfilesHttpTest, S2ThreeOrdersOneHouseholdExplainedMergeUndoneAndRedone)
       c.Post("/v1/persons/" + pj + "/split", Json{{"records", {j_mueller}}}.dump(), agent_);
   ASSERT_EQ(split.status, 200) << split.body;
   EXPECT_EQ(c.Get("/v1/persons/" + pj, analyst_).json()["records"].size(), 1u);
+
+  // Every decision about who is who is also in the hash-chained audit log, with its author.
+  auto chain = c.Get("/v1/audit?limit=1000", admin_);
+  ASSERT_EQ(chain.status, 200) << chain.body;
+  std::multiset<std::string> decisions;
+  Json entries = chain.json()["entries"];
+  for (const auto& e : entries) decisions.insert(e["action"].get<std::string>());
+  EXPECT_EQ(decisions.count("person.merge"), 2u);
+  EXPECT_EQ(decisions.count("merge.undo"), 2u);
+  EXPECT_EQ(decisions.count("person.split"), 1u);
+  auto verified = c.Get("/v1/audit/verify", admin_);
+  EXPECT_TRUE(verified.json()["ok"].get<bool>()) << verified.body;
 
   // Partners see no persons.
   EXPECT_EQ(c.Get("/v1/persons/" + pj, partner_).status, 403);

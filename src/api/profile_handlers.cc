@@ -31,6 +31,14 @@ Json PersonIds(const Json& found) {
   return ids;
 }
 
+// Decisions about who is who go to the hash-chained audit log, synchronously: they are rare,
+// and the answer should not claim a decision whose record could still be lost.
+Status AuditDecision(app::App& app, const Request& req, std::string action, std::string subject,
+                     Json detail) {
+  return app.audit().Append(privacy::AuditLog::By(req.principal, std::move(action),
+                                                  std::move(subject), std::move(detail)));
+}
+
 Result<int> IntParam(const Request& req, const std::string& name, int def, int lo, int hi) {
   auto it = req.query.find(name);
   if (it == req.query.end()) return def;
@@ -85,6 +93,8 @@ void AddProfileRoutes(Router& router, app::App& app) {
                   ASSIGN_OR_RETURN(std::string other, RequiredString(body, "other"));
                   ASSIGN_OR_RETURN(Json merge,
                                    app.profiles().Merge(req.params["id"], other, ActorOf(req)));
+                  RETURN_IF_ERROR(AuditDecision(app, req, "person.merge", req.params["id"],
+                                                {{"other", other}, {"merge", merge.value("id", "")}}));
                   return JsonResponse(200, merge);
                 });
               }});
@@ -106,6 +116,8 @@ void AddProfileRoutes(Router& router, app::App& app) {
            }
            ASSIGN_OR_RETURN(Json out,
                             app.profiles().Split(req.params["id"], records, ActorOf(req)));
+           RETURN_IF_ERROR(
+               AuditDecision(app, req, "person.split", req.params["id"], {{"records", records}}));
            return JsonResponse(200, out);
          });
        }});
@@ -116,6 +128,8 @@ void AddProfileRoutes(Router& router, app::App& app) {
                 return Guarded([&]() -> Result<Response> {
                   ASSIGN_OR_RETURN(Json out,
                                    app.profiles().UndoMerge(req.params["id"], ActorOf(req)));
+                  RETURN_IF_ERROR(
+                      AuditDecision(app, req, "merge.undo", req.params["id"], Json::object()));
                   return JsonResponse(200, out);
                 });
               }});
@@ -139,6 +153,8 @@ void AddProfileRoutes(Router& router, app::App& app) {
                   ASSIGN_OR_RETURN(std::string decision, RequiredString(body, "decision"));
                   ASSIGN_OR_RETURN(Json out, app.profiles().DecideReview(req.params["id"], decision,
                                                                          ActorOf(req)));
+                  RETURN_IF_ERROR(AuditDecision(app, req, "review.decided", req.params["id"],
+                                                {{"decision", decision}}));
                   return JsonResponse(200, out);
                 });
               }});
