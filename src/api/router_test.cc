@@ -22,6 +22,7 @@ class RouterTest : public ::testing::Test {
     AddProfileRoutes(*router_, *app_);
     AddCaseRoutes(*router_, *app_);
     AddAuditRoutes(*router_, *app_);
+    AddPrivacyRoutes(*router_, *app_);
     AddServiceRoutes(*router_, *app_);
     router_->Add({"GET", "/boom", {auth::Role::kAdmin}, false, "test", [](Request&) -> Response {
                     throw std::runtime_error("kaputt");
