@@ -249,5 +249,76 @@ TEST_F(PrivacyHttpTest, S4AddressTracedFromPortalToLeakThenErased) {
   EXPECT_EQ(RunRapport({"audit", "verify", "--db", db_}, &output), 0) << output;
 }
 
+// A webhook about a person is a hand-over like any other: the outbox asks the ledger first.
+TEST_F(PrivacyHttpTest, WebhookAboutAPersonIsNotSentWithoutCover) {
+  HttpClient c = server_->Client();
+  ASSERT_EQ(Put(c, "/v1/privacy/recipients/versicherung-nord",
+                {{"endpoints",
+                  {{{"url", "http://crm.versicherung-nord.example/"}, {"purpose", "offers"}}}}})
+                .status,
+            200);
+  const char* yaml = R"(journey: lead-handover
+version: 1
+correlation: person_id
+start:
+  on: lead.qualified
+events:
+  lead.qualified: {keys: [person_id]}
+  lead.closed: {keys: [person_id]}
+steps:
+  - name: qualified
+    completed_by: lead.qualified
+actions:
+  - name: notify_insurer
+    kind: webhook
+    url: http://crm.versicherung-nord.example/leads
+    requires: [lead.qualified]
+end_states:
+  - name: closed
+    when: lead.closed
+)";
+  auto deployed = c.Post("/v1/journeys", yaml, admin_, "application/yaml");
+  ASSERT_EQ(deployed.status, 201) << deployed.body;
+  auto person_of = [&](const std::string& key, const std::string& name) {
+    Json record = {
+        {"source", "portal-vergleich"},
+        {"source_key", key},
+        {"fields", {{"vorname", name}, {"nachname", "Lead"}, {"email", key + "@example.org"}}}};
+    auto r = c.Post("/v1/records", record.dump(), agent_);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.json()["person"].get<std::string>();
+  };
+  const std::string refused = person_of("lead-1", "Rita");
+  const std::string allowed = person_of("lead-2", "Alma");
+  Json consent = {{"purposes", {"offers"}},
+                  {"recipients", {"versicherung-nord"}},
+                  {"proof", {{"text_version", "portal-optin-v3"}, {"channel", "web form"}}}};
+  ASSERT_EQ(c.Post("/v1/persons/" + allowed + "/consents", consent.dump(), agent_).status, 201);
+  for (const auto& p : {refused, allowed}) {
+    Json e = {{"id", "q-" + p},
+              {"type", "lead.qualified"},
+              {"keys", {{"person_id", p}}},
+              {"occurred_at", "2026-03-01T09:00:00Z"}};
+    ASSERT_EQ(c.Post("/v1/events", e.dump(), agent_).status, 201);
+  }
+  // Moving the clock applies the events and delivers what is due before it answers.
+  ASSERT_EQ(c.Post("/v1/admin/clock", R"({"advance":"1m"})", admin_).status, 200);
+  std::string sink = ReadFile(db_ + ".outbox.ndjson");
+  EXPECT_NE(sink.find("lead-handover/" + allowed), std::string::npos) << sink;
+  EXPECT_EQ(sink.find(refused), std::string::npos) << "a refused webhook was sent: " << sink;
+  auto reg = c.Get("/v1/persons/" + refused + "/disclosures", analyst_).json();
+  ASSERT_EQ(reg["disclosures"].size(), 1u) << reg.dump();
+  EXPECT_EQ(reg["disclosures"][0]["via"], "webhook");
+  EXPECT_EQ(reg["disclosures"][0]["recipient"], "versicherung-nord");
+  EXPECT_FALSE(reg["disclosures"][0]["allowed"].get<bool>());
+  reg = c.Get("/v1/persons/" + allowed + "/disclosures", analyst_).json();
+  ASSERT_EQ(reg["disclosures"].size(), 1u) << reg.dump();
+  EXPECT_TRUE(reg["disclosures"][0]["allowed"].get<bool>());
+  // Refused for good: a later delivery round does not try it again.
+  ASSERT_EQ(c.Post("/v1/admin/clock", R"({"advance":"2h"})", admin_).status, 200);
+  EXPECT_EQ(c.Get("/v1/persons/" + refused + "/disclosures", analyst_).json()["disclosures"].size(),
+            1u);
+}
+
 }  // namespace
 }  // namespace rapport::testing
