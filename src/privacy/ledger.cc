@@ -232,7 +232,8 @@ Result<Json> Ledger::PutRecipient(const std::string& name, const Json& body,
     for (const auto& e : body["endpoints"]) {
       if (e.is_string() && !e.get<std::string>().empty()) {
         endpoints.push_back({{"url", e}, {"purpose", ""}});
-      } else if (e.is_object() && e.contains("url") && e["url"].is_string()) {
+      } else if (e.is_object() && e.contains("url") && e["url"].is_string() &&
+                 (!e.contains("purpose") || e["purpose"].is_string())) {
         endpoints.push_back({{"url", e["url"]}, {"purpose", e.value("purpose", "")}});
       } else {
         return InvalidArgument("each endpoint is a URL prefix or {\"url\",\"purpose\"}",
@@ -685,13 +686,15 @@ Result<size_t> Ledger::ScanInboundMail() {
       ASSIGN_OR_RETURN(Json c, ParseJson(cursor->body));
       after = c.value("after", int64_t{0});
     }
-    ASSIGN_OR_RETURN(auto page,
-                     store_.ListEvents({.type = kInboundMail, .after = after, .limit = 500}));
+    // All new events, not only mail: the cursor then moves past everything read, so a log
+    // without any mail is not searched again from its start every round.
+    ASSIGN_OR_RETURN(auto page, store_.ListEvents({.after = after, .limit = 1000}));
     if (page.events.empty()) return found;
     store::WriteBatch batch;
     std::vector<AuditEntry> entries;
     for (const Event& e : page.events) {
       after = std::max(after, e.seq);
+      if (e.type != kInboundMail) continue;
       // The sender's payload may have any shape; only strings count.
       auto text = [&e](const char* key) {
         auto it = e.payload.find(key);
