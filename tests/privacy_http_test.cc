@@ -136,6 +136,15 @@ TEST_F(PrivacyHttpTest, S4AddressTracedFromPortalToLeakThenErased) {
   const std::string power_alias = exported.json()["persons"][0]["fields"]["email"];
   EXPECT_NE(power_alias, insurer_alias);
   EXPECT_EQ(exported.body.find(kAddress), std::string::npos);
+  // The command line goes through the same check (and the same alias).
+  std::string cli_out;
+  ASSERT_EQ(RunRapport({"export", "--recipient", "strom-direkt", "--purpose", "offers", "--person",
+                        person, "--db", db_},
+                       &cli_out),
+            0)
+      << cli_out;
+  EXPECT_NE(cli_out.find(power_alias), std::string::npos) << cli_out;
+  EXPECT_EQ(cli_out.find(kAddress), std::string::npos) << cli_out;
   // A purpose nobody agreed to stays refused.
   EXPECT_EQ(c.Get("/v1/partner/persons/" + person + "?purpose=credit-scoring", insurer_).status,
             403);
@@ -184,7 +193,7 @@ TEST_F(PrivacyHttpTest, S4AddressTracedFromPortalToLeakThenErased) {
   for (const auto& f : r["records"][0]["fields"]) fields.insert(f["field"]);
   EXPECT_EQ(fields, (std::set<std::string>{"vorname", "nachname", "email", "plz", "ort"}));
   EXPECT_EQ(r["recipients"].size(), 2u);
-  EXPECT_EQ(r["disclosures"].size(), 7u) << "3 refused, 2 given, 2 refused later";
+  EXPECT_EQ(r["disclosures"].size(), 8u) << "3 refused, 3 given, 2 refused later";
   EXPECT_EQ(r["consents"].size(), 1u);
   EXPECT_EQ(r["aliases"].size(), 2u);
   EXPECT_EQ(r["leaks"].size(), 1u);
@@ -247,6 +256,7 @@ TEST_F(PrivacyHttpTest, S4AddressTracedFromPortalToLeakThenErased) {
   }
   std::string output;
   EXPECT_EQ(RunRapport({"audit", "verify", "--db", db_}, &output), 0) << output;
+  EXPECT_EQ(RunRapport({"retention", "run", "--db", db_}, &output), 0) << output;
 }
 
 // A webhook about a person is a hand-over like any other: the outbox asks the ledger first.

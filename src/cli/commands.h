@@ -12,6 +12,8 @@ void AddImportCommand(CLI::App& app, int* exit_code);
 void AddTokenCommands(CLI::App& app, int* exit_code);
 // audit verify|list (src/cli/audit_commands.cc).
 void AddAuditCommands(CLI::App& app, int* exit_code);
+// export, retention run (src/cli/privacy_commands.cc).
+void AddPrivacyCommands(CLI::App& app, int* exit_code);
 // parts generate|evaluate (src/cli/service_commands.cc).
 void AddServiceCommands(CLI::App& app, int* exit_code);
 // dedupe, link, explain, evaluate, generate (src/cli/identity_commands.cc).

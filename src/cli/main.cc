@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   rapport::cli::AddImportCommand(app, &exit_code);
   rapport::cli::AddTokenCommands(app, &exit_code);
   rapport::cli::AddAuditCommands(app, &exit_code);
+  rapport::cli::AddPrivacyCommands(app, &exit_code);
   rapport::cli::AddServiceCommands(app, &exit_code);
   rapport::cli::AddProfileCommands(app, &exit_code);
   rapport::cli::AddCaseCommands(app, &exit_code);
