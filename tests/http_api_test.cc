@@ -105,10 +105,8 @@ TEST(HttpApiWorkerTest, OddPayloadsNeitherCrashNorStallTheBackgroundWork) {
   ScratchDir dir;
   std::string db = dir.File("rapport.db");
   std::string admin = CreateToken(db, "admin");
-  const char* source = std::getenv("RAPPORT_SOURCE_DIR");
   ServerProcess server(db, {"--clock", "manual", "--clock-start", "2026-11-23T09:00:00Z",
-                            "--cases", std::string(source ? source : ".") +
-                                           "/examples/cases/cases.yaml"});
+                            "--cases", RAPPORT_E2E_SOURCE_DIR "/examples/cases/cases.yaml"});
   ASSERT_TRUE(server.ok()) << server.startup_output();
   auto c = server.Client();
   auto posted = c.Post(
