@@ -275,6 +275,20 @@ TEST_F(ServiceHistoryHttpTest, S6TechnicianKnowsTheWholeHistoryAndOthersSeeNothi
   MoveClockTo("2026-03-01T08:00:00Z");
   EXPECT_EQ(Get("/v1/assets/" + asset, partner_["partner-c"]).status, 404);
   EXPECT_EQ(Get("/v1/work-orders/" + wo_c + "/briefing", partner_["partner-c"]).status, 404);
+  EXPECT_EQ(Get("/v1/work-orders/" + wo_c, partner_["partner-c"]).status, 404)
+      << "the customer's symptom text follows the same window";
+
+  // Reads and refused reads of the order itself are audited too.
+  auto order_audit = Get("/v1/audit?subject=" + wo_c + "&limit=1000", admin_);
+  ASSERT_EQ(order_audit.status, 200) << order_audit.body;
+  std::map<std::string, int> order_actions;
+  Json order_entries = order_audit.json()["entries"];
+  for (const auto& e : order_entries) {
+    order_actions[e["org"].get<std::string>() + " " + e["action"].get<std::string>()]++;
+  }
+  EXPECT_EQ(order_actions["partner-d work_order.read.refused"], 1);
+  EXPECT_EQ(order_actions["partner-c work_order.read.refused"], 1);
+  EXPECT_EQ(order_actions["partner-c work_order.briefing.read.refused"], 1);
 }
 
 TEST_F(ServiceHttpTest, PartnerAccessWindowIsConfigurable) {

@@ -467,7 +467,21 @@ Result<Json> ServiceNetwork::CreateWorkOrder(const Json& body, const auth::Princ
 
 Result<Json> ServiceNetwork::GetWorkOrder(const std::string& id, const auth::Principal& caller) {
   ASSIGN_OR_RETURN(auto wo, Load(impl_->store, kWorkOrder, id));
-  if (!wo || (IsPartner(caller) && Opt(wo->body, "partner") != caller.org)) return NoWorkOrder(id);
+  if (!IsPartner(caller)) {
+    if (!wo) return NoWorkOrder(id);
+    RETURN_IF_ERROR(impl_->audit.Append(impl_->Entry(caller, "work_order.read", id, {})));
+    return wo->body;
+  }
+  // The symptom is the customer's own words: a partner reads it under the same rule as the
+  // asset (its order, open or within the window), and every attempt is audited.
+  bool visible = wo && Opt(wo->body, "partner") == caller.org;
+  if (visible) {
+    ASSIGN_OR_RETURN(auto asset, Load(impl_->store, kAsset, Opt(wo->body, "asset")));
+    visible = asset && impl_->MaySee(asset->body, caller);
+  }
+  RETURN_IF_ERROR(impl_->audit.Append(
+      impl_->Entry(caller, visible ? "work_order.read" : "work_order.read.refused", id, {})));
+  if (!visible) return NoWorkOrder(id);
   return wo->body;
 }
 
@@ -643,7 +657,12 @@ Result<Json> ServiceNetwork::Briefing(const std::string& work_order_id,
   std::string asset_id = Opt(wo->body, "asset");
   ASSIGN_OR_RETURN(auto asset, Load(impl_->store, kAsset, asset_id));
   // A closed order past the access window is as absent as any other.
-  if (!asset || !impl_->MaySee(asset->body, caller)) return NoWorkOrder(work_order_id);
+  if (!asset || !impl_->MaySee(asset->body, caller)) {
+    RETURN_IF_ERROR(
+        impl_->audit.Append(impl_->Entry(caller, "work_order.briefing.read.refused", work_order_id,
+                                         {{"reason", "outside access window"}})));
+    return NoWorkOrder(work_order_id);
+  }
 
   ASSIGN_OR_RETURN(Json history, impl_->Records(asset_id));
   Time now = impl_->clock.Now();
