@@ -73,6 +73,17 @@ Result<std::vector<store::Document>> AllDocuments(store::Store& store, std::stri
   }
 }
 
+// The bodies of all documents of a kind whose id starts with `prefix`, as a JSON array.
+Result<Json> AllBodies(store::Store& store, std::string_view kind, std::string_view prefix) {
+  ASSIGN_OR_RETURN(auto docs, AllDocuments(store, kind, prefix));
+  Json out = Json::array();
+  for (const auto& d : docs) {
+    ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 std::string HostOf(const std::string& url) {
   std::string rest = url.substr(url.find("://") == std::string::npos ? 0 : url.find("://") + 3);
   rest = rest.substr(0, rest.find('/'));
@@ -188,12 +199,7 @@ Result<Json> Ledger::PutSource(const std::string& name, const Json& body,
 }
 
 Result<Json> Ledger::ListSources() {
-  ASSIGN_OR_RETURN(auto docs, AllDocuments(store_, kSource, ""));
-  Json out = Json::array();
-  for (const auto& d : docs) {
-    ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
-    out.push_back(std::move(j));
-  }
+  ASSIGN_OR_RETURN(Json out, AllBodies(store_, kSource, ""));
   return Json{{"sources", out}};
 }
 
@@ -256,12 +262,7 @@ Result<Json> Ledger::PutRecipient(const std::string& name, const Json& body,
 }
 
 Result<Json> Ledger::ListRecipients() {
-  ASSIGN_OR_RETURN(auto docs, AllDocuments(store_, kRecipient, ""));
-  Json out = Json::array();
-  for (const auto& d : docs) {
-    ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
-    out.push_back(std::move(j));
-  }
+  ASSIGN_OR_RETURN(Json out, AllBodies(store_, kRecipient, ""));
   return Json{{"recipients", out}};
 }
 
@@ -290,12 +291,7 @@ Result<Json> Ledger::PutRetention(const std::string& purpose, const Json& body,
 }
 
 Result<Json> Ledger::ListRetention() {
-  ASSIGN_OR_RETURN(auto docs, AllDocuments(store_, kRetention, ""));
-  Json out = Json::array();
-  for (const auto& d : docs) {
-    ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
-    out.push_back(std::move(j));
-  }
+  ASSIGN_OR_RETURN(Json out, AllBodies(store_, kRetention, ""));
   return Json{{"rules", out}};
 }
 
@@ -458,12 +454,7 @@ Result<Json> Ledger::WithdrawConsent(const std::string& person, const std::strin
 }
 
 Result<Json> Ledger::ListConsents(const std::string& person) {
-  ASSIGN_OR_RETURN(auto docs, AllDocuments(store_, kConsent, person + "~"));
-  Json out = Json::array();
-  for (const auto& d : docs) {
-    ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
-    out.push_back(std::move(j));
-  }
+  ASSIGN_OR_RETURN(Json out, AllBodies(store_, kConsent, person + "~"));
   return Json{{"person", person}, {"consents", out}};
 }
 
