@@ -10,18 +10,6 @@ namespace rapport::cli {
 
 namespace {
 
-std::vector<std::string> SplitCommas(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t end = s.find(',', start);
-    if (end == std::string::npos) end = s.size();
-    if (end > start) out.push_back(s.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
 auth::Principal Operator() {
   auth::Principal p;
   p.token_id = "cli";
@@ -34,7 +22,8 @@ auth::Principal Operator() {
 
 void AddPrivacyCommands(CLI::App& app, int* exit_code) {
   struct ExportArgs {
-    std::string db, recipient, purpose, fields, persons;
+    std::string db, recipient, purpose;
+    std::vector<std::string> fields, persons;
   };
   auto e = std::make_shared<ExportArgs>();
   CLI::App* exp = app.add_subcommand(
@@ -44,8 +33,9 @@ void AddPrivacyCommands(CLI::App& app, int* exit_code) {
   exp->add_option("--recipient", e->recipient, "The third party (a registered recipient)")
       ->required();
   exp->add_option("--purpose", e->purpose, "What the data is handed over for")->required();
-  exp->add_option("--fields", e->fields, "Golden-record fields, comma-separated (default: all)");
-  exp->add_option("--person", e->persons, "Only these person ids, comma-separated");
+  exp->add_option("--fields", e->fields, "Golden-record fields, comma-separated (default: all)")
+      ->delimiter(',');
+  exp->add_option("--person", e->persons, "Only these person ids, comma-separated")->delimiter(',');
   AddDbOption(exp, &e->db);
   exp->callback([e, exit_code] {
     auto app = OpenForCommand(e->db);
@@ -53,8 +43,8 @@ void AddPrivacyCommands(CLI::App& app, int* exit_code) {
       *exit_code = ReportError(app.status());
       return;
     }
-    auto out = (*app)->privacy().Export(e->recipient, e->purpose, SplitCommas(e->fields),
-                                        SplitCommas(e->persons), Operator());
+    auto out =
+        (*app)->privacy().Export(e->recipient, e->purpose, e->fields, e->persons, Operator());
     if (!out.ok()) {
       *exit_code = ReportError(out.status());
       return;
