@@ -25,19 +25,6 @@ Result<int64_t> Int64Param(const Request& req, const std::string& name, int64_t 
   return v;
 }
 
-Json RecordJson(const privacy::AuditRecord& r) {
-  return Json{{"n", r.n},
-              {"seq", r.seq},
-              {"at", FormatTime(r.at)},
-              {"actor", r.entry.actor},
-              {"role", r.entry.actor_role},
-              {"org", r.entry.actor_org},
-              {"action", r.entry.action},
-              {"subject", r.entry.subject},
-              {"detail", r.entry.detail},
-              {"hash", r.hash}};
-}
-
 }  // namespace
 
 Status AuditRead(app::App& app, const Request& req, std::string action, std::string subject,
@@ -65,7 +52,7 @@ void AddAuditRoutes(Router& router, app::App& app) {
                                                 *after, static_cast<int>(*limit));
                 if (!records.ok()) return ErrorResponse(records.status());
                 Json entries = Json::array();
-                for (const auto& r : *records) entries.push_back(RecordJson(r));
+                for (const auto& r : *records) entries.push_back(privacy::AuditRecordToJson(r));
                 int64_t next =
                     static_cast<int64_t>(records->size()) == *limit ? records->back().seq : 0;
                 return JsonResponse(200, Json{{"entries", entries}, {"next_after", next}});

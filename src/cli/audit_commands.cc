@@ -60,16 +60,7 @@ void AddAuditCommands(CLI::App& app, int* exit_code) {
       }
       if (page->empty()) break;
       for (const auto& r : *page) {
-        std::cout << Json{{"n", r.n},
-                          {"at", FormatTime(r.at)},
-                          {"actor", r.entry.actor},
-                          {"role", r.entry.actor_role},
-                          {"org", r.entry.actor_org},
-                          {"action", r.entry.action},
-                          {"subject", r.entry.subject},
-                          {"detail", r.entry.detail}}
-                         .dump()
-                  << "\n";
+        std::cout << privacy::AuditRecordToJson(r).dump() << "\n";
       }
       after = page->back().seq;
       left -= static_cast<int>(page->size());

@@ -55,6 +55,19 @@ Result<AuditRecord> ParseLine(const store::LogLine& line) {
 
 }  // namespace
 
+Json AuditRecordToJson(const AuditRecord& r) {
+  return Json{{"n", r.n},
+              {"seq", r.seq},
+              {"at", FormatTime(r.at)},
+              {"actor", r.entry.actor},
+              {"role", r.entry.actor_role},
+              {"org", r.entry.actor_org},
+              {"action", r.entry.action},
+              {"subject", r.entry.subject},
+              {"detail", r.entry.detail},
+              {"hash", r.hash}};
+}
+
 struct AuditLog::Pending {
   std::vector<AuditEntry> entries;
   store::WriteBatch with;

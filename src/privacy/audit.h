@@ -60,6 +60,10 @@ struct AuditVerification {
   std::string problem;  // names the first broken entry (by n) and what is wrong with it
 };
 
+// {"n","seq","at","actor","role","org","action","subject","detail","hash"}: the API's and the
+// CLI's form of an entry.
+Json AuditRecordToJson(const AuditRecord& r);
+
 class AuditLog {
  public:
   AuditLog(store::Store& store, const Clock& clock);
