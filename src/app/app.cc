@@ -20,7 +20,16 @@ Result<std::unique_ptr<store::Store>> OpenStore(const Config& config) {
 }
 }  // namespace
 
-App::~App() { StopWorker(); }
+App::~App() {
+  StopWorker();
+  // The audit log's destructor commits queued reads too, but cannot say why it failed.
+  if (audit_) {
+    if (Status s = audit_->Flush(); !s.ok()) {
+      spdlog::error("audit log: queued read entries could not be committed at shutdown: {}",
+                    s.ToString());
+    }
+  }
+}
 
 Status App::ProcessNow() {
   RETURN_IF_ERROR(journeys_->RunDue().status());  // catches up on events first
