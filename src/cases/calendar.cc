@@ -1,5 +1,6 @@
 // Business-time arithmetic by walking local days: each day contributes its working windows
-// (none on weekends and holidays), so the result is exact to the microsecond.
+// (none on weekends and holidays), converted to UTC edge by edge in the calendar's zone, so the
+// result is exact to the microsecond also on the 23- and 25-hour days.
 #include "cases/calendar.h"
 
 #include <algorithm>
@@ -71,21 +72,6 @@ Result<std::vector<WorkingHours>> ParseWorkingHours(std::string_view text) {
   return out;
 }
 
-Result<Duration> ParseUtcOffset(std::string_view text) {
-  text = Trim(text);
-  if (text.empty() || text == "Z" || text == "UTC") return Duration(0);
-  if ((text[0] != '+' && text[0] != '-') || text.size() != 6 || text[3] != ':') {
-    return InvalidArgument("expected a UTC offset like \"+01:00\", got \"" + std::string(text) +
-                           "\"");
-  }
-  ASSIGN_OR_RETURN(int minutes, ParseClockMinute(text.substr(1), text));
-  if (minutes > 14 * 60) {
-    return InvalidArgument("UTC offset out of range: \"" + std::string(text) + "\"");
-  }
-  return std::chrono::duration_cast<Duration>(
-      std::chrono::minutes(text[0] == '-' ? -minutes : minutes));
-}
-
 BusinessCalendar BusinessCalendar::AlwaysOpen() {
   BusinessCalendar c;
   c.always_open_ = true;
@@ -94,7 +80,7 @@ BusinessCalendar BusinessCalendar::AlwaysOpen() {
 
 Result<BusinessCalendar> BusinessCalendar::Create(std::array<std::vector<WorkingHours>, 7> hours,
                                                   std::vector<std::chrono::sys_days> holidays,
-                                                  Duration utc_offset) {
+                                                  timezone::Zone zone) {
   bool any = false;
   for (const auto& day : hours) any = any || !day.empty();
   if (!any) return InvalidArgument("the calendar has no working hours on any weekday");
@@ -103,7 +89,7 @@ Result<BusinessCalendar> BusinessCalendar::Create(std::array<std::vector<Working
   for (auto d : holidays) c.holidays_.push_back(d.time_since_epoch().count());
   std::sort(c.holidays_.begin(), c.holidays_.end());
   c.holidays_.erase(std::unique(c.holidays_.begin(), c.holidays_.end()), c.holidays_.end());
-  c.utc_offset_ = utc_offset;
+  c.zone_ = std::move(zone);
   return c;
 }
 
@@ -115,17 +101,17 @@ std::vector<std::pair<Time, Time>> BusinessCalendar::Windows(
     return out;
   }
   unsigned wd = std::chrono::weekday(local_day).c_encoding();
-  Time midnight_utc = Time(local_day) - utc_offset_;
+  // Each edge is converted on its own: on a 23- or 25-hour day, 18:00 is not midnight + 18 h.
   for (const auto& w : hours_[wd]) {
-    out.emplace_back(midnight_utc + std::chrono::minutes(w.open_minute),
-                     midnight_utc + std::chrono::minutes(w.close_minute));
+    out.emplace_back(zone_.ToUtc(local_day, std::chrono::minutes(w.open_minute)),
+                     zone_.ToUtc(local_day, std::chrono::minutes(w.close_minute)));
   }
   return out;
 }
 
 Time BusinessCalendar::Add(Time start, Duration amount) const {
   if (always_open_) return start + amount;
-  auto day = std::chrono::floor<std::chrono::days>(start + utc_offset_);
+  auto day = zone_.LocalDay(start);
   Duration left = amount;
   Time cur = start;
   for (int i = 0; i < kMaxDays; ++i, day += std::chrono::days(1)) {
@@ -144,8 +130,8 @@ Duration BusinessCalendar::Between(Time from, Time to) const {
   if (to <= from) return Duration(0);
   if (always_open_) return to - from;
   Duration sum{0};
-  auto day = std::chrono::floor<std::chrono::days>(from + utc_offset_);
-  auto last = std::chrono::floor<std::chrono::days>(to + utc_offset_);
+  auto day = zone_.LocalDay(from);
+  auto last = zone_.LocalDay(to);
   for (; day <= last; day += std::chrono::days(1)) {
     for (const auto& [open, close] : Windows(day)) {
       Time a = std::max(open, from), b = std::min(close, to);
@@ -157,8 +143,7 @@ Duration BusinessCalendar::Between(Time from, Time to) const {
 
 bool BusinessCalendar::IsWorkingTime(Time t) const {
   if (always_open_) return true;
-  for (const auto& [open, close] :
-       Windows(std::chrono::floor<std::chrono::days>(t + utc_offset_))) {
+  for (const auto& [open, close] : Windows(zone_.LocalDay(t))) {
     if (open <= t && t < close) return true;
   }
   return false;

@@ -1,6 +1,7 @@
-// Business time for SLAs: working hours per weekday, holidays, and a fixed UTC offset for the
-// local day. An SLA of "24h" on a business calendar means 24 hours of working time, so a case
-// opened on Friday evening is not breached over the weekend.
+// Business time for SLAs: working hours per weekday and holidays in a time zone (an IANA zone
+// such as "Europe/Berlin", so a Monday after the change to summer time opens at 08:00 summer
+// time; or a fixed offset). An SLA of "24h" on a business calendar means 24 hours of working time,
+// so a case opened on Friday evening is not breached over the weekend.
 #pragma once
 
 #include <array>
@@ -11,6 +12,7 @@
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "timezone/zone.h"
 
 namespace rapport::cases {
 
@@ -27,11 +29,11 @@ class BusinessCalendar {
   static BusinessCalendar AlwaysOpen();
 
   // hours[w] for weekday w (0 = Sunday .. 6 = Saturday); an empty optional means closed.
-  // `utc_offset` shifts UTC to the local time the hours are written in.
+  // The hours and holidays are local to `zone`.
   // kInvalidArgument if no weekday has working hours (no deadline could ever be reached).
   static Result<BusinessCalendar> Create(std::array<std::vector<WorkingHours>, 7> hours,
                                          std::vector<std::chrono::sys_days> holidays,
-                                         Duration utc_offset);
+                                         timezone::Zone zone);
 
   // The time at which `amount` of business time has passed after `start`. A start outside
   // working hours counts from the next opening.
@@ -40,6 +42,7 @@ class BusinessCalendar {
   Duration Between(Time from, Time to) const;
   bool IsWorkingTime(Time t) const;
   bool always_open() const { return always_open_; }
+  const timezone::Zone& zone() const { return zone_; }
 
  private:
   BusinessCalendar() = default;
@@ -49,12 +52,10 @@ class BusinessCalendar {
   bool always_open_ = false;
   std::array<std::vector<WorkingHours>, 7> hours_;
   std::vector<int64_t> holidays_;  // local days since epoch, sorted
-  Duration utc_offset_{0};
+  timezone::Zone zone_;
 };
 
 // "08:00-18:00" → WorkingHours; "closed" or "" → none. Errors name the text.
 Result<std::vector<WorkingHours>> ParseWorkingHours(std::string_view text);
-// "+01:00", "-05:30", "Z", "" → offset. Errors name the text.
-Result<Duration> ParseUtcOffset(std::string_view text);
 
 }  // namespace rapport::cases

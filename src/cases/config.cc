@@ -55,7 +55,7 @@ void CheckKeys(const YAML::Node& map, const std::string& what, std::set<std::str
 const char* const kWeekdays[7] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
 
 BusinessCalendar LoadCalendar(const YAML::Node& node) {
-  CheckKeys(node, "calendar", {"utc_offset", "hours", "holidays"});
+  CheckKeys(node, "calendar", {"time_zone", "utc_offset", "hours", "holidays"});
   std::array<std::vector<WorkingHours>, 7> hours;
   const YAML::Node h = node["hours"];
   if (!h.IsDefined()) Fail(node, "calendar needs 'hours' (e.g. mon: \"08:00-18:00\")");
@@ -84,13 +84,19 @@ BusinessCalendar LoadCalendar(const YAML::Node& node) {
       holidays.push_back(std::chrono::floor<std::chrono::days>(*t));
     }
   }
-  Duration offset{0};
-  if (const YAML::Node o = node["utc_offset"]; o.IsDefined()) {
-    auto parsed = ParseUtcOffset(Scalar(o, "utc_offset"));
-    if (!parsed.ok()) Fail(o, parsed.status().message());
-    offset = *parsed;
+  // time_zone: an IANA id (daylight saving included) or an offset; utc_offset is the older
+  // spelling of a fixed offset and still accepted.
+  timezone::Zone zone;
+  const YAML::Node zone_node = node["time_zone"], offset_node = node["utc_offset"];
+  if (zone_node.IsDefined() && offset_node.IsDefined()) {
+    Fail(offset_node, "calendar: give either time_zone or utc_offset, not both");
   }
-  auto cal = BusinessCalendar::Create(std::move(hours), std::move(holidays), offset);
+  if (const YAML::Node z = zone_node.IsDefined() ? zone_node : offset_node; z.IsDefined()) {
+    auto parsed = timezone::Zone::Parse(Scalar(z, "time_zone"));
+    if (!parsed.ok()) Fail(z, parsed.status().message());
+    zone = *parsed;
+  }
+  auto cal = BusinessCalendar::Create(std::move(hours), std::move(holidays), std::move(zone));
   if (!cal.ok()) Fail(node, cal.status().message());
   return *cal;
 }

@@ -31,6 +31,29 @@ TEST(LoadConfig, RejectsUnknownKeysFieldsAndBadDurations) {
   EXPECT_EQ(syntax.status().where().rfind("f.yaml:", 0), 0u);
 }
 
+TEST(LoadConfig, CalendarTimeZoneIsAnIanaZoneOrAnOffset) {
+  auto berlin = LoadConfig(
+      "teams: [{id: a}]\ncalendar:\n  time_zone: Europe/Berlin\n  hours: \"08:00-18:00\"\n",
+      "f.yaml");
+  ASSERT_TRUE(berlin.ok()) << berlin.status().ToString();
+  EXPECT_EQ((*berlin)->calendar.zone().name(), "Europe/Berlin");
+  auto legacy = LoadConfig(
+      "teams: [{id: a}]\ncalendar:\n  utc_offset: \"+01:00\"\n  hours: \"08:00-18:00\"\n",
+      "f.yaml");
+  ASSERT_TRUE(legacy.ok()) << legacy.status().ToString();
+  EXPECT_EQ((*legacy)->calendar.zone().name(), "+01:00");
+  auto unknown = LoadConfig(
+      "teams: [{id: a}]\ncalendar:\n  time_zone: Europe/Atlantis\n  hours: \"08:00-18:00\"\n",
+      "f.yaml");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().where(), "f.yaml:3:14");
+  EXPECT_NE(unknown.status().message().find("Europe/Atlantis"), std::string::npos);
+  auto both = LoadConfig(
+      "teams: [{id: a}]\ncalendar:\n  time_zone: UTC\n  utc_offset: Z\n  hours: \"08:00\"\n",
+      "f.yaml");
+  EXPECT_FALSE(both.ok());
+}
+
 TEST(LoadConfig, PicksTheMostSpecificSla) {
   auto c = LoadConfig(R"(
 teams: [{id: a}]

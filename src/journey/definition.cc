@@ -58,14 +58,15 @@ bool BusinessCalendar::IsBusinessDay(std::chrono::sys_days day) const {
 }
 
 Time BusinessCalendar::AddBusinessDays(Time t, int days) const {
-  auto day = std::chrono::floor<std::chrono::days>(t);
-  Duration time_of_day = t - day;
+  auto day = zone_.LocalDay(t);
+  Duration time_of_day = zone_.LocalTimeOfDay(t);
   int left = days;
   for (int i = 0; left > 0 && i < 3660; ++i) {
     day += std::chrono::days(1);
     if (IsBusinessDay(day)) --left;
   }
-  return day + time_of_day;
+  if (left == days) return t;  // no day added: keep the instant (a repeated wall time stays)
+  return zone_.ToUtc(day, time_of_day);
 }
 
 std::optional<KeyId> JourneyDefinition::FindKey(std::string_view name) const {
@@ -482,7 +483,16 @@ void DefinitionCompiler::CompileCalendar(const YAML::Node& node) {
     Error(node, "calendar: expected a map with weekend and holidays");
     return;
   }
-  CheckFields(node, {"weekend", "holidays"}, "calendar");
+  CheckFields(node, {"weekend", "holidays", "time_zone"}, "calendar");
+  if (const YAML::Node z = node["time_zone"]) {
+    auto zone = z.IsScalar() ? timezone::Zone::Parse(z.Scalar())
+                             : Result<timezone::Zone>(InvalidArgument("expected a text"));
+    if (zone.ok()) {
+      def_->calendar_.SetZone(*zone);
+    } else {
+      Error(z, "calendar.time_zone: " + zone.status().message());
+    }
+  }
   if (node["weekend"]) {
     static constexpr std::string_view kDays[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
     std::vector<unsigned> days;

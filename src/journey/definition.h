@@ -26,6 +26,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/status.h"
+#include "timezone/zone.h"
 
 namespace rapport::journey {
 
@@ -48,7 +49,8 @@ struct Diagnostic {
   std::string ToString() const;
 };
 
-// Weekends and listed holidays, in UTC days. Used by `after: N business days from F`.
+// Weekends and listed holidays, in local days of a time zone (UTC unless the definition names
+// one). Used by `after: N business days from F`.
 class BusinessCalendar {
  public:
   BusinessCalendar();  // Saturday and Sunday off, no holidays.
@@ -57,6 +59,11 @@ class BusinessCalendar {
   void SetWeekend(std::vector<unsigned> weekdays);
   void AddHoliday(std::chrono::sys_days day);
   bool IsBusinessDay(std::chrono::sys_days day) const;
+  // Days, weekends and the kept time of day are local to `zone` (a named zone follows
+  // daylight saving: Fri 10:00 + 1 business day is Mon 10:00 local, 71 or 73 hours later
+  // across a change).
+  void SetZone(timezone::Zone zone) { zone_ = std::move(zone); }
+  const timezone::Zone& zone() const { return zone_; }
 
   // `t` moved forward by `days` business days, keeping the time of day: every calendar day
   // after t's day that is a business day counts one. AddBusinessDays(Fri 10:00, 1) = Mon 10:00
@@ -66,6 +73,7 @@ class BusinessCalendar {
  private:
   bool weekend_[7] = {};
   std::vector<int64_t> holidays_;  // days since epoch, sorted
+  timezone::Zone zone_;            // UTC by default
 };
 
 // "What is true" about an instance. A fact of kind kEvent holds once an event of that type was

@@ -323,5 +323,34 @@ TEST(BusinessCalendarTest, SkipsWeekendsAndHolidays) {
   EXPECT_EQ(cal.AddBusinessDays(fri_10, 0), fri_10);
 }
 
+TEST(BusinessCalendarTest, KeepsTheLocalTimeOfDayAcrossDaylightSavingChanges) {
+  using namespace std::chrono;
+  BusinessCalendar cal;
+  cal.SetZone(*timezone::Zone::Parse("Europe/Berlin"));
+  // Friday 2026-03-27 10:00 CET (09:00Z) + 1 business day = Monday 10:00 CEST (08:00Z): 71 h.
+  Time fri = sys_days(2026y / March / 27) + hours(9);
+  EXPECT_EQ(cal.AddBusinessDays(fri, 1), sys_days(2026y / March / 30) + hours(8));
+  // Friday 2026-10-23 10:00 CEST (08:00Z) + 1 = Monday 10:00 CET (09:00Z): 73 h.
+  Time fri_oct = sys_days(2026y / October / 23) + hours(8);
+  EXPECT_EQ(cal.AddBusinessDays(fri_oct, 1), sys_days(2026y / October / 26) + hours(9));
+  // The local day decides: 23:30Z on Friday is already Saturday 00:30 in Berlin, so the next
+  // business day is Monday 00:30 local, not Monday 23:30Z as in UTC.
+  Time fri_late = sys_days(2026y / November / 20) + hours(23) + minutes(30);
+  EXPECT_EQ(cal.AddBusinessDays(fri_late, 1),
+            sys_days(2026y / November / 22) + hours(23) + minutes(30));
+  // Holidays are local days too.
+  cal.AddHoliday(sys_days(2026y / March / 30));
+  EXPECT_EQ(cal.AddBusinessDays(fri, 1), sys_days(2026y / March / 31) + hours(8));
+}
+
+TEST(DefinitionTest, CalendarTimeZoneIsLoadedAndCheckedAtItsPosition) {
+  std::string y = Replace(kBase, "events:\n", "calendar:\n  time_zone: Europe/Berlin\nevents:\n");
+  auto def = LoadDefinition(y, "base.yaml");
+  ASSERT_TRUE(def.ok()) << def.status().ToString();
+  EXPECT_EQ((*def)->calendar().zone().name(), "Europe/Berlin");
+  std::string bad = Replace(kBase, "events:\n", "calendar:\n  time_zone: Mars/Olympus\nevents:\n");
+  ExpectOneProblemAt(bad, "Mars/Olympus", "unknown time zone");
+}
+
 }  // namespace
 }  // namespace rapport::journey
