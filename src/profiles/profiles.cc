@@ -23,6 +23,17 @@ constexpr char kReview[] = "review";
 constexpr char kLabel[] = "match-label";
 constexpr char kMerge[] = "merge";
 constexpr char kAuditStream[] = "profiles";
+// Servers sharing one store keep their in-memory state (match index, persons, reviews) in
+// step through these: every decision bumps the head document's revision (optimistically, so
+// two servers cannot decide on stale state at once) and writes a change document, numbered
+// by that revision, naming the documents it wrote. A server whose head revision is behind
+// re-reads just those documents. The last kChangeWindow changes are kept; a server further
+// behind reloads everything.
+constexpr char kHead[] = "profiles-head";
+constexpr char kHeadId[] = "head";
+constexpr char kChange[] = "profiles-change";
+constexpr int64_t kChangeWindow = 100000;
+constexpr int kMaxAttempts = 8;
 constexpr size_t kMaxLabelPairs = 200;
 constexpr size_t kEventsPerValue = 50;
 constexpr size_t kMaxPosting = 20000;
@@ -198,6 +209,12 @@ std::vector<std::string> SearchKeys(const Fields& canon) {
   return keys;
 }
 
+// Zero-padded so that document id order is number order.
+std::string ChangeId(int64_t n) {
+  std::string digits = std::to_string(n);
+  return std::string(20 - std::min<size_t>(20, digits.size()), '0') + digits;
+}
+
 std::string DisplayName(const std::map<std::string, GoldenValue>& g) {
   std::string name;
   if (auto it = g.find("given_name"); it != g.end()) name = it->second.value;
@@ -235,6 +252,8 @@ struct ProfileService::Impl {
   std::unordered_map<std::string, std::unordered_map<std::string, std::string>> labels;
   std::unordered_map<std::string, std::vector<std::string>> postings;
 
+  int64_t head_revision = 0;  // of kHead: the last change this memory reflects
+
   int64_t event_cursor = 0;
   std::unordered_map<std::string, std::deque<std::pair<int64_t, std::string>>> events_by_value;
 
@@ -254,6 +273,7 @@ struct ProfileService::Impl {
     std::vector<std::pair<std::string, Fields>> new_records;  // for search postings
     std::unordered_map<std::string, std::string> record_person;
     std::unordered_map<std::string, std::string> source_person;
+    bool reload_everywhere = false;  // other servers must reload all (after an erasure)
   };
 
   // --- Loading ---------------------------------------------------------------------------
@@ -293,6 +313,10 @@ struct ProfileService::Impl {
       options = *o;
     }
     RETURN_IF_ERROR(Setup());
+    // Read before the documents: a change that lands while they load is applied again by the
+    // next Sync, which is harmless.
+    ASSIGN_OR_RETURN(auto head, store.GetDocument(kHead, kHeadId));
+    head_revision = head ? head->revision : 0;
     RETURN_IF_ERROR(ForEachDocument(kPerson, [&](const store::Document& d, const Json& j) {
       ASSIGN_OR_RETURN(Person p, PersonFromJson(j, d.revision));
       for (const auto& m : p.records) {
@@ -357,6 +381,117 @@ struct ProfileService::Impl {
 
   Status AddToIndex(const std::string& id, const Fields& canon) {
     return AddToIndex(id, normalizer->Normalize(canon));
+  }
+
+  // --- Keeping in step with other servers on the same store ---------------------------------
+
+  // Brings memory up to the store's head: applies the documents that other servers' decisions
+  // wrote since this memory's head revision. One document read when nothing changed.
+  Status Sync() {
+    if (!loaded) return EnsureLoaded();
+    ASSIGN_OR_RETURN(auto head, store.GetDocument(kHead, kHeadId));
+    int64_t target = head ? head->revision : 0;
+    if (target == head_revision) return OkStatus();
+    if (target < head_revision) return Reload();  // the store was restored from a backup
+    std::set<std::pair<std::string, std::string>> changed;
+    int64_t next = head_revision + 1;
+    while (next <= target) {
+      ASSIGN_OR_RETURN(auto docs, store.ListDocuments(kChange, "", ChangeId(next - 1), 1000));
+      if (docs.empty() || docs.front().id != ChangeId(next)) return Reload();  // out of window
+      for (const auto& d : docs) {
+        if (d.id != ChangeId(next)) return Reload();
+        ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
+        if (j.value("reload", false)) return Reload();
+        for (const auto& kd : j.value("docs", Json::array())) {
+          changed.emplace(kd.at(0).get<std::string>(), kd.at(1).get<std::string>());
+        }
+        ++next;
+      }
+    }
+    for (const auto& [kind, id] : changed) {
+      ASSIGN_OR_RETURN(auto doc, store.GetDocument(kind, id));
+      RETURN_IF_ERROR(ApplyStored(kind, id, doc));
+    }
+    head_revision = next - 1;
+    return OkStatus();
+  }
+
+  // Replaces the cached copy of one document with what the store holds (nullopt: deleted).
+  Status ApplyStored(const std::string& kind, const std::string& id,
+                     const std::optional<store::Document>& d) {
+    std::optional<Json> j;
+    if (d) {
+      ASSIGN_OR_RETURN(j, ParseJson(d->body));
+    }
+    if (kind == kPerson) {
+      if (auto it = persons.find(id); it != persons.end()) {
+        if (d && d->revision == it->second.revision) return OkStatus();
+        for (const auto& m : it->second.records) {
+          if (auto r = record_person.find(m.id); r != record_person.end() && r->second == id) {
+            record_person.erase(r);
+          }
+          auto key = SourceKey(m.source, m.source_key);
+          if (auto s = source_person.find(key); s != source_person.end() && s->second == id) {
+            source_person.erase(s);
+          }
+        }
+        persons.erase(it);
+      }
+      if (!d) return OkStatus();
+      ASSIGN_OR_RETURN(Person p, PersonFromJson(*j, d->revision));
+      for (const auto& m : p.records) {
+        record_person[m.id] = p.id;
+        source_person[SourceKey(m.source, m.source_key)] = p.id;
+        if (!index->Contains(m.id)) {
+          RETURN_IF_ERROR(AddToIndex(m.id, m.canon));
+          AddPostings(m.id, m.canon);
+        }
+      }
+      persons[p.id] = std::move(p);
+    } else if (kind == kHousehold) {
+      if (auto it = households.find(id); it != households.end()) {
+        std::erase(households_at[it->second.key], id);
+        households.erase(it);
+      }
+      if (!d) return OkStatus();
+      Household h{id, j->value("key", ""), j->value("members", std::vector<std::string>{}),
+                  d->revision};
+      households_at[h.key].push_back(id);
+      households[id] = std::move(h);
+    } else if (kind == kRedirect) {
+      if (d) {
+        redirects[id] = j->value("to", "");
+      } else {
+        redirects.erase(id);
+      }
+    } else if (kind == kReview) {
+      if (!d) return OkStatus();  // reviews are never deleted, only decided
+      Review r = ReviewFromJson(*j, d->revision);
+      if (!reviews.count(id)) {
+        reviews_of_record[r.a].push_back(id);
+        reviews_of_record[r.b].push_back(id);
+      }
+      review_by_pair[PairKey(r.a, r.b)] = id;
+      reviews[id] = std::move(r);
+    } else if (kind == kLabel && d) {
+      std::string a = j->value("a", ""), b = j->value("b", "");
+      labels[a][b] = labels[b][a] = j->value("decision", "");
+    }
+    return OkStatus();
+  }
+
+  // Runs one decision on current state: syncs, decides, commits; when another server
+  // committed in between (kAborted), syncs again and decides anew.
+  template <typename Fn>
+  auto Decide(Fn&& decide) -> decltype(decide()) {
+    for (int attempt = 1;; ++attempt) {
+      RETURN_IF_ERROR(Sync());
+      auto result = decide();
+      if (result.ok() || result.status().code() != StatusCode::kAborted ||
+          attempt == kMaxAttempts) {
+        return result;
+      }
+    }
   }
   Status AddToIndex(const std::string& id, identity::NormalizedRecord n) {
     Status s = index->Add(id, std::move(n));
@@ -570,13 +705,25 @@ struct ProfileService::Impl {
     }
     for (const auto& p : t.extra_puts) b.puts.push_back(p);
     b.append = t.logs;
-    if (b.empty()) return OkStatus();
+    if (b.empty() && !t.reload_everywhere) return OkStatus();
+    Json changed = Json::array();
+    for (const auto& put : b.puts) changed.push_back({put.doc.kind, put.doc.id});
+    for (const auto& [kind, id] : b.deletes) changed.push_back({kind, id});
+    Json change = {{"docs", changed}};
+    if (t.reload_everywhere) change["reload"] = true;
+    int64_t number = head_revision + 1;
+    // The head goes first: on PostgreSQL its row lock then orders whole decisions, so two
+    // servers' decisions cannot deadlock on the rows after it.
+    b.puts.insert(b.puts.begin(), {{kHead, kHeadId, "{}", 0}, head_revision});
+    b.puts.push_back({{kChange, ChangeId(number), change.dump(), 0}, 0});
+    if (number > kChangeWindow) b.deletes.emplace_back(kChange, ChangeId(number - kChangeWindow));
     Status s = store.Write(b);
     if (!s.ok()) {
       for (const auto& id : t.indexed) (void)index->Remove(id);
       return s;
     }
     // The store has it: apply to memory.
+    head_revision = number;
     for (const auto& id : t.deleted_persons) persons.erase(id);
     for (auto& [id, p] : t.persons) {
       p.revision += 1;
@@ -1013,23 +1160,24 @@ Result<ResolveSummary> ProfileService::Resolve(const std::vector<SourceRecord>& 
     return InvalidArgument("records and store results differ in number");
   }
   std::lock_guard<std::mutex> lock(impl_->mu);
-  RETURN_IF_ERROR(impl_->EnsureLoaded());
-  Impl::Txn t;
-  ResolveSummary summary;
-  for (size_t i = 0; i < records.size(); ++i) {
-    Status s = impl_->ResolveOne(t, records[i], puts[i].id, summary);
-    if (!s.ok()) {
-      for (const auto& id : t.indexed) (void)impl_->index->Remove(id);
-      return s;
+  return impl_->Decide([&]() -> Result<ResolveSummary> {
+    Impl::Txn t;
+    ResolveSummary summary;
+    for (size_t i = 0; i < records.size(); ++i) {
+      Status s = impl_->ResolveOne(t, records[i], puts[i].id, summary);
+      if (!s.ok()) {
+        for (const auto& id : t.indexed) (void)impl_->index->Remove(id);
+        return s;
+      }
     }
-  }
-  RETURN_IF_ERROR(impl_->Commit(t));
-  return summary;
+    RETURN_IF_ERROR(impl_->Commit(t));
+    return summary;
+  });
 }
 
 Result<Json> ProfileService::GetPerson(const std::string& id, int events_limit) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  RETURN_IF_ERROR(impl_->EnsureLoaded());
+  RETURN_IF_ERROR(impl_->Sync());
   std::string current = impl_->ResolveId(id);
   auto it = impl_->persons.find(current);
   if (it == impl_->persons.end()) return NotFound("no person " + id, "id");
@@ -1041,42 +1189,49 @@ Result<Json> ProfileService::GetPerson(const std::string& id, int events_limit) 
 Result<Json> ProfileService::ErasePerson(const std::string& id, const Actor& by,
                                          const std::function<Status(const Json&)>& erase_data) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  RETURN_IF_ERROR(impl_->EnsureLoaded());
-  Impl& m = *impl_;
-  std::string current = m.ResolveId(id);
-  auto it = m.persons.find(current);
-  if (it == m.persons.end()) return NotFound("no person " + id, "id");
-  ASSIGN_OR_RETURN(Json view, m.PersonView(it->second, 1000));
-  Impl::Txn t;
-  Person p = it->second;
-  m.LeaveHousehold(t, p);
-  t.deleted_persons.insert(current);
-  // Review explanations hold the compared values of both records.
-  for (const auto& member : p.records) {
-    auto r = m.reviews_of_record.find(member.id);
-    if (r == m.reviews_of_record.end()) continue;
-    for (const auto& rid : r->second) {
-      auto review = m.reviews.find(rid);
-      if (review == m.reviews.end()) continue;
-      Review redacted = review->second;
-      redacted.explanation = Json{{"erased", true}};
-      t.reviews[rid] = std::move(redacted);
+  return impl_->Decide([&]() -> Result<Json> {
+    Impl& m = *impl_;
+    std::string current = m.ResolveId(id);
+    auto it = m.persons.find(current);
+    if (it == m.persons.end()) return NotFound("no person " + id, "id");
+    ASSIGN_OR_RETURN(Json view, m.PersonView(it->second, 1000));
+    Impl::Txn t;
+    Person p = it->second;
+    m.LeaveHousehold(t, p);
+    t.deleted_persons.insert(current);
+    // Review explanations hold the compared values of both records.
+    for (const auto& member : p.records) {
+      auto r = m.reviews_of_record.find(member.id);
+      if (r == m.reviews_of_record.end()) continue;
+      for (const auto& rid : r->second) {
+        auto review = m.reviews.find(rid);
+        if (review == m.reviews.end()) continue;
+        Review redacted = review->second;
+        redacted.explanation = Json{{"erased", true}};
+        t.reviews[rid] = std::move(redacted);
+      }
     }
-  }
-  m.Audit(t, current, {{"action", "person.erased"}, {"by", by.name}, {"by_kind", by.kind}});
-  RETURN_IF_ERROR(m.Commit(t));
-  Status erased = erase_data ? erase_data(view) : OkStatus();
-  // Whatever erase_data changed underneath (and the index entries of the erased records) is
-  // rebuilt from the store, even when it failed half-way.
-  Status reloaded = m.Reload();
-  RETURN_IF_ERROR(erased);
-  RETURN_IF_ERROR(reloaded);
-  return view;
+    m.Audit(t, current, {{"action", "person.erased"}, {"by", by.name}, {"by_kind", by.kind}});
+    RETURN_IF_ERROR(m.Commit(t));
+    Status erased = erase_data ? erase_data(view) : OkStatus();
+    // Whatever erase_data changed underneath (and the index entries of the erased records) is
+    // rebuilt from the store, even when it failed half-way; other servers are told to do the
+    // same, since the erasure rewrote documents without naming them in a change.
+    Status reloaded = m.Reload();
+    if (reloaded.ok()) {
+      Impl::Txn announce;
+      announce.reload_everywhere = true;
+      reloaded = m.Commit(announce);
+    }
+    RETURN_IF_ERROR(erased);
+    RETURN_IF_ERROR(reloaded);
+    return view;
+  });
 }
 
 Result<Json> ProfileService::Search(const std::string& query, int limit) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  RETURN_IF_ERROR(impl_->EnsureLoaded());
+  RETURN_IF_ERROR(impl_->Sync());
   Impl& m = *impl_;
   std::string q = query;
   std::map<std::string, double> record_score;
@@ -1196,94 +1351,97 @@ Result<Json> ProfileService::Search(const std::string& query, int limit) {
 Result<Json> ProfileService::Merge(const std::string& id, const std::string& other,
                                    const Actor& by) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  RETURN_IF_ERROR(impl_->EnsureLoaded());
-  std::string x = impl_->ResolveId(id), y = impl_->ResolveId(other);
-  if (!impl_->persons.count(x)) return NotFound("no person " + id, "id");
-  if (!impl_->persons.count(y)) return NotFound("no person " + other, "other");
-  Impl::Txn t;
-  ASSIGN_OR_RETURN(Json doc, impl_->MergePersons(t, x, y, by, "merged by hand"));
-  RETURN_IF_ERROR(impl_->Commit(t));
-  return doc;
+  return impl_->Decide([&]() -> Result<Json> {
+    std::string x = impl_->ResolveId(id), y = impl_->ResolveId(other);
+    if (!impl_->persons.count(x)) return NotFound("no person " + id, "id");
+    if (!impl_->persons.count(y)) return NotFound("no person " + other, "other");
+    Impl::Txn t;
+    ASSIGN_OR_RETURN(Json doc, impl_->MergePersons(t, x, y, by, "merged by hand"));
+    RETURN_IF_ERROR(impl_->Commit(t));
+    return doc;
+  });
 }
 
 Result<Json> ProfileService::Split(const std::string& id, const std::vector<std::string>& records,
                                    const Actor& by) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  RETURN_IF_ERROR(impl_->EnsureLoaded());
-  std::string pid = impl_->ResolveId(id);
-  auto it = impl_->persons.find(pid);
-  if (it == impl_->persons.end()) return NotFound("no person " + id, "id");
-  std::set<std::string> moving(records.begin(), records.end());
-  if (moving.empty()) return InvalidArgument("name the records to split off", "records");
-  for (const auto& r : moving) {
-    if (impl_->RecordOwner(r) != pid) {
-      return InvalidArgument("record " + r + " does not belong to person " + pid, "records");
+  return impl_->Decide([&]() -> Result<Json> {
+    std::string pid = impl_->ResolveId(id);
+    auto it = impl_->persons.find(pid);
+    if (it == impl_->persons.end()) return NotFound("no person " + id, "id");
+    std::set<std::string> moving(records.begin(), records.end());
+    if (moving.empty()) return InvalidArgument("name the records to split off", "records");
+    for (const auto& r : moving) {
+      if (impl_->RecordOwner(r) != pid) {
+        return InvalidArgument("record " + r + " does not belong to person " + pid, "records");
+      }
     }
-  }
-  if (moving.size() >= it->second.records.size()) {
-    return InvalidArgument("a split must leave at least one record with the person", "records");
-  }
-  Impl::Txn t;
-  std::string to = impl_->ids.Next("per");
-  RETURN_IF_ERROR(impl_->MoveOut(t, pid, moving, to, impl_->clock.Now(), by, "split by hand"));
-  Json audit = {{"action", "person.split"},
-                {"person", pid},
-                {"new_person", to},
-                {"records", records},
-                {"by", by.name}};
-  impl_->Audit(t, pid, audit);
-  impl_->Audit(t, to, audit);
-  RETURN_IF_ERROR(impl_->Commit(t));
-  return Json{{"person", pid}, {"new_person", to}, {"records", records}};
+    if (moving.size() >= it->second.records.size()) {
+      return InvalidArgument("a split must leave at least one record with the person", "records");
+    }
+    Impl::Txn t;
+    std::string to = impl_->ids.Next("per");
+    RETURN_IF_ERROR(impl_->MoveOut(t, pid, moving, to, impl_->clock.Now(), by, "split by hand"));
+    Json audit = {{"action", "person.split"},
+                  {"person", pid},
+                  {"new_person", to},
+                  {"records", records},
+                  {"by", by.name}};
+    impl_->Audit(t, pid, audit);
+    impl_->Audit(t, to, audit);
+    RETURN_IF_ERROR(impl_->Commit(t));
+    return Json{{"person", pid}, {"new_person", to}, {"records", records}};
+  });
 }
 
 Result<Json> ProfileService::UndoMerge(const std::string& merge_id, const Actor& by) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  RETURN_IF_ERROR(impl_->EnsureLoaded());
-  Impl& m = *impl_;
-  ASSIGN_OR_RETURN(auto stored, m.store.GetDocument(kMerge, merge_id));
-  if (!stored) return NotFound("no merge " + merge_id, "id");
-  ASSIGN_OR_RETURN(Json doc, ParseJson(stored->body));
-  if (doc.contains("undone_at"))
-    return FailedPrecondition("merge " + merge_id + " is already undone");
-  std::string absorbed = doc.value("absorbed", "");
-  if (m.persons.count(absorbed)) {
-    return FailedPrecondition("person " + absorbed + " exists again; split it instead");
-  }
-  std::string holder = m.ResolveId(doc.value("survivor", ""));
-  if (!m.persons.count(holder)) return FailedPrecondition("the merged person no longer exists");
-  std::set<std::string> moving;
-  for (const auto& r : doc.value("absorbed_records", std::vector<std::string>{})) {
-    if (m.RecordOwner(r) == holder) moving.insert(r);
-  }
-  if (moving.empty() || moving.size() >= m.persons[holder].records.size()) {
-    return FailedPrecondition("the records of the merge have moved since; split by hand");
-  }
-  ASSIGN_OR_RETURN(Time created, ParseTime(doc.value("absorbed_created_at", "")));
-  Impl::Txn t;
-  RETURN_IF_ERROR(
-      m.MoveOut(t, holder, moving, absorbed, created, by, "merge " + merge_id + " undone"));
-  t.deleted_redirects.insert(absorbed);
-  doc["undone_at"] = m.Now();
-  doc["undone_by"] = by.name;
-  t.extra_puts.push_back({{kMerge, merge_id, doc.dump(), 0}, stored->revision});
-  Json audit = {{"action", "merge.undone"},
-                {"merge", merge_id},
+  return impl_->Decide([&]() -> Result<Json> {
+    Impl& m = *impl_;
+    ASSIGN_OR_RETURN(auto stored, m.store.GetDocument(kMerge, merge_id));
+    if (!stored) return NotFound("no merge " + merge_id, "id");
+    ASSIGN_OR_RETURN(Json doc, ParseJson(stored->body));
+    if (doc.contains("undone_at"))
+      return FailedPrecondition("merge " + merge_id + " is already undone");
+    std::string absorbed = doc.value("absorbed", "");
+    if (m.persons.count(absorbed)) {
+      return FailedPrecondition("person " + absorbed + " exists again; split it instead");
+    }
+    std::string holder = m.ResolveId(doc.value("survivor", ""));
+    if (!m.persons.count(holder)) return FailedPrecondition("the merged person no longer exists");
+    std::set<std::string> moving;
+    for (const auto& r : doc.value("absorbed_records", std::vector<std::string>{})) {
+      if (m.RecordOwner(r) == holder) moving.insert(r);
+    }
+    if (moving.empty() || moving.size() >= m.persons[holder].records.size()) {
+      return FailedPrecondition("the records of the merge have moved since; split by hand");
+    }
+    ASSIGN_OR_RETURN(Time created, ParseTime(doc.value("absorbed_created_at", "")));
+    Impl::Txn t;
+    RETURN_IF_ERROR(
+        m.MoveOut(t, holder, moving, absorbed, created, by, "merge " + merge_id + " undone"));
+    t.deleted_redirects.insert(absorbed);
+    doc["undone_at"] = m.Now();
+    doc["undone_by"] = by.name;
+    t.extra_puts.push_back({{kMerge, merge_id, doc.dump(), 0}, stored->revision});
+    Json audit = {{"action", "merge.undone"},
+                  {"merge", merge_id},
+                  {"person", holder},
+                  {"restored", absorbed},
+                  {"by", by.name}};
+    m.Audit(t, holder, audit);
+    m.Audit(t, absorbed, audit);
+    RETURN_IF_ERROR(m.Commit(t));
+    return Json{{"merge", merge_id},
                 {"person", holder},
                 {"restored", absorbed},
-                {"by", by.name}};
-  m.Audit(t, holder, audit);
-  m.Audit(t, absorbed, audit);
-  RETURN_IF_ERROR(m.Commit(t));
-  return Json{{"merge", merge_id},
-              {"person", holder},
-              {"restored", absorbed},
-              {"records", std::vector<std::string>(moving.begin(), moving.end())}};
+                {"records", std::vector<std::string>(moving.begin(), moving.end())}};
+  });
 }
 
 Result<Json> ProfileService::ListReviews(bool all, int limit) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  RETURN_IF_ERROR(impl_->EnsureLoaded());
+  RETURN_IF_ERROR(impl_->Sync());
   Json out = Json::array();
   for (const auto& [id, r] : impl_->reviews) {
     if (static_cast<int>(out.size()) >= limit) break;
@@ -1304,49 +1462,53 @@ Result<Json> ProfileService::DecideReview(const std::string& review_id, const st
     return InvalidArgument("decision must be accept or reject", "decision");
   }
   std::lock_guard<std::mutex> lock(impl_->mu);
-  RETURN_IF_ERROR(impl_->EnsureLoaded());
-  Impl& m = *impl_;
-  auto it = m.reviews.find(review_id);
-  if (it == m.reviews.end()) return NotFound("no review " + review_id, "id");
-  if (it->second.status != "open") {
-    return FailedPrecondition("review " + review_id + " was already decided: " + it->second.status);
-  }
-  Impl::Txn t;
-  Review r = it->second;
-  std::string pa = m.RecordOwner(r.a), pb = m.RecordOwner(r.b);
-  Json out = {{"review", review_id}, {"decision", decision}};
-  if (decision == "accept") {
-    m.AddLabel(t, r.a, r.b, "same", by, "review " + review_id);
-    if (pa != pb) {
-      ASSIGN_OR_RETURN(Json doc,
-                       m.MergePersons(t, pa, pb, by, "review " + review_id + " accepted"));
-      out["merge"] = doc;
+  return impl_->Decide([&]() -> Result<Json> {
+    Impl& m = *impl_;
+    auto it = m.reviews.find(review_id);
+    if (it == m.reviews.end()) return NotFound("no review " + review_id, "id");
+    if (it->second.status != "open") {
+      return FailedPrecondition("review " + review_id +
+                                " was already decided: " + it->second.status);
     }
-    out["person"] = std::min(pa, pb);
-    r.status = "accepted";
-  } else {
-    if (pa == pb) {
-      return FailedPrecondition("both records already belong to person " + pa +
-                                "; split the person instead");
+    Impl::Txn t;
+    Review r = it->second;
+    std::string pa = m.RecordOwner(r.a), pb = m.RecordOwner(r.b);
+    Json out = {{"review", review_id}, {"decision", decision}};
+    if (decision == "accept") {
+      m.AddLabel(t, r.a, r.b, "same", by, "review " + review_id);
+      if (pa != pb) {
+        ASSIGN_OR_RETURN(Json doc,
+                         m.MergePersons(t, pa, pb, by, "review " + review_id + " accepted"));
+        out["merge"] = doc;
+      }
+      out["person"] = std::min(pa, pb);
+      r.status = "accepted";
+    } else {
+      if (pa == pb) {
+        return FailedPrecondition("both records already belong to person " + pa +
+                                  "; split the person instead");
+      }
+      m.AddLabel(t, r.a, r.b, "distinct", by, "review " + review_id);
+      m.Audit(
+          t, pa,
+          {{"action", "review.rejected"}, {"review", review_id}, {"other", pb}, {"by", by.name}});
+      m.Audit(
+          t, pb,
+          {{"action", "review.rejected"}, {"review", review_id}, {"other", pa}, {"by", by.name}});
+      r.status = "rejected";
     }
-    m.AddLabel(t, r.a, r.b, "distinct", by, "review " + review_id);
-    m.Audit(t, pa,
-            {{"action", "review.rejected"}, {"review", review_id}, {"other", pb}, {"by", by.name}});
-    m.Audit(t, pb,
-            {{"action", "review.rejected"}, {"review", review_id}, {"other", pa}, {"by", by.name}});
-    r.status = "rejected";
-  }
-  r.decided_by = by.name;
-  r.decided_at = m.Now();
-  t.reviews[review_id] = r;
-  RETURN_IF_ERROR(m.Commit(t));
-  out["status"] = r.status;
-  return out;
+    r.decided_by = by.name;
+    r.decided_at = m.Now();
+    t.reviews[review_id] = r;
+    RETURN_IF_ERROR(m.Commit(t));
+    out["status"] = r.status;
+    return out;
+  });
 }
 
 Result<Json> ProfileService::GetHousehold(const std::string& id) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  RETURN_IF_ERROR(impl_->EnsureLoaded());
+  RETURN_IF_ERROR(impl_->Sync());
   auto it = impl_->households.find(id);
   if (it == impl_->households.end()) return NotFound("no household " + id, "id");
   return impl_->HouseholdJson(it->second);
@@ -1374,7 +1536,7 @@ Result<MailingSummary> ProfileService::Mailing(const std::string& segment) {
     }
   }
   std::lock_guard<std::mutex> lock(impl_->mu);
-  RETURN_IF_ERROR(impl_->EnsureLoaded());
+  RETURN_IF_ERROR(impl_->Sync());
   Impl& m = *impl_;
   auto matches = [&](const Person& p, const std::map<std::string, GoldenValue>& g) {
     for (const auto& [field, want] : conditions) {
@@ -1429,14 +1591,14 @@ Result<MailingSummary> ProfileService::Mailing(const std::string& segment) {
 
 Result<std::string> ProfileService::PersonOfRecord(const std::string& record_id) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  RETURN_IF_ERROR(impl_->EnsureLoaded());
+  RETURN_IF_ERROR(impl_->Sync());
   auto it = impl_->record_person.find(record_id);
   return it == impl_->record_person.end() ? std::string() : it->second;
 }
 
 Result<size_t> ProfileService::PersonCount() {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  RETURN_IF_ERROR(impl_->EnsureLoaded());
+  RETURN_IF_ERROR(impl_->Sync());
   return impl_->persons.size();
 }
 

@@ -15,14 +15,14 @@
 //     (with unit) and a shared surname.
 //
 // Stored documents: "person" (members with their link evidence), "person-redirect",
-// "household", "review", "match-label", "merge". The matching index is a cache: it is rebuilt
-// in memory from the stored persons on first use (persistent truth = store).
+// "household", "review", "match-label", "merge", and "profiles-head"/"profiles-change" that
+// keep servers in step. The matching index is a cache: it is rebuilt in memory from the stored
+// persons on first use and kept current from the change documents (persistent truth = store).
 //
 // Thread safety: all methods may be called from many threads; decisions are serialized by
 // one mutex per service, so two clients posting records of one person at once end with one
-// person. Several processes on one PostgreSQL store do not share the in-memory index (a
-// record linked by another process is seen after a restart); the optimistic revisions keep
-// them from overwriting each other's persons (kAborted).
+// person. Several processes on one store keep their memory in step: every call first applies
+// the changes other processes committed, and a decision that raced one is made again.
 #pragma once
 
 #include <cstdint>

@@ -364,6 +364,116 @@ TEST_F(ProfilesTest, TwoClientsPostingOnePersonAtOnceMakeOnePerson) {
   EXPECT_EQ(*service_->PersonCount(), 1u);
 }
 
+// A second server: its own connection and its own in-memory state on the same database.
+class TwoServersTest : public ProfilesTest {
+ protected:
+  void SetUp() override {
+    ProfilesTest::SetUp();
+    auto s = store::OpenSqliteStore({.path = path_, .sync_every_commit = false});
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    other_store_ = std::move(s).value();
+    other_ = std::make_unique<ProfileService>(*other_store_, clock_, ids_);
+  }
+  void TearDown() override {
+    other_.reset();
+    other_store_.reset();
+    ProfilesTest::TearDown();
+  }
+  std::string IngestOn(ProfileService& service, store::Store& store, SourceRecord r) {
+    r.id = ids_.Next("rec");
+    r.received_at = clock_.Now();
+    auto puts = store.PutRecords({r});
+    EXPECT_TRUE(puts.ok()) << puts.status().ToString();
+    auto summary = service.Resolve({r}, *puts);
+    EXPECT_TRUE(summary.ok()) << summary.status().ToString();
+    return (*puts)[0].id;
+  }
+  std::string PersonOn(ProfileService& service, const std::string& record) {
+    auto p = service.PersonOfRecord(record);
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    return p.ok() ? *p : "";
+  }
+
+  std::unique_ptr<store::Store> other_store_;
+  std::unique_ptr<ProfileService> other_;
+};
+
+TEST_F(TwoServersTest, ARecordResolvedOnOneServerIsMatchedOnTheOther) {
+  ASSERT_TRUE(service_->Load().ok());
+  ASSERT_TRUE(other_->Load().ok());  // both loaded before anything exists: no restart helps
+  std::string k1 = IngestOn(*service_, *store_, Shop(kS2[0]));
+  std::string k2 = IngestOn(*other_, *other_store_, Shop(kS2[1]));
+  std::string johann = PersonOn(*service_, k1);
+  EXPECT_EQ(PersonOn(*other_, k2), johann) << "J. Mueller joins the person made elsewhere";
+  EXPECT_EQ(PersonOn(*service_, k2), johann);
+  EXPECT_EQ(*service_->PersonCount(), 1u);
+  EXPECT_EQ(*other_->PersonCount(), 1u);
+  std::string k3 = IngestOn(*service_, *store_, Shop(kS2[2]));  // Anna, same address
+  auto view = other_->GetPerson(PersonOn(*other_, k3));
+  ASSERT_TRUE(view.ok()) << view.status().ToString();
+  EXPECT_EQ((*view)["household"]["id"], (*service_->GetPerson(johann))["household"]["id"])
+      << "the household made on the first server is known on the second";
+  auto search = other_->Search("Mueller", 10);
+  ASSERT_TRUE(search.ok());
+  EXPECT_EQ((*search)["results"].size(), 2u);
+}
+
+TEST_F(TwoServersTest, MergeUndoAndReviewDecisionsReachTheOtherServer) {
+  std::string k1 = IngestOn(*service_, *store_, Shop(kS2[0]));
+  std::string k3 = IngestOn(*service_, *store_, Shop(kS2[2]));
+  std::string johann = PersonOn(*other_, k1), anna = PersonOn(*other_, k3);
+  ASSERT_NE(johann, anna);
+  auto merged = other_->Merge(anna, johann, {"user", "agent"});
+  ASSERT_TRUE(merged.ok()) << merged.status().ToString();
+  auto via_old = service_->GetPerson(anna);
+  ASSERT_TRUE(via_old.ok()) << via_old.status().ToString();
+  EXPECT_EQ((*via_old)["id"], johann);
+  EXPECT_EQ((*via_old)["records"].size(), 2u);
+  ASSERT_TRUE(service_->UndoMerge((*merged)["id"], {"user", "agent"}).ok());
+  EXPECT_EQ(PersonOn(*other_, k3), anna);
+  EXPECT_EQ((*other_->GetPerson(anna))["id"], anna);
+  // The undo labelled the pair distinct: the second server never joins them again, not even
+  // through a new record that looks like both.
+  std::string again = IngestOn(*other_, *other_store_, Shop(kS2[2]));
+  EXPECT_NE(PersonOn(*other_, again), johann);
+}
+
+TEST_F(TwoServersTest, ConcurrentRecordsOfOnePersonOnTwoServersMakeOnePerson) {
+  std::vector<std::thread> threads;
+  std::vector<std::string> ids(8);
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      SourceRecord r{"",
+                     "shop" + std::to_string(i),
+                     "K",
+                     {{"vorname", i % 2 ? "Johann" : "J."},
+                      {"nachname", "Müller"},
+                      {"strasse", "Hauptstraße 5"},
+                      {"plz", "80331"}},
+                     {}};
+      ids[i] = i % 2 ? IngestOn(*service_, *store_, r) : IngestOn(*other_, *other_store_, r);
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::string p = PersonOn(*service_, ids[0]);
+  for (const auto& id : ids) {
+    EXPECT_EQ(PersonOn(*service_, id), p);
+    EXPECT_EQ(PersonOn(*other_, id), p);
+  }
+  EXPECT_EQ(*service_->PersonCount(), 1u);
+  EXPECT_EQ(*other_->PersonCount(), 1u);
+}
+
+TEST_F(TwoServersTest, AnErasureOnOneServerMakesTheOtherForgetThePerson) {
+  std::string k1 = IngestOn(*service_, *store_, Shop(kS2[0]));
+  std::string johann = PersonOn(*other_, k1);
+  ASSERT_FALSE(johann.empty());
+  ASSERT_TRUE(service_->ErasePerson(johann, {"user", "dpo"}, nullptr).ok());
+  EXPECT_EQ(other_->GetPerson(johann).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(PersonOn(*other_, k1), "");
+  EXPECT_EQ(*other_->PersonCount(), 0u);
+}
+
 TEST_F(ProfilesTest, SearchFindsByNameSpellingEmailPhoneAndAddress) {
   auto rec = IngestS2();
   auto with_contact = Ingest({{"",
