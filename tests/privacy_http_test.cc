@@ -97,12 +97,18 @@ TEST_F(PrivacyHttpTest, S4AddressTracedFromPortalToLeakThenErased) {
   EXPECT_EQ(prov.json()["collected_at"], "2026-03-01T09:00:00Z");
 
   // Without consent, neither the insurer's API read nor an export to it goes out.
+  // The partner's refused read answers exactly as a person that does not exist (issue 9: a
+  // partner learns nothing of persons it may not read); the reason is in the register.
   auto read = c.Get("/v1/partner/persons/" + person + "?purpose=offers", insurer_);
-  EXPECT_EQ(read.status, 403) << read.body;
-  EXPECT_NE(read.json()["error"]["message"].get<std::string>().find("no consent"),
-            std::string::npos)
-      << read.body;
+  EXPECT_EQ(read.status, 404) << read.body;
   EXPECT_EQ(read.body.find(kAddress), std::string::npos);
+  const std::string unknown = "per_01AAAAAAAAAAAAAAAAAAAAAAAA";
+  auto nobody = c.Get("/v1/partner/persons/" + unknown + "?purpose=offers", insurer_);
+  EXPECT_EQ(nobody.status, 404) << nobody.body;
+  std::string refused_body = read.body, unknown_body = nobody.body;
+  refused_body.replace(refused_body.find(person), person.size(), "ID");
+  unknown_body.replace(unknown_body.find(unknown), unknown.size(), "ID");
+  EXPECT_EQ(refused_body, unknown_body) << "a refusal must not reveal that the person exists";
   auto exported = c.Get(
       "/v1/exports/persons?recipient=versicherung-nord&purpose=offers&person=" + person, admin_);
   EXPECT_EQ(exported.status, 403) << exported.body;
@@ -113,7 +119,10 @@ TEST_F(PrivacyHttpTest, S4AddressTracedFromPortalToLeakThenErased) {
   EXPECT_EQ(everyone.json()["refused"].size(), 1u);
   auto register_before = c.Get("/v1/persons/" + person + "/disclosures", analyst_).json();
   ASSERT_EQ(register_before["disclosures"].size(), 3u) << "every refusal is recorded";
-  for (const auto& d : register_before["disclosures"]) EXPECT_FALSE(d["allowed"].get<bool>());
+  for (const auto& d : register_before["disclosures"]) {
+    EXPECT_FALSE(d["allowed"].get<bool>());
+    EXPECT_NE(d["reason"].get<std::string>().find("no consent"), std::string::npos) << d.dump();
+  }
   EXPECT_NE(AuditOf(c, person).find("disclosure.refused"), std::string::npos);
 
   // With consent for both companies, each gets the data under its own alias.
@@ -147,7 +156,7 @@ TEST_F(PrivacyHttpTest, S4AddressTracedFromPortalToLeakThenErased) {
   EXPECT_EQ(cli_out.find(kAddress), std::string::npos) << cli_out;
   // A purpose nobody agreed to stays refused.
   EXPECT_EQ(c.Get("/v1/partner/persons/" + person + "?purpose=credit-scoring", insurer_).status,
-            403);
+            404);
 
   // Mail to the insurer's alias from a spammer is a leak; from the insurer itself it is not.
   auto mail = [&](const std::string& id, const std::string& from, const std::string& to) {
@@ -172,7 +181,7 @@ TEST_F(PrivacyHttpTest, S4AddressTracedFromPortalToLeakThenErased) {
   ASSERT_EQ(
       c.Post("/v1/persons/" + person + "/consents/" + consent_id + "/withdraw", "", agent_).status,
       200);
-  EXPECT_EQ(c.Get("/v1/partner/persons/" + person + "?purpose=offers", insurer_).status, 403);
+  EXPECT_EQ(c.Get("/v1/partner/persons/" + person + "?purpose=offers", insurer_).status, 404);
   auto consents = c.Get("/v1/persons/" + person + "/consents", analyst_).json();
   ASSERT_EQ(consents["consents"].size(), 1u);
   EXPECT_EQ(consents["consents"][0]["history"].size(), 2u);

@@ -26,7 +26,7 @@ class ServiceHttpTest : public ::testing::Test {
     db_ = dir_.File("rapport.db");
     admin_ = CreateToken(db_, "admin");
     agent_ = CreateToken(db_, "agent");
-    for (const char* org : {"partner-a", "partner-b", "partner-c", "partner-d"}) {
+    for (const char* org : {"partner-a", "partner-b", "partner-c", "partner-d", "partner-e"}) {
       partner_[org] = CreateToken(db_, "partner", org);
     }
     if (with_history_) {
@@ -97,6 +97,13 @@ TEST_F(ServiceHistoryHttpTest, S6TechnicianKnowsTheWholeHistoryAndOthersSeeNothi
                    {"technicians", {{{"id", std::string("tech-") + org}, {"name", "Tech"}}}}},
                   admin_);
     ASSERT_EQ(r.status, 200) << r.body;
+    // A certified partner repairs under the manufacturer's service contract with the
+    // customer: the legal basis for handing it what a visit needs (issue 7). D holds the same
+    // contract, yet without a work order it still sees nothing (issue 9).
+    auto basis = client_->Request(
+        "PUT", std::string("/v1/privacy/recipients/") + org,
+        Json{{"legal_basis", "contract"}, {"purposes", {"service-visit"}}}.dump(), admin_);
+    ASSERT_EQ(basis.status, 200) << basis.body;
   }
   // The owner, as profiles knows her.
   auto rec = Post("/v1/records",
@@ -265,6 +272,50 @@ TEST_F(ServiceHistoryHttpTest, S6TechnicianKnowsTheWholeHistoryAndOthersSeeNothi
   ASSERT_EQ(verified.status, 200);
   EXPECT_TRUE(verified.json()["ok"].get<bool>()) << verified.body;
 
+  // Every hand-over of the owner's data to a partner is in the disclosure register: C's
+  // briefing with the contact fields, the history and the symptom, on the contract basis.
+  auto reg = Get("/v1/persons/" + person + "/disclosures", admin_);
+  ASSERT_EQ(reg.status, 200) << reg.body;
+  std::map<std::string, Json> c_by_route;
+  const Json register_entries = reg.json()["disclosures"];
+  for (const auto& e : register_entries) {
+    EXPECT_NE(e["recipient"], "partner-d") << "D was never handed anything: " << e.dump();
+    EXPECT_TRUE(e["allowed"].get<bool>()) << e.dump();
+    if (e["recipient"] == "partner-c") c_by_route[e["via"].get<std::string>()] = e;
+  }
+  ASSERT_TRUE(c_by_route.count("GET /v1/work-orders/{id}/briefing")) << reg.body;
+  const Json& briefing = c_by_route["GET /v1/work-orders/{id}/briefing"];
+  EXPECT_EQ(briefing["purpose"], "service-visit");
+  EXPECT_EQ(briefing["basis"], "contract");
+  std::set<std::string> fields;
+  for (const auto& f : briefing["fields"]) fields.insert(f.get<std::string>());
+  for (const char* f : {"given_name", "surname", "street", "postcode", "city", "phone",
+                        "asset.location", "service.history", "work_order.symptom"}) {
+    EXPECT_TRUE(fields.count(f)) << f << " missing in " << briefing.dump();
+  }
+  EXPECT_TRUE(c_by_route.count("GET /v1/assets/{id}")) << reg.body;
+  EXPECT_TRUE(c_by_route.count("GET /v1/assets/{id}/history")) << reg.body;
+  EXPECT_TRUE(c_by_route.count("GET /v1/assets")) << reg.body;
+  // D's attempts revealed nothing of the owner.
+  for (const auto& r : {d_asset, d_brief, d_search, d_owner, d_orders, d_record}) {
+    EXPECT_EQ(r.body.find("Mustermann"), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("1234567"), std::string::npos) << r.body;
+  }
+  // The owner's access report names C as a recipient of her data.
+  auto report = Get("/v1/persons/" + person + "/access-report", agent_);
+  ASSERT_EQ(report.status, 200) << report.body;
+  bool c_listed = false;
+  const Json recipients = report.json()["recipients"];
+  for (const auto& r : recipients) {
+    if (r["recipient"] == "partner-c") {
+      c_listed = true;
+      EXPECT_NE(r["fields"].dump().find("surname"), std::string::npos) << r.dump();
+    }
+  }
+  EXPECT_TRUE(c_listed) << recipients.dump();
+  EXPECT_NE(report.json()["golden"]["surname"]["recipients"].dump().find("partner-c"),
+            std::string::npos);
+
   // C keeps access for the 14 days after closing (for the report), then loses it.
   ASSERT_EQ(Post("/v1/work-orders/" + wo_c + "/close", {{"outcome", "drain pump replaced"}},
                  partner_["partner-c"])
@@ -289,6 +340,84 @@ TEST_F(ServiceHistoryHttpTest, S6TechnicianKnowsTheWholeHistoryAndOthersSeeNothi
   EXPECT_EQ(order_actions["partner-d work_order.read.refused"], 1);
   EXPECT_EQ(order_actions["partner-c work_order.read.refused"], 1);
   EXPECT_EQ(order_actions["partner-c work_order.briefing.read.refused"], 1);
+}
+
+// Issue 7: a partner that holds the work order but has neither a legal basis nor the
+// customer's consent for "service-visit" is refused with the reason (403), the refusal is in
+// the register, and nothing of the owner is handed over; the customer's consent lets it in.
+TEST_F(ServiceHttpTest, APartnerReadNothingCoversIsRefusedRecordedAndRevealsNothing) {
+  ASSERT_EQ(
+      Post("/v1/partners",
+           {{"org", "partner-e"}, {"product_lines", {"dishwasher"}}, {"regions", {"HH"}}}, admin_)
+          .status,
+      200);
+  auto rec = Post("/v1/records",
+                  {{"source", "shop"},
+                   {"source_key", "K-E"},
+                   {"fields",
+                    {{"vorname", "Jonas"},
+                     {"nachname", "Krause"},
+                     {"email", "jonas.krause@example.org"},
+                     {"telefon", "+49 40 7654321"}}}},
+                  agent_);
+  ASSERT_TRUE(rec.status == 200 || rec.status == 201) << rec.body;
+  std::string person = rec.json()["person"];
+  auto created = Post("/v1/assets",
+                      {{"model", kModel},
+                       {"serial", "E-1"},
+                       {"purchased", "2021-05-01"},
+                       {"owner", person},
+                       {"location", {{"region", "HH"}, {"city", "Hamburg"}}}},
+                      agent_);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string asset = created.json()["id"];
+  std::string wo = Order(asset, "partner-e", "leaks water", "", "online");
+  const std::string& e = partner_["partner-e"];
+
+  for (const std::string path : {"/v1/assets/" + asset, "/v1/assets/" + asset + "/history",
+                                 "/v1/work-orders/" + wo, "/v1/work-orders/" + wo + "/briefing"}) {
+    auto r = Get(path, e);
+    EXPECT_EQ(r.status, 403) << path << " " << r.body;
+    EXPECT_NE(r.body.find("no legal basis"), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("Krause"), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("leaks water"), std::string::npos) << r.body;
+  }
+  auto search = Get("/v1/assets?serial=E-1", e);
+  ASSERT_EQ(search.status, 200);
+  EXPECT_TRUE(search.json()["assets"].empty()) << "a refused hand-over leaves the asset out";
+  auto orders = Get("/v1/work-orders", e);
+  ASSERT_EQ(orders.status, 200);
+  ASSERT_EQ(orders.json()["work_orders"].size(), 1u);
+  EXPECT_FALSE(orders.json()["work_orders"][0].contains("symptom"))
+      << "the customer's words only through the gate";
+  auto reg = Get("/v1/persons/" + person + "/disclosures", admin_).json()["disclosures"];
+  ASSERT_EQ(reg.size(), 5u) << reg.dump();
+  for (const auto& d : reg) {
+    EXPECT_FALSE(d["allowed"].get<bool>());
+    EXPECT_EQ(d["recipient"], "partner-e");
+    EXPECT_EQ(d["purpose"], "service-visit");
+  }
+  EXPECT_NE(
+      Get("/v1/audit?subject=" + person + "&limit=100", admin_).body.find("disclosure.refused"),
+      std::string::npos);
+
+  // The customer agrees to the visit: the same reads go through on her consent, and the
+  // e-mail address comes as the partner's own alias.
+  Json consent = {{"purposes", {"service-visit"}},
+                  {"recipients", {"partner-e"}},
+                  {"proof", {{"text_version", "repair-form-v1"}, {"channel", "web form"}}}};
+  ASSERT_EQ(Post("/v1/persons/" + person + "/consents", consent, agent_).status, 201);
+  auto brief = Get("/v1/work-orders/" + wo + "/briefing", e);
+  ASSERT_EQ(brief.status, 200) << brief.body;
+  EXPECT_EQ(brief.json()["owner"]["contact"]["surname"], "Krause");
+  std::string alias = brief.json()["owner"]["contact"]["email"];
+  EXPECT_EQ(alias.rfind("jonas.krause+", 0), 0u) << alias;
+  auto last = Get("/v1/persons/" + person + "/disclosures", admin_).json()["disclosures"].back();
+  EXPECT_TRUE(last["allowed"].get<bool>());
+  EXPECT_EQ(last["basis"].get<std::string>().rfind("consent:", 0), 0u) << last.dump();
+  // Staff reads are not disclosures to a third party.
+  EXPECT_EQ(Get("/v1/assets/" + asset, agent_).status, 200);
+  EXPECT_EQ(Get("/v1/persons/" + person + "/disclosures", admin_).json()["disclosures"].size(), 6u);
 }
 
 TEST_F(ServiceHttpTest, PartnerAccessWindowIsConfigurable) {

@@ -214,18 +214,26 @@ void AddPrivacyRoutes(Router& router, app::App& app) {
               {Role::kPartner},
               false,
               "A partner reads a person's data for a purpose (?purpose=&fields=), through the "
-              "disclosure check; e-mail comes as the partner's own alias",
+              "disclosure check; e-mail comes as the partner's own alias. A refused read is "
+              "recorded and answers exactly as an unknown person does (404)",
               [&app](Request& req) {
                 return Guarded([&]() -> Result<Response> {
                   ASSIGN_OR_RETURN(std::string purpose, RequiredQuery(req, "purpose"));
                   if (req.principal.org.empty()) {
                     return PermissionDenied("this partner token names no organisation");
                   }
-                  ASSIGN_OR_RETURN(
-                      Json out, app.privacy().Disclose({req.params["id"], req.principal.org,
-                                                        purpose, CommaList(req, "fields"), "api"},
-                                                       req.principal));
-                  return JsonResponse(200, out);
+                  const std::string& id = req.params["id"];
+                  auto out = app.privacy().PartnerRead(
+                      {id, "", purpose, CommaList(req, "fields"), "GET /v1/partner/persons/{id}"},
+                      req.principal);
+                  // Issue 9: a partner must not learn that a person it may not read exists,
+                  // so a refusal (recorded in the register) and an unknown id answer alike.
+                  if (!out.ok() && (out.status().code() == StatusCode::kPermissionDenied ||
+                                    out.status().code() == StatusCode::kNotFound)) {
+                    return NotFound("no person " + id, "id");
+                  }
+                  RETURN_IF_ERROR(out.status());
+                  return JsonResponse(200, *out);
                 });
               }});
   router.Add({"GET", "/v1/privacy/leaks", kOverseers, false,

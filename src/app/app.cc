@@ -153,8 +153,16 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
         return ledger->OnRecordsStored(records);
       });
   app->cases_ = std::make_unique<cases::CaseService>(*app->store_, *app->clock_, *app->ids_);
-  app->service_ = std::make_unique<service::ServiceNetwork>(
-      *app->store_, *app->clock_, *app->ids_, *app->audit_, app->profiles_.get(), config.service);
+  service::Options service_options = config.service;
+  // No partner reads an owner's data without the ledger's disclosure check.
+  service_options.partner_gate = [ledger = app->privacy_.get()](
+                                     privacy::DisclosureRequest request,
+                                     const auth::Principal& partner) {
+    return ledger->PartnerRead(std::move(request), partner);
+  };
+  app->service_ = std::make_unique<service::ServiceNetwork>(*app->store_, *app->clock_,
+                                                            *app->ids_, *app->audit_,
+                                                            app->profiles_.get(), service_options);
   RETURN_IF_ERROR(app->cases_->Start());
   app->journeys_ =
       std::make_unique<journey::JourneyService>(*app->store_, *app->clock_, app->metrics_);

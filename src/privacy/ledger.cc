@@ -552,6 +552,7 @@ Result<DisclosureDecision> Ledger::Decide(const DisclosureRequest& request,
     fields.clear();
     ASSIGN_OR_RETURN(*payload, PayloadFor(view, request.recipient, request.fields, batch, &fields));
   }
+  fields.insert(fields.end(), request.data.begin(), request.data.end());
   Json doc = {{"id", d.id},
               {"person", person},
               {"recipient", request.recipient},
@@ -589,6 +590,24 @@ Result<Json> Ledger::Disclose(const DisclosureRequest& request, const auth::Prin
   return payload;
 }
 
+Result<Json> Ledger::PartnerRead(DisclosureRequest request, const auth::Principal& partner) {
+  if (partner.org.empty()) {
+    return PermissionDenied(
+        "this partner token names no organisation, so nothing can be "
+        "disclosed to it");
+  }
+  request.recipient = partner.org;
+  if (!request.fields.empty() || request.data.empty()) return Disclose(request, partner);
+  // Only data the ledger does not hold (a service history): no golden value is handed over,
+  // so none is read out and no alias is issued.
+  ASSIGN_OR_RETURN(auto d, Decide(request, partner));
+  if (!d.allowed) return PermissionDenied("disclosure refused (" + d.id + "): " + d.reason);
+  return Json{{"person", request.person},
+              {"fields", Json::object()},
+              {"disclosure", d.id},
+              {"basis", d.basis}};
+}
+
 Result<Json> Ledger::Export(const std::string& recipient, const std::string& purpose,
                             const std::vector<std::string>& fields,
                             const std::vector<std::string>& persons, const auth::Principal& by) {
@@ -598,6 +617,16 @@ Result<Json> Ledger::Export(const std::string& recipient, const std::string& pur
   if (ids.empty()) {
     ASSIGN_OR_RETURN(auto docs, AllDocuments(store_, "person", ""));
     for (const auto& d : docs) ids.push_back(d.id);
+  } else {
+    // Every id is checked before the first decision is recorded: an export that fails on an
+    // unknown id leaves no disclosure in the register for a hand-over that never happened.
+    for (const auto& id : ids) {
+      auto view = profiles_.GetPerson(id, 0);
+      if (!view.ok() && view.status().code() == StatusCode::kNotFound) {
+        return NotFound("no person " + id + " (nothing was exported or recorded)", "person");
+      }
+      RETURN_IF_ERROR(view.status());
+    }
   }
   Json exported = Json::array();
   Json refused = Json::array();

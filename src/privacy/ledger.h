@@ -60,8 +60,20 @@ struct DisclosureRequest {
   std::string recipient;
   std::string purpose;
   std::vector<std::string> fields;  // golden-record field names; empty: all
-  std::string via;                  // "export", "api", "webhook"
+  std::string via;                  // "export", "api", "webhook", or the partner route
+  // Other personal data handed over with the fields, named by the caller ("asset.location",
+  // "service.history", "work_order.symptom", "case.fields"): recorded in the register as
+  // given, since the ledger does not hold it and cannot read it out itself.
+  std::vector<std::string> data = {};
 };
+
+// The purposes under which partner tokens read personal data outside the ledger's own route
+// (each partner organisation needs a consent of the person or a registered legal basis for
+// it, PUT /v1/privacy/recipients/{org}):
+//   "service-visit"  assets, their history, work orders and briefings of the service network
+//   "case-handling"  cases handed to a partner's team
+inline constexpr char kServiceVisitPurpose[] = "service-visit";
+inline constexpr char kCaseHandlingPurpose[] = "case-handling";
 
 struct DisclosureDecision {
   bool allowed = false;
@@ -114,9 +126,16 @@ class Ledger {
   // the requested fields, e-mail replaced by the recipient's alias, when it is allowed.
   Result<DisclosureDecision> Decide(const DisclosureRequest& request, const auth::Principal& by,
                                     Json* payload = nullptr);
-  // One person's data for a recipient (partner API reads): kPermissionDenied with the reason
-  // when refused.
+  // One person's data for a recipient: kPermissionDenied with the reason when refused.
   Result<Json> Disclose(const DisclosureRequest& request, const auth::Principal& by);
+  // The one gate for every read of personal data by a partner token: the partner persons
+  // route, the service network (service::Options::partner_gate) and cases. The recipient is
+  // the token's organisation (whatever `request.recipient` says); decided and recorded as
+  // Decide does, before anything is handed over. Returns {"person","fields":{golden values of
+  // request.fields, e-mail as the partner's alias},"disclosure","basis"}; kPermissionDenied
+  // with the reason when refused (or when the token names no organisation). Empty `fields`
+  // with named `data` hands over no golden value; empty `fields` alone means all of them.
+  Result<Json> PartnerRead(DisclosureRequest request, const auth::Principal& partner);
   // Every person (or those in `persons`) for a recipient and purpose: the allowed ones with
   // their data, the refused ones with the reason. kPermissionDenied when exactly one person
   // was asked for and refused.

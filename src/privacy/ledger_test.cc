@@ -169,6 +169,70 @@ TEST_F(LedgerTest, RefusedDisclosureHandsOverNothing) {
   EXPECT_TRUE(docs->empty()) << "no alias is issued for a refused hand-over";
 }
 
+TEST_F(LedgerTest, AnExportNamingAnUnknownPersonRecordsNothing) {
+  std::string anna = Anna();
+  Consent(anna, {"offers"}, {"insurer"});
+  auto out = ledger_->Export("insurer", "offers", {"email"}, {anna, "per_unknown"}, Admin());
+  ASSERT_EQ(out.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(out.status().message().find("per_unknown"), std::string::npos);
+  EXPECT_EQ(out.status().where(), "person");
+  EXPECT_TRUE((*ledger_->ListDisclosures(anna))["disclosures"].empty())
+      << "anna was not handed over, so the register must not say she was";
+  EXPECT_TRUE(store_->ListDocuments("privacy-alias", "", "", 10)->empty());
+  // With only known ids the export goes through and is recorded.
+  auto ok = ledger_->Export("insurer", "offers", {"email"}, {anna}, Admin());
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ((*ledger_->ListDisclosures(anna))["disclosures"].size(), 1u);
+}
+
+TEST_F(LedgerTest, APartnerReadGoesToTheTokensOrganisationWithTheDataItNames) {
+  std::string anna = Anna();
+  auth::Principal partner;
+  partner.token_id = "tok_p";
+  partner.role = auth::Role::kPartner;
+  partner.org = "repair-co";
+  // Nothing covers it: refused, recorded, nothing handed over.
+  auto refused = ledger_->PartnerRead(
+      {anna, "someone-else", kServiceVisitPurpose, {"surname"}, "test", {"service.history"}},
+      partner);
+  ASSERT_EQ(refused.status().code(), StatusCode::kPermissionDenied);
+  auto reg = *ledger_->ListDisclosures(anna);
+  ASSERT_EQ(reg["disclosures"].size(), 1u);
+  EXPECT_EQ(reg["disclosures"][0]["recipient"], "repair-co") << "the token's, not the request's";
+  EXPECT_FALSE(reg["disclosures"][0]["allowed"].get<bool>());
+
+  ASSERT_TRUE(ledger_
+                  ->PutRecipient("repair-co",
+                                 {{"legal_basis", "contract"}, {"purposes", {"service-visit"}}},
+                                 Admin())
+                  .ok());
+  auto read = ledger_->PartnerRead(
+      {anna, "", kServiceVisitPurpose, {"surname", "email"}, "test", {"service.history"}}, partner);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ((*read)["fields"]["surname"], "Berger");
+  EXPECT_NE((*read)["fields"]["email"], "anna@example.org") << "the partner's own alias";
+  EXPECT_EQ((*read)["basis"], "contract");
+  reg = *ledger_->ListDisclosures(anna);
+  ASSERT_EQ(reg["disclosures"].size(), 2u);
+  const Json& allowed = reg["disclosures"][1];
+  EXPECT_TRUE(allowed["allowed"].get<bool>());
+  EXPECT_EQ(allowed["fields"], Json({"email", "surname", "service.history"}));
+  EXPECT_EQ(allowed["purpose"], "service-visit");
+
+  // Only data the ledger does not hold: no golden value, no alias, still recorded.
+  auto history = ledger_->PartnerRead(
+      {anna, "", kServiceVisitPurpose, {}, "test", {"service.history"}}, partner);
+  ASSERT_TRUE(history.ok());
+  EXPECT_TRUE((*history)["fields"].empty());
+  EXPECT_EQ((*ledger_->ListDisclosures(anna))["disclosures"][2]["fields"],
+            Json({"service.history"}));
+
+  partner.org = "";
+  EXPECT_EQ(
+      ledger_->PartnerRead({anna, "", kServiceVisitPurpose, {}, "test"}, partner).status().code(),
+      StatusCode::kPermissionDenied);
+}
+
 TEST_F(LedgerTest, EachRecipientGetsItsOwnStableAlias) {
   std::string anna = Anna();
   Consent(anna, {"offers"}, {"insurer", "utility"});

@@ -166,6 +166,41 @@ struct ServiceNetwork::Impl {
     return out;
   }
 
+  // The owner as shown to `caller`, with `data` (what else of the owner's the read hands
+  // over) and, when `with_contact`, the contact data a visit needs. Staff: OwnerContact.
+  // A partner: invariant 5, through the ledger's gate, which refuses with kPermissionDenied.
+  // Null for an asset without an owner (nothing personal to disclose).
+  Result<Json> OwnerFor(const Json& asset, const auth::Principal& caller, bool with_contact,
+                        std::vector<std::string> data, const char* via,
+                        std::vector<std::string>* disclosed) {
+    std::string owner = Opt(asset, "owner");
+    if (!IsPartner(caller)) {
+      return with_contact ? OwnerContact(owner, disclosed) : Json(nullptr);
+    }
+    if (owner.empty()) return Json(nullptr);
+    if (!options.partner_gate) {
+      return PermissionDenied(
+          "no disclosure gate is configured, so no owner's data goes to a partner");
+    }
+    privacy::DisclosureRequest request;
+    request.person = owner;
+    request.purpose = privacy::kServiceVisitPurpose;
+    if (with_contact) request.fields.assign(std::begin(kContactFields), std::end(kContactFields));
+    request.via = via;
+    request.data = std::move(data);
+    auto granted = options.partner_gate(std::move(request), caller);
+    if (!granted.ok() && granted.status().code() == StatusCode::kNotFound) {
+      // The owner was erased: no personal data left to hand over.
+      return Json{{"id", owner}, {"contact", nullptr}};
+    }
+    RETURN_IF_ERROR(granted.status());
+    Json contact = granted->value("fields", Json::object());
+    for (const auto& [name, _] : contact.items()) disclosed->push_back(name);
+    Json out = {{"id", (*granted)["person"]}, {"disclosure", (*granted)["disclosure"]}};
+    if (with_contact) out["contact"] = std::move(contact);
+    return out;
+  }
+
   Result<Json> Records(const std::string& asset_id) {
     Json out = Json::array();
     std::string after;
@@ -350,7 +385,9 @@ Result<Json> ServiceNetwork::GetAsset(const std::string& id, const auth::Princip
   ASSIGN_OR_RETURN(Loaded asset, impl_->AssetFor(id, caller, "asset.read"));
   std::vector<std::string> disclosed;
   Json out = impl_->AssetView(asset.body, caller);
-  out["owner"] = impl_->OwnerContact(Opt(asset.body, "owner"), &disclosed);
+  ASSIGN_OR_RETURN(out["owner"],
+                   impl_->OwnerFor(asset.body, caller, /*with_contact=*/true, {"asset.location"},
+                                   "GET /v1/assets/{id}", &disclosed));
   RETURN_IF_ERROR(
       impl_->audit.Append(impl_->Entry(caller, "asset.read", id, {{"owner_fields", disclosed}})));
   return out;
@@ -381,6 +418,13 @@ Result<Json> ServiceNetwork::FindAssets(const std::string& serial, const std::st
     ASSIGN_OR_RETURN(auto asset, Load(impl_->store, kAsset, id));
     // Invariant 1: a search must not reveal an asset the caller may not see, not even by count.
     if (!asset || !impl_->MaySee(asset->body, caller)) continue;
+    // Invariant 5: the asset's location is its owner's address. A refused hand-over is
+    // recorded by the gate and leaves the asset out, as an export leaves a refused person out.
+    std::vector<std::string> none;
+    auto owner =
+        impl_->OwnerFor(asset->body, caller, false, {"asset.location"}, "GET /v1/assets", &none);
+    if (!owner.ok() && owner.status().code() == StatusCode::kPermissionDenied) continue;
+    RETURN_IF_ERROR(owner.status());
     results.push_back(impl_->AssetView(asset->body, caller));
     entries.push_back(
         impl_->Entry(caller, "asset.search", id, {{"by", serial.empty() ? "owner" : "serial"}}));
@@ -391,6 +435,11 @@ Result<Json> ServiceNetwork::FindAssets(const std::string& serial, const std::st
 
 Result<Json> ServiceNetwork::History(const std::string& asset_id, const auth::Principal& caller) {
   ASSIGN_OR_RETURN(Loaded asset, impl_->AssetFor(asset_id, caller, "asset.history.read"));
+  std::vector<std::string> none;
+  RETURN_IF_ERROR(impl_
+                      ->OwnerFor(asset.body, caller, false, {"service.history"},
+                                 "GET /v1/assets/{id}/history", &none)
+                      .status());
   ASSIGN_OR_RETURN(Json records, impl_->Records(asset_id));
   RETURN_IF_ERROR(impl_->audit.Append(
       impl_->Entry(caller, "asset.history.read", asset_id, {{"records", records.size()}})));
@@ -475,13 +524,19 @@ Result<Json> ServiceNetwork::GetWorkOrder(const std::string& id, const auth::Pri
   // The symptom is the customer's own words: a partner reads it under the same rule as the
   // asset (its order, open or within the window), and every attempt is audited.
   bool visible = wo && Opt(wo->body, "partner") == caller.org;
+  std::optional<Loaded> asset;
   if (visible) {
-    ASSIGN_OR_RETURN(auto asset, Load(impl_->store, kAsset, Opt(wo->body, "asset")));
+    ASSIGN_OR_RETURN(asset, Load(impl_->store, kAsset, Opt(wo->body, "asset")));
     visible = asset && impl_->MaySee(asset->body, caller);
   }
   RETURN_IF_ERROR(impl_->audit.Append(
       impl_->Entry(caller, visible ? "work_order.read" : "work_order.read.refused", id, {})));
   if (!visible) return NoWorkOrder(id);
+  std::vector<std::string> none;
+  RETURN_IF_ERROR(impl_
+                      ->OwnerFor(asset->body, caller, false, {"work_order.symptom"},
+                                 "GET /v1/work-orders/{id}", &none)
+                      .status());
   return wo->body;
 }
 
@@ -508,6 +563,9 @@ Result<Json> ServiceNetwork::ListWorkOrders(const std::string& status, int limit
         ASSIGN_OR_RETURN(wo, ParseJson(d.body));
       }
       if (!status.empty() && Opt(wo, "status") != status) continue;
+      // The customer's words are read one order at a time, through the disclosure gate
+      // (GetWorkOrder); a partner's list carries none of them.
+      if (partner) wo.erase("symptom");
       out.push_back(std::move(wo));
       if (out.size() >= static_cast<size_t>(limit)) break;
     }
@@ -547,6 +605,7 @@ Result<Json> ServiceNetwork::CloseWorkOrder(const std::string& id, const Json& b
     Status s = impl_->store.Write(batch);
     if (s.code() == StatusCode::kAborted) continue;
     RETURN_IF_ERROR(s);
+    if (IsPartner(caller)) wo->body.erase("symptom");  // as in the list (invariant 5)
     return wo->body;
   }
   return Aborted("work order " + id + " kept changing; try again");
@@ -687,10 +746,14 @@ Result<Json> ServiceNetwork::Briefing(const std::string& work_order_id,
     predicted.push_back(std::move(j));
   }
   std::vector<std::string> disclosed;
+  ASSIGN_OR_RETURN(Json owner,
+                   impl_->OwnerFor(asset->body, caller, /*with_contact=*/true,
+                                   {"asset.location", "service.history", "work_order.symptom"},
+                                   "GET /v1/work-orders/{id}/briefing", &disclosed));
   Json out = {
       {"work_order", wo->body},
       {"asset", impl_->AssetView(asset->body, caller)},
-      {"owner", impl_->OwnerContact(Opt(asset->body, "owner"), &disclosed)},
+      {"owner", std::move(owner)},
       {"reported_symptom", {{"text", wo->body["symptom"]}, {"category", wo->body["category"]}}},
       {"context",
        {{"model", context.model},

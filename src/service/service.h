@@ -13,6 +13,12 @@
 //     the asset's region.
 //  4. The parts counts of all five forecast levels include every stored repair exactly once:
 //     a repair record and its count updates are one Store::Write with revision checks.
+//  5. Whatever a partner reads about an asset's owner (contact data, the appliance's location,
+//     its history, the customer's symptom text) passes the privacy ledger's gate first
+//     (Options::partner_gate, purpose "service-visit", recipient the partner organisation):
+//     the hand-over is recorded in the disclosure register, and a read that no consent or
+//     legal basis covers is refused (kPermissionDenied) and recorded as refused. Staff reads
+//     are not disclosures to a third party; assets without an owner carry no personal data.
 //
 // Stored documents: "svc-model" (id: model), "svc-partner" (id: org), "svc-asset" (id) with
 // the asset's work-order list (who may see it), "svc-serial" (serial -> asset),
@@ -25,6 +31,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -35,6 +42,7 @@
 #include "core/ids.h"
 #include "core/json.h"
 #include "privacy/audit.h"
+#include "privacy/ledger.h"
 #include "profiles/profiles.h"
 #include "service/forecast.h"
 #include "service/generator.h"
@@ -42,10 +50,19 @@
 
 namespace rapport::service {
 
+// The disclosure gate (privacy::Ledger::PartnerRead): decides and records one hand-over to
+// the partner; the answer's "fields" holds the golden values asked for (e-mail as the
+// partner's alias); kPermissionDenied when refused.
+using PartnerGate =
+    std::function<Result<Json>(privacy::DisclosureRequest, const auth::Principal& partner)>;
+
 struct Options {
   // How long after its work order closes a partner still sees the asset (for the report).
   Duration access_window = std::chrono::hours(24 * 14);
   ForecastOptions forecast;
+  // Invariant 5; App sets it to the ledger. Unset, a partner's read of an asset that has an
+  // owner is refused: nothing about a person leaves without the ledger's decision.
+  PartnerGate partner_gate;
 };
 
 class ServiceNetwork {
