@@ -284,6 +284,85 @@ TEST_F(CasesServer, S5NegativeRatingBecomesAnInvoicingCaseEscalatesAndTheFixStic
             "tax-compliant-with-buyer-vat-id");
 }
 
+// Issue 8: a journey opens its case directly. The trade-in journey's lost-kit escalation (an
+// open_case action, examples/journeys/trade-in.yaml) fires 7 business days after the label was
+// created and the kit never arrived; the outbox hands it to the cases service in-process, which
+// opens exactly one logistics case for the order's person with its SLA, however often the clock
+// moves on afterwards.
+TEST_F(CasesServer, AJourneyEscalationOpensExactlyOneCaseWithItsSla) {
+  std::string person = NewPerson("C-3003", "Jonas", "Becker");
+  ASSERT_FALSE(person.empty());
+  std::string yaml = ReadFile(SourceDir() + "/examples/journeys/trade-in.yaml");
+  auto deployed = http_->Post("/v1/journeys", yaml, admin_, "application/yaml");
+  ASSERT_EQ(deployed.status, 201) << deployed.body;
+  ASSERT_EQ(Post("/v1/events",
+                 {{"id", "order-T-1"},
+                  {"type", "order.placed"},
+                  {"subject", person},
+                  {"keys", {{"order_id", "T-1"}}},
+                  {"occurred_at", "2026-11-23T09:00:00Z"},
+                  {"payload", {{"trade_in", true}}}},
+                 agent1_)
+                .status,
+            201);
+  ASSERT_EQ(Post("/v1/events",
+                 {{"id", "label-T-1"},
+                  {"type", "kit.label_created"},
+                  {"keys", {{"order_id", "T-1"}, {"shipment_id", "S-31"}}},
+                  {"occurred_at", "2026-11-23T09:00:00Z"}},
+                 agent1_)
+                .status,
+            201);
+  auto cases_of_person = [&] {
+    return http_->Get("/v1/cases?person=" + person, analyst_).json()["cases"];
+  };
+  // The journey applies the events; no case before the deadline.
+  ASSERT_TRUE(WaitUntil([&] {
+    auto inst = http_->Get("/v1/journeys/trade-in/instances/T-1", admin_);
+    return inst.status == 200 && inst.json()["timers"].size() == 1;
+  }));
+  ASSERT_EQ(MoveClockTo("2026-12-02T08:59:00Z").status, 200);
+  EXPECT_EQ(cases_of_person().size(), 0u);
+  // Monday 09:00Z + 7 business days (UTC days, Sat+Sun off) = Wednesday 2026-12-02 09:00Z.
+  ASSERT_EQ(MoveClockTo("2026-12-02T09:00:00Z").status, 200);
+  Json list;
+  ASSERT_TRUE(WaitUntil([&] {
+    list = cases_of_person();
+    return list.size() >= 1;
+  })) << http_->Get("/v1/outbox?limit=1000", admin_).body;
+  ASSERT_EQ(list.size(), 1u);
+  Json c = Case(list[0].value("id", ""), agent1_);
+  EXPECT_EQ(c["type"], "lost_kit");
+  EXPECT_EQ(c["team"], "logistics");
+  EXPECT_EQ(c["priority"], "high");
+  EXPECT_EQ(c["title"], "Return kit not delivered after 7 business days");
+  EXPECT_EQ(c["source"]["kind"], "journey");
+  EXPECT_EQ(c["source"]["event"], "trade-in/T-1/escalate_lost_kit#0");
+  EXPECT_EQ(c["fields"]["order_id"]["value"], "T-1");
+  EXPECT_EQ(c["fields"]["shipment_id"]["value"], "S-31");
+  // lost_kit: first contact within 8 business hours (Europe/Berlin, 08:00-18:00): opened
+  // Wednesday 10:00 CET, due at 18:00 CET = 17:00Z; the resolution (2d = 48 business hours:
+  // 8 h Wednesday, 10 h each Thursday, Friday, Monday, Tuesday) on Tuesday 18:00 CET = 17:00Z.
+  ASSERT_EQ(c["sla"].size(), 2u);
+  EXPECT_EQ(c["sla"][0]["name"], "first_contact");
+  EXPECT_EQ(c["sla"][0]["due"], "2026-12-02T17:00:00Z");
+  EXPECT_EQ(c["sla"][1]["name"], "resolution");
+  EXPECT_EQ(c["sla"][1]["due"], "2026-12-08T17:00:00Z");
+  // The action is in the outbox once, as an open_case for this person.
+  int escalations = 0;
+  Json outbox = http_->Get("/v1/outbox?limit=1000", admin_).json();
+  for (const auto& a : outbox["actions"]) {
+    if (a.value("action", "") != "escalate_lost_kit") continue;
+    ++escalations;
+    EXPECT_EQ(a["kind"], "open_case");
+    EXPECT_EQ(a["subject"], person);
+  }
+  EXPECT_EQ(escalations, 1);
+  // Time goes on (SLA warnings, outbox rounds): still exactly one case.
+  ASSERT_EQ(MoveClockTo("2026-12-03T12:00:00Z").status, 200);
+  EXPECT_EQ(cases_of_person().size(), 1u);
+}
+
 TEST_F(CasesServer, BadInputIsAClearErrorAndNothingStoredIsLost) {
   std::string person = NewPerson("C-3003", "Anna", "Schmidt");
   auto opened = Post("/v1/cases", {{"person", person}, {"text", "Rechnung"}}, agent1_);
@@ -361,6 +440,13 @@ TEST_F(CasesServer, ConcurrentUpdatesOfOneCaseLoseNothing) {
 
 TEST_F(CasesServer, APartnerSeesOnlyItsOrganisationsCases) {
   std::string person = NewPerson("C-5005", "Lena", "Fischer");
+  // A partner's case read is a disclosure (issue 7): partner-a works the cases handed to it
+  // under its service contract, registered as its legal basis.
+  ASSERT_EQ(http_
+                ->Request("PUT", "/v1/privacy/recipients/partner-a",
+                          R"({"legal_basis":"contract","purposes":["case-handling"]})", admin_)
+                .status,
+            200);
   auto ours = Post("/v1/cases", {{"person", person}, {"text", "Rechnung"}}, agent1_);
   auto theirs =
       Post("/v1/cases",
@@ -395,7 +481,7 @@ TEST(CasesCli, CheckRouteAndClassifyTheExampleAndNameTheLineOfAnError) {
   std::string example = SourceDir() + "/examples/cases/cases.yaml";
   std::string out;
   ASSERT_EQ(RunRapport({"cases", "check", example}, &out), 0) << out;
-  EXPECT_NE(out.find("6 teams"), std::string::npos) << out;
+  EXPECT_NE(out.find("7 teams"), std::string::npos) << out;
 
   ASSERT_EQ(RunRapport({"cases", "route", example, "--text", "Mein Display ist kaputt"}, &out), 0);
   EXPECT_NE(out.find("\"team\": \"tech-support\""), std::string::npos) << out;

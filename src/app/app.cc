@@ -179,6 +179,10 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
   outbox.webhook_gate = [ledger = app->privacy_.get()](const Json& action) {
     return ledger->CheckWebhook(action);
   };
+  // A journey's escalation opens its case in-process (idempotent by the action's key).
+  outbox.open_case = [cases = app->cases_.get()](const Json& action) {
+    return cases->OpenFromJourney(action).status();
+  };
   app->outbox_ = std::make_unique<journey::OutboxDeliverer>(*app->store_, *app->clock_,
                                                             app->metrics_, *app->journeys_, outbox);
   RETURN_IF_ERROR(app->outbox_->Open());

@@ -19,6 +19,7 @@ constexpr const char* kCursorId = "events";
 constexpr const char* kSlaQueue = "case-sla";
 constexpr const char* kTimelineStream = "case-timeline";
 constexpr const char* kEventErrorKind = "case-event-error";
+constexpr const char* kOriginKind = "case-origin";
 constexpr int kMaxAttempts = 100;
 constexpr int kEventChunk = 500;
 
@@ -307,11 +308,78 @@ Status CaseService::OpenInto(const ConfigPtr& cfg, const OpenCaseRequest& r, con
 }
 
 Result<Json> CaseService::Open(const OpenCaseRequest& request, const Actor& actor) {
+  // The case an earlier open with this key created, with its timeline.
+  auto opened_before = [&]() -> Result<std::optional<Json>> {
+    ASSIGN_OR_RETURN(auto origin, store_.GetDocument(kOriginKind, request.idempotency_key));
+    if (!origin) return std::optional<Json>();
+    ASSIGN_OR_RETURN(Json o, ParseJson(origin->body));
+    ASSIGN_OR_RETURN(Json c, Get(o.value("case", ""), actor));
+    return std::optional<Json>(std::move(c));
+  };
+  if (!request.idempotency_key.empty()) {
+    ASSIGN_OR_RETURN(auto earlier, opened_before());
+    if (earlier) return *earlier;
+  }
   store::WriteBatch batch;
   Json c;
   RETURN_IF_ERROR(OpenInto(config(), request, actor, clock_.Now(), batch, &c));
-  RETURN_IF_ERROR(Commit(std::move(batch)));
+  if (!request.idempotency_key.empty()) {
+    // Revision 0: must not exist yet, so two concurrent opens with one key cannot both commit.
+    batch.puts.push_back(
+        {{kOriginKind, request.idempotency_key, Json{{"case", c["id"]}}.dump()}, 0});
+  }
+  Status committed = Commit(std::move(batch));
+  if (committed.code() == StatusCode::kAborted && !request.idempotency_key.empty()) {
+    ASSIGN_OR_RETURN(auto earlier, opened_before());
+    if (earlier) return *earlier;
+  }
+  RETURN_IF_ERROR(committed);
   return c;
+}
+
+Result<Json> CaseService::OpenFromJourney(const Json& action) {
+  auto text = [](const Json& j, const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (!action.is_object()) return InvalidArgument("an outbox action is a JSON object");
+  const Json& spec = action.contains("case") ? action["case"] : Json();
+  if (!spec.is_object()) return InvalidArgument("an open_case action needs 'case'", "case");
+  std::string journey = text(action, "journey"), name = text(action, "action");
+  OpenCaseRequest r;
+  r.person = text(action, "subject");
+  if (r.person.empty()) {
+    return InvalidArgument("journey " + journey + " instance " + text(action, "instance_key") +
+                               " has no person (none of its events had a subject)",
+                           "subject");
+  }
+  r.type = text(spec, "type");
+  r.team = text(spec, "team");
+  if (!text(spec, "priority").empty()) r.priority = text(spec, "priority");
+  r.title = text(spec, "title").empty() ? journey + ": " + name : text(spec, "title");
+  r.channel = "journey";
+  r.in_contact = false;
+  r.source = "journey";
+  r.source_event = text(action, "idempotency_key");
+  r.idempotency_key = r.source_event;
+  r.event_type = "journey." + name;
+  ConfigPtr cfg = config();
+  if (auto keys = spec.find("keys"); keys != spec.end() && keys->is_object()) {
+    for (const auto& [k, v] : keys->items()) {
+      if (v.is_string() && cfg->FindField(k)) r.fields.emplace_back(k, v.get<std::string>());
+    }
+  }
+  if (auto params = action.find("params"); params != action.end() && params->is_object()) {
+    for (const auto& [k, v] : params->items()) {
+      r.fields.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
+    }
+  }
+  r.extra = {{"journey", journey},
+             {"instance_key", text(action, "instance_key")},
+             {"action", name},
+             {"occurrence", action.value("occurrence", 0)}};
+  Actor system{"journey:" + journey, "system", "", "journey " + journey + " (" + name + ")"};
+  return Open(r, system);
 }
 
 Result<std::pair<Json, int64_t>> CaseService::Load(std::string_view id, const Actor& actor) {

@@ -22,6 +22,7 @@
 //   document case-annotation/<event_id>    {"event","subject","preferences":{...}}
 //   document case-cursor/events            {"after"}: last event seq looked at
 //   document case-event-error/<event_id>   an event that could not open its case, and why
+//   document case-origin/<idempotency_key> {"case"}: the case an idempotent open created
 //   queue    case-sla  id <case>/<sla>/<warn|breach>   {"case","sla","kind"}
 //   setting  cases.config                  {"file","text"}: the YAML in force
 //
@@ -75,6 +76,9 @@ struct OpenCaseRequest {
   std::vector<std::pair<std::string, std::string>> fields;
   // More facts kept on the case and its first timeline entry (e.g. the feedback classification).
   Json extra = Json::object();
+  // Opening twice with the same key opens one case: the second call returns the first case
+  // (a journey's outbox retries after a crash). Empty: every call opens a new case.
+  std::string idempotency_key;
 };
 
 struct CaseFilter {
@@ -92,7 +96,14 @@ class CaseService {
   Result<ConfigPtr> SetConfig(std::string_view yaml, std::string_view file);
   ConfigPtr config() const;
 
+  // With request.idempotency_key, a repeated open returns the case of the first one.
   Result<Json> Open(const OpenCaseRequest& request, const Actor& actor);
+  // Opens the case of a journey's open_case outbox action (journey/instance.h,
+  // OutboxActionToJson): {"idempotency_key","journey","instance_key","action","subject",
+  // "case":{"type","team"?,"priority"?,"title"?,"keys":{...}},"params":{...}}. The subject is
+  // the person; the params become fields (an unknown one is kInvalidArgument), and so do the
+  // keys that are configured fields (order_id). Idempotent by the action's idempotency_key.
+  Result<Json> OpenFromJourney(const Json& action);
   // kNotFound for an unknown case, and for a partner's request for another org's case.
   Result<Json> Get(std::string_view id, const Actor& actor);
   // The receiving agent's view: what is known (do not ask), what the team still needs,

@@ -231,6 +231,60 @@ TEST_F(CaseServiceTest, ACaseRuleOpensACaseFromAJourneyEscalationEvent) {
   EXPECT_FALSE(c["fields"].contains("tracking"));  // not a declared field
 }
 
+// The outbox form of a journey's open_case action (journey/instance.cc, OutboxActionToJson).
+Json LostKitAction(const std::string& subject) {
+  return {{"idempotency_key", "trade-in/O-9/escalate_lost_kit#0"},
+          {"journey", "trade-in"},
+          {"instance_key", "O-9"},
+          {"action", "escalate_lost_kit"},
+          {"occurrence", 0},
+          {"kind", "open_case"},
+          {"subject", subject},
+          {"case",
+           {{"type", "feedback"},
+            {"team", "leads"},
+            {"priority", "high"},
+            {"keys", {{"order_id", "O-9"}, {"shipment_id", "S-9"}}}}},
+          {"params", {{"problem_category", "lost kit"}}}};
+}
+
+TEST_F(CaseServiceTest, AJourneyOpensOneCaseWithItsSlaHoweverOftenTheOutboxRetries) {
+  auto first = service_->OpenFromJourney(LostKitAction("per_9"));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto again = service_->OpenFromJourney(LostKitAction("per_9"));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ((*first)["id"], (*again)["id"]);
+  Json list = *service_->List({.person = "per_9"}, agent1_);
+  ASSERT_EQ(list["cases"].size(), 1u);
+  Json c = *service_->Get((*first)["id"].get<std::string>(), agent1_);
+  EXPECT_EQ(c["team"], "leads");
+  EXPECT_EQ(c["priority"], "high");
+  EXPECT_EQ(c["source"]["kind"], "journey");
+  EXPECT_EQ(c["source"]["event"], "trade-in/O-9/escalate_lost_kit#0");
+  EXPECT_EQ(c["instance_key"], "O-9");
+  EXPECT_EQ(c["fields"]["order_id"]["value"], "O-9");
+  EXPECT_EQ(c["fields"]["problem_category"]["value"], "lost kit");
+  EXPECT_FALSE(c["fields"].contains("shipment_id"));  // not a configured field
+  ASSERT_EQ(c["sla"].size(), 1u);  // feedback/high: first contact within 24 h, always
+  EXPECT_EQ(c["sla"][0]["due"], "2026-11-24T09:00:00Z");
+}
+
+TEST_F(CaseServiceTest, AJourneyCaseWithoutPersonOrWithAnUnknownFieldIsRefused) {
+  auto no_person = service_->OpenFromJourney(LostKitAction(""));
+  ASSERT_FALSE(no_person.ok());
+  EXPECT_EQ(no_person.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(no_person.status().where(), "subject");
+  Json bad_field = LostKitAction("per_9");
+  bad_field["params"]["colour"] = "red";
+  auto unknown = service_->OpenFromJourney(bad_field);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().where(), "fields.colour");
+  Json bad_team = LostKitAction("per_9");
+  bad_team["case"]["team"] = "nobody";
+  EXPECT_EQ(service_->OpenFromJourney(bad_team).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ((*service_->List({.person = "per_9"}, agent1_))["cases"].size(), 0u);
+}
+
 TEST_F(CaseServiceTest, FirstContactInTimeStopsTheSla) {
   Event e;
   e.id = "fb-2";

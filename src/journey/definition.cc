@@ -28,6 +28,8 @@ std::string_view ActionKindName(ActionKind k) {
       return "webhook";
     case ActionKind::kTask:
       return "task";
+    case ActionKind::kOpenCase:
+      return "open_case";
   }
   return "?";
 }
@@ -134,6 +136,7 @@ class DefinitionCompiler {
   void CompileImplications();
   void CompileStart(const YAML::Node& node);
   void CompileCalendar(const YAML::Node& node);
+  void CompileOpenCase(const YAML::Node& node, const std::string& what, ActionSpec* a);
   void CollectActionNames(const YAML::Node& node);
   void CompileAction(const YAML::Node& node, ActionSpec* a);
   void CheckAction(const YAML::Node& node, const ActionSpec& a);
@@ -540,20 +543,53 @@ void DefinitionCompiler::CollectActionNames(const YAML::Node& node) {
   }
 }
 
+// `case: {type, team?, priority?, title?}` of an open_case action; only there.
+void DefinitionCompiler::CompileOpenCase(const YAML::Node& node, const std::string& what,
+                                         ActionSpec* a) {
+  const YAML::Node c = node["case"];
+  if (a->kind != ActionKind::kOpenCase) {
+    if (c) Error(c, what + ": 'case' belongs to an action of kind open_case");
+    return;
+  }
+  if (!c) {
+    Error(node, what +
+                    ": open_case needs 'case' with at least its type, e.g. "
+                    "case: {type: escalation, team: logistics}");
+    return;
+  }
+  if (!c.IsMap()) {
+    Error(c, what + ": case is a map with type, team, priority and title");
+    return;
+  }
+  CheckFields(c, {"type", "team", "priority", "title"}, "case");
+  OpenCaseSpec spec;
+  auto text = [&](const char* field, std::string* out) {
+    if (c[field]) {
+      if (auto v = Scalar(c[field], field)) *out = *v;
+    }
+  };
+  text("type", &spec.type);
+  text("team", &spec.team);
+  text("priority", &spec.priority);
+  text("title", &spec.title);
+  if (spec.type.empty()) Error(c, what + ": case needs a 'type' (e.g. escalation)");
+  a->open_case = std::move(spec);
+}
+
 void DefinitionCompiler::CompileAction(const YAML::Node& node, ActionSpec* a) {
   if (!node.IsMap()) {
     Error(node, "an action is a map (name, kind, requires, ...)");
     return;
   }
-  CheckFields(
-      node,
-      {"name", "kind", "audience", "channel", "template", "url", "queue", "asks_customer_to",
-       "requires", "unless", "after", "repeat", "expires", "compensates", "params", "description"},
-      "action");
+  CheckFields(node,
+              {"name", "kind", "audience", "channel", "template", "url", "queue", "case",
+               "asks_customer_to", "requires", "unless", "after", "repeat", "expires",
+               "compensates", "params", "description"},
+              "action");
   if (!node["name"]) Error(node, "action: missing 'name'");
   std::string what = "action " + a->name;
   if (!node["kind"]) {
-    Error(node, what + ": missing 'kind' (message, webhook or task)");
+    Error(node, what + ": missing 'kind' (message, webhook, task or open_case)");
   } else if (auto k = Scalar(node["kind"], "kind")) {
     if (*k == "message") {
       a->kind = ActionKind::kMessage;
@@ -561,8 +597,11 @@ void DefinitionCompiler::CompileAction(const YAML::Node& node, ActionSpec* a) {
       a->kind = ActionKind::kWebhook;
     } else if (*k == "task") {
       a->kind = ActionKind::kTask;
+    } else if (*k == "open_case") {
+      a->kind = ActionKind::kOpenCase;
     } else {
-      Error(node["kind"], what + ": unknown kind '" + *k + "' (message, webhook or task)");
+      Error(node["kind"],
+            what + ": unknown kind '" + *k + "' (message, webhook, task or open_case)");
     }
   }
   a->audience = a->kind == ActionKind::kMessage ? Audience::kCustomer : Audience::kInternal;
@@ -593,6 +632,7 @@ void DefinitionCompiler::CompileAction(const YAML::Node& node, ActionSpec* a) {
   if (a->kind == ActionKind::kTask && a->queue.empty()) {
     Error(node, what + ": a task needs the queue of the agents who work on it");
   }
+  CompileOpenCase(node, what, a);
   a->required = Facts(node["requires"], "requires");
   a->unless = Facts(node["unless"], "unless");
   if (auto n = node["asks_customer_to"]) {
@@ -908,6 +948,12 @@ Json DefinitionToJson(const JourneyDefinition& def) {
     if (!a.template_name.empty()) aj["template"] = a.template_name;
     if (!a.url.empty()) aj["url"] = a.url;
     if (!a.queue.empty()) aj["queue"] = a.queue;
+    if (a.open_case) {
+      aj["case"] = {{"type", a.open_case->type},
+                    {"team", a.open_case->team},
+                    {"priority", a.open_case->priority},
+                    {"title", a.open_case->title}};
+    }
     if (a.asks_customer_to != kNoFact)
       aj["asks_customer_to"] = def.facts()[a.asks_customer_to].name;
     if (a.after) aj["after"] = def.AnchorText(*a.after);

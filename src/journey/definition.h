@@ -110,7 +110,7 @@ struct Anchor {
   bool operator==(const Anchor&) const = default;
 };
 
-enum class ActionKind : uint8_t { kMessage, kWebhook, kTask };
+enum class ActionKind : uint8_t { kMessage, kWebhook, kTask, kOpenCase };
 enum class Audience : uint8_t { kCustomer, kInternal };
 
 std::string_view ActionKindName(ActionKind k);
@@ -123,14 +123,26 @@ struct ParamSpec {
   std::optional<Anchor> date;  // rendered as RFC 3339
 };
 
+// kind open_case: the case a journey opens (an escalation) for the instance's person. The
+// params become the case's fields; the cases service checks type, team and fields on delivery.
+struct OpenCaseSpec {
+  std::string type;      // required, e.g. "escalation"
+  std::string team;      // empty: the case routing rules choose
+  std::string priority;  // empty: the cases default ("normal")
+  std::string title;
+
+  bool operator==(const OpenCaseSpec&) const = default;
+};
+
 struct ActionSpec {
   std::string name;
   ActionKind kind = ActionKind::kMessage;
   Audience audience = Audience::kCustomer;
-  std::string channel;        // message: "email", "sms", "letter"
-  std::string template_name;  // message
-  std::string url;            // webhook
-  std::string queue;          // task: the team/queue an agent works from
+  std::string channel;                    // message: "email", "sms", "letter"
+  std::string template_name;              // message
+  std::string url;                        // webhook
+  std::string queue;                      // task: the team/queue an agent works from
+  std::optional<OpenCaseSpec> open_case;  // open_case
   // The step the customer is asked to complete; the action never fires once it holds.
   FactId asks_customer_to = kNoFact;
   std::vector<FactId> required;  // all must hold when it fires

@@ -343,6 +343,38 @@ TEST(BusinessCalendarTest, KeepsTheLocalTimeOfDayAcrossDaylightSavingChanges) {
   EXPECT_EQ(cal.AddBusinessDays(fri, 1), sys_days(2026y / March / 31) + hours(8));
 }
 
+TEST(DefinitionTest, OpenCaseActionNeedsItsCaseType) {
+  const std::string lost_kit = R"(  - name: lost_kit
+    kind: open_case
+    case: {type: lost_kit, team: logistics, priority: high}
+    after: 7d from kit.shipped
+    unless: [kit_delivered]
+    params:
+      problem_category: lost kit
+end_states:)";
+  std::string y = Replace(kBase, "end_states:", lost_kit);
+  auto def = LoadDefinition(y, "base.yaml");
+  ASSERT_TRUE(def.ok()) << def.status().ToString();
+  const ActionSpec& a = (*def)->actions()[*(*def)->FindAction("lost_kit")];
+  EXPECT_EQ(a.kind, ActionKind::kOpenCase);
+  EXPECT_EQ(a.audience, Audience::kInternal);
+  ASSERT_TRUE(a.open_case);
+  EXPECT_EQ(a.open_case->type, "lost_kit");
+  EXPECT_EQ(a.open_case->team, "logistics");
+  EXPECT_EQ(a.open_case->priority, "high");
+  ExpectOneProblemAt(Replace(y, "{type: lost_kit, team: logistics, priority: high}",
+                             "{team: logistics, priority: high}"),
+                     "{team: logistics", "needs a 'type'");
+  ExpectOneProblemAt(Replace(y, "priority: high}", "priority: high, colour: red}"), "colour",
+                     "colour");
+  ExpectOneProblemAt(
+      Replace(y, "    case: {type: lost_kit, team: logistics, priority: high}\n", ""),
+      "name: lost_kit", "open_case needs 'case'");
+  ExpectOneProblemAt(
+      Replace(kBase, "    template: send_back\n", "    template: send_back\n    case: {type: x}\n"),
+      "{type: x}", "belongs to an action of kind open_case");
+}
+
 TEST(DefinitionTest, CalendarTimeZoneIsLoadedAndCheckedAtItsPosition) {
   std::string y = Replace(kBase, "events:\n", "calendar:\n  time_zone: Europe/Berlin\nevents:\n");
   auto def = LoadDefinition(y, "base.yaml");

@@ -287,6 +287,12 @@ void Stepper::Decide(ActionId id, uint16_t occurrence, bool fire, std::optional<
     o.template_name = a.template_name;
     o.url = a.url;
     o.queue = a.queue;
+    o.subject = s_.subject;
+    o.open_case = a.open_case;
+    if (a.open_case) {
+      o.keys.emplace_back(def_.primary_key(), s_.key);
+      for (const auto& [k, v] : s_.aliases) o.keys.emplace_back(def_.keys()[k], v);
+    }
     o.created_at = now_;
     o.due = due;
     for (const ParamSpec& param : a.params) {
@@ -542,7 +548,10 @@ bool Stepper::Record(const Event& e) {
 void Stepper::Apply(std::span<const Event> events) {
   std::vector<const Event*> applied;
   for (const Event& e : events) {
-    if (Record(e)) applied.push_back(&e);
+    if (Record(e)) {
+      applied.push_back(&e);
+      if (s_.subject.empty()) s_.subject = e.subject;
+    }
   }
   if (applied.empty()) return;
   if (s_.status != InstanceStatus::kRunning) {
@@ -748,6 +757,7 @@ Json StateToJson(const JourneyDefinition& def, const InstanceState& s) {
   }
   j["started_at"] = FormatTime(s.started_at);
   j["steps"] = s.steps;
+  if (!s.subject.empty()) j["subject"] = s.subject;
   Json aliases = Json::array();
   for (const auto& [k, v] : s.aliases) aliases.push_back({{"key", def.keys()[k]}, {"value", v}});
   j["aliases"] = std::move(aliases);
@@ -842,6 +852,7 @@ Result<InstanceState> StateFromJson(const JourneyDefinition& def, const Json& j)
   ASSIGN_OR_RETURN(s.started_at, RequiredTime(j, "started_at"));
   ASSIGN_OR_RETURN(int64_t steps, RequiredInt(j, "steps", UINT32_MAX));
   s.steps = static_cast<uint32_t>(steps);
+  if (auto it = j.find("subject"); it != j.end() && it->is_string()) s.subject = *it;
   try {
     for (const Json& a : j.at("aliases")) {
       ASSIGN_OR_RETURN(std::string key, RequiredString(a, "key", "aliases"));
@@ -934,6 +945,17 @@ Json OutboxActionToJson(const OutboxAction& a) {
   if (!a.template_name.empty()) j["template"] = a.template_name;
   if (!a.url.empty()) j["url"] = a.url;
   if (!a.queue.empty()) j["queue"] = a.queue;
+  if (!a.subject.empty()) j["subject"] = a.subject;
+  if (a.open_case) {
+    Json c = {{"type", a.open_case->type}};
+    if (!a.open_case->team.empty()) c["team"] = a.open_case->team;
+    if (!a.open_case->priority.empty()) c["priority"] = a.open_case->priority;
+    if (!a.open_case->title.empty()) c["title"] = a.open_case->title;
+    Json keys = Json::object();
+    for (const auto& [k, v] : a.keys) keys[k] = v;
+    c["keys"] = std::move(keys);
+    j["case"] = std::move(c);
+  }
   if (a.due) j["due"] = FormatTime(*a.due);
   return j;
 }

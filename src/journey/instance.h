@@ -89,6 +89,9 @@ struct PendingTimer {
 struct InstanceState {
   int version = 0;  // of the definition the instance runs on, for ever
   std::string key;  // correlation key value, e.g. "O-1001"
+  // Who the instance is about: the first non-empty event subject (a person id or customer
+  // key). Outbox actions carry it, so that e.g. an open_case action links the right person.
+  std::string subject;
   InstanceStatus status = InstanceStatus::kRunning;
   uint16_t end_state = 0xffff;  // index into end_states() once ended
   Time started_at{};            // processing times
@@ -153,6 +156,11 @@ struct OutboxAction {
   ActionKind kind = ActionKind::kMessage;
   Audience audience = Audience::kCustomer;
   std::string channel, template_name, url, queue;
+  std::string subject;                    // the instance's subject, if known
+  std::optional<OpenCaseSpec> open_case;  // kind open_case
+  // kind open_case: the instance's keys (primary first, then learnt aliases), so that the case
+  // can record e.g. the order it is about.
+  std::vector<std::pair<std::string, std::string>> keys;
   Json params = Json::object();  // literal params and computed dates (RFC 3339)
   Time created_at{};             // processing time
   std::optional<Time> due;       // for timed actions

@@ -316,7 +316,9 @@ TEST_F(TradeInTest, LostKitEscalatesToAnAgentAndDoesNotNagTheCustomer) {
   auto tasks = Sent("escalate_lost_kit");
   ASSERT_EQ(tasks.size(), 1u);
   EXPECT_EQ(tasks[0].audience, Audience::kInternal);
-  EXPECT_EQ(tasks[0].queue, "logistics-agents");
+  EXPECT_EQ(tasks[0].kind, ActionKind::kOpenCase);
+  ASSERT_TRUE(tasks[0].open_case);
+  EXPECT_EQ(tasks[0].open_case->team, "logistics");
   EXPECT_EQ(tasks[0].created_at, def_->calendar().AddBusinessDays(shipped, 7));
   EXPECT_TRUE(Sent("send_back_reminder").empty());
   EXPECT_EQ(CustomerMessages(), 1u);  // only the confirmation

@@ -169,6 +169,23 @@ Result<size_t> OutboxDeliverer::DeliverDue() {
         continue;
       }
     }
+    if (action.value("kind", "") == "open_case" && options_.open_case) {
+      Status opened = options_.open_case(action);
+      StatusCode code = opened.code();
+      if (code == StatusCode::kInvalidArgument || code == StatusCode::kNotFound ||
+          code == StatusCode::kPermissionDenied) {
+        // Retrying cannot help: the journey names a type, team or field the cases
+        // configuration does not have, or the instance has no person.
+        batch.dequeue.push_back({"outbox", item.id});
+        batch.append.push_back(
+            {"outbox-dead", item.id,
+             Json{{"idempotency_key", item.id}, {"error", opened.ToString()}}.dump(), now});
+        failed_.Add();
+      } else {
+        settle(item, opened);
+      }
+      continue;
+    }
     if (action.value("kind", "") == "webhook" && options_.send_webhooks) {
       settle(item, PostWebhook(action, item.body));
     } else if (in_sink_.count(item.id)) {

@@ -1,5 +1,6 @@
 // Delivery of outbox actions: at least once, each with its idempotency key, retried with
-// exponential backoff. Messages and agent tasks go to the message sink (an NDJSON file that
+// exponential backoff. open_case actions go to the cases service (OutboxOptions::open_case).
+// Messages and agent tasks go to the message sink (an NDJSON file that
 // the mail/SMS gateway or the agent desk reads); webhooks are POSTed, signed with HMAC-SHA256
 // of "<timestamp>.<body>" under the webhook's secret, when webhook sending is on, and written
 // to the message sink otherwise (so a test or demo never calls out).
@@ -25,6 +26,12 @@ struct OutboxOptions {
   // refuses it: it is not sent, not retried, and logged as dead with the reason; any other
   // error is retried like a failed delivery.
   std::function<Status(const Json& action)> webhook_gate;
+  // Delivers an open_case action in-process (the app wires the cases service). It must be
+  // idempotent by the action's idempotency_key: a retry after a crash between opening and
+  // settling returns the case opened before. kInvalidArgument, kNotFound and
+  // kPermissionDenied (a wrong type, team or field, no person) are final: the action is logged
+  // as dead with the reason instead of being retried. Unset: written to the sink like a task.
+  std::function<Status(const Json& action)> open_case;
 };
 
 // Thread-safe; deliveries are serialised.
