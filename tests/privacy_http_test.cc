@@ -269,6 +269,78 @@ TEST_F(PrivacyHttpTest, S4AddressTracedFromPortalToLeakThenErased) {
 }
 
 // A webhook about a person is a hand-over like any other: the outbox asks the ledger first.
+// Issue 7: a case handed to a partner's team is a disclosure when the partner reads it. Without
+// a legal basis or consent for "case-handling" every partner read of it (the case, its view,
+// the list, a change that answers with the case) is refused with the reason and recorded; with
+// the partner's contract registered it goes through and the access report names the partner.
+TEST_F(PrivacyHttpTest, APartnersCaseReadIsARecordedDisclosure) {
+  server_.reset();
+  const std::string partner = CreateToken(db_, "partner", "partner-a");
+  const char* source = std::getenv("RAPPORT_SOURCE_DIR");
+  server_ = std::make_unique<ServerProcess>(
+      db_,
+      std::vector<std::string>{
+          "--clock", "manual", "--clock-start", "2026-03-01T09:00:00Z", "--cases",
+          std::string(source ? source : RAPPORT_E2E_SOURCE_DIR) + "/examples/cases/cases.yaml"});
+  ASSERT_TRUE(server_->ok()) << server_->startup_output();
+  HttpClient c = server_->Client();
+  Json rec = {{"source", "shop"},
+              {"source_key", "C-77"},
+              {"fields", {{"given_name", "Lena"}, {"family_name", "Fischer"}, {"city", "Köln"}}}};
+  auto stored = c.Post("/v1/records", rec.dump(), agent_);
+  ASSERT_EQ(stored.status, 201) << stored.body;
+  std::string person = stored.json()["person"];
+  Json open = {{"person", person},
+               {"text", "Spülmaschine pumpt nicht ab"},
+               {"team", "partner-a-service"},
+               {"fields", {{"order_id", "O-4711"}}}};
+  auto opened = c.Post("/v1/cases", open.dump(), agent_);
+  ASSERT_EQ(opened.status, 201) << opened.body;
+  std::string id = opened.json()["id"];
+
+  for (const std::string path : {"/v1/cases/" + id, "/v1/cases/" + id + "/view"}) {
+    auto r = c.Get(path, partner);
+    EXPECT_EQ(r.status, 403) << path << " " << r.body;
+    EXPECT_NE(r.body.find("no legal basis"), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("O-4711"), std::string::npos) << r.body;
+  }
+  auto list = c.Get("/v1/cases", partner);
+  ASSERT_EQ(list.status, 200) << list.body;
+  EXPECT_TRUE(list.json()["cases"].empty()) << list.body;
+  auto note = c.Post("/v1/cases/" + id + "/notes", R"({"text":"on my way"})", partner);
+  EXPECT_EQ(note.status, 403) << note.body;
+  EXPECT_EQ(c.Get("/v1/cases/" + id, agent_).body.find("on my way"), std::string::npos)
+      << "a refused partner changes nothing";
+  Json refused = c.Get("/v1/persons/" + person + "/disclosures", analyst_).json()["disclosures"];
+  ASSERT_EQ(refused.size(), 4u) << refused.dump();
+  for (const auto& d : refused) {
+    EXPECT_FALSE(d["allowed"].get<bool>());
+    EXPECT_EQ(d["recipient"], "partner-a");
+    EXPECT_EQ(d["purpose"], "case-handling");
+  }
+
+  ASSERT_EQ(Put(c, "/v1/privacy/recipients/partner-a",
+                {{"legal_basis", "contract"}, {"purposes", {"case-handling"}}})
+                .status,
+            200);
+  auto read = c.Get("/v1/cases/" + id, partner);
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_NE(read.body.find("O-4711"), std::string::npos);
+  EXPECT_EQ(c.Get("/v1/cases", partner).json()["cases"].size(), 1u);
+  EXPECT_EQ(c.Post("/v1/cases/" + id + "/notes", R"({"text":"on my way"})", partner).status, 200);
+  Json all = c.Get("/v1/persons/" + person + "/disclosures", analyst_).json()["disclosures"];
+  ASSERT_EQ(all.size(), 7u) << all.dump();
+  const Json& allowed = all[4];
+  EXPECT_TRUE(allowed["allowed"].get<bool>());
+  EXPECT_EQ(allowed["basis"], "contract");
+  EXPECT_EQ(allowed["via"], "GET /v1/cases/{id}");
+  EXPECT_EQ(allowed["fields"], Json({"case", "case.fields.order_id"}));
+  auto report = c.Get("/v1/persons/" + person + "/access-report", agent_);
+  ASSERT_EQ(report.status, 200) << report.body;
+  ASSERT_EQ(report.json()["recipients"].size(), 1u) << report.body;
+  EXPECT_EQ(report.json()["recipients"][0]["recipient"], "partner-a");
+}
+
 TEST_F(PrivacyHttpTest, WebhookAboutAPersonIsNotSentWithoutCover) {
   HttpClient c = server_->Client();
   ASSERT_EQ(Put(c, "/v1/privacy/recipients/versicherung-nord",
