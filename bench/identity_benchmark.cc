@@ -48,12 +48,15 @@ void BM_DedupeEndToEnd(benchmark::State& state) {
       state.SkipWithError(result.status().ToString().c_str());
       return;
     }
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     state.SetIterationTime(seconds);
     state.counters["records"] = static_cast<double>(n);
     state.counters["candidate_pairs"] = static_cast<double>(result->blocking.candidate_pairs);
     state.counters["persons"] = static_cast<double>(result->clustering.clusters);
+    state.counters["s_block"] = result->seconds_blocking;
+    state.counters["s_train"] = result->seconds_training;
+    state.counters["s_score"] = result->seconds_scoring;
+    state.counters["s_cluster"] = result->seconds_clustering;
   }
 }
 BENCHMARK(BM_DedupeEndToEnd)->Unit(benchmark::kSecond)->Iterations(1)->UseManualTime();
@@ -94,7 +97,9 @@ void BM_IncrementalMatch(benchmark::State& state) {
     benchmark::DoNotOptimize(matches);
   }
   std::sort(micros.begin(), micros.end());
-  auto pct = [&](double p) { return micros[std::min(micros.size() - 1, static_cast<size_t>(p * micros.size()))]; };
+  auto pct = [&](double p) {
+    return micros[std::min(micros.size() - 1, static_cast<size_t>(p * micros.size()))];
+  };
   state.counters["index_size"] = static_cast<double>((*index)->size());
   state.counters["p50_us"] = pct(0.50);
   state.counters["p99_us"] = pct(0.99);
@@ -110,9 +115,9 @@ BENCHMARK(BM_JaroWinkler);
 void BM_NormalizeRecord(benchmark::State& state) {
   auto loaded = LoadCsvText(GeneratedCsv(10, 1), MatchConfig{});
   auto normalizer = RecordNormalizer::Create(loaded->config, loaded->header);
-  std::vector<std::string> row = {"c1", "Jürgen", "Müller-Lüdenscheidt", "Hauptstr.", "5a",
-                                  "80331", "München", "17.05.1980", "J.Mueller+shop@Web.de",
-                                  "089 1234567", "p1", "h1"};
+  std::vector<std::string> row = {
+      "c1",      "Jürgen",     "Müller-Lüdenscheidt",   "Hauptstr.",   "5a", "80331",
+      "München", "17.05.1980", "J.Mueller+shop@Web.de", "089 1234567", "p1", "h1"};
   for (auto _ : state) benchmark::DoNotOptimize(normalizer->Normalize(row));
 }
 BENCHMARK(BM_NormalizeRecord);

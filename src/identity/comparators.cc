@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <unordered_map>
@@ -38,11 +39,51 @@ std::u32string Decode(std::string_view s) {
   return out;
 }
 
+// Jaro on byte strings of at most 64 characters, bit-parallel: the same matches as the
+// textbook loop below (each a[i] takes the first unmatched equal b[j] in its window), found
+// as the lowest bit of a mask instead of by scanning the window. Most compared values
+// (names, streets) are this short, and this is the hottest function of batch dedupe.
+double JaroBits(std::string_view a, std::string_view b) {
+  const size_t la = a.size(), lb = b.size();
+  const size_t window = std::max<size_t>(std::max(la, lb) / 2, 1) - 1;
+  // Where each character occurs in b. Zero between calls: only b's entries are set, and they
+  // are cleared again right after use.
+  thread_local std::array<uint64_t, 256> occurs{};
+  for (size_t j = 0; j < lb; ++j) occurs[static_cast<unsigned char>(b[j])] |= uint64_t{1} << j;
+  uint64_t a_matched = 0, b_matched = 0;
+  size_t matches = 0;
+  for (size_t i = 0; i < la; ++i) {
+    size_t lo = i > window ? i - window : 0;
+    size_t hi = std::min(i + window + 1, lb);
+    if (lo >= hi) continue;
+    uint64_t in_window = (hi - lo == 64 ? ~uint64_t{0} : (uint64_t{1} << (hi - lo)) - 1) << lo;
+    uint64_t candidates = occurs[static_cast<unsigned char>(a[i])] & ~b_matched & in_window;
+    if (candidates != 0) {
+      b_matched |= candidates & (~candidates + 1);
+      a_matched |= uint64_t{1} << i;
+      ++matches;
+    }
+  }
+  for (size_t j = 0; j < lb; ++j) occurs[static_cast<unsigned char>(b[j])] = 0;
+  if (matches == 0) return 0.0;
+  size_t transpositions = 0;
+  while (a_matched != 0) {
+    if (a[std::countr_zero(a_matched)] != b[std::countr_zero(b_matched)]) ++transpositions;
+    a_matched &= a_matched - 1;
+    b_matched &= b_matched - 1;
+  }
+  double m = static_cast<double>(matches);
+  return (m / la + m / lb + (m - transpositions / 2.0) / m) / 3.0;
+}
+
 template <typename S>
 double JaroImpl(const S& a, const S& b) {
   const size_t la = a.size(), lb = b.size();
   if (la == 0 && lb == 0) return 1.0;
   if (la == 0 || lb == 0) return 0.0;
+  if constexpr (sizeof(a[0]) == 1) {
+    if (la <= 64 && lb <= 64) return JaroBits(a, b);
+  }
   const size_t window = std::max<size_t>(std::max(la, lb) / 2, 1) - 1;
   // Names are short; stack flags avoid allocation for the common case.
   std::array<bool, 64> fa_small{}, fb_small{};
@@ -158,6 +199,19 @@ int DamerauLevenshtein(std::string_view a, std::string_view b) {
   return DamerauLevenshteinImpl(Decode(a), Decode(b));
 }
 
+bool WithinOneEdit(std::string_view a, std::string_view b) {
+  if (!IsAscii(a) || !IsAscii(b)) return DamerauLevenshtein(a, b) <= 1;
+  if (a.size() < b.size()) std::swap(a, b);
+  if (a.size() - b.size() > 1) return false;
+  size_t i = 0;
+  while (i < b.size() && a[i] == b[i]) ++i;
+  if (i == b.size()) return true;  // equal, or one character appended
+  if (a.size() > b.size()) return a.substr(i + 1) == b.substr(i);  // one deleted
+  if (a.substr(i + 1) == b.substr(i + 1)) return true;             // one substituted
+  return i + 1 < a.size() && a[i] == b[i + 1] && a[i + 1] == b[i] &&
+         a.substr(i + 2) == b.substr(i + 2);  // two neighbours swapped
+}
+
 std::string KoelnerPhonetik(std::string_view text) {
   // Upper-case letters only; umlauts become their base vowel and ß an S, as in the
   // published rules.
@@ -264,9 +318,21 @@ std::string KoelnerPhonetik(std::string_view text) {
 }
 
 double TokenSetSimilarity(std::string_view a, std::string_view b) {
-  std::vector<std::string_view> ta = Tokens(a), tb = Tokens(b);
+  // Called for millions of pairs in batch dedupe: the token lists reuse their capacity.
+  thread_local std::vector<std::string_view> ta, tb;
+  thread_local std::vector<bool> used;
+  auto split = [](std::string_view s, std::vector<std::string_view>& out) {
+    out.clear();
+    for (size_t pos = 0; pos < s.size();) {
+      size_t end = std::min(s.find(' ', pos), s.size());
+      if (end > pos) out.push_back(s.substr(pos, end - pos));
+      pos = end + 1;
+    }
+  };
+  split(a, ta);
+  split(b, tb);
   if (ta.empty() || tb.empty()) return 0.0;
-  std::vector<bool> used(tb.size(), false);
+  used.assign(tb.size(), false);
   double matched = 0;
   for (std::string_view x : ta) {
     int best = -1;

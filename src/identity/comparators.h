@@ -19,6 +19,8 @@ double JaroWinkler(std::string_view a, std::string_view b);
 // Damerau-Levenshtein distance (unrestricted: insertions, deletions, substitutions and
 // transpositions of adjacent characters, which may be edited again).
 int DamerauLevenshtein(std::string_view a, std::string_view b);
+// DamerauLevenshtein(a, b) <= 1, in one pass without a table.
+bool WithinOneEdit(std::string_view a, std::string_view b);
 
 // Kölner Phonetik (Postel 1969) of a name: "Müller-Lüdenscheidt" → "65752682",
 // "Wikipedia" → "3412". Letters outside A-Z/ÄÖÜß are ignored.

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
 namespace rapport::identity {
 namespace {
 
@@ -28,6 +33,86 @@ TEST(DamerauLevenshtein, ReferenceDistances) {
   EXPECT_EQ(DamerauLevenshtein("martha", "marhta"), 1);
   EXPECT_EQ(DamerauLevenshtein("", "abc"), 3);
   EXPECT_EQ(DamerauLevenshtein("müller", "muller"), 1);
+}
+
+// The textbook Jaro (Winkler 1990): scan each character's window for the first unmatched
+// equal character. The library's bit-parallel version must agree with it exactly.
+double TextbookJaro(const std::string& a, const std::string& b) {
+  if (a.empty() && b.empty()) return 1.0;
+  if (a.empty() || b.empty()) return 0.0;
+  size_t window = std::max<size_t>(std::max(a.size(), b.size()) / 2, 1) - 1;
+  std::vector<bool> ma(a.size()), mb(b.size());
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    size_t lo = i > window ? i - window : 0, hi = std::min(i + window + 1, b.size());
+    for (size_t j = lo; j < hi; ++j) {
+      if (!mb[j] && a[i] == b[j]) {
+        ma[i] = mb[j] = true;
+        ++m;
+        break;
+      }
+    }
+  }
+  if (m == 0) return 0.0;
+  double t = 0;
+  for (size_t i = 0, j = 0; i < a.size(); ++i) {
+    if (!ma[i]) continue;
+    while (!mb[j]) ++j;
+    if (a[i] != b[j++]) ++t;
+  }
+  return (m / a.size() + m / b.size() + (m - t / 2) / m) / 3;
+}
+
+std::string RandomWord(std::mt19937& rng, size_t max_len, const char* alphabet) {
+  std::uniform_int_distribution<size_t> len(0, max_len);
+  std::uniform_int_distribution<size_t> pick(0, std::strlen(alphabet) - 1);
+  std::string s(len(rng), ' ');
+  for (char& c : s) c = alphabet[pick(rng)];
+  return s;
+}
+
+TEST(Jaro, BitParallelAgreesWithTheTextbookLoopUpToSixtyFourCharactersAndBeyond) {
+  std::mt19937 rng(7);
+  for (int k = 0; k < 20000; ++k) {
+    size_t max_len = k % 10 == 0 ? 80 : k % 3 == 0 ? 64 : 12;  // both sides of the 64 limit
+    std::string a = RandomWord(rng, max_len, "abcde"), b = RandomWord(rng, max_len, "abcde");
+    if (k % 4 == 0 && !a.empty()) b = a.substr(0, a.size() / 2) + "x" + a.substr(a.size() / 2);
+    ASSERT_DOUBLE_EQ(Jaro(a, b), TextbookJaro(a, b)) << a << " / " << b;
+  }
+}
+
+TEST(WithinOneEdit, AgreesWithDamerauLevenshteinAtMostOne) {
+  std::mt19937 rng(11);
+  int near = 0;
+  for (int k = 0; k < 20000; ++k) {
+    std::string a = RandomWord(rng, 6, "abc"), b = a;
+    std::uniform_int_distribution<int> edit(0, 4);
+    if (!b.empty()) {
+      size_t at = rng() % b.size();
+      switch (edit(rng)) {
+        case 0:
+          b.erase(at, 1);
+          break;
+        case 1:
+          b.insert(at, 1, 'c');
+          break;
+        case 2:
+          b[at] = 'a';
+          break;
+        case 3:
+          if (at + 1 < b.size()) std::swap(b[at], b[at + 1]);
+          break;
+        default:
+          b = RandomWord(rng, 6, "abc");
+      }
+    }
+    bool expected = DamerauLevenshtein(a, b) <= 1;
+    near += expected;
+    ASSERT_EQ(WithinOneEdit(a, b), expected) << a << " / " << b;
+  }
+  EXPECT_GT(near, 10000) << "the sample covers both answers";
+  EXPECT_TRUE(WithinOneEdit("müller", "mülelr"));  // non-ASCII: code points, not bytes
+  EXPECT_FALSE(WithinOneEdit("müller", "mueller"));
 }
 
 TEST(KoelnerPhonetik, PublishedReferenceValues) {

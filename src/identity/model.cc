@@ -108,10 +108,13 @@ int CompareGiven(const FieldValue& x, const FieldValue& y) {
   if (ix || iy) return fx[0] == fy[0] ? 4 : 6;
   double jw = JaroWinkler(fx, fy);
   if (jw >= 0.92) return 3;
-  // "Johann Georg" vs "Georg": a shared later name.
-  for (std::string_view tx : Tokens(x.a)) {
-    for (std::string_view ty : Tokens(y.a)) {
-      if (tx.size() > 1 && tx == ty) return 3;
+  // "Johann Georg" vs "Georg": a shared later name. Most pairs are single names: no token
+  // lists are built for them (this runs for every candidate pair of a batch).
+  if (x.a.find(' ') != std::string::npos || y.a.find(' ') != std::string::npos) {
+    for (std::string_view tx : Tokens(x.a)) {
+      for (std::string_view ty : Tokens(y.a)) {
+        if (tx.size() > 1 && tx == ty) return 3;
+      }
     }
   }
   if (jw >= 0.80) return 5;
@@ -122,11 +125,13 @@ int CompareSurname(const FieldValue& x, const FieldValue& y) {
   if (x.a == y.a) return 0;
   if (x.b == y.b) return 1;
   // Double names: "Müller-Lüdenscheidt" vs "Müller".
-  std::vector<std::string_view> tx = Tokens(x.b), ty = Tokens(y.b);
-  if (tx.size() > 1 || ty.size() > 1) {
-    for (auto a : tx)
-      for (auto b : ty)
-        if (a == b && a.size() > 2) return 1;
+  if (x.b.find(' ') != std::string::npos || y.b.find(' ') != std::string::npos) {
+    std::vector<std::string_view> tx = Tokens(x.b), ty = Tokens(y.b);
+    if (tx.size() > 1 || ty.size() > 1) {
+      for (auto a : tx)
+        for (auto b : ty)
+          if (a == b && a.size() > 2) return 1;
+    }
   }
   double jw = JaroWinkler(x.a, y.a);
   if (jw >= 0.92) return 2;
@@ -156,7 +161,7 @@ int CompareDate(const FieldValue& x, const FieldValue& y) {
   if (x.num != 0) std::snprintf(buf, sizeof buf, "%08d", x.num), sx = buf;
   if (y.num != 0) std::snprintf(buf, sizeof buf, "%08d", y.num), sy = buf;
   if (sx == sy) return 0;
-  return DamerauLevenshtein(sx, sy) <= 1 ? 2 : 4;
+  return WithinOneEdit(sx, sy) ? 2 : 4;
 }
 
 int CompareAddress(const FieldValue& x, const FieldValue& y) {
@@ -188,7 +193,7 @@ int CompareLevel(ComparisonKind kind, const FieldValue& x, const FieldValue& y) 
       return CompareAddress(x, y);
     case ComparisonKind::kPostcode:
       if (x.a == y.a) return 0;
-      return DamerauLevenshtein(x.a, y.a) <= 1 ? 1 : 2;
+      return WithinOneEdit(x.a, y.a) ? 1 : 2;
     case ComparisonKind::kCity:
     case ComparisonKind::kText:
       return CompareFuzzy(x, y);
@@ -199,14 +204,18 @@ int CompareLevel(ComparisonKind kind, const FieldValue& x, const FieldValue& y) 
       // Not "same local part": local parts are usually made of the name, so that agreement
       // says nothing beyond the name comparisons.
       // Digits differ ("weber82" vs "weber86"): numbered addresses of different people.
-      auto digits = [](const std::string& t) {
-        std::string d;
-        for (char c : t)
-          if (std::isdigit(static_cast<unsigned char>(c))) d.push_back(c);
-        return d;
+      auto is_digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
+      auto same_digits = [&](std::string_view p, std::string_view q) {
+        size_t i = 0, j = 0;
+        for (;;) {
+          while (i < p.size() && !is_digit(p[i])) ++i;
+          while (j < q.size() && !is_digit(q[j])) ++j;
+          if (i == p.size() || j == q.size()) return i == p.size() && j == q.size();
+          if (p[i++] != q[j++]) return false;
+        }
       };
-      if (digits(x.a) != digits(y.a)) return 2;
-      return DamerauLevenshtein(x.a, y.a) <= 1 ? 1 : 2;
+      if (!same_digits(x.a, y.a)) return 2;
+      return WithinOneEdit(x.a, y.a) ? 1 : 2;
     }
     case ComparisonKind::kPhone: {
       if (x.a == y.a) return 0;
@@ -219,7 +228,7 @@ int CompareLevel(ComparisonKind kind, const FieldValue& x, const FieldValue& y) 
     }
     case ComparisonKind::kId:
       if (x.a == y.a) return 0;
-      return x.a.size() >= 5 && DamerauLevenshtein(x.a, y.a) <= 1 ? 1 : 2;
+      return x.a.size() >= 5 && WithinOneEdit(x.a, y.a) ? 1 : 2;
     case ComparisonKind::kNumber: {
       if (x.a == y.a) return 0;
       char* ex = nullptr;
@@ -401,13 +410,37 @@ MatchModel MatchModel::Default(const MatchConfig& config) {
     }
     if (idx.size() == rule.size()) m.rules_.push_back(std::move(idx));
   }
+  m.CacheWeights();
   return m;
+}
+
+void MatchModel::CacheWeights() {
+  level_weights_.clear();
+  for (const auto& p : params_) {
+    std::vector<double> w;
+    for (size_t l = 0; l < p.m.size(); ++l) w.push_back(Log2(p.m[l] / p.u[l]));
+    level_weights_.push_back(std::move(w));
+  }
 }
 
 ComparisonVector MatchModel::Compare(const NormalizedRecord& a, const NormalizedRecord& b) const {
   ComparisonVector v;
+  CompareInto(a, b, v);
+  return v;
+}
+
+double MatchModel::Probability(const NormalizedRecord& a, const NormalizedRecord& b) const {
+  // Batch scoring calls this for every candidate pair: the levels reuse one buffer per thread.
+  thread_local ComparisonVector v;
+  CompareInto(a, b, v);
+  return Evaluate(a, b, v, false).probability;
+}
+
+void MatchModel::CompareInto(const NormalizedRecord& a, const NormalizedRecord& b,
+                             ComparisonVector& v) const {
   const size_t n = config_.comparisons.size();
   v.levels.resize(n);
+  v.names_swapped = false;
   for (size_t i = 0; i < n; ++i) {
     v.levels[i] =
         static_cast<int8_t>(CompareLevel(config_.comparisons[i].kind, a.values[i], b.values[i]));
@@ -426,7 +459,6 @@ ComparisonVector MatchModel::Compare(const NormalizedRecord& a, const Normalized
       v.names_swapped = true;
     }
   }
-  return v;
 }
 
 void MatchModel::Discounts(const int8_t* levels, bool names_swapped, bool* household,
@@ -482,7 +514,7 @@ Explanation MatchModel::Evaluate(const NormalizedRecord& a, const NormalizedReco
     double w = 0;
     std::string note;
     if (l >= 0) {
-      w = Log2(p.m[l] / p.u[l]);
+      w = level_weights_[i][l];
       if (l == 0 && UsesTermFrequency(spec.kind) && p.tf_total > 0) {
         auto it = p.tf.find(std::string(TfValue(spec.kind, a.values[i])));
         double count = it == p.tf.end() ? 1.0 : it->second;
@@ -705,6 +737,7 @@ TrainingReport MatchModel::Train(const std::vector<NormalizedRecord>& records,
       if (p.m[l] / p.u[l] > ratio_prev) p.u[l] = p.m[l] / ratio_prev;
     }
   }
+  CacheWeights();
   // Prior over all pairs: the expected matches among candidates, spread over every pair
   // (blocking is assumed to miss few matches).
   double all_pairs = 0.5 * static_cast<double>(records.size()) * (records.size() - 1);
@@ -837,6 +870,7 @@ Result<MatchModel> MatchModel::FromJson(const Json& j) {
     }
     MatchModel m = Default(config);
     m.params_ = std::move(params);
+    m.CacheWeights();
     m.lambda_ = j.at("lambda").get<double>();
     if (!(m.lambda_ > 0 && m.lambda_ < 1))
       return InvalidArgument("lambda must lie in (0, 1)", "lambda");

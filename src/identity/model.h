@@ -118,9 +118,7 @@ class MatchModel {
   // Match probability of a compared pair (deterministic rules included).
   double Probability(const NormalizedRecord& a, const NormalizedRecord& b,
                      const ComparisonVector& v) const;
-  double Probability(const NormalizedRecord& a, const NormalizedRecord& b) const {
-    return Probability(a, b, Compare(a, b));
-  }
+  double Probability(const NormalizedRecord& a, const NormalizedRecord& b) const;
   Explanation Explain(const NormalizedRecord& a, const NormalizedRecord& b) const;
 
   const MatchConfig& config() const { return config_; }
@@ -135,12 +133,16 @@ class MatchModel {
   static Result<MatchModel> FromJson(const Json& j);
 
  private:
+  void CompareInto(const NormalizedRecord& a, const NormalizedRecord& b, ComparisonVector& v) const;
+  // log2(m / u) per comparison and level, from params_: set wherever params_ change.
+  void CacheWeights();
   void Discounts(const int8_t* levels, bool names_swapped, bool* household, bool* neighbour) const;
   Explanation Evaluate(const NormalizedRecord& a, const NormalizedRecord& b,
                        const ComparisonVector& v, bool with_text) const;
 
   MatchConfig config_;
   std::vector<ComparisonParams> params_;
+  std::vector<std::vector<double>> level_weights_;
   std::vector<std::vector<int>> rules_;  // comparison indices per deterministic rule
   double lambda_ = 1e-6;
   bool trained_ = false;

@@ -61,6 +61,7 @@ std::vector<ScoredPair> ScorePairs(const MatchModel& model,
   std::vector<std::thread> pool;
   const double threshold = model.config().threshold;
   const size_t chunk = 65536;
+  constexpr size_t kPrefetchAhead = 16;
   std::atomic<size_t> next{0}, done{0};
   for (unsigned t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
@@ -69,6 +70,17 @@ std::vector<ScoredPair> ScorePairs(const MatchModel& model,
         if (begin >= candidates.size()) break;
         size_t end = std::min(candidates.size(), begin + chunk);
         for (size_t k = begin; k < end; ++k) {
+          // Scoring waits on memory: the second record of a pair is anywhere among millions.
+          // Fetch the record a few pairs ahead, then its compared values.
+          if (k + kPrefetchAhead < end) {
+            __builtin_prefetch(&records[candidates[k + kPrefetchAhead].second]);
+          }
+          if (k + kPrefetchAhead / 2 < end) {
+            const auto& values = records[candidates[k + kPrefetchAhead / 2].second].values;
+            const char* bytes = reinterpret_cast<const char*>(values.data());
+            const size_t size = values.size() * sizeof(FieldValue);
+            for (size_t line = 0; line < size; line += 64) __builtin_prefetch(bytes + line);
+          }
           const auto& [x, y] = candidates[k];
           double p = model.Probability(records[x], records[y]);
           if (p >= threshold) parts[t].push_back({x, y, p});
