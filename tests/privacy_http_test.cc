@@ -341,6 +341,75 @@ TEST_F(PrivacyHttpTest, APartnersCaseReadIsARecordedDisclosure) {
   EXPECT_EQ(report.json()["recipients"][0]["recipient"], "partner-a");
 }
 
+// Consents, aliases and the disclosure register are kept under the person id they were given
+// for; when that person is merged into another, they are the survivor's (looked up through the
+// merge's redirect), and when the merge is undone they go back with the restored person.
+TEST_F(PrivacyHttpTest, ConsentsAliasesAndDisclosuresFollowAMergeAndGoBackOnUndo) {
+  HttpClient c = server_->Client();
+  auto person_of = [&](const std::string& key, const Json& fields) {
+    Json rec = {{"source", "shop"}, {"source_key", key}, {"fields", fields}};
+    auto r = c.Post("/v1/records", rec.dump(), agent_);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.json().value("person", "");
+  };
+  // Two persons the matcher keeps apart (different names), merged by hand below.
+  std::string a = person_of(
+      "M-1", {{"vorname", "Anna"}, {"nachname", "Berger"}, {"email", "anna.berger@example.org"}});
+  std::string b = person_of(
+      "M-2", {{"vorname", "Hanna"}, {"nachname", "Bergmann-Sattler"}, {"email", "hb@example.net"}});
+  ASSERT_NE(a, b);
+  std::string survivor = std::min(a, b), absorbed = std::max(a, b);
+  Json consent = {{"purposes", {"offers"}},
+                  {"recipients", {"versicherung-nord"}},
+                  {"proof", {{"text_version", "v1"}, {"channel", "web form"}}}};
+  auto given = c.Post("/v1/persons/" + absorbed + "/consents", consent.dump(), agent_);
+  ASSERT_EQ(given.status, 201) << given.body;
+  auto before = c.Get("/v1/partner/persons/" + absorbed + "?purpose=offers&fields=email", insurer_);
+  ASSERT_EQ(before.status, 200) << before.body;
+  std::string alias = before.json()["fields"]["email"];
+  EXPECT_EQ(c.Get("/v1/partner/persons/" + survivor + "?purpose=offers", insurer_).status, 404)
+      << "the survivor gave no consent yet";
+
+  auto merged =
+      c.Post("/v1/persons/" + survivor + "/merge", Json{{"other", absorbed}}.dump(), agent_);
+  ASSERT_EQ(merged.status, 200) << merged.body;
+  ASSERT_EQ(merged.json()["survivor"], survivor);
+  auto consents = c.Get("/v1/persons/" + survivor + "/consents", analyst_).json()["consents"];
+  ASSERT_EQ(consents.size(), 1u) << "the absorbed person's consent is the survivor's";
+  auto read = c.Get("/v1/partner/persons/" + survivor + "?purpose=offers&fields=email", insurer_);
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_EQ(read.json()["fields"]["email"].get<std::string>().find("+"),
+            read.json()["fields"]["email"].get<std::string>().rfind("+"));
+  Json history = c.Get("/v1/persons/" + survivor + "/disclosures", analyst_).json()["disclosures"];
+  ASSERT_GE(history.size(), 3u) << history.dump();
+  EXPECT_EQ(history[0]["person"], absorbed) << "the register keeps who it was given for";
+  auto report = c.Get("/v1/persons/" + survivor + "/access-report", agent_).json();
+  EXPECT_EQ(report["consents"].size(), 1u);
+  bool has_alias = false;
+  for (const auto& x : report["aliases"]) has_alias = has_alias || x["alias"] == alias;
+  EXPECT_TRUE(has_alias) << report["aliases"].dump();
+  std::string consent_id = given.json()["id"];
+
+  // Undo: the consent, its alias and its disclosures go back to the restored person.
+  auto undone =
+      c.Post("/v1/merges/" + merged.json()["id"].get<std::string>() + "/undo", "", agent_);
+  ASSERT_EQ(undone.status, 200) << undone.body;
+  EXPECT_TRUE(c.Get("/v1/persons/" + survivor + "/consents", analyst_).json()["consents"].empty());
+  EXPECT_EQ(c.Get("/v1/persons/" + absorbed + "/consents", analyst_).json()["consents"].size(), 1u);
+  EXPECT_EQ(c.Get("/v1/partner/persons/" + survivor + "?purpose=offers", insurer_).status, 404);
+  auto again = c.Get("/v1/partner/persons/" + absorbed + "?purpose=offers&fields=email", insurer_);
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.json()["fields"]["email"], alias) << "the recipient keeps its one alias";
+  // Merged again, the consent can be withdrawn through the survivor.
+  auto redo =
+      c.Post("/v1/persons/" + survivor + "/merge", Json{{"other", absorbed}}.dump(), agent_);
+  ASSERT_EQ(redo.status, 200) << redo.body;
+  EXPECT_EQ(c.Post("/v1/persons/" + survivor + "/consents/" + consent_id + "/withdraw", "", agent_)
+                .status,
+            200);
+  EXPECT_EQ(c.Get("/v1/partner/persons/" + survivor + "?purpose=offers", insurer_).status, 404);
+}
+
 TEST_F(PrivacyHttpTest, WebhookAboutAPersonIsNotSentWithoutCover) {
   HttpClient c = server_->Client();
   ASSERT_EQ(Put(c, "/v1/privacy/recipients/versicherung-nord",

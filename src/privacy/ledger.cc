@@ -73,6 +73,17 @@ Result<std::vector<store::Document>> AllDocuments(store::Store& store, std::stri
   }
 }
 
+// The documents of a kind kept under any of a person's ids ("<id>~…"), in id order of each.
+Result<std::vector<store::Document>> PersonDocuments(store::Store& store, std::string_view kind,
+                                                     const std::vector<std::string>& ids) {
+  std::vector<store::Document> out;
+  for (const auto& id : ids) {
+    ASSIGN_OR_RETURN(auto docs, AllDocuments(store, kind, id + "~"));
+    for (auto& d : docs) out.push_back(std::move(d));
+  }
+  return out;
+}
+
 // The bodies of all documents of a kind whose id starts with `prefix`, as a JSON array.
 Result<Json> AllBodies(store::Store& store, std::string_view kind, std::string_view prefix) {
   ASSIGN_OR_RETURN(auto docs, AllDocuments(store, kind, prefix));
@@ -435,7 +446,13 @@ Result<Json> Ledger::WithdrawConsent(const std::string& person, const std::strin
                                      const auth::Principal& by) {
   ASSIGN_OR_RETURN(Json view, profiles_.GetPerson(person, 0));
   std::string id = view.value("id", person);
-  ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kConsent, id + "~" + consent_id));
+  // The consent may have been given under an id merged into this person since.
+  ASSIGN_OR_RETURN(auto ids, profiles_.AllIds(id));
+  std::optional<store::Document> doc;
+  for (const auto& subject : ids) {
+    ASSIGN_OR_RETURN(doc, store_.GetDocument(kConsent, subject + "~" + consent_id));
+    if (doc) break;
+  }
   if (!doc) return NotFound("no consent " + consent_id + " of person " + id, "consent");
   ASSIGN_OR_RETURN(Json j, ParseJson(doc->body));
   if (!j["withdrawn_at"].is_null()) {
@@ -454,12 +471,19 @@ Result<Json> Ledger::WithdrawConsent(const std::string& person, const std::strin
 }
 
 Result<Json> Ledger::ListConsents(const std::string& person) {
-  ASSIGN_OR_RETURN(Json out, AllBodies(store_, kConsent, person + "~"));
+  ASSIGN_OR_RETURN(auto ids, profiles_.AllIds(person));
+  ASSIGN_OR_RETURN(auto docs, PersonDocuments(store_, kConsent, ids));
+  Json out = Json::array();
+  for (const auto& d : docs) {
+    ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
+    out.push_back(std::move(j));
+  }
   return Json{{"person", person}, {"consents", out}};
 }
 
 Result<std::vector<Json>> Ledger::ActiveConsents(const std::string& person) {
-  ASSIGN_OR_RETURN(auto docs, AllDocuments(store_, kConsent, person + "~"));
+  ASSIGN_OR_RETURN(auto ids, profiles_.AllIds(person));
+  ASSIGN_OR_RETURN(auto docs, PersonDocuments(store_, kConsent, ids));
   std::vector<Json> out;
   for (const auto& d : docs) {
     ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
@@ -485,7 +509,13 @@ Result<Json> Ledger::PayloadFor(const Json& view, const std::string& recipient,
       // The recipient gets its own alias, issued once (invariant 4).
       std::string person = view["id"];
       std::string key = person + "~" + recipient;
-      ASSIGN_OR_RETURN(auto existing, store_.GetDocument(kPersonAlias, key));
+      // An alias issued under an id merged into this person since stays the recipient's one.
+      ASSIGN_OR_RETURN(auto ids, profiles_.AllIds(person));
+      std::optional<store::Document> existing;
+      for (const auto& subject : ids) {
+        ASSIGN_OR_RETURN(existing, store_.GetDocument(kPersonAlias, subject + "~" + recipient));
+        if (existing) break;
+      }
       std::string alias;
       if (existing) {
         ASSIGN_OR_RETURN(Json a, ParseJson(existing->body));
@@ -685,12 +715,19 @@ Status Ledger::CheckWebhook(const Json& action) {
 }
 
 Result<Json> Ledger::ListDisclosures(const std::string& person) {
-  ASSIGN_OR_RETURN(auto docs, AllDocuments(store_, kDisclosure, person + "~"));
-  Json out = Json::array();
+  ASSIGN_OR_RETURN(auto ids, profiles_.AllIds(person));
+  ASSIGN_OR_RETURN(auto docs, PersonDocuments(store_, kDisclosure, ids));
+  std::vector<Json> entries;
   for (const auto& d : docs) {
     ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
-    out.push_back(std::move(j));
+    entries.push_back(std::move(j));
   }
+  // Oldest first across the ids (a "dis_" id is a ULID: its order is its time).
+  std::stable_sort(entries.begin(), entries.end(), [](const Json& a, const Json& b) {
+    return a.value("id", "") < b.value("id", "");
+  });
+  Json out = Json::array();
+  for (auto& j : entries) out.push_back(std::move(j));
   return Json{{"person", person}, {"disclosures", out}};
 }
 
@@ -866,7 +903,8 @@ Result<Json> Ledger::AccessReport(const std::string& person_id, const auth::Prin
                     {"provenance", provenance_of_record[g.value("record", "")]},
                     {"recipients", to}};
   }
-  ASSIGN_OR_RETURN(auto alias_docs, AllDocuments(store_, kPersonAlias, person + "~"));
+  ASSIGN_OR_RETURN(auto ids, profiles_.AllIds(person));
+  ASSIGN_OR_RETURN(auto alias_docs, PersonDocuments(store_, kPersonAlias, ids));
   Json aliases = Json::array();
   for (const auto& d : alias_docs) {
     ASSIGN_OR_RETURN(Json a, ParseJson(d.body));
@@ -875,7 +913,7 @@ Result<Json> Ledger::AccessReport(const std::string& person_id, const auth::Prin
   ASSIGN_OR_RETURN(Json leaks_all, ListLeaks());
   Json leaks = Json::array();
   for (const auto& l : leaks_all["leaks"]) {
-    if (l.value("person", "") == person) leaks.push_back(l);
+    if (std::find(ids.begin(), ids.end(), l.value("person", "")) != ids.end()) leaks.push_back(l);
   }
   Json events = Json::array();
   for (const auto& e : view.value("events", Json::array())) {
@@ -909,6 +947,9 @@ Result<Json> Ledger::EraseLocked(const std::string& person_id, const auth::Princ
                                  const std::string& reason) {
   Json erasure;
   profiles::Actor actor{"user", by.name.empty() ? by.token_id : by.name};
+  // Read before: the callback runs under the profiles lock. The ids merged into the person
+  // keep ledger data of it (aliases, disclosures) too.
+  ASSIGN_OR_RETURN(auto ids, profiles_.AllIds(person_id));
   auto erased = profiles_.ErasePerson(person_id, actor, [&](const Json& view) -> Status {
     std::string person = view["id"];
     store::Erasure e;
@@ -916,7 +957,7 @@ Result<Json> Ledger::EraseLocked(const std::string& person_id, const auth::Princ
     for (const auto& ev : view["events"]) e.event_ids.push_back(ev["id"]);
     std::set<std::string> needles = IdentifyingValues(view);
     // Aliases go with the address they stand for; the register keeps who got one.
-    ASSIGN_OR_RETURN(auto alias_docs, AllDocuments(store_, kPersonAlias, person + "~"));
+    ASSIGN_OR_RETURN(auto alias_docs, PersonDocuments(store_, kPersonAlias, ids));
     store::WriteBatch forget;
     for (const auto& d : alias_docs) {
       ASSIGN_OR_RETURN(Json a, ParseJson(d.body));
@@ -931,9 +972,10 @@ Result<Json> Ledger::EraseLocked(const std::string& person_id, const auth::Princ
     }
     ASSIGN_OR_RETURN(store::ErasureCounts counts, store_.Erase(e));
     // Recipients the erasure must be passed on to (Art. 19).
-    ASSIGN_OR_RETURN(Json disclosures, ListDisclosures(person));
+    ASSIGN_OR_RETURN(auto disclosures, PersonDocuments(store_, kDisclosure, ids));
     std::set<std::string> notify;
-    for (const auto& d : disclosures["disclosures"]) {
+    for (const auto& doc : disclosures) {
+      ASSIGN_OR_RETURN(Json d, ParseJson(doc.body));
       if (d.value("allowed", false)) notify.insert(d.value("recipient", ""));
     }
     std::string id = ids_.Next("era");

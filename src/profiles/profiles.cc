@@ -1596,6 +1596,20 @@ Result<std::string> ProfileService::PersonOfRecord(const std::string& record_id)
   return it == impl_->record_person.end() ? std::string() : it->second;
 }
 
+Result<std::vector<std::string>> ProfileService::AllIds(const std::string& id) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  RETURN_IF_ERROR(impl_->Sync());
+  std::string current = impl_->ResolveId(id);
+  std::vector<std::string> merged;
+  // One pass over the redirects (merges are few next to persons); chains count too.
+  for (const auto& [from, to] : impl_->redirects) {
+    if (from != current && impl_->ResolveId(from) == current) merged.push_back(from);
+  }
+  std::sort(merged.begin(), merged.end());
+  merged.insert(merged.begin(), current);
+  return merged;
+}
+
 Result<size_t> ProfileService::PersonCount() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   RETURN_IF_ERROR(impl_->Sync());

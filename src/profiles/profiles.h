@@ -145,6 +145,12 @@ class ProfileService {
   Result<Json> ErasePerson(const std::string& id, const Actor& by,
                            const std::function<Status(const Json&)>& erase_data);
 
+  // The current id of the person `id` names, then the ids merged into it (directly or through
+  // a chain) that now answer as redirects to it; an undone merge's id is no longer among
+  // them. For data other modules keep by person id (the privacy ledger's consents, aliases,
+  // disclosures). Costs one pass over the redirects. An unknown id gives just itself.
+  Result<std::vector<std::string>> AllIds(const std::string& id);
+
   // The person a record belongs to ("" if none); for tests and tools.
   Result<std::string> PersonOfRecord(const std::string& record_id);
   Result<size_t> PersonCount();
