@@ -183,6 +183,11 @@ TEST_F(CasesServer, S3HandoverKeepsEverythingAndNothingIsAskedTwice) {
 TEST_F(CasesServer, S5NegativeRatingBecomesAnInvoicingCaseEscalatesAndTheFixSticks) {
   std::string person = NewPerson("C-2002", "Erika", "Mustermann");
   ASSERT_FALSE(person.empty());
+  // Every order's invoice goes out through the invoice journey's outbox.
+  auto deployed =
+      http_->Post("/v1/journeys", ReadFile(SourceDir() + "/examples/journeys/invoice.yaml"), admin_,
+                  "application/yaml");
+  ASSERT_EQ(deployed.status, 201) << deployed.body;
   auto first_order = Post("/v1/events",
                           {{"id", "order-O-1"},
                            {"type", "order.placed"},
@@ -276,6 +281,33 @@ TEST_F(CasesServer, S5NegativeRatingBecomesAnInvoicingCaseEscalatesAndTheFixStic
   EXPECT_EQ(applied["value"], "tax-compliant-with-buyer-vat-id");
   EXPECT_EQ(applied["case"], id) << "provenance: the case that fixed it";
   EXPECT_EQ(http_->Get("/v1/events/order-O-1/annotations", analyst_).status, 404);
+
+  // The invoice message of the later order carries the preference in the delivered outbox
+  // entry (the template's context); the earlier invoice went out without it.
+  auto invoice_of = [&](const std::string& order) {
+    std::ifstream sink(db_ + ".outbox.ndjson");
+    std::string line;
+    while (std::getline(sink, line)) {
+      auto entry = ParseJson(line);
+      if (entry.ok() && (*entry)["action"].value("action", "") == "send_invoice" &&
+          (*entry)["action"].value("instance_key", "") == order) {
+        return (*entry)["action"];
+      }
+    }
+    return Json();
+  };
+  Json invoice;
+  ASSERT_TRUE(WaitUntil([&] {
+    invoice = invoice_of("O-2");
+    return !invoice.is_null();
+  })) << ReadFile(db_ + ".outbox.ndjson");
+  EXPECT_EQ(invoice["preferences"]["invoice_format"], "tax-compliant-with-buyer-vat-id")
+      << invoice.dump();
+  EXPECT_EQ(invoice["preferences_provenance"]["invoice_format"]["case"], id);
+  EXPECT_EQ(invoice["preferences_provenance"]["invoice_format"]["event"], "order-O-2");
+  Json first_invoice = invoice_of("O-1");
+  ASSERT_FALSE(first_invoice.is_null());
+  EXPECT_FALSE(first_invoice.contains("preferences")) << first_invoice.dump();
 
   // The preference is part of the customer 360.
   auto p360 = http_->Get("/v1/persons/" + person, analyst_);

@@ -183,6 +183,10 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
   outbox.open_case = [cases = app->cases_.get()](const Json& action) {
     return cases->OpenFromJourney(action).status();
   };
+  // Messages and webhooks about an order carry the customer's preferences (invoice format).
+  outbox.annotate = [cases = app->cases_.get()](Json& action) {
+    return cases->AnnotateOutboxAction(action);
+  };
   app->outbox_ = std::make_unique<journey::OutboxDeliverer>(*app->store_, *app->clock_,
                                                             app->metrics_, *app->journeys_, outbox);
   RETURN_IF_ERROR(app->outbox_->Open());

@@ -835,16 +835,22 @@ Status CaseService::HandleEvent(const ConfigPtr& cfg, const Event& e, store::Wri
       batch.puts.push_back({{kEventErrorKind, e.id, why.dump()}, -1});
     }
   }
-  // Orders (and whatever else a preference applies to) carry the preferences of their customer
-  // that were set before the event arrived.
-  if (e.subject.empty()) return OkStatus();
+  ASSIGN_OR_RETURN(auto annotation, AnnotationOf(cfg, e));
+  if (annotation) batch.puts.push_back({{kAnnotationKind, e.id, annotation->dump()}, -1});
+  return OkStatus();
+}
+
+// Orders (and whatever else a preference applies to) carry the preferences of their customer
+// that were set before the event arrived.
+Result<std::optional<Json>> CaseService::AnnotationOf(const ConfigPtr& cfg, const Event& e) {
+  if (e.subject.empty()) return std::optional<Json>();
   bool applies = false;
   for (const auto& p : cfg->preferences) {
     for (const auto& pattern : p.applies_to) applies = applies || EventTypeMatches(pattern, e.type);
   }
-  if (!applies) return OkStatus();
+  if (!applies) return std::optional<Json>();
   ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kPreferenceKind, e.subject));
-  if (!doc) return OkStatus();
+  if (!doc) return std::optional<Json>();
   ASSIGN_OR_RETURN(Json prefs, ParseJson(doc->body));
   Json apply = Json::object();
   for (const auto& [name, entry] : prefs["preferences"].items()) {
@@ -858,13 +864,59 @@ Status CaseService::HandleEvent(const ConfigPtr& cfg, const Event& e, store::Wri
     a.erase("previous");
     apply[name] = std::move(a);
   }
-  if (apply.empty()) return OkStatus();
-  Json annotation = {{"event", e.id},
-                     {"type", e.type},
-                     {"subject", e.subject},
-                     {"annotated_at", FormatTime(clock_.Now())},
-                     {"preferences", apply}};
-  batch.puts.push_back({{kAnnotationKind, e.id, annotation.dump()}, -1});
+  if (apply.empty()) return std::optional<Json>();
+  return std::optional<Json>(Json{{"event", e.id},
+                                  {"type", e.type},
+                                  {"subject", e.subject},
+                                  {"annotated_at", FormatTime(clock_.Now())},
+                                  {"preferences", apply}});
+}
+
+Status CaseService::AnnotateOutboxAction(Json& action) {
+  if (!action.is_object() || !action.contains("reasons") || !action["reasons"].is_array()) {
+    return OkStatus();
+  }
+  ConfigPtr cfg = config();
+  Json values = Json::object(), provenance = Json::object();
+  for (const Json& reason : action["reasons"]) {
+    if (!reason.is_object() || !reason.value("held", false)) continue;
+    std::string event_id = reason.value("event_id", "");
+    if (event_id.empty()) continue;
+    ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kAnnotationKind, event_id));
+    std::optional<Json> annotation;
+    if (doc) {
+      ASSIGN_OR_RETURN(annotation, ParseJson(doc->body));
+    } else {
+      // The case worker has not looked at this event yet: annotate it now, once (revision 0),
+      // so that the annotation and every payload that carries it agree.
+      auto event = store_.GetEvent(event_id);
+      if (event.status().code() == StatusCode::kNotFound) continue;
+      ASSIGN_OR_RETURN(Event e, std::move(event));
+      ASSIGN_OR_RETURN(annotation, AnnotationOf(cfg, e));
+      if (!annotation) continue;
+      store::WriteBatch batch;
+      batch.puts.push_back({{kAnnotationKind, event_id, annotation->dump()}, 0});
+      Status written = store_.Write(batch);
+      if (written.code() == StatusCode::kAborted) {
+        ASSIGN_OR_RETURN(auto now_doc, store_.GetDocument(kAnnotationKind, event_id));
+        if (now_doc) {
+          ASSIGN_OR_RETURN(annotation, ParseJson(now_doc->body));
+        }
+      } else {
+        RETURN_IF_ERROR(written);
+      }
+    }
+    if (!annotation) continue;
+    for (const auto& [name, entry] : (*annotation)["preferences"].items()) {
+      values[name] = entry.value("value", "");
+      Json from = entry;
+      from["event"] = event_id;
+      provenance[name] = std::move(from);
+    }
+  }
+  if (values.empty()) return OkStatus();
+  action["preferences"] = std::move(values);
+  action["preferences_provenance"] = std::move(provenance);
   return OkStatus();
 }
 

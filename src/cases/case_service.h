@@ -138,6 +138,13 @@ class CaseService {
   // The preferences an event was annotated with; kNotFound if it has none.
   Result<Json> Annotation(std::string_view event_id);
 
+  // Puts the preferences annotated on the events an outbox action was decided on (its held
+  // reasons' event ids, e.g. the order) into the action: "preferences" {name: value}, the
+  // template context of a message or the body of a webhook, and "preferences_provenance"
+  // {name: {value, set_by, set_at, case, event}}. An event the case worker has not annotated
+  // yet is annotated now, so a fast journey does not outrun its preferences.
+  Status AnnotateOutboxAction(Json& action);
+
   // Looks at new events of the log: feedback → cases, orders → annotations. Returns how many.
   Result<size_t> CatchUp();
   // CatchUp, then decides every SLA timer due now (warning, breach with escalation).
@@ -154,6 +161,9 @@ class CaseService {
   Status OpenInto(const ConfigPtr& cfg, const OpenCaseRequest& request, const Actor& actor,
                   Time now, store::WriteBatch& batch, Json* out);
   Status HandleEvent(const ConfigPtr& cfg, const Event& e, store::WriteBatch& batch);
+  // The annotation of an order-like event: the preferences of its subject set before it was
+  // received; nullopt if none apply.
+  Result<std::optional<Json>> AnnotationOf(const ConfigPtr& cfg, const Event& e);
   Status FireTimer(const store::QueueItem& item, Time now);
   // Group commit: concurrent writes of different cases share one transaction (one fsync);
   // if the shared write fails (a revision conflict), each is written alone for its own answer.

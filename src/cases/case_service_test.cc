@@ -269,6 +269,48 @@ TEST_F(CaseServiceTest, AJourneyOpensOneCaseWithItsSlaHoweverOftenTheOutboxRetri
   EXPECT_EQ(c["sla"][0]["due"], "2026-11-24T09:00:00Z");
 }
 
+// An outbox action decided on an order (its reason names the order event).
+Json InvoiceAction(const std::string& order_event) {
+  return {{"kind", "message"},
+          {"action", "send_invoice"},
+          {"reasons",
+           {{{"role", "requires"},
+             {"fact", "order.placed"},
+             {"held", true},
+             {"event_id", order_event}}}}};
+}
+
+TEST_F(CaseServiceTest, AnOutboxActionCarriesThePreferencesOfItsOrder) {
+  Event early;
+  early.id = "order-1";
+  early.type = "order.placed";
+  early.subject = "per_5";
+  PostEvent(early);
+  ASSERT_TRUE(clock_.Advance(std::chrono::hours(1)).ok());
+  ASSERT_TRUE(
+      service_->SetPreference("per_5", "invoice_format", "tax-compliant", agent1_, "").ok());
+  ASSERT_TRUE(clock_.Advance(std::chrono::hours(1)).ok());
+  Event later = early;
+  later.id = "order-2";
+  later.occurred_at = {};
+  PostEvent(later);
+  // No CatchUp has run: the action is annotated on the spot, and the annotation is kept.
+  Json action = InvoiceAction("order-2");
+  ASSERT_TRUE(service_->AnnotateOutboxAction(action).ok());
+  EXPECT_EQ(action["preferences"]["invoice_format"], "tax-compliant") << action.dump();
+  EXPECT_EQ(action["preferences_provenance"]["invoice_format"]["event"], "order-2");
+  EXPECT_EQ(action["preferences_provenance"]["invoice_format"]["set_by"]["id"], "tok_1");
+  EXPECT_EQ((*service_->Annotation("order-2"))["preferences"]["invoice_format"]["value"],
+            "tax-compliant");
+  // The earlier order was received before the preference was set; an unknown event adds nothing.
+  Json before = InvoiceAction("order-1");
+  ASSERT_TRUE(service_->AnnotateOutboxAction(before).ok());
+  EXPECT_FALSE(before.contains("preferences")) << before.dump();
+  Json unknown = InvoiceAction("no-such-event");
+  ASSERT_TRUE(service_->AnnotateOutboxAction(unknown).ok());
+  EXPECT_FALSE(unknown.contains("preferences"));
+}
+
 TEST_F(CaseServiceTest, AJourneyCaseWithoutPersonOrWithAnUnknownFieldIsRefused) {
   auto no_person = service_->OpenFromJourney(LostKitAction(""));
   ASSERT_FALSE(no_person.ok());

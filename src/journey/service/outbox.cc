@@ -152,6 +152,12 @@ Result<size_t> OutboxDeliverer::DeliverDue() {
   for (const auto& item : due) {
     ASSIGN_OR_RETURN(Json action, ParseJson(item.body));
     Failpoint("outbox.before_send");
+    if (action.value("kind", "") != "open_case" && options_.annotate) {
+      if (Status annotated = options_.annotate(action); !annotated.ok()) {
+        settle(item, annotated);
+        continue;
+      }
+    }
     if (action.value("kind", "") == "webhook" && options_.webhook_gate) {
       Status allowed = options_.webhook_gate(action);
       if (allowed.code() == StatusCode::kPermissionDenied) {
@@ -187,7 +193,7 @@ Result<size_t> OutboxDeliverer::DeliverDue() {
       continue;
     }
     if (action.value("kind", "") == "webhook" && options_.send_webhooks) {
-      settle(item, PostWebhook(action, item.body));
+      settle(item, PostWebhook(action, action.dump()));  // as annotated
     } else if (in_sink_.count(item.id)) {
       settle(item, OkStatus());  // written before a crash: not twice
     } else {

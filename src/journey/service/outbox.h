@@ -32,6 +32,10 @@ struct OutboxOptions {
   // kPermissionDenied (a wrong type, team or field, no person) are final: the action is logged
   // as dead with the reason instead of being retried. Unset: written to the sink like a task.
   std::function<Status(const Json& action)> open_case;
+  // Adds to a message, webhook or task before it leaves (and before webhook_gate): the app
+  // puts the customer's preferences annotated on the action's events (cases module) into it.
+  // An error is retried like a failed delivery.
+  std::function<Status(Json& action)> annotate;
 };
 
 // Thread-safe; deliveries are serialised.
