@@ -680,14 +680,20 @@ Result<Json> Ledger::Export(const std::string& recipient, const std::string& pur
 
 Status Ledger::CheckWebhook(const Json& action) {
   std::string url = action.value("url", "");
-  std::string instance_key = action.value("instance_key", "");
-  // Only data about a person the ledger knows is personal data it can check; a key that
-  // names no person (an order number) carries none of it.
-  auto view = profiles_.GetPerson(instance_key, 0);
-  if (!view.ok()) {
-    if (view.status().code() == StatusCode::kNotFound) return OkStatus();
-    return view.status();
+  // Whom the webhook is about: the instance's subject (the person id its events name, carried
+  // on every outbox action), else the instance key when the journey is keyed by person. An
+  // order-keyed journey about a known person is checked as that person's disclosure.
+  Result<Json> view = NotFound("no person", "subject");
+  for (const char* key : {"subject", "instance_key"}) {
+    auto it = action.find(key);
+    if (it == action.end() || !it->is_string() || it->get<std::string>().empty()) continue;
+    view = profiles_.GetPerson(it->get<std::string>(), 0);
+    if (view.ok()) break;
+    if (view.status().code() != StatusCode::kNotFound) return view.status();
   }
+  // Neither names a person the ledger knows (an order number, a customer key no profile has):
+  // there is no personal data it holds to check, and no register to record it in.
+  if (!view.ok()) return OkStatus();
   std::string recipient = HostOf(url);
   std::string purpose = "journey:" + action.value("journey", "") + "/" + action.value("action", "");
   ASSIGN_OR_RETURN(auto recipients, AllDocuments(store_, kRecipient, ""));

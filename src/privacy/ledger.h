@@ -143,7 +143,8 @@ class Ledger {
                       const std::vector<std::string>& fields,
                       const std::vector<std::string>& persons, const auth::Principal& by);
   // The outbox's check before a webhook leaves: recipient from the registered endpoints (else
-  // the URL's host), person from the instance key. kPermissionDenied when refused.
+  // the URL's host), person from the action's subject, else its instance key; neither naming
+  // a known person leaves nothing to check. kPermissionDenied when refused.
   Status CheckWebhook(const Json& action);
   Result<Json> ListDisclosures(const std::string& person);
 

@@ -302,6 +302,20 @@ TEST_F(LedgerTest, WebhookAboutAPersonNeedsTheSameCoverAsAnyDisclosure) {
   action["instance_key"] = "order-77";
   action["url"] = "http://elsewhere.example/";
   EXPECT_TRUE(ledger_->CheckWebhook(action).ok());
+  // An order-keyed journey whose events name the person (the action's subject) is checked as
+  // that person's disclosure: refused here, and in her register.
+  action["subject"] = anna;
+  EXPECT_EQ(ledger_->CheckWebhook(action).code(), StatusCode::kPermissionDenied);
+  reg = ledger_->ListDisclosures(anna);
+  ASSERT_EQ((*reg)["disclosures"].size(), 3u);
+  EXPECT_EQ((*reg)["disclosures"][2]["recipient"], "elsewhere.example");
+  EXPECT_FALSE((*reg)["disclosures"][2]["allowed"].get<bool>());
+  action["url"] = "http://crm.partner.example/hooks/order";
+  EXPECT_TRUE(ledger_->CheckWebhook(action).ok()) << "the partner's contract covers it";
+  // A subject no profile knows (a customer key) leaves nothing to check.
+  action["subject"] = "customer-4711";
+  action["url"] = "http://elsewhere.example/";
+  EXPECT_TRUE(ledger_->CheckWebhook(action).ok());
 }
 
 TEST_F(LedgerTest, RetentionErasesOnlyPersonsPastEveryPurposeOfTheirData) {
