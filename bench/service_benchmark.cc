@@ -2,7 +2,9 @@
 // Fills the database once with generated histories (ImportGenerated in chunks of appliances,
 // large transactions, no fsync), then opens it as the server would (fsync on every commit,
 // the audit log writing one entry per briefing) and times briefings of random appliances
-// through partner work orders.
+// through partner work orders. The appliances briefed are given owners that profiles knows, so
+// every briefing also passes the privacy ledger's gate and records its disclosure (one more
+// fsynced write), as in the server.
 //
 //   service_benchmark --db /tmp/service-bench.db --records 10000000 --briefings 2000
 //
@@ -16,7 +18,10 @@
 #include <string>
 #include <vector>
 
+#include "core/model.h"
 #include "privacy/audit.h"
+#include "privacy/ledger.h"
+#include "profiles/profiles.h"
 #include "service/service.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -99,7 +104,17 @@ int main(int argc, char** argv) {
   auto store = store::OpenSqliteStore({.path = db, .sync_every_commit = true});
   if (!store.ok()) return Fail(store.status(), "reopen");
   privacy::AuditLog audit(**store, clock);
-  service::ServiceNetwork net(**store, clock, ids, audit, nullptr);
+  profiles::ProfileService profiles(**store, clock, ids);
+  privacy::Ledger ledger(**store, clock, ids, audit, profiles);
+  auto basis = ledger.PutRecipient("bench-partner",
+                                   {{"legal_basis", "contract"}, {"purposes", {"service-visit"}}},
+                                   privacy::SystemActor());
+  if (!basis.ok()) return Fail(basis.status(), "recipient");
+  service::Options options;
+  options.partner_gate = [&ledger](privacy::DisclosureRequest r, const auth::Principal& p) {
+    return ledger.PartnerRead(std::move(r), p);
+  };
+  service::ServiceNetwork net(**store, clock, ids, audit, &profiles, options);
   auto partner = net.PutPartner({{"org", "bench-partner"},
                                  {"product_lines", {"dishwasher", "washer", "dryer"}},
                                  {"regions", {"BY", "HH", "BE", "NW"}}});
@@ -112,6 +127,28 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < briefings; ++i) {
     size_t chunk = rng() % chunks, n = rng() % kAssetsPerChunk;
     std::string asset = "ast_g" + std::to_string(1000 + chunk) + "_" + std::to_string(n);
+    // The generated owner is a bare id: the appliance gets an owner profiles knows.
+    SourceRecord owner;
+    owner.id = ids.Next("rec");
+    owner.source = "bench-shop";
+    owner.source_key = ids.Next("cust");
+    owner.fields = {{"vorname", "Kim"},
+                    {"nachname", "Owner" + std::to_string(i)},
+                    {"email", "kim" + std::to_string(i) + "@example.org"},
+                    {"ort", "München"}};
+    owner.received_at = clock.Now();
+    auto puts = (*store)->PutRecords({owner});
+    if (!puts.ok()) return Fail(puts.status(), "owner record");
+    if (auto r = profiles.Resolve({owner}, *puts); !r.ok()) return Fail(r.status(), "resolve");
+    auto person = profiles.PersonOfRecord((*puts)[0].id);
+    if (!person.ok()) return Fail(person.status(), "owner");
+    auto doc = (*store)->GetDocument("svc-asset", asset);
+    if (!doc.ok() || !*doc) return Fail(doc.ok() ? NotFound(asset) : doc.status(), "asset");
+    Json body = ParseJson((*doc)->body).value();
+    body["owner"] = *person;
+    store::WriteBatch owned;
+    owned.puts.push_back({{"svc-asset", asset, body.dump(), 0}, (*doc)->revision});
+    if (Status w = (*store)->Write(owned); !w.ok()) return Fail(w, "owner");
     auto wo = net.CreateWorkOrder({{"asset", asset},
                                    {"symptom", "customer report"},
                                    {"category", symptoms[rng() % 6]},
@@ -137,7 +174,8 @@ int main(int argc, char** argv) {
     return ms[std::min(ms.size() - 1, static_cast<size_t>(p * ms.size()))];
   };
   std::printf(
-      "briefings: %zu (one partner, sequential, each with its audit entry fsynced)\n"
+      "briefings: %zu (one partner, sequential, each with its disclosure and audit entry "
+      "fsynced)\n"
       "  latency ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n"
       "  %.0f briefings/s; %.1f history records and %.1f predicted parts per briefing\n",
       ms.size(), pct(0.5), pct(0.9), pct(0.99), ms.back(), ms.size() / total,
