@@ -31,6 +31,14 @@ bool WaitUntil(Pred pred, int timeout_ms = 20000) {
   return pred();
 }
 
+// The value of one series in Prometheus text ("rapport_cases_open{team=\"billing\"}"), or -1
+// if the series is not there.
+double MetricValue(const std::string& text, const std::string& series) {
+  size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
 int CountKind(const Json& c, const std::string& kind) {
   int n = 0;
   for (const auto& e : c["timeline"]) n += e.value("kind", "") == kind;
@@ -70,6 +78,11 @@ class CasesServer : public ::testing::Test {
     auto r = http_->Get("/v1/cases/" + id, token);
     EXPECT_EQ(r.status, 200) << r.body;
     return r.json();
+  }
+  std::string Metrics() {
+    auto r = http_->Get("/metrics", analyst_);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.body;
   }
   HttpResult MoveClockTo(const std::string& t) {
     return Post("/v1/admin/clock", {{"to", t}}, admin_);
@@ -177,6 +190,15 @@ TEST_F(CasesServer, S3HandoverKeepsEverythingAndNothingIsAskedTwice) {
   Json entries = audit.json()["entries"];
   for (const auto& e : entries) reads += e["action"] == "case.read";
   EXPECT_GE(reads, 2);
+
+  // /metrics: two cases opened by agents, one handover, the one deliberate repeat; both open
+  // cases are with technical support now, none with billing.
+  std::string m = Metrics();
+  EXPECT_EQ(MetricValue(m, R"(rapport_cases_opened_total{source="agent"})"), 2) << m;
+  EXPECT_EQ(MetricValue(m, "rapport_cases_handovers_total"), 1) << m;
+  EXPECT_EQ(MetricValue(m, "rapport_cases_repeats_total"), 1) << m;
+  EXPECT_EQ(MetricValue(m, R"(rapport_cases_open{team="tech-support"})"), 2) << m;
+  EXPECT_EQ(MetricValue(m, R"(rapport_cases_open{team="billing"})"), 0) << m;
 }
 
 // S5: the invoice that the tax office rejected.
@@ -240,6 +262,15 @@ TEST_F(CasesServer, S5NegativeRatingBecomesAnInvoicingCaseEscalatesAndTheFixStic
   EXPECT_EQ(c["team"], "escalation");
   EXPECT_EQ(c["priority"], "urgent");
   EXPECT_EQ(CountKind(c, "escalated"), 1);
+  // /metrics: one case opened by feedback, warned once and breached once; it is open with the
+  // team leads, not with invoicing; an escalation is no handover.
+  std::string m = Metrics();
+  EXPECT_EQ(MetricValue(m, R"(rapport_cases_opened_total{source="feedback"})"), 1) << m;
+  EXPECT_EQ(MetricValue(m, "rapport_cases_sla_warnings_total"), 1) << m;
+  EXPECT_EQ(MetricValue(m, "rapport_cases_sla_breaches_total"), 1) << m;
+  EXPECT_EQ(MetricValue(m, R"(rapport_cases_open{team="escalation"})"), 1) << m;
+  EXPECT_EQ(MetricValue(m, R"(rapport_cases_open{team="invoicing"})"), 0) << m;
+  EXPECT_EQ(MetricValue(m, "rapport_cases_handovers_total"), -1) << m;
   auto breach_events = http_->Get("/v1/events?type=case.sla_breached", analyst_).json();
   ASSERT_EQ(breach_events["events"].size(), 1u);
   EXPECT_EQ(breach_events["events"][0]["subject"], person);
@@ -265,6 +296,9 @@ TEST_F(CasesServer, S5NegativeRatingBecomesAnInvoicingCaseEscalatesAndTheFixStic
   // Re-running due work changes nothing: the breach was decided once.
   ASSERT_EQ(MoveClockTo("2026-11-30T09:00:00Z").status, 200);
   EXPECT_EQ(CountKind(Case(id, agent1_), "escalated"), 1);
+  m = Metrics();
+  EXPECT_EQ(MetricValue(m, "rapport_cases_sla_breaches_total"), 1) << m;
+  EXPECT_EQ(MetricValue(m, R"(rapport_cases_open{team="escalation"})"), 0) << m;  // resolved
 
   // A later order carries the preference; the earlier one does not.
   auto later = Post("/v1/events",
@@ -393,6 +427,12 @@ TEST_F(CasesServer, AJourneyEscalationOpensExactlyOneCaseWithItsSla) {
   // Time goes on (SLA warnings, outbox rounds): still exactly one case.
   ASSERT_EQ(MoveClockTo("2026-12-03T12:00:00Z").status, 200);
   EXPECT_EQ(cases_of_person().size(), 1u);
+  std::string m = Metrics();
+  EXPECT_EQ(MetricValue(m, R"(rapport_cases_opened_total{source="journey"})"), 1) << m;
+  // Nobody contacted the customer by 17:00Z: the breach moved the case to the team leads.
+  EXPECT_EQ(MetricValue(m, "rapport_cases_sla_breaches_total"), 1) << m;
+  EXPECT_EQ(MetricValue(m, R"(rapport_cases_open{team="logistics"})"), 0) << m;
+  EXPECT_EQ(MetricValue(m, R"(rapport_cases_open{team="escalation"})"), 1) << m;
 }
 
 TEST_F(CasesServer, BadInputIsAClearErrorAndNothingStoredIsLost) {

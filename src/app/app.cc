@@ -152,7 +152,8 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
         RETURN_IF_ERROR(profiles->Resolve(records, puts).status());
         return ledger->OnRecordsStored(records);
       });
-  app->cases_ = std::make_unique<cases::CaseService>(*app->store_, *app->clock_, *app->ids_);
+  app->cases_ = std::make_unique<cases::CaseService>(*app->store_, *app->clock_, *app->ids_,
+                                                      &app->metrics_);
   service::Options service_options = config.service;
   // No partner reads an owner's data without the ledger's disclosure check.
   service_options.partner_gate = [ledger = app->privacy_.get()](

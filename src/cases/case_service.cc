@@ -103,8 +103,98 @@ std::string NextPriority(const CasesConfig& cfg, const std::string& p) {
 
 }  // namespace
 
-CaseService::CaseService(store::Store& store, const Clock& clock, IdSource& ids)
-    : store_(store), clock_(clock), ids_(ids) {}
+CaseService::CaseService(store::Store& store, const Clock& clock, IdSource& ids,
+                         MetricsRegistry* metrics)
+    : store_(store), clock_(clock), ids_(ids), metrics_(metrics) {}
+
+namespace {
+bool IsOpenState(const Json& c) {
+  std::string state = c.value("state", "");
+  return state != "resolved" && state != "closed";
+}
+std::string TeamLabel(const std::string& team) { return "team=\"" + team + "\""; }
+}  // namespace
+
+void CaseService::CountChange(const Json* before, const Json& after) {
+  if (metrics_ == nullptr) return;
+  if (before == nullptr) {
+    // Feedback cases are opened by an event; they are told apart by their channel.
+    std::string source = after.value("channel", "") == "feedback"
+                             ? "feedback"
+                             : after.value("source", Json::object()).value("kind", "agent");
+    metrics_
+        ->GetCounter("rapport_cases_opened_total", "Cases opened, by source",
+                     "source=\"" + source + "\"")
+        .Add();
+  } else {
+    int64_t repeats = after.value("repeats", int64_t{0}) - before->value("repeats", int64_t{0});
+    if (repeats > 0) {
+      metrics_
+          ->GetCounter("rapport_cases_repeats_total",
+                       "Fields or verifications asked again although already on the case")
+          .Add(static_cast<uint64_t>(repeats));
+    }
+    // A team change without an escalation is a handover (an SLA breach moves the case too).
+    if (after.value("team", "") != before->value("team", "") &&
+        after.value("escalated", false) == before->value("escalated", false)) {
+      metrics_->GetCounter("rapport_cases_handovers_total", "Cases handed over to another team")
+          .Add();
+    }
+  }
+  const Json empty = Json::array();
+  const Json& old_slas = before ? before->value("sla", empty) : empty;
+  for (const Json& sla : after.value("sla", empty)) {
+    auto had = [&](const char* field) {
+      for (const Json& o : old_slas) {
+        if (o.value("name", "") == sla.value("name", "") && o.contains(field) &&
+            !o[field].is_null()) {
+          return true;
+        }
+      }
+      return false;
+    };
+    if (sla.contains("warned_at") && !sla["warned_at"].is_null() && !had("warned_at")) {
+      metrics_->GetCounter("rapport_cases_sla_warnings_total", "SLA warnings before a breach")
+          .Add();
+    }
+    if (sla.contains("breached_at") && !sla["breached_at"].is_null() && !had("breached_at")) {
+      metrics_->GetCounter("rapport_cases_sla_breaches_total", "SLA breaches (each escalates)")
+          .Add();
+    }
+  }
+  std::lock_guard<std::mutex> lock(metrics_mu_);
+  if (before && IsOpenState(*before)) --open_by_team_[before->value("team", "")];
+  if (IsOpenState(after)) ++open_by_team_[after.value("team", "")];
+  PublishOpenCases();
+}
+
+void CaseService::PublishOpenCases() {
+  for (const auto& [team, n] : open_by_team_) {
+    metrics_->SetGauge("rapport_cases_open", "Open cases (not resolved or closed), by team",
+                       static_cast<double>(n), TeamLabel(team));
+  }
+}
+
+Status CaseService::RecountOpenCases() {
+  if (metrics_ == nullptr) return OkStatus();
+  std::map<std::string, int64_t> counts;
+  for (const Team& t : config()->teams) counts[t.id] = 0;  // a team without cases shows 0
+  std::string after;
+  while (true) {
+    ASSIGN_OR_RETURN(auto docs, store_.ListDocuments(kCaseKind, "", after, 500));
+    for (const auto& d : docs) {
+      ASSIGN_OR_RETURN(Json c, ParseJson(d.body));
+      if (IsOpenState(c)) ++counts[c.value("team", "")];
+    }
+    if (docs.size() < 500) break;
+    after = docs.back().id;
+  }
+  std::lock_guard<std::mutex> lock(metrics_mu_);
+  open_by_team_ = std::move(counts);
+  last_recount_ = clock_.Now();
+  PublishOpenCases();
+  return OkStatus();
+}
 
 struct CaseService::PendingWrite {
   store::WriteBatch batch;
@@ -189,16 +279,21 @@ Status CaseService::Start() {
   } else {
     ASSIGN_OR_RETURN(cfg, LoadConfig(DefaultConfigYaml(), "<default cases config>"));
   }
-  std::lock_guard<std::mutex> lock(config_mu_);
-  config_ = std::move(cfg);
-  return OkStatus();
+  {
+    std::lock_guard<std::mutex> lock(config_mu_);
+    config_ = std::move(cfg);
+  }
+  return RecountOpenCases();
 }
 
 Result<ConfigPtr> CaseService::SetConfig(std::string_view yaml, std::string_view file) {
   ASSIGN_OR_RETURN(ConfigPtr cfg, LoadConfig(yaml, file));
   RETURN_IF_ERROR(store_.PutSetting(kConfigSetting, Json{{"file", file}, {"text", yaml}}.dump()));
-  std::lock_guard<std::mutex> lock(config_mu_);
-  config_ = cfg;
+  {
+    std::lock_guard<std::mutex> lock(config_mu_);
+    config_ = cfg;
+  }
+  RETURN_IF_ERROR(RecountOpenCases());  // new teams show 0
   return cfg;
 }
 
@@ -334,6 +429,7 @@ Result<Json> CaseService::Open(const OpenCaseRequest& request, const Actor& acto
     if (earlier) return *earlier;
   }
   RETURN_IF_ERROR(committed);
+  CountChange(nullptr, c);
   return c;
 }
 
@@ -502,11 +598,13 @@ Result<Json> CaseService::Mutate(std::string_view id, const Actor& actor,
     }
     store::WriteBatch batch;
     Time now = clock_.Now();
+    const Json before = metrics_ ? c : Json();
     RETURN_IF_ERROR(fn(c, batch, now));
     Json added = MoveTimelineToLog(c, batch, now);
     batch.puts.push_back({{kCaseKind, std::string(id), c.dump()}, revision});
     Status s = Commit(std::move(batch));
     if (s.ok()) {
+      if (metrics_) CountChange(&before, c);
       c["revision"] = revision + 1;
       c["added_to_timeline"] = std::move(added);  // the whole timeline: GET /v1/cases/{id}
       return c;
@@ -941,6 +1039,10 @@ Result<size_t> CaseService::CatchUp() {
     Status s = store_.Write(batch);
     if (s.code() == StatusCode::kAborted) continue;  // another server moved on; look again
     RETURN_IF_ERROR(s);
+    for (const auto& put : batch.puts) {
+      if (put.doc.kind != kCaseKind || put.expected_revision != 0) continue;
+      if (auto opened = ParseJson(put.doc.body); opened.ok()) CountChange(nullptr, *opened);
+    }
     seen += page.events.size();
     if (static_cast<int>(page.events.size()) < kEventChunk) return seen;
   }
@@ -958,6 +1060,8 @@ Status CaseService::FireTimer(const store::QueueItem& item, Time now) {
     if (!doc) return store_.Write(batch);
     ASSIGN_OR_RETURN(Json c, ParseJson(doc->body));
     c["timeline"] = Json::array();
+    const Json before = c;
+    bool changed = false;
     Json* s = nullptr;
     for (auto& x : c["sla"])
       if (x.value("name", "") == sla) s = &x;
@@ -999,9 +1103,11 @@ Status CaseService::FireTimer(const store::QueueItem& item, Time now) {
       }
       MoveTimelineToLog(c, batch, now);
       batch.puts.push_back({{kCaseKind, case_id, c.dump()}, doc->revision});
+      changed = true;
     }
     Status w = store_.Write(batch);
     if (w.code() == StatusCode::kAborted) continue;
+    if (w.ok() && changed) CountChange(&before, c);
     return w;
   }
   return Status(StatusCode::kAborted, "case '" + case_id + "' too busy to decide its SLA timer");
@@ -1009,6 +1115,14 @@ Status CaseService::FireTimer(const store::QueueItem& item, Time now) {
 
 Result<size_t> CaseService::RunDue() {
   RETURN_IF_ERROR(CatchUp().status());
+  if (metrics_) {
+    bool stale = false;
+    {
+      std::lock_guard<std::mutex> lock(metrics_mu_);
+      stale = !last_recount_ || clock_.Now() - *last_recount_ >= std::chrono::minutes(10);
+    }
+    if (stale) RETURN_IF_ERROR(RecountOpenCases());
+  }
   std::lock_guard<std::mutex> lock(process_mu_);
   size_t fired = 0;
   while (true) {

@@ -44,6 +44,7 @@
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/json.h"
+#include "core/metrics.h"
 #include "store/store.h"
 
 namespace rapport::cases {
@@ -88,7 +89,9 @@ struct CaseFilter {
 
 class CaseService {
  public:
-  CaseService(store::Store& store, const Clock& clock, IdSource& ids);
+  // `metrics` (optional) gets the case counters and the open-cases gauge (see CountChange).
+  CaseService(store::Store& store, const Clock& clock, IdSource& ids,
+              MetricsRegistry* metrics = nullptr);
 
   // Loads the configuration kept in the store (or the default one).
   Status Start();
@@ -165,6 +168,13 @@ class CaseService {
   // received; nullopt if none apply.
   Result<std::optional<Json>> AnnotationOf(const ConfigPtr& cfg, const Event& e);
   Status FireTimer(const store::QueueItem& item, Time now);
+  // Metrics of a committed change of one case (`before` null: opened): cases opened by source,
+  // handovers, repeats, SLA warnings and breaches, and the open cases per team.
+  void CountChange(const Json* before, const Json& after);
+  // Counts the open cases per team from the store (at Start and every 10 minutes in RunDue, so
+  // that changes by other servers are absorbed) and publishes the gauge.
+  Status RecountOpenCases();
+  void PublishOpenCases();  // metrics_mu_ held
   // Group commit: concurrent writes of different cases share one transaction (one fsync);
   // if the shared write fails (a revision conflict), each is written alone for its own answer.
   struct PendingWrite;
@@ -174,6 +184,10 @@ class CaseService {
   store::Store& store_;
   const Clock& clock_;
   IdSource& ids_;
+  MetricsRegistry* metrics_;
+  std::mutex metrics_mu_;
+  std::map<std::string, int64_t> open_by_team_;  // guarded by metrics_mu_
+  std::optional<Time> last_recount_;             // guarded by metrics_mu_
   mutable std::mutex config_mu_;
   ConfigPtr config_;
   std::mutex process_mu_;  // one CatchUp/RunDue at a time

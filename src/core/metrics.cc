@@ -51,12 +51,13 @@ Histogram& MetricsRegistry::GetHistogram(const std::string& name, const std::str
   return *slot;
 }
 
-void MetricsRegistry::SetGauge(const std::string& name, const std::string& help, double value) {
+void MetricsRegistry::SetGauge(const std::string& name, const std::string& help, double value,
+                               const std::string& labels) {
   std::lock_guard<std::mutex> lock(mu_);
   Family& f = families_[name];
   f.help = help;
   f.type = "gauge";
-  f.gauge = value;
+  f.gauges[labels] = value;
 }
 
 std::string MetricsRegistry::RenderPrometheus() const {
@@ -65,9 +66,9 @@ std::string MetricsRegistry::RenderPrometheus() const {
   char num[64];
   for (const auto& [name, f] : families_) {
     out += "# HELP " + name + " " + f.help + "\n# TYPE " + name + " " + f.type + "\n";
-    if (f.type == "gauge") {
-      std::snprintf(num, sizeof num, "%.17g", f.gauge);
-      out += name + " " + num + "\n";
+    for (const auto& [labels, value] : f.gauges) {
+      std::snprintf(num, sizeof num, "%.17g", value);
+      out += name + (labels.empty() ? "" : "{" + labels + "}") + " " + num + "\n";
     }
     for (const auto& [labels, c] : f.counters) {
       out += name + (labels.empty() ? "" : "{" + labels + "}") + " " + std::to_string(c->value()) +

@@ -42,8 +42,9 @@ class MetricsRegistry {
                       const std::string& labels = {});
   Histogram& GetHistogram(const std::string& name, const std::string& help,
                           const std::string& labels = {});
-  // A gauge whose value is read when rendering.
-  void SetGauge(const std::string& name, const std::string& help, double value);
+  // A gauge whose value is read when rendering; `labels` as for counters (one series each).
+  void SetGauge(const std::string& name, const std::string& help, double value,
+                const std::string& labels = {});
   std::string RenderPrometheus() const;
 
  private:
@@ -52,7 +53,7 @@ class MetricsRegistry {
     std::string type;
     std::map<std::string, std::unique_ptr<Counter>> counters;
     std::map<std::string, std::unique_ptr<Histogram>> histograms;
-    double gauge = 0;
+    std::map<std::string, double> gauges;  // by labels
   };
   mutable std::mutex mu_;
   std::map<std::string, Family> families_;

@@ -24,5 +24,18 @@ TEST(MetricsTest, RendersCountersGaugesAndCumulativeHistograms) {
   EXPECT_NE(text.find("rapport_http_seconds_count{route=\"/health\"} 3\n"), std::string::npos);
 }
 
+TEST(MetricsTest, GaugesWithLabelsAreOneSeriesEach) {
+  MetricsRegistry m;
+  m.SetGauge("rapport_cases_open", "Open cases", 2, R"(team="billing")");
+  m.SetGauge("rapport_cases_open", "Open cases", 0, R"(team="tech")");
+  m.SetGauge("rapport_cases_open", "Open cases", 3, R"(team="billing")");
+  std::string text = m.RenderPrometheus();
+  EXPECT_NE(text.find("# TYPE rapport_cases_open gauge\n"
+                      "rapport_cases_open{team=\"billing\"} 3\n"
+                      "rapport_cases_open{team=\"tech\"} 0\n"),
+            std::string::npos)
+      << text;
+}
+
 }  // namespace
 }  // namespace rapport
