@@ -188,6 +188,7 @@ struct CheckOptions {
   std::string deviations;
   bool json = false;
   uint64_t max_states = journey::CheckOptions{}.max_states;
+  int grid_divisor = 1;
   std::string counterexample_dir;
 };
 
@@ -199,6 +200,7 @@ int Check(const CheckOptions& o) {
   if (!model) return exit_code;
   journey::CheckOptions options;
   options.max_states = o.max_states;
+  options.grid_divisor = o.grid_divisor;
   journey::CheckReport report = journey::CheckJourney(*def, *model, options);
   if (o.json) {
     std::cout << journey::CheckReportToJson(*def, report).dump(2) << "\n";
@@ -231,6 +233,11 @@ void AddCheckCommand(CLI::App* journey, int* exit_code) {
                     "Deviation model (YAML); default: built-in (see docs/journeys.md)");
   check->add_flag("--json", o->json, "Print the report as JSON");
   check->add_option("--max-states", o->max_states, "Give up (exit 1, incomplete) beyond this");
+  check
+      ->add_option("--grid-divisor", o->grid_divisor,
+                   "Explore a grid N times finer (same verdict by the digitization theorem; for "
+                   "cross-checking it)")
+      ->check(CLI::Range(1, 1000));
   check->add_option("--counterexamples", o->counterexample_dir,
                     "Write each counterexample as <dir>/<property>.ndjson for `journey run`");
   check->callback([o, exit_code] { *exit_code = Check(*o); });

@@ -482,9 +482,10 @@ Duration TimeGrid(const JourneyDefinition& def, const DeviationModel& model) {
     }
   }
   if (days) add(kDay);
-  int64_t min_us = std::chrono::microseconds(std::chrono::seconds(1)).count();
   if (g == 0) return kDay;
-  return Duration(std::max(g, min_us));
+  // Exactly the gcd, however fine: every constant must be a multiple of the grid (condition (1)
+  // of "Why the time grid is exact" in docs/journeys.md); a finer grid only costs states.
+  return Duration(g);
 }
 
 }  // namespace rapport::journey

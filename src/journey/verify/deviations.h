@@ -75,7 +75,8 @@ Result<DeviationModel> LoadDeviations(const JourneyDefinition& def, std::string_
 
 // The smallest unit every relevant constant of the definition and the model is a multiple of
 // (delays, late ranges, timer offsets, repeat intervals, expiry, param offsets; one day when
-// business days are used). At least 1 second.
+// business days are used): their greatest common divisor, however small (one day if there are
+// none).
 Duration TimeGrid(const JourneyDefinition& def, const DeviationModel& model);
 
 }  // namespace rapport::journey
