@@ -13,7 +13,8 @@
 //
 // Run: build-rel/bench/cases_benchmark
 //   env RAPPORT_BENCH_AGENTS (1000), RAPPORT_BENCH_UPDATES per agent (20),
-//       RAPPORT_BENCH_THINK_MS (1000), RAPPORT_BENCH_SYNC (full|normal, default full).
+//       RAPPORT_BENCH_THINK_MS (1000), RAPPORT_BENCH_SYNC (full|normal, default full),
+//       RAPPORT_BENCH_METRICS (1; 0 runs the service without a metrics registry).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -65,7 +66,11 @@ int Run() {
     std::fprintf(stderr, "%s\n", store.status().ToString().c_str());
     return 1;
   }
-  CaseService service(**store, clock, ids);
+  // As in the server, every update also counts its metrics (RAPPORT_BENCH_METRICS=0: without).
+  const char* metrics_env = std::getenv("RAPPORT_BENCH_METRICS");
+  const bool with_metrics = !metrics_env || std::string(metrics_env) != "0";
+  MetricsRegistry metrics;
+  CaseService service(**store, clock, ids, with_metrics ? &metrics : nullptr);
   if (!service.Start().ok() || !service.SetConfig(kConfig, "bench.yaml").ok()) return 1;
 
   Actor opener{"bench", "agent", "", "bench"};
