@@ -1,6 +1,7 @@
 // Several servers on one PostgreSQL (issue 10): three `rapport serve` processes share a
 // database; every event is sent to all of them at once and one is killed mid-run. Every
 // event must be applied once, every action created once and delivered by one server only.
+// And customer records of one person posted to different servers at once end on one person.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -162,6 +163,99 @@ TEST(MultiServer, ThreeServersOnePostgresOneKilledEveryEventOnceEveryActionOnce)
       EXPECT_EQ(applied[o + suffix], 1) << o << suffix;
     }
     EXPECT_TRUE(inst["facts"].contains("kit.delivered")) << o;
+  }
+}
+
+TEST(MultiServer, RecordsOfOneCustomerPostedToThreeServersAtOnceMakeOnePerson) {
+  const std::string url = FreshDatabase("rapport_multi_server_profiles");
+  ASSERT_FALSE(url.empty()) << "no PostgreSQL: RAPPORT_TEST_PG=" << PgSocketDir()
+                            << " (run under ctest, which starts a cluster)";
+  const std::string token = CreateToken(url, "admin");
+  std::vector<std::unique_ptr<ServerProcess>> servers;
+  for (int i = 0; i < 3; ++i) {
+    servers.push_back(std::make_unique<ServerProcess>(url));
+    ASSERT_TRUE(servers.back()->ok()) << servers.back()->startup_output();
+  }
+  // Each customer arrives three times, from three systems, spelled three ways; server i gets
+  // spelling i. Every server has loaded its (empty) profiles before the first record.
+  const std::vector<std::string> surnames = {
+      "Müller", "Schmidt", "Schneider", "Fischer", "Weber",   "Meyer",     "Wagner",
+      "Becker", "Schulz",  "Hoffmann",  "Schäfer", "Koch",    "Bauer",     "Richter",
+      "Klein",  "Wolf",    "Schröder",  "Neumann", "Schwarz", "Zimmermann"};
+  const std::vector<std::string> given = {"Katharina", "Johann",  "Anna",     "Peter",  "Sabine",
+                                          "Thomas",    "Ursula",  "Michael",  "Monika", "Stefan",
+                                          "Renate",    "Andreas", "Brigitte", "Jürgen", "Helga",
+                                          "Frank",     "Karin",   "Uwe",      "Petra",  "Dieter"};
+  auto spelling = [](const std::string& s, int variant) {
+    if (variant != 1) return s;
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s.compare(i, 2, "ü") == 0)
+        out += "ue", ++i;
+      else if (s.compare(i, 2, "ä") == 0)
+        out += "ae", ++i;
+      else if (s.compare(i, 2, "ö") == 0)
+        out += "oe", ++i;
+      else
+        out += s[i];
+    }
+    return out;
+  };
+  auto record = [&](int customer, int variant) {
+    const std::string& surname = surnames[customer];
+    std::string street = variant == 2 ? "Lindenstr. " : "Lindenstraße ";
+    Json j = {{"source", "system" + std::to_string(variant)},
+              {"source_key", "K" + std::to_string(customer)},
+              {"fields",
+               {{"vorname", variant == 2 ? given[customer].substr(0, 1) + "." : given[customer]},
+                {"nachname", spelling(surname, variant)},
+                {"strasse", street + std::to_string(10 + customer)},
+                {"plz", std::to_string(10115 + customer * 7)},
+                {"ort", "Berlin"},
+                {"geburtsdatum", std::to_string(1950 + customer) + "-03-14"}}}};
+    return j.dump();
+  };
+  const int customers = static_cast<int>(surnames.size());
+  std::vector<std::vector<std::string>> stored(3, std::vector<std::string>(customers));
+  std::vector<std::thread> senders;
+  for (int s = 0; s < 3; ++s) {
+    senders.emplace_back([&, s] {
+      HttpClient c = servers[s]->Client();
+      for (int k = 0; k < customers; ++k) {
+        auto r = c.Post("/v1/records", record(k, s), token);
+        EXPECT_EQ(r.status, 201) << r.body;
+        if (r.status == 201) stored[s][k] = r.json().value("id", "");
+      }
+    });
+  }
+  for (auto& t : senders) t.join();
+
+  // Every server sees one person per customer holding all three records.
+  for (int s = 0; s < 3; ++s) {
+    HttpClient c = servers[s]->Client();
+    for (int k = 0; k < customers; ++k) {
+      std::set<std::string> persons;
+      for (int v = 0; v < 3; ++v) {
+        auto r = c.Get("/v1/records/" + stored[v][k], token);
+        ASSERT_EQ(r.status, 200) << r.body;
+      }
+      auto found = c.Get("/v1/persons?q=Lindenstra%C3%9Fe+" + std::to_string(10 + k), token);
+      ASSERT_EQ(found.status, 200) << found.body;
+      const Json results = found.json()["results"];
+      for (const auto& hit : results) {
+        auto p = c.Get("/v1/persons/" + hit["id"].get<std::string>(), token).json();
+        for (const auto& rec : p["records"]) {
+          for (int v = 0; v < 3; ++v) {
+            if (rec["id"] == stored[v][k]) persons.insert(p["id"].get<std::string>());
+          }
+        }
+      }
+      EXPECT_EQ(persons.size(), 1u) << "server " << s << ", customer " << surnames[k];
+      if (persons.size() == 1) {
+        auto p = c.Get("/v1/persons/" + *persons.begin(), token).json();
+        EXPECT_EQ(p["records"].size(), 3u) << p.dump(2);
+      }
+    }
   }
 }
 

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <bit>
 #include <deque>
+#include <random>
+#include <thread>
 #include <unordered_set>
 
 #include "identity/comparators.h"
@@ -33,7 +35,7 @@ constexpr char kHead[] = "profiles-head";
 constexpr char kHeadId[] = "head";
 constexpr char kChange[] = "profiles-change";
 constexpr int64_t kChangeWindow = 100000;
-constexpr int kMaxAttempts = 8;
+constexpr int kMaxAttempts = 50;
 constexpr size_t kMaxLabelPairs = 200;
 constexpr size_t kEventsPerValue = 50;
 constexpr size_t kMaxPosting = 20000;
@@ -481,15 +483,22 @@ struct ProfileService::Impl {
   }
 
   // Runs one decision on current state: syncs, decides, commits; when another server
-  // committed in between (kAborted), syncs again and decides anew.
+  // committed in between (kAborted), syncs again and decides anew, after a short random
+  // pause once it lost twice, so that servers racing for the head take turns.
   template <typename Fn>
   auto Decide(Fn&& decide) -> decltype(decide()) {
+    thread_local std::minstd_rand jitter(
+        static_cast<unsigned>(std::hash<std::thread::id>{}(std::this_thread::get_id())));
     for (int attempt = 1;; ++attempt) {
       RETURN_IF_ERROR(Sync());
       auto result = decide();
       if (result.ok() || result.status().code() != StatusCode::kAborted ||
           attempt == kMaxAttempts) {
         return result;
+      }
+      if (attempt >= 2) {
+        int most = std::min(attempt, 20) * 500;
+        std::this_thread::sleep_for(std::chrono::microseconds(jitter() % most));
       }
     }
   }
