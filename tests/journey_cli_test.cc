@@ -108,5 +108,43 @@ TEST(JourneyCliTest, SimulateIsDeterministicAndDrawsAChart) {
   EXPECT_NE(svg.find("kit_delivered"), std::string::npos);
 }
 
+// A model for which the time grid is not provably exact: check does not pass it (exit 1) and
+// says why; on a finer grid (--grid-divisor) the same rule is reported.
+TEST(JourneyCliTest, CheckReportsAModelItCannotProveExact) {
+  ScratchDir dir;
+  std::ofstream(dir.File("kit.yaml")) << "journey: kit\nversion: 1\ncorrelation: order_id\n"
+                                         "start: {on: order.placed}\n"
+                                         "events:\n"
+                                         "  order.placed: {keys: [order_id]}\n"
+                                         "  kit.shipped: {keys: [order_id]}\n"
+                                         "  kit.delivered: {keys: [order_id]}\n"
+                                         "steps:\n"
+                                         "  - {name: ordered, completed_by: order.placed}\n"
+                                         "  - {name: shipped, completed_by: kit.shipped}\n"
+                                         "  - {name: delivered, completed_by: kit.delivered}\n"
+                                         "actions:\n"
+                                         "  - name: chase_carrier\n"
+                                         "    kind: task\n"
+                                         "    queue: logistics\n"
+                                         "    after: 1 business days from kit.shipped\n"
+                                         "    unless: [delivered]\n"
+                                         "end_states:\n"
+                                         "  - {name: done, when: delivered}\n";
+  std::ofstream(dir.File("m.yaml")) << "events:\n  order.placed: {}\n"
+                                       "  kit.shipped: {after: order.placed, delay: [0d, 4d]}\n"
+                                       "  kit.delivered: {after: kit.shipped, delay: [0d, 4d]}\n";
+  for (const char* divisor : {"1", "2"}) {
+    std::string out;
+    int rc = RunRapport({"journey", "check", dir.File("kit.yaml"), "--deviations",
+                         dir.File("m.yaml"), "--grid-divisor", divisor},
+                        &out);
+    EXPECT_EQ(rc, 1) << out;
+    EXPECT_EQ(out.rfind("NOT PROVEN: kit v1: the time grid is not exact for this model", 0), 0u)
+        << out;
+    EXPECT_NE(out.find("the timer of chase_carrier (1 business days from "), std::string::npos)
+        << out;
+  }
+}
+
 }  // namespace
 }  // namespace rapport::testing
