@@ -246,6 +246,8 @@ struct ProfileService::Impl {
   std::unordered_map<std::string, std::string> record_person;
   std::unordered_map<std::string, std::string> source_person;
   std::unordered_map<std::string, std::string> redirects;
+  // The reverse of `redirects`: which ids were merged directly into an id.
+  std::unordered_map<std::string, std::vector<std::string>> merged_into;
   std::unordered_map<std::string, Household> households;
   std::unordered_map<std::string, std::vector<std::string>> households_at;
   std::map<std::string, Review> reviews;
@@ -331,7 +333,7 @@ struct ProfileService::Impl {
       return OkStatus();
     }));
     RETURN_IF_ERROR(ForEachDocument(kRedirect, [&](const store::Document& d, const Json& j) {
-      redirects[d.id] = j.value("to", "");
+      SetRedirect(d.id, j.value("to", ""));
       return OkStatus();
     }));
     RETURN_IF_ERROR(ForEachDocument(kHousehold, [&](const store::Document& d, const Json& j) {
@@ -369,6 +371,7 @@ struct ProfileService::Impl {
     record_person.clear();
     source_person.clear();
     redirects.clear();
+    merged_into.clear();
     households.clear();
     households_at.clear();
     reviews.clear();
@@ -383,6 +386,18 @@ struct ProfileService::Impl {
 
   Status AddToIndex(const std::string& id, const Fields& canon) {
     return AddToIndex(id, normalizer->Normalize(canon));
+  }
+
+  void EraseRedirect(const std::string& from) {
+    auto it = redirects.find(from);
+    if (it == redirects.end()) return;
+    std::erase(merged_into[it->second], from);
+    redirects.erase(it);
+  }
+  void SetRedirect(const std::string& from, const std::string& to) {
+    EraseRedirect(from);
+    redirects[from] = to;
+    merged_into[to].push_back(from);
   }
 
   // --- Keeping in step with other servers on the same store ---------------------------------
@@ -462,9 +477,9 @@ struct ProfileService::Impl {
       households[id] = std::move(h);
     } else if (kind == kRedirect) {
       if (d) {
-        redirects[id] = j->value("to", "");
+        SetRedirect(id, j->value("to", ""));
       } else {
-        redirects.erase(id);
+        EraseRedirect(id);
       }
     } else if (kind == kReview) {
       if (!d) return OkStatus();  // reviews are never deleted, only decided
@@ -757,8 +772,8 @@ struct ProfileService::Impl {
       }
       households[id] = std::move(h);
     }
-    for (const auto& id : t.deleted_redirects) redirects.erase(id);
-    for (const auto& [from, to] : t.redirects) redirects[from] = to;
+    for (const auto& id : t.deleted_redirects) EraseRedirect(id);
+    for (const auto& [from, to] : t.redirects) SetRedirect(from, to);
     for (auto& [id, r] : t.reviews) {
       r.revision += 1;
       if (!reviews.count(id)) {
@@ -1609,10 +1624,20 @@ Result<std::vector<std::string>> ProfileService::AllIds(const std::string& id) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   RETURN_IF_ERROR(impl_->Sync());
   std::string current = impl_->ResolveId(id);
+  // Everything merged into `current`, directly or through a chain of merges.
   std::vector<std::string> merged;
-  // One pass over the redirects (merges are few next to persons); chains count too.
-  for (const auto& [from, to] : impl_->redirects) {
-    if (from != current && impl_->ResolveId(from) == current) merged.push_back(from);
+  std::vector<std::string> pending = {current};
+  std::set<std::string> seen = {current};
+  while (!pending.empty()) {
+    std::string to = std::move(pending.back());
+    pending.pop_back();
+    auto it = impl_->merged_into.find(to);
+    if (it == impl_->merged_into.end()) continue;
+    for (const auto& from : it->second) {
+      if (!seen.insert(from).second) continue;
+      merged.push_back(from);
+      pending.push_back(from);
+    }
   }
   std::sort(merged.begin(), merged.end());
   merged.insert(merged.begin(), current);

@@ -205,6 +205,23 @@ TEST_F(ProfilesTest, MergeKeepsTheOlderIdRedirectsAndUndoRestoresBoth) {
   EXPECT_EQ(std::count(actions.begin(), actions.end(), "merge.undone"), 1);
 }
 
+TEST_F(ProfilesTest, AllIdsNamesEveryPersonMergedInThroughChainsUntilUndone) {
+  auto rec = IngestS2();
+  std::string johann = PersonOf(rec[0]), anna = PersonOf(rec[2]), hans = PersonOf(rec[3]);
+  auto first = service_->Merge(hans, anna, {"user", "agent"});  // anna is older: survives
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_TRUE(service_->Merge(anna, johann, {"user", "agent"}).ok());  // into johann
+  auto ids = service_->AllIds(hans);
+  ASSERT_TRUE(ids.ok());
+  std::vector<std::string> expected = {anna, hans};
+  std::sort(expected.begin(), expected.end());
+  expected.insert(expected.begin(), johann);
+  EXPECT_EQ(*ids, expected) << "current id first, then every id merged in, also through anna";
+  ASSERT_TRUE(service_->UndoMerge((*first)["id"], {"user", "agent"}).ok());
+  EXPECT_EQ(*service_->AllIds(johann), (std::vector<std::string>{johann, anna}));
+  EXPECT_EQ(*service_->AllIds(hans), (std::vector<std::string>{hans}));
+}
+
 TEST_F(ProfilesTest, SplitMovesRecordsToANewPersonAndTheEngineRespectsIt) {
   auto rec = IngestS2();
   std::string johann = PersonOf(rec[0]);
