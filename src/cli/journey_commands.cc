@@ -227,7 +227,8 @@ void AddCheckCommand(CLI::App* journey, int* exit_code) {
       "Explore every order and timing of events the deviation model allows, through the real\n"
       "journey state machine, and check what reaches the customer: asked only when able to act,\n"
       "deadlines leave the promised time, nothing twice, no reminder after the task was done,\n"
-      "an end is reached, no silent wait, no unreachable step. Exit 0 pass, 1 violation.");
+      "an end is reached, no silent wait, no unreachable step. Exit 0 pass, 1 violation (or\n"
+      "incomplete, or NOT PROVEN: the time grid is not provably exact for this model).");
   check->add_option("definition", o->definition, "Journey definition (YAML)")->required();
   check->add_option("--deviations", o->deviations,
                     "Deviation model (YAML); default: built-in (see docs/journeys.md)");
