@@ -166,6 +166,54 @@ TEST_F(JourneyServiceTest, OutboxIsWrittenToTheSinkOnceEvenAfterACrashBeforeDequ
   EXPECT_EQ(lines, 2);
 }
 
+// open_case actions go to the cases service, not the sink: an unavailable one is retried, a
+// wrong one (kInvalidArgument) is given up at once with its reason; messages are annotated
+// (e.g. with the customer's preferences) before they are written.
+TEST_F(JourneyServiceTest, OpenCaseGoesInProcessAndMessagesAreAnnotatedBeforeTheyLeave) {
+  Json open_case = {{"idempotency_key", "j/K/escalate#0"},
+                    {"kind", "open_case"},
+                    {"case", {{"type", "lost_kit"}}}};
+  Json message = {
+      {"idempotency_key", "j/K/invoice#0"}, {"kind", "message"}, {"template", "invoice"}};
+  store::WriteBatch queued;
+  queued.enqueue.push_back({"outbox", "j/K/escalate#0", clock_.Now(), open_case.dump(), 0});
+  queued.enqueue.push_back({"outbox", "j/K/invoice#0", clock_.Now(), message.dump(), 0});
+  ASSERT_TRUE(store_->Write(queued).ok());
+  std::vector<Status> answers = {Unavailable("cases store busy"),
+                                 InvalidArgument("no team 'logistics'", "team")};
+  int calls = 0;
+  OutboxOptions options{.sink_file = path_ + ".sink"};
+  options.open_case = [&](const Json& action) {
+    EXPECT_EQ(action["case"]["type"], "lost_kit");
+    return answers[std::min<size_t>(calls++, answers.size() - 1)];
+  };
+  options.annotate = [](Json& action) {
+    EXPECT_NE(action.value("kind", ""), "open_case");
+    action["preferences"] = {{"invoice_format", "tax-compliant"}};
+    return OkStatus();
+  };
+  OutboxDeliverer deliverer(*store_, clock_, metrics_, *service_, options);
+  ASSERT_TRUE(deliverer.Open().ok());
+  EXPECT_EQ(*deliverer.DeliverDue(), 1u);  // the message; the case is retried later
+  EXPECT_EQ(calls, 1);
+  ASSERT_TRUE(clock_.Advance(std::chrono::seconds(2)).ok());
+  EXPECT_EQ(*deliverer.DeliverDue(), 0u);
+  EXPECT_EQ(calls, 2);
+  auto dead = store_->ReadLog("outbox-dead", "j/K/escalate#0", 0, 10);
+  ASSERT_TRUE(dead.ok());
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_NE((*dead)[0].body.find("no team 'logistics'"), std::string::npos) << (*dead)[0].body;
+  ASSERT_TRUE(clock_.Advance(std::chrono::hours(2)).ok());
+  EXPECT_EQ(*deliverer.DeliverDue(), 0u);
+  EXPECT_EQ(calls, 2);  // given up: not tried again
+  std::ifstream sink(path_ + ".sink");
+  std::vector<Json> lines;
+  for (std::string l; std::getline(sink, l);) lines.push_back(Json::parse(l));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["action"]["template"], "invoice");
+  EXPECT_EQ(lines[0]["action"]["preferences"]["invoice_format"], "tax-compliant");
+}
+
 // Two servers on one store take turns: each keeps the instances it wrote in memory, and a
 // copy made stale by the other server must never be written back.
 TEST_F(JourneyServiceTest, TwoServicesOnOneStoreNeverWriteFromAStaleCopy) {
