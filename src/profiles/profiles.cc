@@ -1213,7 +1213,7 @@ Result<Json> ProfileService::GetPerson(const std::string& id, int events_limit) 
 Result<Json> ProfileService::ErasePerson(const std::string& id, const Actor& by,
                                          const std::function<Status(const Json&)>& erase_data) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  return impl_->Decide([&]() -> Result<Json> {
+  Result<Json> view = impl_->Decide([&]() -> Result<Json> {
     Impl& m = *impl_;
     std::string current = m.ResolveId(id);
     auto it = m.persons.find(current);
@@ -1237,20 +1237,29 @@ Result<Json> ProfileService::ErasePerson(const std::string& id, const Actor& by,
     }
     m.Audit(t, current, {{"action", "person.erased"}, {"by", by.name}, {"by_kind", by.kind}});
     RETURN_IF_ERROR(m.Commit(t));
-    Status erased = erase_data ? erase_data(view) : OkStatus();
-    // Whatever erase_data changed underneath (and the index entries of the erased records) is
-    // rebuilt from the store, even when it failed half-way; other servers are told to do the
-    // same, since the erasure rewrote documents without naming them in a change.
-    Status reloaded = m.Reload();
-    if (reloaded.ok()) {
-      Impl::Txn announce;
-      announce.reload_everywhere = true;
-      reloaded = m.Commit(announce);
-    }
-    RETURN_IF_ERROR(erased);
-    RETURN_IF_ERROR(reloaded);
     return view;
   });
+  if (!view.ok()) return view;
+  // Outside the retried decision: the person is gone now, so a retry would only answer "no
+  // person" and hide why erase_data or the announcement failed.
+  Status erased = erase_data ? erase_data(*view) : OkStatus();
+  // Whatever erase_data changed underneath (and the index entries of the erased records) is
+  // rebuilt from the store, even when it failed half-way; other servers are told to do the
+  // same, since the erasure rewrote documents without naming them in a change.
+  Status reloaded = impl_->Reload();
+  if (reloaded.ok()) {
+    reloaded = impl_
+                   ->Decide([&]() -> Result<bool> {
+                     Impl::Txn announce;
+                     announce.reload_everywhere = true;
+                     RETURN_IF_ERROR(impl_->Commit(announce));
+                     return true;
+                   })
+                   .status();
+  }
+  RETURN_IF_ERROR(erased);
+  RETURN_IF_ERROR(reloaded);
+  return view;
 }
 
 Result<Json> ProfileService::Search(const std::string& query, int limit) {
