@@ -27,6 +27,18 @@ constexpr S2Record kS2[] = {
     {"K5", "Johanna", "Müller", "Jungfernstieg 1", "20095", "Hamburg"},
 };
 
+// Johann Müller as shop number i knows him: "J." or "Johann", same address.
+SourceRecord OneJohannFromShop(int i) {
+  return {"",
+          "shop" + std::to_string(i),
+          "K",
+          {{"vorname", i % 2 ? "Johann" : "J."},
+           {"nachname", "Müller"},
+           {"strasse", "Hauptstraße 5"},
+           {"plz", "80331"}},
+          {}};
+}
+
 class ProfilesTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -361,14 +373,9 @@ TEST_F(ProfilesTest, TwoClientsPostingOnePersonAtOnceMakeOnePerson) {
   std::vector<std::string> ids(8);
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&, i] {
-      SourceRecord r{ids_.Next("rec"),
-                     "shop" + std::to_string(i),
-                     "K",
-                     {{"vorname", i % 2 ? "Johann" : "J."},
-                      {"nachname", "Müller"},
-                      {"strasse", "Hauptstraße 5"},
-                      {"plz", "80331"}},
-                     clock_.Now()};
+      SourceRecord r = OneJohannFromShop(i);
+      r.id = ids_.Next("rec");
+      r.received_at = clock_.Now();
       auto puts = store_->PutRecords({r});
       ASSERT_TRUE(puts.ok());
       ASSERT_TRUE(service_->Resolve({r}, *puts).ok());
@@ -460,14 +467,7 @@ TEST_F(TwoServersTest, ConcurrentRecordsOfOnePersonOnTwoServersMakeOnePerson) {
   std::vector<std::string> ids(8);
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&, i] {
-      SourceRecord r{"",
-                     "shop" + std::to_string(i),
-                     "K",
-                     {{"vorname", i % 2 ? "Johann" : "J."},
-                      {"nachname", "Müller"},
-                      {"strasse", "Hauptstraße 5"},
-                      {"plz", "80331"}},
-                     {}};
+      SourceRecord r = OneJohannFromShop(i);
       ids[i] = i % 2 ? IngestOn(*service_, *store_, r) : IngestOn(*other_, *other_store_, r);
     });
   }
