@@ -405,18 +405,29 @@ TEST_P(StoreConformanceTest, EraseRemovesAnAddressFromEveryTableAndBumpsRevision
   b.puts.push_back({{"alias", mail, "{}", 0}, 0});
   b.enqueue.push_back({"outbox", "o-1", clock_.Now(), "{\"to\":\"" + mail + "\"}", 0});
   b.append.push_back({"timeline", "per_1", "mail to " + mail, clock_.Now()});
+  b.append.push_back({"timeline", "case_1", "Anna says: call me after six", clock_.Now()});
+  b.append.push_back({"timeline", "case_1", "kept as it is", clock_.Now()});
   ASSERT_TRUE(store_->Write(b).ok());
+  auto case_lines = store_->ReadLog("timeline", "case_1", 0, 10);
+  ASSERT_TRUE(case_lines.ok() && case_lines->size() == 2u);
 
   EXPECT_EQ(store_->Erase({.needles = {"ab"}}).status().code(), StatusCode::kInvalidArgument);
   auto counts = store_->Erase({.record_ids = {(*puts)[0].id},
                                .event_ids = {"e-1"},
-                               .needles = {mail, "anna.erased+shop@example.org"}});
+                               .needles = {mail, "anna.erased+shop@example.org"},
+                               .log_bodies = {{(*case_lines)[0].seq, "{\"text\":\"[erased]\"}"}}});
   ASSERT_TRUE(counts.ok()) << counts.status().ToString();
   EXPECT_GE(counts->records, 1);
   EXPECT_GE(counts->events, 2);
   EXPECT_GE(counts->documents, 2);
   EXPECT_EQ(counts->queue_items, 1);
-  EXPECT_EQ(counts->log_lines, 1);
+  EXPECT_EQ(counts->log_lines, 2);
+  EXPECT_TRUE(counts->warnings.empty()) << counts->warnings[0];
+  auto redacted = store_->ReadLog("timeline", "case_1", 0, 10);
+  ASSERT_EQ(redacted->size(), 2u);
+  EXPECT_EQ((*redacted)[0].body, "{\"text\":\"[erased]\"}");
+  EXPECT_EQ((*redacted)[0].seq, (*case_lines)[0].seq) << "the line keeps its place";
+  EXPECT_EQ((*redacted)[1].body, "kept as it is");
 
   EXPECT_TRUE(store_->GetRecord((*puts)[0].id)->fields.empty());
   EXPECT_EQ(store_->GetRecord((*puts)[1].id)->fields, kept.fields) << "another record changed";

@@ -119,6 +119,9 @@ struct Erasure {
   // and bodies. Case-sensitive: pass every spelling. Strings shorter than 3 bytes are refused.
   std::vector<std::string> needles;
   std::string replacement = "[erased]";
+  // Log lines whose body is replaced, by seq (stream, key and time stay): a domain module's
+  // redacted copy of what it appended about the person (a case's timeline).
+  std::vector<std::pair<int64_t, std::string>> log_bodies;
 };
 
 // How many rows an erasure changed, per table.
@@ -128,6 +131,9 @@ struct ErasureCounts {
   int64_t documents = 0;
   int64_t queue_items = 0;
   int64_t log_lines = 0;
+  // What failed after the erasure was committed (VACUUM, truncating the WAL): no API reads the
+  // data any more, but old bytes may stay in the database files until the next erasure.
+  std::vector<std::string> warnings;
 };
 
 struct StoreStats {
@@ -208,6 +214,9 @@ class Store {
   // database files as far as the backend allows: SQLite zeroes deleted content
   // (secure_delete) and truncates the WAL; PostgreSQL VACUUMs the tables (its WAL and
   // backups keep old content until they are recycled). kInvalidArgument for a short needle.
+  // An error means nothing was changed; once the transaction is committed the result is ok,
+  // and a failure of the file clean-up after it is one of ErasureCounts::warnings (so the
+  // caller still records that the erasure happened).
   virtual Result<ErasureCounts> Erase(const Erasure& erasure) = 0;
 
   virtual Result<StoreStats> Stats() = 0;

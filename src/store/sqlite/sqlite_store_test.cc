@@ -112,6 +112,34 @@ TEST(SqliteStoreTest, EraseLeavesNoOldVersionOnFreePagesOrInTheWal) {
   EXPECT_TRUE(*(*store)->GetSetting("store.deleted-content-zeroed")) << "rebuilt once";
 }
 
+// A reader in the middle of a long read keeps the WAL from being truncated. The erasure is
+// committed by then, so it is reported as done with a warning, not as an error that would make
+// the caller believe nothing happened (and not record the erasure).
+TEST(SqliteStoreTest, AnEraseWhoseWalCannotBeTruncatedIsCommittedWithAWarning) {
+  TempDb db;
+  auto store = OpenSqliteStore({.path = db.path(), .sync_every_commit = false});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const std::string mail = "held.open@example.org";
+  WriteBatch b;
+  b.puts.push_back({{"person", "p1", "{\"email\":\"" + mail + "\"}", 0}, 0});
+  ASSERT_TRUE((*store)->Write(b).ok());
+  sqlite3* reader = nullptr;
+  ASSERT_EQ(sqlite3_open(db.path().c_str(), &reader), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM documents;", nullptr, nullptr, nullptr),
+      SQLITE_OK)
+      << sqlite3_errmsg(reader);
+  auto counts = (*store)->Erase({.needles = {mail}});
+  sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr);
+  sqlite3_close(reader);
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_EQ(counts->documents, 1);
+  std::string warnings;
+  for (const auto& w : counts->warnings) warnings += w + "\n";
+  EXPECT_NE(warnings.find("WAL"), std::string::npos) << warnings;
+  EXPECT_EQ((*(*store)->GetDocument("person", "p1"))->body, "{\"email\":\"[erased]\"}");
+}
+
 // Checkpoints run beside the writer, not inside its commits; they must still happen while the
 // store is open, or the WAL grows without bound (a long import).
 TEST(SqliteStoreTest, CommittedPagesReachTheDatabaseFileWhileTheStoreIsOpen) {
