@@ -2,6 +2,8 @@
 // with its policy check, aliases and leak findings, access report, erasure and retention.
 #include "privacy/ledger.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cctype>
 #include <set>
@@ -949,6 +951,10 @@ Result<Json> Ledger::Erase(const std::string& person, const auth::Principal& by,
   return EraseLocked(person, by, reason);
 }
 
+void Ledger::AddErasureStep(std::string name, ErasureStep step) {
+  erasure_steps_.emplace_back(std::move(name), std::move(step));
+}
+
 Result<Json> Ledger::EraseLocked(const std::string& person_id, const auth::Principal& by,
                                  const std::string& reason) {
   Json erasure;
@@ -957,59 +963,107 @@ Result<Json> Ledger::EraseLocked(const std::string& person_id, const auth::Princ
   // keep ledger data of it (aliases, disclosures) too.
   ASSIGN_OR_RETURN(auto ids, profiles_.AllIds(person_id));
   auto erased = profiles_.ErasePerson(person_id, actor, [&](const Json& view) -> Status {
+    // The person document is gone now and cannot be erased again: from here on every part is
+    // tried even when another failed, and the erasure record says what happened.
     std::string person = view["id"];
+    std::string id = ids_.Next("era");
+    Json steps = Json::object();       // part -> what it did
+    Json incomplete = Json::object();  // part -> why it failed (its data may be left)
+    Json warnings = Json::array();     // clean-up after the data was committed that failed
     store::Erasure e;
     for (const auto& r : view["records"]) e.record_ids.push_back(r["id"]);
     for (const auto& ev : view["events"]) e.event_ids.push_back(ev["id"]);
     std::set<std::string> needles = IdentifyingValues(view);
     // Aliases go with the address they stand for; the register keeps who got one.
-    ASSIGN_OR_RETURN(auto alias_docs, PersonDocuments(store_, kPersonAlias, ids));
-    store::WriteBatch forget;
-    for (const auto& d : alias_docs) {
-      ASSIGN_OR_RETURN(Json a, ParseJson(d.body));
-      std::string alias = a.value("alias", "");
-      if (alias.size() >= 3) needles.insert(alias);
-      forget.deletes.emplace_back(kAlias, alias);
-      forget.deletes.emplace_back(kPersonAlias, d.id);
-    }
-    RETURN_IF_ERROR(store_.Write(forget));
+    Status aliases = [&]() -> Status {
+      ASSIGN_OR_RETURN(auto alias_docs, PersonDocuments(store_, kPersonAlias, ids));
+      store::WriteBatch forget;
+      for (const auto& d : alias_docs) {
+        ASSIGN_OR_RETURN(Json a, ParseJson(d.body));
+        std::string alias = a.value("alias", "");
+        if (alias.size() >= 3) needles.insert(alias);
+        forget.deletes.emplace_back(kAlias, alias);
+        forget.deletes.emplace_back(kPersonAlias, d.id);
+      }
+      steps["aliases"] = alias_docs.size();
+      return store_.Write(forget);
+    }();
+    if (!aliases.ok()) incomplete["aliases"] = aliases.ToString();
     for (const auto& n : needles) {
       if (n.size() >= 3) e.needles.push_back(n);
     }
-    ASSIGN_OR_RETURN(store::ErasureCounts counts, store_.Erase(e));
-    // Recipients the erasure must be passed on to (Art. 19).
-    ASSIGN_OR_RETURN(auto disclosures, PersonDocuments(store_, kDisclosure, ids));
-    std::set<std::string> notify;
-    for (const auto& doc : disclosures) {
-      ASSIGN_OR_RETURN(Json d, ParseJson(doc.body));
-      if (d.value("allowed", false)) notify.insert(d.value("recipient", ""));
+    ErasureScope scope{id, person, ids, e.needles, e.event_ids, clock_.Now()};
+    for (const auto& [name, step] : erasure_steps_) {
+      Result<Json> done = step(scope, e);
+      if (done.ok()) {
+        steps[name] = std::move(*done);
+      } else {
+        incomplete[name] = done.status().ToString();
+      }
     }
-    std::string id = ids_.Next("era");
+    Json changed = nullptr;
+    if (auto counts = store_.Erase(e); counts.ok()) {
+      changed = {{"records", counts->records},
+                 {"events", counts->events},
+                 {"documents", counts->documents},
+                 {"queue_items", counts->queue_items},
+                 {"log_lines", counts->log_lines}};
+      for (const auto& w : counts->warnings) warnings.push_back(w);
+    } else {
+      incomplete["store"] = counts.status().ToString();
+    }
+    // Recipients the erasure must be passed on to (Art. 19).
+    std::set<std::string> notify;
+    Status listed = [&]() -> Status {
+      ASSIGN_OR_RETURN(auto disclosures, PersonDocuments(store_, kDisclosure, ids));
+      for (const auto& doc : disclosures) {
+        ASSIGN_OR_RETURN(Json d, ParseJson(doc.body));
+        if (d.value("allowed", false)) notify.insert(d.value("recipient", ""));
+      }
+      return OkStatus();
+    }();
+    if (!listed.ok()) incomplete["notify_recipients"] = listed.ToString();
     erasure = {{"id", id},
                {"person", person},
-               {"at", FormatTime(clock_.Now())},
+               {"at", FormatTime(scope.at)},
                {"by", by.name.empty() ? by.token_id : by.name},
                {"reason", reason},
                {"records", e.record_ids},
                {"events", e.event_ids.size()},
-               {"changed",
-                {{"records", counts.records},
-                 {"events", counts.events},
-                 {"documents", counts.documents},
-                 {"queue_items", counts.queue_items},
-                 {"log_lines", counts.log_lines}}},
+               {"changed", changed},
+               {"steps", steps},
                {"notify_recipients", notify},
                {"kept",
                 "this record, the consents and the disclosure register (ids, purposes, "
-                "recipients, field names) and the audit log, as proof of lawful processing"}};
+                "recipients, field names) and the audit log, as proof of lawful processing; of "
+                "cases and service documents what shows that they existed (type, team, states, "
+                "dates, SLAs, field names; the appliance, its region and its repairs), their "
+                "texts and values blanked"}};
+    if (!warnings.empty()) erasure["warnings"] = warnings;
+    if (!incomplete.empty()) erasure["incomplete"] = incomplete;
+    for (const auto& w : warnings) {
+      spdlog::warn("erasure {} of {}: {}", id, person, w.get<std::string>());
+    }
+    for (const auto& [part, why] : incomplete.items()) {
+      spdlog::error("erasure {} of {}: {} failed: {}", id, person, part, why.get<std::string>());
+    }
     store::WriteBatch batch;
     batch.puts.push_back({{kErasure, id, erasure.dump(), 0}, 0});
-    return audit_.Append({Entry(by, "erasure", person,
-                                {{"erasure", id},
-                                 {"reason", reason},
-                                 {"records", e.record_ids.size()},
-                                 {"events", e.event_ids.size()}})},
-                         std::move(batch));
+    Json detail = {{"erasure", id},
+                   {"reason", reason},
+                   {"records", e.record_ids.size()},
+                   {"events", e.event_ids.size()}};
+    if (!incomplete.empty()) detail["incomplete"] = incomplete;
+    RETURN_IF_ERROR(
+        audit_.Append({Entry(by, "erasure", person, std::move(detail))}, std::move(batch)));
+    if (!incomplete.empty()) {
+      std::string parts;
+      for (const auto& [part, why] : incomplete.items()) {
+        parts += (parts.empty() ? "" : "; ") + part + ": " + why.get<std::string>();
+      }
+      return Internal("erasure " + id + " of " + person + " is recorded but incomplete: " + parts);
+    }
+    return OkStatus();
   });
   if (!erased.ok()) return erased.status();
   return erasure;

@@ -16,9 +16,11 @@
 //     than consent for that purpose.
 //  4. An e-mail address handed to a recipient is replaced by that recipient's alias (one
 //     alias per person and recipient), so mail to it tells who passed the address on.
-//  5. After an erasure the store holds none of the person's addresses or aliases; what is
-//     kept (erasure record, consents, disclosure register, audit log) names only ids, field
-//     names, purposes and recipients.
+//  5. After an erasure the store and the outbox file hold none of the person's addresses or
+//     aliases, and its cases and appliances none of its values or texts (the erasure steps);
+//     what is kept (erasure record, consents, disclosure register, audit log) names only ids,
+//     field names, purposes and recipients. The erasure record is written whatever part fails
+//     once the person is gone from profiles, and names the parts that failed.
 //
 // Stored documents: "privacy-source" (source name), "privacy-recipient" (recipient name),
 // "privacy-consent" (person~con_…), "privacy-disclosure" (person~dis_…), "privacy-alias"
@@ -31,6 +33,7 @@
 // writers from overwriting each other (kAborted, retry).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -74,6 +77,24 @@ struct DisclosureRequest {
 //   "case-handling"  cases handed to a partner's team
 inline constexpr char kServiceVisitPurpose[] = "service-visit";
 inline constexpr char kCaseHandlingPurpose[] = "case-handling";
+
+// What an erasure hands to the modules that keep copies of a person's data beside profiles and
+// the ledger (cases, the service network, the outbox sink file), so that each erases its own.
+struct ErasureScope {
+  std::string erasure;               // the erasure record's id ("era_…")
+  std::string person;                // the erased person's id
+  std::vector<std::string> ids;      // it and every id merged into it
+  std::vector<std::string> needles;  // its e-mail addresses, phone numbers and aliases
+  std::vector<std::string> events;   // ids of its events
+  Time at{};
+};
+
+// One module's part of an erasure. It changes its documents itself (Store::Write) and may add
+// to `erasure` what only Store::Erase can change (a log line's body); both happen before
+// Store::Erase, which then rebuilds the database files, so no old text stays in free space.
+// Returns what it did, kept in the erasure record under the step's name. Runs under the
+// profiles lock: it must not call ProfileService.
+using ErasureStep = std::function<Result<Json>(const ErasureScope& scope, store::Erasure& erasure)>;
 
 struct DisclosureDecision {
   bool allowed = false;
@@ -159,9 +180,16 @@ class Ledger {
   // Every datum with its source, purposes, legal basis, collection time, recipients and
   // retention; consents, disclosures (and refusals), aliases, leaks. Audited.
   Result<Json> AccessReport(const std::string& person, const auth::Principal& by);
-  // Erases the person (invariant 5) and returns the erasure record.
+  // Erases the person (invariant 5) and returns the erasure record. Once the person is gone
+  // from profiles, every part runs even when one fails, and the erasure record is written in
+  // any case: a part that failed is named under "incomplete" (and the call answers an error
+  // naming the record), clean-up of the database files that failed after the data was
+  // committed is a "warnings" entry (and the call succeeds).
   Result<Json> Erase(const std::string& person, const auth::Principal& by,
                      const std::string& reason);
+  // Adds a module's part of every erasure (run in the order added, before Store::Erase).
+  // Called while wiring, before the ledger is used from several threads.
+  void AddErasureStep(std::string name, ErasureStep step);
   // Erases every person all of whose records are past their retention.
   Result<Json> RunRetention(const auth::Principal& by);
   // The retention job: RunRetention as the system once a day by the clock, counted from the
@@ -195,6 +223,7 @@ class Ledger {
   std::mutex scan_mu_;
   std::mutex retention_mu_;
   std::optional<Time> retention_due_;  // cached from the setting
+  std::vector<std::pair<std::string, ErasureStep>> erasure_steps_;
 };
 
 // The access report as a printable HTML page (for the person, or a PDF printer).

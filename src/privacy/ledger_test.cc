@@ -2,6 +2,11 @@
 #include "privacy/ledger.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
 
 #include "store/sqlite/sqlite_store.h"
 
@@ -389,6 +394,183 @@ TEST_F(LedgerTest, ErasureLeavesNoAddressOrAliasAndKeepsARecordOfItself) {
   }
   EXPECT_NE(AuditText(anna).find("erasure"), std::string::npos);
   EXPECT_EQ(ledger_->Erase(anna, Admin(), "again").status().code(), StatusCode::kNotFound);
+}
+
+// The modules that keep copies of a person's data (cases, service, the outbox file) erase
+// them as steps of the one erasure: each gets the person's ids and identifying values, may
+// hand Store::Erase what only it can change, and its answer is kept in the erasure record.
+TEST_F(LedgerTest, ErasureStepsGetThePersonsIdsAndAddressesAndTheirAnswerIsRecorded) {
+  std::string anna = Anna();
+  Consent(anna, {"offers"}, {"insurer"});
+  std::string alias = (*ledger_->Disclose({anna, "insurer", "offers", {"email"}, "api"},
+                                          Admin()))["fields"]["email"];
+  store::WriteBatch b;
+  b.append.push_back(
+      {"case-timeline", "case_1", "{\"text\":\"Anna: call me at six\"}", clock_.Now()});
+  ASSERT_TRUE(store_->Write(b).ok());
+  int64_t seq = (*store_->ReadLog("case-timeline", "case_1", 0, 10))[0].seq;
+  ErasureScope seen;
+  ledger_->AddErasureStep("cases", [&](const ErasureScope& scope, store::Erasure& e) {
+    seen = scope;
+    e.log_bodies.emplace_back(seq, "{\"text\":\"[erased]\"}");
+    return Result<Json>(Json{{"cases", 1}});
+  });
+  auto erased = ledger_->Erase(anna, Admin(), "Art. 17");
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_EQ(seen.person, anna);
+  EXPECT_EQ(seen.ids, std::vector<std::string>{anna});
+  EXPECT_EQ(seen.erasure, (*erased)["id"].get<std::string>());
+  for (const std::string& needle : {std::string("anna@example.org"), alias}) {
+    EXPECT_NE(std::find(seen.needles.begin(), seen.needles.end(), needle), seen.needles.end())
+        << needle;
+  }
+  EXPECT_EQ((*erased)["steps"]["cases"], Json({{"cases", 1}}));
+  EXPECT_EQ((*erased)["steps"]["aliases"], 1);
+  EXPECT_EQ((*erased)["changed"]["log_lines"], 1);
+  EXPECT_FALSE(erased->contains("incomplete"));
+  EXPECT_EQ((*store_->ReadLog("case-timeline", "case_1", 0, 10))[0].body,
+            "{\"text\":\"[erased]\"}");
+}
+
+// A store whose Erase fails, to see what the ledger does when a part of an erasure fails after
+// the person is already gone from profiles.
+class EraseFailsStore : public store::Store {
+ public:
+  explicit EraseFailsStore(store::Store& inner) : s_(inner) {}
+  Result<std::vector<store::RecordPut>> PutRecords(const std::vector<SourceRecord>& r) override {
+    return s_.PutRecords(r);
+  }
+  Result<SourceRecord> GetRecord(std::string_view id) override { return s_.GetRecord(id); }
+  Result<std::vector<SourceRecord>> GetRecordsBySourceKey(std::string_view source,
+                                                          std::string_view key) override {
+    return s_.GetRecordsBySourceKey(source, key);
+  }
+  Result<std::vector<store::EventAppend>> AppendEvents(const std::vector<Event>& e) override {
+    return s_.AppendEvents(e);
+  }
+  Result<Event> GetEvent(std::string_view id) override { return s_.GetEvent(id); }
+  Result<store::EventPage> ListEvents(const store::EventQuery& q) override {
+    return s_.ListEvents(q);
+  }
+  Status PutToken(const store::TokenRecord& t) override { return s_.PutToken(t); }
+  Result<store::TokenRecord> GetToken(std::string_view id) override { return s_.GetToken(id); }
+  Result<std::vector<store::TokenRecord>> ListTokens() override { return s_.ListTokens(); }
+  Result<int> RevokeTokensNamed(std::string_view name, Time at) override {
+    return s_.RevokeTokensNamed(name, at);
+  }
+  Status RevokeToken(std::string_view id, Time at) override { return s_.RevokeToken(id, at); }
+  Result<std::optional<std::string>> GetSetting(std::string_view key) override {
+    return s_.GetSetting(key);
+  }
+  Status PutSetting(std::string_view key, std::string_view value) override {
+    return s_.PutSetting(key, value);
+  }
+  Status Write(const store::WriteBatch& b) override { return s_.Write(b); }
+  Result<std::optional<store::Document>> GetDocument(std::string_view kind,
+                                                     std::string_view id) override {
+    return s_.GetDocument(kind, id);
+  }
+  Result<std::vector<store::Document>> ListDocuments(std::string_view kind, std::string_view prefix,
+                                                     std::string_view after, int limit) override {
+    return s_.ListDocuments(kind, prefix, after, limit);
+  }
+  Result<std::vector<store::QueueItem>> DueItems(std::string_view q, Time now, int limit) override {
+    return s_.DueItems(q, now, limit);
+  }
+  Result<std::vector<store::QueueItem>> ClaimDue(std::string_view q, Time now, Time until,
+                                                 int limit) override {
+    return s_.ClaimDue(q, now, until, limit);
+  }
+  Result<std::optional<Time>> NextDue(std::string_view q) override { return s_.NextDue(q); }
+  Result<std::vector<store::LogLine>> ReadLog(std::string_view stream, std::string_view key,
+                                              int64_t after, int limit) override {
+    return s_.ReadLog(stream, key, after, limit);
+  }
+  Result<store::ErasureCounts> Erase(const store::Erasure&) override {
+    return Unavailable("disk full");
+  }
+  Result<store::StoreStats> Stats() override { return s_.Stats(); }
+  std::string_view Backend() const override { return s_.Backend(); }
+
+ private:
+  store::Store& s_;
+};
+
+TEST_F(LedgerTest, AFailedPartOfAnErasureIsNamedInItsRecordWhileTheOtherPartsStillRun) {
+  std::string anna = Anna();
+  EraseFailsStore failing(*store_);
+  AuditLog audit(failing, clock_);
+  profiles::ProfileService profiles(failing, clock_, ids_);
+  Ledger ledger(failing, clock_, ids_, audit, profiles);
+  bool later_step_ran = false;
+  ledger.AddErasureStep("cases", [](const ErasureScope&, store::Erasure&) -> Result<Json> {
+    return Unavailable("cases are not reachable");
+  });
+  ledger.AddErasureStep("service", [&](const ErasureScope&, store::Erasure&) -> Result<Json> {
+    later_step_ran = true;
+    return Json{{"assets", 0}};
+  });
+  auto erased = ledger.Erase(anna, Admin(), "Art. 17");
+  ASSERT_FALSE(erased.ok());
+  EXPECT_NE(erased.status().message().find("recorded but incomplete"), std::string::npos)
+      << erased.status().ToString();
+  EXPECT_TRUE(later_step_ran);
+  auto kept = store_->ListDocuments("privacy-erasure", "", "", 10);
+  ASSERT_EQ(kept->size(), 1u) << "the erasure happened (the person is gone) and is recorded";
+  Json record = *ParseJson((*kept)[0].body);
+  EXPECT_NE(erased.status().message().find(record["id"].get<std::string>()), std::string::npos);
+  EXPECT_NE(record["incomplete"]["cases"].get<std::string>().find("not reachable"),
+            std::string::npos);
+  EXPECT_NE(record["incomplete"]["store"].get<std::string>().find("disk full"), std::string::npos);
+  EXPECT_EQ(record["steps"]["service"], Json({{"assets", 0}}));
+  EXPECT_EQ(profiles.GetPerson(anna).status().code(), StatusCode::kNotFound);
+  auto entries = audit.List(anna, 0, 100);
+  ASSERT_TRUE(entries.ok());
+  std::string trail;
+  for (const auto& e : *entries) trail += e.entry.action + e.entry.detail.dump();
+  EXPECT_NE(trail.find("incomplete"), std::string::npos) << trail;
+}
+
+// The review's case: the data was committed, then rebuilding the files failed (here: a reader
+// in the middle of a long read keeps the WAL from being truncated). That is a warning in the
+// record of an erasure that succeeded, not an error that loses the record.
+TEST(LedgerFileTest, AFileCleanUpThatFailsAfterTheCommitIsAWarningInTheKeptRecord) {
+  std::string path = ::testing::TempDir() + "/ledger-erasure-" + std::to_string(::getpid()) + ".db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+  ManualClock clock{*ParseTime("2026-03-01T09:00:00Z")};
+  UlidSource ids{clock, 7};
+  auto store = store::OpenSqliteStore({.path = path, .sync_every_commit = false});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  AuditLog audit(**store, clock);
+  profiles::ProfileService profiles(**store, clock, ids);
+  Ledger ledger(**store, clock, ids, audit, profiles);
+  SourceRecord r;
+  r.id = ids.Next("rec");
+  r.source = "portal";
+  r.source_key = "PV-9";
+  r.fields = {{"vorname", "Erika"}, {"nachname", "Held"}, {"email", "erika.held@example.org"}};
+  r.received_at = clock.Now();
+  auto puts = (*store)->PutRecords({r});
+  ASSERT_TRUE(puts.ok());
+  ASSERT_TRUE(profiles.Resolve({r}, *puts).ok());
+  std::string person = *profiles.PersonOfRecord((*puts)[0].id);
+  sqlite3* reader = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &reader), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM records;", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  auto erased = ledger.Erase(person, Admin(), "Art. 17");
+  sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr);
+  sqlite3_close(reader);
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  ASSERT_TRUE(erased->contains("warnings")) << erased->dump();
+  EXPECT_NE((*erased)["warnings"].dump().find("WAL"), std::string::npos) << erased->dump();
+  EXPECT_FALSE(erased->contains("incomplete"));
+  auto kept = (*store)->GetDocument("privacy-erasure", (*erased)["id"].get<std::string>());
+  ASSERT_TRUE(kept.ok() && kept->has_value());
+  EXPECT_NE((*kept)->body.find("warnings"), std::string::npos);
+  EXPECT_TRUE((*store)->GetRecord((*puts)[0].id)->fields.empty());
+  store->reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
 }
 
 TEST_F(LedgerTest, BadInputIsRefusedNamingTheField) {
