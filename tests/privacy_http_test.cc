@@ -2,7 +2,8 @@
 // an address to one comparison portal only; it is recorded with the portal's provenance, a
 // hand-over to an insurer is refused without consent and allowed with it (under an alias),
 // mail from a spammer to the insurer's alias is attributed to the insurer, the access report
-// lists it all, and after erasure no API, export, search or database file holds the address.
+// lists it all, and after erasure no API, export, search, database file or the outbox file
+// holds the address, and her cases and appliance keep only what shows they existed.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -214,6 +215,79 @@ TEST_F(PrivacyHttpTest, S4AddressTracedFromPortalToLeakThenErased) {
     EXPECT_NE(html.body.find(s), std::string::npos) << s;
   }
 
+  // Copies of her data outside her person and records: a case she called about (what she said,
+  // a field, a note), her appliance with her address and a work order in her words, and a
+  // newsletter mail delivered to the outbox file (the journey is keyed by her address).
+  Json open_case = {{"person", person},
+                    {"title", "Spam an Anna Berger"},
+                    {"text", "Anna Berger: Werbung an " + kAddress + " von Fremden"},
+                    {"fields", {{"description", "Adresse " + kAddress + " weitergegeben"}}}};
+  auto opened = c.Post("/v1/cases", open_case.dump(), agent_);
+  ASSERT_EQ(opened.status, 201) << opened.body;
+  const std::string case_id = opened.json()["id"];
+  ASSERT_EQ(c.Post("/v1/cases/" + case_id + "/notes", R"({"text":"Rueckruf nach 18 Uhr"})", agent_)
+                .status,
+            200);
+  ASSERT_EQ(c.Post("/v1/catalog/models",
+                   R"({"model":"TR-1","family":"TR","product_line":"dryer","parts":["TR-heater"]})",
+                   admin_)
+                .status,
+            200);
+  ASSERT_EQ(c.Post("/v1/partners",
+                   R"({"org":"service-sued","product_lines":["dryer"],"regions":["BY"]})", admin_)
+                .status,
+            200);
+  Json asset_body = {{"model", "TR-1"},
+                     {"serial", "TR-0815"},
+                     {"purchased", "2024-05-01"},
+                     {"owner", person},
+                     {"location",
+                      {{"region", "BY"},
+                       {"postcode", "80331"},
+                       {"city", "München"},
+                       {"street", "Sendlinger Str. 1"}}}};
+  auto asset = c.Post("/v1/assets", asset_body.dump(), agent_);
+  ASSERT_EQ(asset.status, 201) << asset.body;
+  const std::string asset_id = asset.json()["id"];
+  Json order = {{"asset", asset_id},
+                {"symptom", "Anna Berger: Trockner heizt nicht"},
+                {"partner", "service-sued"}};
+  auto work_order = c.Post("/v1/work-orders", order.dump(), agent_);
+  ASSERT_EQ(work_order.status, 201) << work_order.body;
+  const std::string work_order_id = work_order.json()["id"];
+  const char* newsletter = R"(journey: newsletter
+version: 1
+correlation: email
+start:
+  on: newsletter.subscribed
+events:
+  newsletter.subscribed: {keys: [email]}
+  newsletter.cancelled: {keys: [email]}
+steps:
+  - name: subscribed
+    completed_by: newsletter.subscribed
+actions:
+  - name: welcome
+    kind: message
+    channel: email
+    template: newsletter_welcome
+    requires: [newsletter.subscribed]
+end_states:
+  - name: cancelled
+    when: newsletter.cancelled
+)";
+  ASSERT_EQ(c.Post("/v1/journeys", newsletter, admin_, "application/yaml").status, 201);
+  Json subscribed = {{"id", "sub-1"},
+                     {"type", "newsletter.subscribed"},
+                     {"subject", person},
+                     {"keys", {{"email", kAddress}}},
+                     {"occurred_at", "2026-03-01T09:00:00Z"}};
+  ASSERT_EQ(c.Post("/v1/events", subscribed.dump(), agent_).status, 201);
+  ASSERT_EQ(c.Post("/v1/admin/clock", R"({"advance":"1m"})", admin_).status, 200);
+  const std::string sink_file = db_ + ".outbox.ndjson";
+  ASSERT_NE(ReadFile(sink_file).find(kAddress), std::string::npos)
+      << "the welcome mail was delivered: " << ReadFile(sink_file);
+
   // Erasure. Until now the database files do hold the address (so the check below means
   // something).
   EXPECT_NE((ReadFile(db_) + ReadFile(db_ + "-wal")).find(kAddress), std::string::npos);
@@ -221,6 +295,33 @@ TEST_F(PrivacyHttpTest, S4AddressTracedFromPortalToLeakThenErased) {
       c.Post("/v1/persons/" + person + "/erasure", R"({"reason":"Art. 17 request"})", admin_);
   ASSERT_EQ(erased.status, 200) << erased.body;
   EXPECT_EQ(erased.json()["notify_recipients"], Json::array({"strom-direkt", "versicherung-nord"}));
+  EXPECT_FALSE(erased.json().contains("incomplete")) << erased.body;
+  EXPECT_EQ(erased.json()["steps"]["cases"]["cases"], 1) << erased.body;
+  EXPECT_EQ(erased.json()["steps"]["service"]["assets"], 1) << erased.body;
+  EXPECT_EQ(erased.json()["steps"]["service"]["work_orders"], 1) << erased.body;
+  EXPECT_EQ(erased.json()["steps"]["outbox_file"]["lines"], 1) << erased.body;
+  // The case, the appliance and the work order are still there, without her data.
+  auto case_after = c.Get("/v1/cases/" + case_id, agent_);
+  ASSERT_EQ(case_after.status, 200) << case_after.body;
+  EXPECT_EQ(case_after.json()["person"], person);
+  EXPECT_EQ(case_after.json()["type"], "inquiry");
+  EXPECT_EQ(case_after.json()["fields"]["description"]["value"], "[erased]");
+  auto asset_after = c.Get("/v1/assets/" + asset_id, agent_);
+  ASSERT_EQ(asset_after.status, 200) << asset_after.body;
+  EXPECT_EQ(asset_after.json()["location"], Json({{"region", "BY"}}));
+  EXPECT_TRUE(asset_after.json()["owner"]["contact"].is_null()) << asset_after.body;
+  auto order_after = c.Get("/v1/work-orders/" + work_order_id, agent_);
+  ASSERT_EQ(order_after.status, 200) << order_after.body;
+  EXPECT_EQ(order_after.json()["symptom"], "[erased]");
+  const std::string sink_after = ReadFile(sink_file);
+  EXPECT_NE(sink_after.find("\"erased\""), std::string::npos) << sink_after;
+  for (const std::string& text : {case_after.body, asset_after.body, order_after.body, sink_after,
+                                  c.Get("/v1/cases?person=" + person, agent_).body}) {
+    for (const std::string& secret : {kAddress, std::string("anna.berger"), std::string("Berger"),
+                                      std::string("Sendlinger"), std::string("18 Uhr")}) {
+      EXPECT_EQ(Grep(text, secret), "") << text;
+    }
+  }
   EXPECT_EQ(c.Get("/v1/persons/" + person, analyst_).status, 404);
   auto search = c.Get("/v1/persons?q=" + kAddress, analyst_);
   EXPECT_TRUE(search.json()["results"].empty()) << search.body;
@@ -257,7 +358,9 @@ TEST_F(PrivacyHttpTest, S4AddressTracedFromPortalToLeakThenErased) {
     for (const char* suffix : {"", "-wal", "-shm"}) {
       std::string bytes = ReadFile(db_ + suffix);
       for (const std::string& secret :
-           {kAddress, insurer_alias, power_alias, std::string("anna.berger")}) {
+           {kAddress, insurer_alias, power_alias, std::string("anna.berger"),
+            std::string("Sendlinger"), std::string("Rueckruf nach 18 Uhr"),
+            std::string("Trockner heizt nicht")}) {
         EXPECT_EQ(Grep(bytes, secret), "") << "found in rapport.db" << suffix << " round " << round;
       }
     }

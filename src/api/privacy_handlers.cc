@@ -182,7 +182,8 @@ void AddPrivacyRoutes(Router& router, app::App& app) {
               }});
   router.Add({"POST", "/v1/persons/{id}/erasure", kAdmins, false,
               "GDPR Art. 17 erasure: {\"reason\"}; removes the person's data from records, "
-              "persons, events, search, journeys and the outbox; keeps an erasure record",
+              "persons, events, search, journeys, the outbox and its file, cases and "
+              "appliances; keeps an erasure record",
               [&app](Request& req) {
                 return Guarded([&]() -> Result<Response> {
                   Json body = Json::object();

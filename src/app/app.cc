@@ -191,6 +191,20 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
   app->outbox_ = std::make_unique<journey::OutboxDeliverer>(*app->store_, *app->clock_,
                                                             app->metrics_, *app->journeys_, outbox);
   RETURN_IF_ERROR(app->outbox_->Open());
+  // An erasure reaches every copy of the person's data outside profiles and the ledger.
+  app->privacy_->AddErasureStep(
+      "cases", [cases = app->cases_.get()](const privacy::ErasureScope& s, store::Erasure& e) {
+        return cases->ErasePerson(s.ids, s.events, s.erasure, &e.log_bodies);
+      });
+  app->privacy_->AddErasureStep(
+      "service", [service = app->service_.get()](const privacy::ErasureScope& s, store::Erasure&) {
+        return service->ErasePerson(s.ids, s.erasure);
+      });
+  app->privacy_->AddErasureStep(
+      "outbox_file",
+      [outbox = app->outbox_.get()](const privacy::ErasureScope& s, store::Erasure&) {
+        return outbox->EraseFromSink(s.ids, s.needles, s.erasure);
+      });
   return app;
 }
 

@@ -847,6 +847,172 @@ Result<Json> CaseService::Annotation(std::string_view event_id) {
   return ParseJson(doc->body);
 }
 
+namespace {
+
+constexpr const char* kErased = "[erased]";
+
+// What of a case (or a timeline entry) is kept after its person's erasure: whether it existed,
+// how it was handled and by whom (staff), never a value or a text that came from or is about
+// the person. Any key not named here is blanked, so a key added later is erased by default.
+const std::set<std::string>& KeptCaseKeys() {
+  static const std::set<std::string> k = {
+      "id",        "person",     "type",      "priority",  "state",     "team",
+      "org",       "channel",    "source",    "opened_at", "opened_by", "routing",
+      "escalated", "repeats",    "repeated",  "messages",  "sla",       "journey",
+      "action",    "occurrence", "case_rule", "erased"};
+  return k;
+}
+const std::set<std::string>& KeptTimelineKeys() {
+  static const std::set<std::string> k = {"at",
+                                          "kind",
+                                          "by",
+                                          "team",
+                                          "field",
+                                          "from",
+                                          "to",
+                                          "kept_fields",
+                                          "verification_valid",
+                                          "valid_until",
+                                          "routing",
+                                          "channel",
+                                          "name",
+                                          "sla",
+                                          "first_collected_by",
+                                          "first_team",
+                                          "first_collected_at",
+                                          "first_verified_by",
+                                          "journey",
+                                          "action",
+                                          "occurrence",
+                                          "case_rule",
+                                          "rule",
+                                          "erased"};
+  return k;
+}
+
+// Blanks what `kept` does not name; returns whether anything changed. A feedback
+// classification keeps its topic and sentiment (categories the case is counted by).
+bool Redact(Json& j, const std::set<std::string>& kept) {
+  bool changed = false;
+  for (auto& [key, value] : j.items()) {
+    // The routing rule and team stay; its reason quotes what the customer said.
+    if (key == "routing" && value.is_object() && value.contains("reason") &&
+        value["reason"] != kErased) {
+      value["reason"] = kErased;
+      changed = true;
+      continue;
+    }
+    if (kept.count(key) || value.is_null() || value == kErased) continue;
+    if (key == "feedback" && value.is_object()) {
+      Json f = {{"topic", value.value("topic", "")}, {"sentiment", value.value("sentiment", "")}};
+      if (f != value) {
+        value = std::move(f);
+        changed = true;
+      }
+      continue;
+    }
+    if (key == "title" && value.is_string() && value.get<std::string>().empty()) continue;
+    value = kErased;
+    changed = true;
+  }
+  return changed;
+}
+
+// The case document as its person's erasure leaves it (see CaseService::ErasePerson).
+void RedactCase(Json& c, std::string_view erasure_id) {
+  std::set<std::string> kept = KeptCaseKeys();
+  kept.insert({"fields", "verification", "attributes"});  // redacted one by one below
+  Redact(c, kept);
+  if (c.contains("fields") && c["fields"].is_object()) {
+    Json fields = Json::object();
+    for (const auto& [name, f] : c["fields"].items()) {
+      Json kept = {{"value", kErased}};
+      for (const char* k : {"collected_at", "collected_by", "team", "source"}) {
+        if (f.is_object() && f.contains(k)) kept[k] = f[k];
+      }
+      fields[name] = std::move(kept);
+    }
+    c["fields"] = std::move(fields);
+  }
+  if (c.contains("verification") && c["verification"].is_object()) {
+    c["verification"]["method"] = kErased;
+  }
+  if (c.contains("attributes") && c["attributes"].is_object()) {
+    for (auto& [k, v] : c["attributes"].items()) v = kErased;
+  }
+  if (!c.contains("erased")) c["erased"] = {{"erasure", erasure_id}};
+}
+
+}  // namespace
+
+Result<Json> CaseService::ErasePerson(
+    const std::vector<std::string>& person_ids, const std::vector<std::string>& event_ids,
+    std::string_view erasure_id, std::vector<std::pair<int64_t, std::string>>* timeline_bodies) {
+  const std::set<std::string> ids(person_ids.begin(), person_ids.end());
+  int64_t cases = 0, lines = 0, preferences = 0, annotations = 0;
+  std::vector<std::string> theirs;
+  std::string after;
+  while (true) {
+    ASSIGN_OR_RETURN(auto docs, store_.ListDocuments(kCaseKind, "", after, 500));
+    if (docs.empty()) break;
+    after = docs.back().id;
+    for (const auto& d : docs) {
+      ASSIGN_OR_RETURN(Json c, ParseJson(d.body));
+      if (ids.count(c.value("person", ""))) theirs.push_back(d.id);
+    }
+  }
+  for (const auto& id : theirs) {
+    // Revision-checked like every change of a case: an agent's concurrent change is not
+    // written over (and not left with the person's data), it is redacted on the next attempt.
+    for (int attempt = 0;; ++attempt) {
+      ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kCaseKind, id));
+      if (!doc) break;
+      ASSIGN_OR_RETURN(Json c, ParseJson(doc->body));
+      const Json before = c;
+      RedactCase(c, erasure_id);
+      if (c == before) break;  // erased before
+      store::WriteBatch batch;
+      batch.puts.push_back({{kCaseKind, id, c.dump()}, doc->revision});
+      Status s = Commit(std::move(batch));
+      if (s.ok()) break;
+      if (s.code() != StatusCode::kAborted || attempt + 1 >= kMaxAttempts) return s;
+    }
+    ++cases;
+    int64_t seq = 0;
+    while (true) {
+      ASSIGN_OR_RETURN(auto log, store_.ReadLog(kTimelineStream, id, seq, 1000));
+      for (const auto& l : log) {
+        seq = l.seq;
+        ASSIGN_OR_RETURN(Json entry, ParseJson(l.body));
+        if (!entry.is_object() || !Redact(entry, KeptTimelineKeys())) continue;
+        timeline_bodies->emplace_back(l.seq, entry.dump());
+        ++lines;
+      }
+      if (log.size() < 1000) break;
+    }
+  }
+  store::WriteBatch forget;
+  for (const auto& person : person_ids) {
+    ASSIGN_OR_RETURN(auto prefs, store_.GetDocument(kPreferenceKind, person));
+    if (!prefs) continue;
+    forget.deletes.emplace_back(kPreferenceKind, person);
+    ++preferences;
+  }
+  for (const auto& event : event_ids) {
+    ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kAnnotationKind, event));
+    if (!doc) continue;
+    ASSIGN_OR_RETURN(Json a, ParseJson(doc->body));
+    if (!ids.count(a.value("subject", ""))) continue;
+    forget.deletes.emplace_back(kAnnotationKind, event);
+    ++annotations;
+  }
+  RETURN_IF_ERROR(store_.Write(forget));
+  return Json{{"cases", cases},
+              {"timeline_lines", lines},
+              {"preferences", preferences},
+              {"annotations", annotations}};
+}
+
 Status CaseService::HandleEvent(const ConfigPtr& cfg, const Event& e, store::WriteBatch& batch) {
   // Feedback: a rating and/or free text; negative feedback opens a case.
   bool feedback = std::any_of(cfg->feedback.event_types.begin(), cfg->feedback.event_types.end(),

@@ -148,6 +148,21 @@ class CaseService {
   // yet is annotated now, so a fast journey does not outrun its preferences.
   Status AnnotateOutboxAction(Json& action);
 
+  // Erasure (GDPR Art. 17) of the person known by `person_ids` (its id and every id merged
+  // into it). Each of its cases keeps what shows that it existed and how it was handled: id,
+  // person id (a reference only, the person is gone), type, priority, state, team, channel,
+  // source, dates, routing, SLAs, counts, field names and who collected them, and of its
+  // timeline the kinds, times, actors, teams and states. Every value and free text becomes
+  // "[erased]": field values (and earlier ones), title, attributes, the verification method,
+  // the feedback's words and rating, and in the timeline what the customer said, notes,
+  // messages, reasons. The person's preferences and the annotations of `event_ids` are
+  // deleted. Case documents are written here; the changed timeline lines, which only
+  // Store::Erase may rewrite, are appended to `timeline_bodies` as (seq, new body). Running it
+  // again changes nothing more. Returns {"cases","timeline_lines","preferences","annotations"}.
+  Result<Json> ErasePerson(const std::vector<std::string>& person_ids,
+                           const std::vector<std::string>& event_ids, std::string_view erasure_id,
+                           std::vector<std::pair<int64_t, std::string>>* timeline_bodies);
+
   // Looks at new events of the log: feedback → cases, orders → annotations. Returns how many.
   Result<size_t> CatchUp();
   // CatchUp, then decides every SLA timer due now (warning, breach with escalation).

@@ -369,5 +369,76 @@ TEST_F(CaseServiceTest, LaterOrdersCarryThePreferenceEarlierOnesDoNot) {
   EXPECT_EQ((*a)["preferences"]["invoice_format"]["set_by"]["id"], "tok_1");
 }
 
+// Erasure of a person: its cases stay (that they existed, how they were handled) without any
+// value or text of the person; its preferences and its events' annotations go; another
+// person's case is untouched. The timeline lines come back for Store::Erase to rewrite.
+TEST_F(CaseServiceTest, AnErasedPersonsCasesKeepHowTheyWereHandledAndLoseEveryValueAndText) {
+  Json c = OpenCall("Anna Berger hier, mein Telefon startet nicht");
+  std::string id = c["id"];
+  ASSERT_TRUE(service_->CollectFields(id, {{"customer_number", "K-4711"}}, true, agent1_, {}).ok());
+  ASSERT_TRUE(
+      service_->CollectFields(id, {{"customer_number", "K-4712"}}, false, agent1_, {}).ok());
+  ASSERT_TRUE(
+      service_->RecordVerification(id, "Geburtsdatum 1.2.1980", std::chrono::hours(1), agent1_, {})
+          .ok());
+  ASSERT_TRUE(service_->AddNote(id, "ruft ab 18 Uhr an: 0170 5550123", agent1_, {}).ok());
+  ASSERT_TRUE(service_->AddMessage(id, "out", "email", "Liebe Frau Berger", agent1_, {}).ok());
+  ASSERT_TRUE(service_->Handover(id, "billing", "Frau Berger will Gutschrift", agent1_, {}).ok());
+  ASSERT_TRUE(
+      service_->SetPreference("per_1", "invoice_format", "tax-compliant", agent1_, id).ok());
+  Event order;
+  order.id = "order-9";
+  order.type = "order.placed";
+  order.subject = "per_1";
+  PostEvent(order);
+  ASSERT_TRUE(service_->RunDue().ok());
+  ASSERT_TRUE(service_->Annotation("order-9").ok());
+  OpenCaseRequest other;
+  other.person = "per_2";
+  other.text = "Bernd Zoller: Rechnung falsch";
+  auto kept = service_->Open(other, agent1_);
+  ASSERT_TRUE(kept.ok());
+
+  std::vector<std::pair<int64_t, std::string>> bodies;
+  auto erased = service_->ErasePerson({"per_1", "per_0"}, {"order-9"}, "era_1", &bodies);
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_EQ((*erased)["cases"], 1);
+  EXPECT_EQ((*erased)["preferences"], 1);
+  EXPECT_EQ((*erased)["annotations"], 1);
+  EXPECT_EQ((*erased)["timeline_lines"], static_cast<int64_t>(bodies.size()));
+  auto applied = store_->Erase({.log_bodies = bodies});
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+
+  auto after = service_->Get(id, agent2_);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  std::string text = after->dump();
+  for (const char* secret : {"Anna", "Berger", "K-4711", "K-4712", "1980", "0170", "18 Uhr",
+                             "Gutschrift", "startet nicht"}) {
+    EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in " << text;
+  }
+  // What shows that the case existed and how it was handled stays.
+  EXPECT_EQ((*after)["person"], "per_1");
+  EXPECT_EQ((*after)["team"], "billing");
+  EXPECT_EQ((*after)["type"], c["type"]);
+  EXPECT_EQ((*after)["opened_at"], c["opened_at"]);
+  EXPECT_EQ((*after)["fields"]["customer_number"]["value"], "[erased]");
+  EXPECT_EQ((*after)["fields"]["customer_number"]["collected_by"]["id"], "tok_1");
+  EXPECT_EQ((*after)["verification"]["method"], "[erased]");
+  EXPECT_EQ((*after)["erased"]["erasure"], "era_1");
+  std::vector<std::string> kinds;
+  for (const auto& e : (*after)["timeline"]) kinds.push_back(e["kind"]);
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "handover"), kinds.end());
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "note"), kinds.end());
+  EXPECT_TRUE((*service_->Preferences("per_1"))["preferences"].empty());
+  EXPECT_EQ(service_->Annotation("order-9").status().code(), StatusCode::kNotFound);
+  // Another person's case is as it was; erasing again changes nothing more.
+  auto untouched = service_->Get((*kept)["id"].get<std::string>(), agent1_);
+  EXPECT_NE(untouched->dump().find("Bernd Zoller"), std::string::npos);
+  std::vector<std::pair<int64_t, std::string>> again;
+  ASSERT_TRUE(service_->ErasePerson({"per_1"}, {}, "era_2", &again).ok());
+  EXPECT_TRUE(again.empty());
+  EXPECT_EQ((*service_->Get(id, agent2_))["erased"]["erasure"], "era_1");
+}
+
 }  // namespace
 }  // namespace rapport::cases

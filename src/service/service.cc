@@ -611,6 +611,90 @@ Result<Json> ServiceNetwork::CloseWorkOrder(const std::string& id, const Json& b
   return Aborted("work order " + id + " kept changing; try again");
 }
 
+// --- Erasure ---------------------------------------------------------------------------------
+
+namespace {
+constexpr char kErased[] = "[erased]";
+
+// Replaces the texts at `keys` by kErased; returns whether anything changed.
+bool BlankTexts(Json& doc, std::initializer_list<const char*> keys) {
+  bool changed = false;
+  for (const char* k : keys) {
+    if (doc.contains(k) && doc[k].is_string() && doc[k] != kErased) {
+      doc[k] = kErased;
+      changed = true;
+    }
+  }
+  return changed;
+}
+}  // namespace
+
+Result<Json> ServiceNetwork::ErasePerson(const std::vector<std::string>& person_ids,
+                                         std::string_view erasure_id) {
+  store::Store& store = impl_->store;
+  int64_t assets = 0, work_orders = 0, records = 0;
+  // Changes one document by `fn` (false: nothing to change), retried on a concurrent change.
+  auto rewrite = [&](std::string_view kind, const std::string& id,
+                     const std::function<bool(Json&)>& fn) -> Result<bool> {
+    for (int attempt = 0; attempt < kMaxRetries; ++attempt) {
+      ASSIGN_OR_RETURN(auto doc, Load(store, kind, id));
+      if (!doc || !fn(doc->body)) return false;
+      store::WriteBatch batch;
+      batch.puts.push_back(PutOf(std::string(kind), id, doc->body, doc->revision));
+      Status s = store.Write(batch);
+      if (s.ok()) return true;
+      if (s.code() != StatusCode::kAborted) return s;
+    }
+    return Aborted(std::string(kind) + " " + id + " kept changing during an erasure; erase again");
+  };
+  for (const auto& person : person_ids) {
+    std::vector<std::string> owned;
+    std::string after;
+    for (;;) {
+      ASSIGN_OR_RETURN(auto docs, store.ListDocuments(kAssetByOwner, person + "|", after, kPage));
+      for (const auto& d : docs) owned.push_back(d.id.substr(person.size() + 1));
+      if (docs.size() < static_cast<size_t>(kPage)) break;
+      after = docs.back().id;
+    }
+    for (const auto& asset_id : owned) {
+      std::vector<std::string> orders;
+      ASSIGN_OR_RETURN(bool changed, rewrite(kAsset, asset_id, [&](Json& a) {
+                         orders.clear();
+                         for (const auto& wo : a.value("work_orders", Json::array())) {
+                           orders.push_back(Opt(wo, "id"));
+                         }
+                         Json location = {{"region", Opt(a["location"], "region")}};
+                         if (a["location"] == location && a.contains("owner_erased")) return false;
+                         a["location"] = std::move(location);
+                         a["owner_erased"] = {{"erasure", erasure_id}};
+                         return true;
+                       }));
+      assets += changed;
+      for (const auto& wo : orders) {
+        ASSIGN_OR_RETURN(
+            changed, rewrite(kWorkOrder, wo, [](Json& w) { return BlankTexts(w, {"symptom"}); }));
+        work_orders += changed;
+      }
+      std::string from;
+      for (;;) {
+        ASSIGN_OR_RETURN(auto docs, store.ListDocuments(kRecord, asset_id + "|", from, kPage));
+        for (const auto& d : docs) {
+          ASSIGN_OR_RETURN(changed, rewrite(kRecord, d.id, [](Json& r) {
+                             return BlankTexts(r, {"findings", "symptom"});
+                           }));
+          records += changed;
+        }
+        if (docs.size() < static_cast<size_t>(kPage)) break;
+        from = docs.back().id;
+      }
+      store::WriteBatch unindex;
+      unindex.deletes.emplace_back(kAssetByOwner, person + "|" + asset_id);
+      RETURN_IF_ERROR(store.Write(unindex));
+    }
+  }
+  return Json{{"assets", assets}, {"work_orders", work_orders}, {"service_records", records}};
+}
+
 // --- Service records and briefing --------------------------------------------------------------
 
 Result<Json> ServiceNetwork::AddServiceRecord(const Json& body, const auth::Principal& caller) {

@@ -111,6 +111,18 @@ class ServiceNetwork {
   // History of all partners, reported symptom, ranked parts with their evidence. Audited.
   Result<Json> Briefing(const std::string& work_order_id, const auth::Principal& caller);
 
+  // --- Erasure -------------------------------------------------------------------------------
+  // Erasure (GDPR Art. 17) of the owner known by `person_ids` (its id and every id merged into
+  // it). Its appliances stay, with their model, serial, dates, work orders and repairs (the
+  // manufacturer's product history and the parts counts), but nothing that is about the
+  // person: the location keeps only its region (postcode, city and street were the owner's
+  // address), the work orders' symptom texts (the customer's words) and the service records'
+  // findings and symptom texts become "[erased]", the owner index goes. The owner id stays on
+  // the asset as a reference to a person that no longer exists (reads show no contact data).
+  // Revision-checked; running it again changes nothing more.
+  // Returns {"assets","work_orders","service_records"}: how many were changed.
+  Result<Json> ErasePerson(const std::vector<std::string>& person_ids, std::string_view erasure_id);
+
   // --- Bulk data and evaluation --------------------------------------------------------------
   // Stores a generated history (catalogue, assets, records, parts counts) in batches of
   // `batch_records` records, without audit or access checks: for tests, demos, benchmarks.

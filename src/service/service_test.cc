@@ -249,6 +249,62 @@ TEST_F(ServiceNetworkTest, PartnerListsOnlyItsOwnWorkOrders) {
   EXPECT_TRUE((*net_->ListWorkOrders("", 100, PartnerOf("gamma")))["work_orders"].empty());
 }
 
+// The owner's erasure: the appliance and its history stay for the manufacturer (the parts
+// counts, the briefing's history), nothing about the person does.
+TEST_F(ServiceNetworkTest, AnOwnersErasureKeepsTheApplianceAndItsRepairsButNotTheOwnersData) {
+  auto owned = net_->CreateAsset(
+      {{"model", "DW-A100"},
+       {"serial", "SN-9"},
+       {"purchased", "2020-01-01"},
+       {"owner", "per_9"},
+       {"location",
+        {{"region", "BY"}, {"postcode", "80331"}, {"city", "München"}, {"street", "Hauptstr. 5"}}}},
+      Agent());
+  ASSERT_TRUE(owned.ok()) << owned.status().ToString();
+  std::string asset = (*owned)["id"];
+  auto wo = net_->CreateWorkOrder({{"asset", asset},
+                                   {"symptom", "Frau Held: pumpt nicht ab, bitte 0170 555 anrufen"},
+                                   {"category", "drain"},
+                                   {"partner", "alpha"}},
+                                  Agent());
+  ASSERT_TRUE(wo.ok()) << wo.status().ToString();
+  ASSERT_TRUE(net_->AddServiceRecord({{"asset", asset},
+                                      {"work_order", (*wo)["id"]},
+                                      {"date", "2026-02-28"},
+                                      {"kind", "repair"},
+                                      {"findings", "Münze in der Pumpe, Frau Held informiert"},
+                                      {"parts_used", {"DW-A-drain-pump"}},
+                                      {"outcome", "fixed"}},
+                                     Agent())
+                  .ok());
+  auto erased = net_->ErasePerson({"per_9", "per_8"}, "era_1");
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_EQ(*erased, Json({{"assets", 1}, {"work_orders", 1}, {"service_records", 1}}));
+
+  auto a = net_->GetAsset(asset, Agent());
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ((*a)["location"], Json({{"region", "BY"}}));
+  EXPECT_EQ((*a)["serial"], "SN-9");
+  EXPECT_EQ((*a)["owner_erased"]["erasure"], "era_1");
+  auto history = net_->History(asset, Agent());
+  ASSERT_EQ((*history)["records"].size(), 1u);
+  EXPECT_EQ((*history)["records"][0]["parts_used"], Json::array({"DW-A-drain-pump"}));
+  EXPECT_EQ((*history)["records"][0]["findings"], "[erased]");
+  auto order = net_->GetWorkOrder((*wo)["id"].get<std::string>(), Agent());
+  EXPECT_EQ((*order)["symptom"], "[erased]");
+  EXPECT_EQ((*order)["category"], "drain");
+  for (const auto& text : {a->dump(), history->dump(), order->dump()}) {
+    for (const char* secret : {"Held", "0170", "Hauptstr", "80331", "München"}) {
+      EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in " << text;
+    }
+  }
+  EXPECT_TRUE((*net_->FindAssets("", "per_9", Agent()))["assets"].empty()) << "no owner index";
+  EXPECT_EQ((*net_->GetAsset(asset_, Agent()))["location"]["city"], "München")
+      << "another appliance is untouched";
+  EXPECT_EQ(*net_->ErasePerson({"per_9"}, "era_2"),
+            Json({{"assets", 0}, {"work_orders", 0}, {"service_records", 0}}));
+}
+
 TEST_F(ServiceNetworkTest, ImportedHistoryCanBeEvaluated) {
   auto imported = net_->ImportGenerated({.seed = 5, .assets = 3000}, 5000);
   ASSERT_TRUE(imported.ok()) << imported.status().ToString();

@@ -166,6 +166,44 @@ TEST_F(JourneyServiceTest, OutboxIsWrittenToTheSinkOnceEvenAfterACrashBeforeDequ
   EXPECT_EQ(lines, 2);
 }
 
+// Erasure: the lines about the person (by subject, instance key or one of its addresses) are
+// replaced by a line that only says something was delivered then; the others stay as they were.
+TEST_F(JourneyServiceTest, AnErasureRewritesTheSinkWithoutTheLinesAboutThePerson) {
+  const std::string sink = path_ + ".sink";
+  auto line = [](const std::string& key, const Json& action) {
+    return Json{
+        {"idempotency_key", key}, {"delivered_at", "2026-11-02T09:00:00Z"}, {"action", action}}
+        .dump();
+  };
+  const std::string other = line("j/O-7/confirm/0", {{"subject", "per_2"}, {"params", {}}});
+  {
+    std::ofstream out(sink, std::ios::binary);
+    out << line("j/per_1/welcome/0", {{"subject", "per_1"}, {"instance_key", "per_1"}}) << "\n"
+        << other << "\n"
+        << line("j/anna@example.org/news/0", {{"instance_key", "anna@example.org"}}) << "\n"
+        << line("j/O-8/confirm/0", {{"subject", "per_0"}}) << "\n";
+  }
+  OutboxDeliverer deliverer(*store_, clock_, metrics_, *service_, {.sink_file = sink});
+  ASSERT_TRUE(deliverer.Open().ok());
+  auto erased = deliverer.EraseFromSink({"per_1", "per_0"}, {"anna@example.org"}, "era_1");
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_EQ((*erased)["lines"], 3);
+  std::ifstream in(sink);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[1], other) << "a line about someone else is kept byte for byte";
+  EXPECT_EQ(Json::parse(lines[0]), Json({{"idempotency_key", "j/per_1/welcome/0"},
+                                         {"delivered_at", "2026-11-02T09:00:00Z"},
+                                         {"erased", "era_1"}}));
+  EXPECT_EQ(Json::parse(lines[2])["idempotency_key"], "j/[erased]/news/0");
+  EXPECT_EQ(Json::parse(lines[3])["erased"], "era_1");
+  for (const auto& l : lines) EXPECT_EQ(l.find("anna@example.org"), std::string::npos) << l;
+  EXPECT_FALSE(std::filesystem::exists(sink + ".erasing"));
+  EXPECT_EQ((*deliverer.EraseFromSink({"per_1"}, {}, "era_2"))["lines"], 0)
+      << "a second erasure finds nothing left";
+}
+
 // open_case actions go to the cases service, not the sink: an unavailable one is retried, a
 // wrong one (kInvalidArgument) is given up at once with its reason; messages are annotated
 // (e.g. with the customer's preferences) before they are written.

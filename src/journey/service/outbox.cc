@@ -4,11 +4,13 @@
 #include <openssl/hmac.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <fstream>
+#include <iterator>
 #include <vector>
 
 #include "core/failpoint.h"
@@ -56,6 +58,7 @@ Status OutboxDeliverer::Open() {
 }
 
 Status OutboxDeliverer::AppendToSink(const std::string& lines) {
+  std::lock_guard<std::mutex> lock(sink_mu_);
   int fd = ::open(options_.sink_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
   if (fd < 0) return Unavailable("cannot open the message sink '" + options_.sink_file + "'");
   ssize_t n = ::write(fd, lines.data(), lines.size());
@@ -218,5 +221,77 @@ Result<size_t> OutboxDeliverer::DeliverDue() {
 }
 
 Result<std::optional<Time>> OutboxDeliverer::NextDue() { return store_.NextDue("outbox"); }
+
+Result<Json> OutboxDeliverer::EraseFromSink(const std::vector<std::string>& person_ids,
+                                            const std::vector<std::string>& needles,
+                                            std::string_view erasure_id) {
+  std::lock_guard<std::mutex> lock(sink_mu_);  // no line is appended while it is rewritten
+  const std::string& path = options_.sink_file;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Json{{"file", path}, {"lines", 0}};
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  auto contains_needle = [&](std::string_view line) {
+    return std::any_of(needles.begin(), needles.end(), [&](const std::string& n) {
+      return !n.empty() && line.find(n) != std::string_view::npos;
+    });
+  };
+  auto names_person = [&](const Json& action, const char* key) {
+    auto it = action.find(key);
+    return it != action.end() && it->is_string() &&
+           std::find(person_ids.begin(), person_ids.end(), it->get<std::string>()) !=
+               person_ids.end();
+  };
+  std::string out;
+  out.reserve(text.size());
+  int64_t replaced = 0;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    bool complete = end != std::string::npos;
+    std::string_view line(text.data() + start, (complete ? end : text.size()) - start);
+    start = complete ? end + 1 : text.size();
+    Json j = Json::parse(line, nullptr, false);
+    const Json action = j.is_object() ? j.value("action", Json::object()) : Json::object();
+    bool about = contains_needle(line) ||
+                 (action.is_object() &&
+                  (names_person(action, "subject") || names_person(action, "instance_key")));
+    if (!about) {
+      out.append(line);
+    } else {
+      std::string key = j.is_object() ? j.value("idempotency_key", "") : "";
+      for (const auto& n : needles) {
+        for (size_t at; !n.empty() && (at = key.find(n)) != std::string::npos;) {
+          key.replace(at, n.size(), "[erased]");
+        }
+      }
+      out += Json{{"idempotency_key", key},
+                  {"delivered_at", j.is_object() ? j.value("delivered_at", "") : ""},
+                  {"erased", erasure_id}}
+                 .dump();
+      ++replaced;
+    }
+    if (complete) out += '\n';
+  }
+  if (replaced == 0) return Json{{"file", path}, {"lines", 0}};
+  std::string temp = path + ".erasing";
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0640);
+  if (fd < 0) return Unavailable("cannot write '" + temp + "' to erase from the message sink");
+  ssize_t n = ::write(fd, out.data(), out.size());
+  int synced = ::fsync(fd);
+  ::close(fd);
+  if (n != static_cast<ssize_t>(out.size()) || synced != 0 ||
+      ::rename(temp.c_str(), path.c_str()) != 0) {
+    ::unlink(temp.c_str());
+    return Unavailable("cannot replace the message sink '" + path + "' after an erasure");
+  }
+  // The rename is durable once the directory is.
+  std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
+  if (int dfd = ::open(dir.empty() ? "/" : dir.c_str(), O_RDONLY | O_DIRECTORY); dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Json{{"file", path}, {"lines", replaced}};
+}
 
 }  // namespace rapport::journey

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/metrics.h"
@@ -54,6 +56,17 @@ class OutboxDeliverer {
   // The earliest time something is due, if anything.
   Result<std::optional<Time>> NextDue();
 
+  // Erasure (GDPR Art. 17) in the sink file. A line is about the person when its action's
+  // subject or instance key is one of `person_ids`, or it contains one of `needles` (the
+  // person's addresses, phone numbers, aliases); it is replaced by {"idempotency_key" (the
+  // needles in it replaced), "delivered_at", "erased": erasure_id}, so the file still shows
+  // that something was delivered then. The new file is written beside the old one, fsynced and
+  // renamed over it (a crash leaves the old or the new file, whole); appends wait meanwhile.
+  // A reader that keeps the file open (the gateway) must reopen it, as after a log rotation.
+  // Returns {"file", "lines": how many were replaced}; a missing file has none.
+  Result<Json> EraseFromSink(const std::vector<std::string>& person_ids,
+                             const std::vector<std::string>& needles, std::string_view erasure_id);
+
  private:
   Status AppendToSink(const std::string& lines);
   Status PostWebhook(const Json& action, const std::string& body);
@@ -66,6 +79,10 @@ class OutboxDeliverer {
   Counter& failed_;
   std::mutex mu_;
   std::set<std::string> in_sink_;
+  // Guards the sink file only, and nothing is locked while it is held: an erasure rewrites the
+  // file while holding the profiles and ledger locks that a delivery round (holding mu_) may
+  // wait for in the webhook gate, so it must not wait for mu_.
+  std::mutex sink_mu_;
 };
 
 // Lowercase hex HMAC-SHA256.
