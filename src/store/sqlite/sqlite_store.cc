@@ -94,6 +94,25 @@ CREATE TABLE log_lines (
 );
 CREATE INDEX log_lines_by_key ON log_lines (stream, key, seq);
 )sql"},
+    // Events by subject are indexed in sorted chunks instead of row by row (see
+    // IndexSubjectsIfDue): a batch spread over many customers dirtied one index page per
+    // customer, and SQLite's WAL writes whole pages.
+    {3, R"sql(
+CREATE TABLE event_subjects (
+  subject TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (subject, seq)
+) WITHOUT ROWID;
+CREATE TABLE event_subjects_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  indexed_upto INTEGER NOT NULL
+);
+INSERT INTO event_subjects (subject, seq)
+  SELECT subject, seq FROM events WHERE subject <> '' ORDER BY subject, seq;
+INSERT INTO event_subjects_state (id, indexed_upto)
+  VALUES (1, (SELECT coalesce(max(seq), 0) FROM events));
+DROP INDEX events_by_subject;
+)sql"},
 };
 
 std::string FieldsToJson(const Fields& fields) {
@@ -169,6 +188,13 @@ class SqliteStore final : public Store {
       fresh = q->Step() == SQLITE_ROW && q->Int(0) == 0;
     }
     RETURN_IF_ERROR(Migrate());
+    {
+      ASSIGN_OR_RETURN(Statement * st,
+                       writer_->Prepare("SELECT indexed_upto FROM event_subjects_state"));
+      StatementUse q(*st);
+      if (q->Step() != SQLITE_ROW) return DataLoss("the event subject index has no state row");
+      subjects_indexed_upto_ = q->Int(0);
+    }
     // Whether every deleted byte of this file was zeroed (see Erase).
     if (!options_.secure_delete) {
       RETURN_IF_ERROR(
@@ -306,6 +332,9 @@ class SqliteStore final : public Store {
       if (s->Step() != SQLITE_ROW) return Internal("event conflict without a stored event");
       out.push_back({e.id, s->Int(0), false});
     }
+    int64_t newest = 0;
+    for (const auto& r : out) newest = r.created ? std::max(newest, r.seq) : newest;
+    if (newest > 0) RETURN_IF_ERROR(IndexSubjectsIfDue(newest));
     RETURN_IF_ERROR(tx.Commit());
     return out;
   }
@@ -327,10 +356,22 @@ class SqliteStore final : public Store {
       return InvalidArgument("limit must be between 1 and 1000", "limit");
     }
     auto reader = AcquireReader();
-    // Two fixed statements so that the subject index is used when a subject is given.
-    std::string sql = std::string(kEventColumns) +
-                      (q.subject.empty() ? " WHERE seq > ?1" : " WHERE subject = ?4 AND seq > ?1") +
-                      " AND (?2 = '' OR type = ?2) ORDER BY seq LIMIT ?3";
+    // A subject's events are the indexed ones, then those in the tail not yet indexed; one
+    // statement reads both from the same snapshot. Both halves come in seq order (the first
+    // by its key, which is why it selects s.seq) and are merged, so LIMIT stops early.
+    static constexpr const char* kBySubject =
+        "SELECT s.seq AS seq, e.id, e.type, e.subject, e.keys, e.occurred_at, e.received_at, "
+        "e.payload FROM event_subjects s JOIN events e ON e.seq = s.seq "
+        "WHERE s.subject = ?4 AND s.seq > ?1 AND (?2 = '' OR e.type = ?2) "
+        "UNION ALL "
+        "SELECT seq, id, type, subject, keys, occurred_at, received_at, payload FROM events "
+        "WHERE seq > max(?1, (SELECT indexed_upto FROM event_subjects_state)) "
+        "AND subject = ?4 AND (?2 = '' OR type = ?2) "
+        "ORDER BY seq LIMIT ?3";
+    std::string sql = q.subject.empty() ? std::string(kEventColumns) +
+                                              " WHERE seq > ?1 AND (?2 = '' OR type = ?2) "
+                                              "ORDER BY seq LIMIT ?3"
+                                        : std::string(kBySubject);
     ASSIGN_OR_RETURN(Statement * st, reader->Prepare(sql));
     StatementUse s(*st);
     s->Bind(1, q.after);
@@ -683,6 +724,10 @@ class SqliteStore final : public Store {
                 {needle, to}));
         counts.events += changes();
         RETURN_IF_ERROR(
+            Run("UPDATE event_subjects SET subject = replace(subject, ?1, ?2) "
+                "WHERE instr(subject, ?1) > 0",
+                {needle, to}));
+        RETURN_IF_ERROR(
             Run("UPDATE documents SET body = replace(body, ?1, ?2), "
                 "revision = revision + 1 WHERE instr(body, ?1) > 0",
                 {needle, to}));
@@ -878,6 +923,25 @@ class SqliteStore final : public Store {
     }
   }
 
+  // Indexes the events appended since the last chunk by subject once there are enough of
+  // them, sorted, so that each index page is written once per chunk rather than once per
+  // batch. The caller holds write_mu_ inside a transaction; the state row, not the member,
+  // decides what is indexed (another process may have indexed or appended meanwhile).
+  Status IndexSubjectsIfDue(int64_t newest_seq) {
+    if (newest_seq - subjects_indexed_upto_ < options_.subject_index_chunk) return OkStatus();
+    RETURN_IF_ERROR(
+        Run("INSERT INTO event_subjects (subject, seq) SELECT subject, seq FROM events "
+            "WHERE seq > (SELECT indexed_upto FROM event_subjects_state) AND subject <> '' "
+            "ORDER BY subject, seq",
+            {}));
+    RETURN_IF_ERROR(
+        Run("UPDATE event_subjects_state SET indexed_upto = "
+            "(SELECT coalesce(max(seq), 0) FROM events)",
+            {}));
+    subjects_indexed_upto_ = newest_seq;  // the newest event, as this is the only writer now
+    return OkStatus();
+  }
+
   // Runs one parameterised write statement on the writer (the caller holds write_mu_).
   using Param = std::variant<std::string_view, int64_t>;
   Status Run(const char* sql, std::initializer_list<Param> params) {
@@ -979,6 +1043,7 @@ class SqliteStore final : public Store {
 
   SqliteOptions options_;
   std::mutex write_mu_;
+  int64_t subjects_indexed_upto_ = 0;  // guarded by write_mu_; a hint, see IndexSubjectsIfDue
   std::unique_ptr<Connection> writer_;
   std::mutex reader_mu_;
   std::condition_variable reader_cv_;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 
 namespace rapport::store {
 namespace {
@@ -41,7 +42,7 @@ TEST(SqliteStoreTest, MigrationsRunOnceAndSurviveReopen) {
   {
     auto store = OpenSqliteStore({.path = db.path()});
     ASSERT_TRUE(store.ok()) << store.status().ToString();
-    EXPECT_EQ((*store)->Stats()->schema_version, 2);
+    EXPECT_EQ((*store)->Stats()->schema_version, 3);
     ASSERT_TRUE((*store)->PutSetting("k", "v").ok());
   }
   auto again = OpenSqliteStore({.path = db.path()});
@@ -65,6 +66,109 @@ TEST(SqliteStoreTest, RefusesASchemaNewerThanTheBinary) {
   auto store = OpenSqliteStore({.path = db.path()});
   ASSERT_FALSE(store.ok());
   EXPECT_NE(store.status().message().find("newer"), std::string::npos);
+}
+
+Event SubjectEvent(int n, std::string subject) {
+  Event e;
+  e.id = "ev-" + std::to_string(n);
+  e.type = n % 3 == 0 ? "order.placed" : "kit.delivered";
+  e.subject = std::move(subject);
+  e.payload = Json::object();
+  return e;
+}
+
+// Every event of `subject` (and `type`, when given) after `after`, read a page at a time.
+std::vector<std::string> SubjectIds(Store& store, const std::string& subject,
+                                    const std::string& type = "", int64_t after = 0) {
+  std::vector<std::string> ids;
+  do {
+    auto page = store.ListEvents({.subject = subject, .type = type, .after = after, .limit = 2});
+    EXPECT_TRUE(page.ok()) << page.status().ToString();
+    if (!page.ok()) break;
+    for (const auto& e : page->events) ids.push_back(e.id);
+    after = page->next_after;
+  } while (after != 0);
+  return ids;
+}
+
+int64_t RawCount(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+TEST(SqliteStoreTest, SubjectQueriesReadIndexedChunksAndTheUnindexedTailInOrder) {
+  TempDb db;
+  auto opened = OpenSqliteStore({.path = db.path(), .subject_index_chunk = 7});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  Store& store = **opened;
+  const std::vector<std::string> subjects = {"cust-b", "cust-a", "cust-c"};
+  std::map<std::string, std::vector<std::string>> expected, expected_orders;
+  int n = 0;
+  for (int batch = 0; batch < 7; ++batch) {
+    std::vector<Event> events;
+    for (int i = 0; i < 4; ++i, ++n) {
+      std::string subject = subjects[(n * 7 + batch) % 3];
+      events.push_back(SubjectEvent(n, subject));
+      expected[subject].push_back(events.back().id);
+      if (events.back().type == "order.placed")
+        expected_orders[subject].push_back(events.back().id);
+    }
+    if (batch == 2) events.push_back(SubjectEvent(0, "cust-a"));  // a duplicate: stored once
+    ASSERT_TRUE(store.AppendEvents(events).ok());
+  }
+  // 28 events in batches of 4, indexed once 7 or more are new: after the batches that end
+  // at 8, 16 and 24. The last 4 are the tail; both parts, and pages that span them, must come
+  // back in log order.
+  EXPECT_EQ(RawCount(db.path(), "SELECT indexed_upto FROM event_subjects_state"), 24);
+  EXPECT_EQ(RawCount(db.path(), "SELECT count(*) FROM event_subjects"), 24);
+  for (const auto& subject : subjects) {
+    EXPECT_EQ(SubjectIds(store, subject), expected[subject]) << subject;
+    EXPECT_EQ(SubjectIds(store, subject, "order.placed"), expected_orders[subject]) << subject;
+  }
+  auto tail_only = store.ListEvents({.subject = "cust-a", .after = 24, .limit = 10});
+  ASSERT_TRUE(tail_only.ok());
+  EXPECT_FALSE(tail_only->events.empty());
+  for (const auto& e : tail_only->events) EXPECT_GT(e.seq, 24);
+  EXPECT_TRUE(SubjectIds(store, "cust-unknown").empty());
+
+  // An erased subject is renamed in the index as in the log.
+  auto erased = store.Erase({.needles = {"cust-a"}});
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_TRUE(SubjectIds(store, "cust-a").empty());
+  EXPECT_EQ(SubjectIds(store, "[erased]"), expected["cust-a"]);
+}
+
+TEST(SqliteStoreTest, TheSubjectIndexMigrationIndexesEveryStoredEvent) {
+  TempDb db;
+  {
+    auto store = OpenSqliteStore({.path = db.path()});
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)
+                    ->AppendEvents({SubjectEvent(1, "x"), SubjectEvent(2, "y"),
+                                    SubjectEvent(3, "x"), SubjectEvent(4, "")})
+                    .ok());
+  }
+  // Back to the schema before migration 3, with its row-by-row index.
+  RawExec(db.path(),
+          "DROP TABLE event_subjects; DROP TABLE event_subjects_state; "
+          "CREATE INDEX events_by_subject ON events (subject, seq); "
+          "DELETE FROM schema_migrations WHERE version = 3");
+  auto store = OpenSqliteStore({.path = db.path()});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ((*store)->Stats()->schema_version, 3);
+  EXPECT_EQ(RawCount(db.path(), "SELECT count(*) FROM event_subjects"), 3) << "no empty subject";
+  EXPECT_EQ(RawCount(db.path(), "SELECT indexed_upto FROM event_subjects_state"), 4);
+  EXPECT_EQ(RawCount(db.path(),
+                     "SELECT count(*) FROM sqlite_schema WHERE name = "
+                     "'events_by_subject'"),
+            0);
+  EXPECT_EQ(SubjectIds(**store, "x"), (std::vector<std::string>{"ev-1", "ev-3"}));
 }
 
 std::string FileBytes(const std::string& path) {
