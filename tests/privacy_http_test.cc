@@ -414,8 +414,22 @@ TEST_F(PrivacyHttpTest, APartnersCaseReadIsARecordedDisclosure) {
   EXPECT_EQ(note.status, 403) << note.body;
   EXPECT_EQ(c.Get("/v1/cases/" + id, agent_).body.find("on my way"), std::string::npos)
       << "a refused partner changes nothing";
+  // A case the partner opens comes back to it: the same gate, and a refused one is not opened.
+  Json own = {{"person", person},
+              {"text", "Gerät tauschen"},
+              {"team", "partner-a-service"},
+              {"fields", {{"order_id", "O-4712"}}}};
+  auto created = c.Post("/v1/cases", own.dump(), partner);
+  EXPECT_EQ(created.status, 403) << created.body;
+  EXPECT_NE(created.body.find("no legal basis"), std::string::npos) << created.body;
+  Json bad = own;
+  bad["fields"] = {{"shoe_size", "44"}};
+  EXPECT_EQ(c.Post("/v1/cases", bad.dump(), partner).status, 400)
+      << "checked before the gate, so not recorded as a hand-over";
+  EXPECT_EQ(c.Get("/v1/cases?person=" + person, agent_).json()["cases"].size(), 1u)
+      << "a refused partner opens nothing";
   Json refused = c.Get("/v1/persons/" + person + "/disclosures", analyst_).json()["disclosures"];
-  ASSERT_EQ(refused.size(), 4u) << refused.dump();
+  ASSERT_EQ(refused.size(), 5u) << refused.dump();
   for (const auto& d : refused) {
     EXPECT_FALSE(d["allowed"].get<bool>());
     EXPECT_EQ(d["recipient"], "partner-a");
@@ -431,13 +445,20 @@ TEST_F(PrivacyHttpTest, APartnersCaseReadIsARecordedDisclosure) {
   EXPECT_NE(read.body.find("O-4711"), std::string::npos);
   EXPECT_EQ(c.Get("/v1/cases", partner).json()["cases"].size(), 1u);
   EXPECT_EQ(c.Post("/v1/cases/" + id + "/notes", R"({"text":"on my way"})", partner).status, 200);
+  created = c.Post("/v1/cases", own.dump(), partner);
+  ASSERT_EQ(created.status, 201) << created.body;
   Json all = c.Get("/v1/persons/" + person + "/disclosures", analyst_).json()["disclosures"];
-  ASSERT_EQ(all.size(), 7u) << all.dump();
-  const Json& allowed = all[4];
+  ASSERT_EQ(all.size(), 9u) << all.dump();
+  EXPECT_EQ(all[4]["via"], "POST /v1/cases");
+  EXPECT_FALSE(all[4]["allowed"].get<bool>());
+  const Json& allowed = all[5];
   EXPECT_TRUE(allowed["allowed"].get<bool>());
   EXPECT_EQ(allowed["basis"], "contract");
   EXPECT_EQ(allowed["via"], "GET /v1/cases/{id}");
   EXPECT_EQ(allowed["fields"], Json({"case", "case.fields.order_id"}));
+  EXPECT_EQ(all[8]["via"], "POST /v1/cases");
+  EXPECT_TRUE(all[8]["allowed"].get<bool>());
+  EXPECT_EQ(all[8]["fields"], Json({"case", "case.fields.order_id"}));
   auto report = c.Get("/v1/persons/" + person + "/access-report", agent_);
   ASSERT_EQ(report.status, 200) << report.body;
   ASSERT_EQ(report.json()["recipients"].size(), 1u) << report.body;

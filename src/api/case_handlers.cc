@@ -152,6 +152,15 @@ void AddCaseRoutes(Router& router, app::App& app) {
              }
              r.in_contact = body["in_contact"].get<bool>();
            }
+           if (req.principal.role == Role::kPartner) {
+             // Issue 7: the case comes back to the partner, so it passes the gate of a
+             // partner's read of it; after the checks that could still refuse the open, so the
+             // register holds no hand-over of a case that was never opened.
+             RETURN_IF_ERROR(app.cases().CheckOpen(r, ActorOf(req)));
+             Json to_open = {{"person", r.person}, {"fields", Json::object()}};
+             for (const auto& [name, value] : r.fields) to_open["fields"][name] = value;
+             RETURN_IF_ERROR(DiscloseToPartner(app, req, to_open, "POST /v1/cases"));
+           }
            ASSIGN_OR_RETURN(Json c, app.cases().Open(r, ActorOf(req)));
            return JsonResponse(201, c);
          });

@@ -302,30 +302,44 @@ ConfigPtr CaseService::config() const {
   return config_;
 }
 
-Status CaseService::OpenInto(const ConfigPtr& cfg, const OpenCaseRequest& r, const Actor& actor,
-                             Time now, store::WriteBatch& batch, Json* out) {
+namespace {
+// What OpenInto checks before it writes anything, and the team the case goes to.
+Result<RoutingDecision> CheckedRouting(const CasesConfig& cfg, const OpenCaseRequest& r,
+                                       const Actor& actor) {
   if (r.person.empty()) return InvalidArgument("a case needs the person it is about", "person");
   if (r.type.empty()) return InvalidArgument("type must not be empty", "type");
-  if (!cfg->IsPriority(r.priority)) {
+  if (!cfg.IsPriority(r.priority)) {
     return InvalidArgument("unknown priority '" + r.priority + "'", "priority");
   }
   for (const auto& [name, value] : r.fields) {
-    if (!cfg->FindField(name)) {
+    if (!cfg.FindField(name)) {
       return InvalidArgument("unknown field '" + name + "' (not in the cases configuration)",
                              "fields." + name);
     }
   }
   RoutingDecision decision;
   if (!r.team.empty()) {
-    if (!cfg->FindTeam(r.team)) return NotFound("no team '" + r.team + "'", "team");
+    if (!cfg.FindTeam(r.team)) return NotFound("no team '" + r.team + "'", "team");
     decision = {r.team, "", "team chosen by " + (actor.name.empty() ? actor.id : actor.name)};
   } else {
-    decision = Route(*cfg, {r.text, r.event_type, r.type, r.attributes});
+    decision = Route(cfg, {r.text, r.event_type, r.type, r.attributes});
   }
-  const Team* team = cfg->FindTeam(decision.team);
+  const Team* team = cfg.FindTeam(decision.team);
   if (actor.is_partner() && team->org != actor.org) {
     return PermissionDenied("a partner opens cases only for its own organisation's teams");
   }
+  return decision;
+}
+}  // namespace
+
+Status CaseService::CheckOpen(const OpenCaseRequest& request, const Actor& actor) const {
+  return CheckedRouting(*config(), request, actor).status();
+}
+
+Status CaseService::OpenInto(const ConfigPtr& cfg, const OpenCaseRequest& r, const Actor& actor,
+                             Time now, store::WriteBatch& batch, Json* out) {
+  ASSIGN_OR_RETURN(RoutingDecision decision, CheckedRouting(*cfg, r, actor));
+  const Team* team = cfg->FindTeam(decision.team);
   std::string id = ids_.Next("case");
   Json c = {{"id", id},
             {"person", r.person},

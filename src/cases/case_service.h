@@ -101,6 +101,10 @@ class CaseService {
 
   // With request.idempotency_key, a repeated open returns the case of the first one.
   Result<Json> Open(const OpenCaseRequest& request, const Actor& actor);
+  // The checks Open makes before it writes anything (fields, team, priority, a partner's own
+  // organisation), without writing: so that a caller decides something else in between (the
+  // disclosure check of a partner's open) only for a request that would be opened.
+  Status CheckOpen(const OpenCaseRequest& request, const Actor& actor) const;
   // Opens the case of a journey's open_case outbox action (journey/instance.h,
   // OutboxActionToJson): {"idempotency_key","journey","instance_key","action","subject",
   // "case":{"type","team"?,"priority"?,"title"?,"keys":{...}},"params":{...}}. The subject is
