@@ -5,7 +5,7 @@ packages=(
   cmake ninja-build g++ pkg-config git
   libsqlite3-dev libboost-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libspdlog-dev libfmt-dev libicu-dev libphonenumber-dev libsodium-dev libssl-dev
-  libxxhash-dev libgtest-dev libgmock-dev libbenchmark-dev libpq-dev
+  libxxhash-dev libjemalloc-dev libgtest-dev libgmock-dev libbenchmark-dev libpq-dev
   postgresql-15 wrk curl
 )
 missing=()
