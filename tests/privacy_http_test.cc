@@ -534,6 +534,92 @@ TEST_F(PrivacyHttpTest, ConsentsAliasesAndDisclosuresFollowAMergeAndGoBackOnUndo
   EXPECT_EQ(c.Get("/v1/partner/persons/" + survivor + "?purpose=offers", insurer_).status, 404);
 }
 
+// A split moves records to a new person: what was given for those records goes with them. A
+// consent given by the person the moved records describe (all its records moved) is the new
+// person's; one given while both were one person stays where it was given and is named for
+// review; an alias goes with its address; the register before the split is both persons'.
+TEST_F(PrivacyHttpTest, ConsentsAndAliasesFollowTheRecordsOfASplit) {
+  HttpClient c = server_->Client();
+  auto record = [&](const std::string& key, const Json& fields) {
+    Json rec = {{"source", "shop"}, {"source_key", key}, {"fields", fields}};
+    auto r = c.Post("/v1/records", rec.dump(), agent_);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.json();
+  };
+  Json anna = record(
+      "S-1", {{"vorname", "Anna"}, {"nachname", "Berger"}, {"email", "anna.berger@example.org"}});
+  Json hanna = record(
+      "S-2", {{"vorname", "Hanna"}, {"nachname", "Bergmann-Sattler"}, {"email", "hb@example.net"}});
+  const std::string anna_record = anna["id"], hanna_record = hanna["id"];
+  auto consent_for = [&](const std::string& person) {
+    Json consent = {{"purposes", {"offers"}},
+                    {"recipients", {"versicherung-nord"}},
+                    {"proof", {{"text_version", "v1"}, {"channel", "web form"}}}};
+    auto given = c.Post("/v1/persons/" + person + "/consents", consent.dump(), agent_);
+    EXPECT_EQ(given.status, 201) << given.body;
+    return given.json().value("id", "");
+  };
+  const std::string annas = consent_for(anna["person"]);
+  const std::string hannas = consent_for(hanna["person"]);
+  auto read = [&](const std::string& person) {
+    return c.Get("/v1/partner/persons/" + person + "?purpose=offers&fields=email", insurer_);
+  };
+  auto hanna_read = read(hanna["person"]);
+  ASSERT_EQ(hanna_read.status, 200) << hanna_read.body;
+  const std::string hanna_alias = hanna_read.json()["fields"]["email"];
+  ASSERT_EQ(hanna_alias.rfind("hb+", 0), 0u) << hanna_alias;
+  // Wrongly made one person, and a consent given for that one person.
+  auto merged = c.Post("/v1/persons/" + anna["person"].get<std::string>() + "/merge",
+                       Json{{"other", hanna["person"]}}.dump(), agent_);
+  ASSERT_EQ(merged.status, 200) << merged.body;
+  const std::string survivor = merged.json()["survivor"];
+  const std::string both = consent_for(survivor);
+  ASSERT_EQ(c.Get("/v1/persons/" + survivor + "/consents", analyst_).json()["consents"].size(), 3u);
+
+  auto split = c.Post("/v1/persons/" + survivor + "/split",
+                      Json{{"records", {hanna_record}}}.dump(), agent_);
+  ASSERT_EQ(split.status, 200) << split.body;
+  const std::string split_off = split.json()["new_person"];
+  const Json followed = split.json()["privacy"];
+  EXPECT_EQ(followed["consents_moved"], Json::array({hannas})) << split.body;
+  ASSERT_EQ(followed["consents_kept"].size(), 1u) << split.body;
+  EXPECT_EQ(followed["consents_kept"][0]["consent"], both);
+  EXPECT_EQ(followed["aliases_moved"], Json::array({"versicherung-nord"}));
+
+  auto consent_ids = [&](const std::string& person) {
+    std::set<std::string> out;
+    const Json listed = c.Get("/v1/persons/" + person + "/consents", analyst_).json();
+    for (const auto& x : listed["consents"]) out.insert(x["id"].get<std::string>());
+    return out;
+  };
+  EXPECT_EQ(consent_ids(split_off), std::set<std::string>{hannas});
+  EXPECT_EQ(consent_ids(survivor), (std::set<std::string>{annas, both}));
+  // The insurer still reaches Hanna through her own consent, under the alias it had.
+  auto after = read(split_off);
+  ASSERT_EQ(after.status, 200) << after.body;
+  EXPECT_EQ(after.json()["fields"]["email"], hanna_alias);
+  auto anna_after = read(survivor);
+  ASSERT_EQ(anna_after.status, 200) << anna_after.body;
+  EXPECT_EQ(anna_after.json()["fields"]["email"].get<std::string>().rfind("anna.berger+", 0), 0u);
+  // Her access report names her alias and the hand-overs made before the split; Anna's no
+  // longer names Hanna's alias.
+  auto report = c.Get("/v1/persons/" + split_off + "/access-report", agent_).json();
+  ASSERT_EQ(report["aliases"].size(), 1u) << report.dump();
+  EXPECT_EQ(report["aliases"][0]["alias"], hanna_alias);
+  bool before_split = false;
+  for (const auto& d : report["disclosures"]) {
+    before_split = before_split || d.value("split_from", "") == survivor;
+  }
+  EXPECT_TRUE(before_split) << report["disclosures"].dump();
+  auto annas_report = c.Get("/v1/persons/" + survivor + "/access-report", agent_);
+  EXPECT_EQ(annas_report.body.find(hanna_alias), std::string::npos);
+  // Erasing Hanna erases her alias with her.
+  auto erased = c.Post("/v1/persons/" + split_off + "/erasure", "{}", admin_);
+  ASSERT_EQ(erased.status, 200) << erased.body;
+  EXPECT_EQ(erased.json()["steps"]["aliases"], 1);
+  EXPECT_EQ(erased.json()["notify_recipients"], Json::array({"versicherung-nord"}));
+}
+
 TEST_F(PrivacyHttpTest, WebhookAboutAPersonIsNotSentWithoutCover) {
   HttpClient c = server_->Client();
   ASSERT_EQ(Put(c, "/v1/privacy/recipients/versicherung-nord",

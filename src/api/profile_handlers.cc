@@ -114,8 +114,9 @@ void AddProfileRoutes(Router& router, app::App& app) {
              }
              records.push_back(r.get<std::string>());
            }
+           // Through the ledger: consents, aliases and disclosures follow the records.
            ASSIGN_OR_RETURN(Json out,
-                            app.profiles().Split(req.params["id"], records, ActorOf(req)));
+                            app.privacy().Split(req.params["id"], records, req.principal));
            RETURN_IF_ERROR(
                AuditDecision(app, req, "person.split", req.params["id"], {{"records", records}}));
            return JsonResponse(200, out);

@@ -130,6 +130,15 @@ std::set<std::string> IdentifyingValues(const Json& view) {
   return out;
 }
 
+// An address without its sub-address, lower-case: "Anna+x@Example.org" and the aliases made
+// from it ("anna+3f9c0e12ab@example.org") have the base "anna@example.org".
+std::string EmailBase(const std::string& address) {
+  size_t at = address.find('@');
+  if (at == std::string::npos) return "";
+  std::string local = address.substr(0, at);
+  return Lower(local.substr(0, local.find('+')) + address.substr(at));
+}
+
 Fields FieldsOf(const Json& record_view) {
   Fields fields;
   const Json given = record_view.value("fields", Json::object());
@@ -420,8 +429,11 @@ Result<Json> Ledger::GiveConsent(const std::string& person, const Json& body,
   Time now = clock_.Now();
   if (given_at && *given_at > now) return InvalidArgument("lies in the future", "given_at");
   std::string consent_id = ids_.Next("con");
+  Json records = Json::array();
+  for (const auto& r : view.value("records", Json::array())) records.push_back(r["id"]);
   Json doc = {{"id", consent_id},
               {"person", id},
+              {"records", records},
               {"purposes", purposes},
               {"recipients", recipients},
               {"given_at", FormatTime(given_at.value_or(now))},
@@ -492,6 +504,122 @@ Result<std::vector<Json>> Ledger::ActiveConsents(const std::string& person) {
     if (j["withdrawn_at"].is_null()) out.push_back(std::move(j));
   }
   return out;
+}
+
+// --- Splits ----------------------------------------------------------------------------------
+
+Result<Json> Ledger::Split(const std::string& person_id, const std::vector<std::string>& records,
+                           const auth::Principal& by) {
+  // No disclosure decides on the person's consents while they are being moved.
+  std::lock_guard<std::mutex> lock(disclose_mu_);
+  // Read before: which records carried which address, and every id the documents are under.
+  ASSIGN_OR_RETURN(Json before, profiles_.GetPerson(person_id, 0));
+  ASSIGN_OR_RETURN(auto ids, profiles_.AllIds(person_id));
+  profiles::Actor actor{"user", by.name.empty() ? by.token_id : by.name};
+  ASSIGN_OR_RETURN(Json split, profiles_.Split(person_id, records, actor));
+  auto followed = FollowSplit(before, ids, split, by);
+  if (!followed.ok()) {
+    return Status(followed.status().code(),
+                  "records were split off into " + split.value("new_person", "") +
+                      ", but its consents, aliases and disclosures did not follow: " +
+                      followed.status().message());
+  }
+  split["privacy"] = std::move(*followed);
+  return split;
+}
+
+Result<Json> Ledger::FollowSplit(const Json& before, const std::vector<std::string>& ids,
+                                 const Json& split, const auth::Principal& by) {
+  const std::string from = split.value("person", "");
+  const std::string to = split.value("new_person", "");
+  std::set<std::string> moving;
+  for (const auto& r : split.value("records", Json::array())) moving.insert(r.get<std::string>());
+  std::set<std::string> had, moved_addresses, kept_addresses;
+  for (const auto& r : before.value("records", Json::array())) {
+    std::string id = r.value("id", "");
+    had.insert(id);
+    const Json fields = r.value("fields", Json::object());
+    for (const auto& [name, value] : fields.items()) {
+      if (!value.is_string()) continue;
+      std::string base = EmailBase(value.get<std::string>());
+      if (!base.empty()) (moving.count(id) ? moved_addresses : kept_addresses).insert(base);
+    }
+  }
+  const std::string now = FormatTime(clock_.Now());
+  store::WriteBatch batch;
+  Json consents_moved = Json::array(), consents_kept = Json::array();
+  ASSIGN_OR_RETURN(auto consents, PersonDocuments(store_, kConsent, ids));
+  for (const auto& d : consents) {
+    ASSIGN_OR_RETURN(Json c, ParseJson(d.body));
+    size_t known = 0, moved = 0;
+    for (const auto& r : c.value("records", Json::array())) {
+      if (!r.is_string() || !had.count(r.get<std::string>())) continue;  // gone before
+      ++known;
+      moved += moving.count(r.get<std::string>());
+    }
+    if (moved == 0) continue;
+    std::string consent = c.value("id", "");
+    if (moved < known) {
+      consents_kept.push_back(
+          {{"consent", consent},
+           {"why",
+            "given while the moved and the staying records were one person: it stays "
+            "with " +
+                from + "; withdraw it there or have " + to + " give one if it was " + to + "'s"}});
+      continue;
+    }
+    c["person"] = to;
+    c["history"].push_back({{"at", now},
+                            {"action", "moved"},
+                            {"by", by.name.empty() ? by.token_id : by.name},
+                            {"from", d.id.substr(0, d.id.find('~'))},
+                            {"to", to},
+                            {"why", "every record it was given with was split off into " + to}});
+    batch.deletes.emplace_back(kConsent, d.id);
+    batch.puts.push_back({{kConsent, to + "~" + consent, c.dump(), 0}, 0});
+    consents_moved.push_back(consent);
+  }
+  Json aliases_moved = Json::array();
+  std::set<std::string> moved_aliases;
+  ASSIGN_OR_RETURN(auto aliases, PersonDocuments(store_, kPersonAlias, ids));
+  for (const auto& d : aliases) {
+    ASSIGN_OR_RETURN(Json a, ParseJson(d.body));
+    std::string base = EmailBase(a.value("alias", ""));
+    if (!moved_addresses.count(base) || kept_addresses.count(base)) continue;
+    a["person"] = to;
+    batch.deletes.emplace_back(kPersonAlias, d.id);
+    batch.puts.push_back({{kPersonAlias, to + "~" + a.value("recipient", ""), a.dump(), 0}, 0});
+    batch.puts.push_back({{kAlias, a.value("alias", ""), a.dump(), 0}, -1});
+    moved_aliases.insert(a.value("alias", ""));
+    aliases_moved.push_back(a.value("recipient", ""));
+  }
+  if (!moved_aliases.empty()) {
+    ASSIGN_OR_RETURN(auto leaks, AllDocuments(store_, kLeak, ""));
+    for (const auto& d : leaks) {
+      ASSIGN_OR_RETURN(Json l, ParseJson(d.body));
+      if (!moved_aliases.count(l.value("alias", ""))) continue;
+      l["person"] = to;
+      batch.puts.push_back({{kLeak, d.id, l.dump(), 0}, d.revision});
+    }
+  }
+  int64_t copied = 0;
+  ASSIGN_OR_RETURN(auto disclosures, PersonDocuments(store_, kDisclosure, ids));
+  for (const auto& d : disclosures) {
+    ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
+    j["split_from"] = from;
+    batch.puts.push_back({{kDisclosure, to + "~" + j.value("id", ""), j.dump(), 0}, 0});
+    ++copied;
+  }
+  Json followed = {{"consents_moved", consents_moved},
+                   {"consents_kept", consents_kept},
+                   {"aliases_moved", aliases_moved},
+                   {"disclosures_copied", copied}};
+  Json detail = {{"from", from}, {"to", to}, {"records", split["records"]}};
+  detail.update(followed);
+  RETURN_IF_ERROR(audit_.Append(
+      {Entry(by, "privacy.split", from, detail), Entry(by, "privacy.split", to, detail)},
+      std::move(batch)));
+  return followed;
 }
 
 // --- Disclosures ------------------------------------------------------------------------------
@@ -735,7 +863,11 @@ Result<Json> Ledger::ListDisclosures(const std::string& person) {
     return a.value("id", "") < b.value("id", "");
   });
   Json out = Json::array();
-  for (auto& j : entries) out.push_back(std::move(j));
+  for (auto& j : entries) {
+    // A split copies the register to the new person; merged back, both copies are read.
+    if (!out.empty() && out.back().value("id", "") == j.value("id", "")) continue;
+    out.push_back(std::move(j));
+  }
   return Json{{"person", person}, {"disclosures", out}};
 }
 

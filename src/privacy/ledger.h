@@ -21,6 +21,9 @@
 //     what is kept (erasure record, consents, disclosure register, audit log) names only ids,
 //     field names, purposes and recipients. The erasure record is written whatever part fails
 //     once the person is gone from profiles, and names the parts that failed.
+//  6. Consents, aliases and the disclosure register are read under every id merged into a
+//     person (ProfileService::AllIds), so they follow a merge and go back with an undone one;
+//     through a split they follow the records (Split).
 //
 // Stored documents: "privacy-source" (source name), "privacy-recipient" (recipient name),
 // "privacy-consent" (person~con_…), "privacy-disclosure" (person~dis_…), "privacy-alias"
@@ -137,10 +140,25 @@ class Ledger {
   // {"purposes":[..],"recipients":[.. or "*"],"proof":{"text_version","channel","reference"},
   //  "given_at"}; kNotFound for an unknown person.
   Result<Json> GiveConsent(const std::string& person, const Json& body, const auth::Principal& by);
+  // The consent keeps the ids of the person's records when it was given ("records"): the data
+  // the person who gave it was known by, which decides where it goes when the person is split.
   // kFailedPrecondition when already withdrawn; history keeps both steps.
   Result<Json> WithdrawConsent(const std::string& person, const std::string& consent_id,
                                const auth::Principal& by);
   Result<Json> ListConsents(const std::string& person);
+
+  // --- Splits ----------------------------------------------------------------------------------
+  // ProfileService::Split, then the ledger's documents follow the records that moved to the new
+  // person (invariant 6): a consent whose records all moved goes with them (given while those
+  // records were the whole of the person it was given for, so by whoever they describe); one
+  // given when moved and staying records were one person stays, and is named in the answer's
+  // "privacy.consents_kept" for an agent to review; an alias goes with the records of the
+  // address it stands for (and the leak findings about it); the disclosures made before the
+  // split are copied to the new person (its data was part of what was handed over; Art. 15
+  // and 19). Returns the split's answer with "privacy": what followed. An error after the
+  // split itself succeeded names the new person (the split is not undone).
+  Result<Json> Split(const std::string& person, const std::vector<std::string>& records,
+                     const auth::Principal& by);
 
   // --- Disclosures ---------------------------------------------------------------------------
   // Decides and records one disclosure (invariant 2); `payload` gets the golden values of
@@ -210,6 +228,10 @@ class Ledger {
                           std::vector<std::string>* disclosed_fields);
   Result<Json> EraseLocked(const std::string& person, const auth::Principal& by,
                            const std::string& reason);
+  // Moves and copies the ledger's documents of a split (see Split); `before` is the person's
+  // view before it, `ids` its ids and the ids merged into it.
+  Result<Json> FollowSplit(const Json& before, const std::vector<std::string>& ids,
+                           const Json& split, const auth::Principal& by);
 
   store::Store& store_;
   const Clock& clock_;
