@@ -211,8 +211,10 @@ class Ledger {
   // Erases every person all of whose records are past their retention.
   Result<Json> RunRetention(const auth::Principal& by);
   // The retention job: RunRetention as the system once a day by the clock, counted from the
-  // last run on this database (setting "privacy.retention.last_run", so a restart or another
-  // server does not run it again). Returns the run's result, or null when it was not due.
+  // last run on this database (setting "privacy.retention.last_run", written when a run
+  // succeeded, so a restart or another server does not run it again, and a failed run is
+  // tried again: by this server after 10 minutes). Returns the run's result, or null when it
+  // was not due.
   Result<Json> RunRetentionIfDue();
 
  private:

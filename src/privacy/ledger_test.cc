@@ -531,6 +531,35 @@ TEST_F(LedgerTest, AFailedPartOfAnErasureIsNamedInItsRecordWhileTheOtherPartsSti
   EXPECT_NE(trail.find("incomplete"), std::string::npos) << trail;
 }
 
+// A retention run that fails is not marked as done: a restart (or another server) runs it again
+// at once, and this server after a pause.
+TEST_F(LedgerTest, TheRetentionJobIsMarkedAsRunOnlyWhenTheRunSucceeded) {
+  ASSERT_TRUE(
+      ledger_
+          ->PutSource("portal",
+                      {{"purposes", {"offers"}}, {"legal_basis", "consent"}, {"consent_ref", "v1"}},
+                      Admin())
+          .ok());
+  ASSERT_TRUE(ledger_->PutRetention("offers", {{"days", 1}}, Admin()).ok());
+  Anna();
+  ASSERT_TRUE(clock_.Advance(std::chrono::hours(48)).ok());
+  EraseFailsStore failing(*store_);
+  AuditLog audit(failing, clock_);
+  profiles::ProfileService profiles(failing, clock_, ids_);
+  Ledger ledger(failing, clock_, ids_, audit, profiles);
+  auto failed = ledger.RunRetentionIfDue();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_FALSE(*store_->GetSetting("privacy.retention.last_run"));
+  EXPECT_TRUE(ledger.RunRetentionIfDue()->is_null()) << "this server pauses";
+  Ledger restarted(*store_, clock_, ids_, *audit_, *profiles_);
+  auto again = restarted.RunRetentionIfDue();
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_FALSE(again->is_null()) << "due again after the failed run";
+  EXPECT_TRUE(*store_->GetSetting("privacy.retention.last_run"));
+  ASSERT_TRUE(clock_.Advance(std::chrono::minutes(10)).ok());
+  EXPECT_TRUE(ledger.RunRetentionIfDue()->is_null()) << "run by the other one today";
+}
+
 // The review's case: the data was committed, then rebuilding the files failed (here: a reader
 // in the middle of a long read keeps the WAL from being truncated). That is a warning in the
 // record of an erasure that succeeded, not an error that loses the record.
