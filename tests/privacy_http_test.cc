@@ -445,6 +445,18 @@ TEST_F(PrivacyHttpTest, APartnersCaseReadIsARecordedDisclosure) {
   EXPECT_NE(read.body.find("O-4711"), std::string::npos);
   EXPECT_EQ(c.Get("/v1/cases", partner).json()["cases"].size(), 1u);
   EXPECT_EQ(c.Post("/v1/cases/" + id + "/notes", R"({"text":"on my way"})", partner).status, 200);
+  // A change its own checks refuse (a stale revision, a body without text) hands nothing over,
+  // so it is not in the register.
+  size_t recorded =
+      c.Get("/v1/persons/" + person + "/disclosures", analyst_).json()["disclosures"].size();
+  EXPECT_EQ(
+      c.Post("/v1/cases/" + id + "/notes", R"({"text":"late","expected_revision":1})", partner)
+          .status,
+      409);
+  EXPECT_EQ(c.Post("/v1/cases/" + id + "/notes", R"({})", partner).status, 400);
+  EXPECT_EQ(c.Post("/v1/cases/" + id + "/state", R"({"state":"teleported"})", partner).status, 400);
+  EXPECT_EQ(c.Get("/v1/persons/" + person + "/disclosures", analyst_).json()["disclosures"].size(),
+            recorded);
   created = c.Post("/v1/cases", own.dump(), partner);
   ASSERT_EQ(created.status, 201) << created.body;
   Json all = c.Get("/v1/persons/" + person + "/disclosures", analyst_).json()["disclosures"];

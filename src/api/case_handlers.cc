@@ -102,19 +102,23 @@ Status DiscloseToPartner(app::App& app, const Request& req, const Json& c, const
   return granted.status();
 }
 
-using MutationFn = std::function<Result<Json>(const Json& body, std::optional<int64_t> rev)>;
+using MutationFn = std::function<Result<Json>(const Json& body, std::optional<int64_t> rev,
+                                              const cases::Actor& actor)>;
 
-// A mutation answers with the whole case: a partner's passes the disclosure gate before the
-// change is made.
+// A mutation answers with the whole case: a partner's passes the disclosure gate once the body,
+// the revision and the change's own checks passed (so a refused one is not recorded as a
+// hand-over), and before it is written (so a change the gate refuses is not made).
 Response Mutation(app::App& app, const Request& req, const MutationFn& fn) {
   return Guarded([&]() -> Result<Response> {
-    if (req.principal.role == Role::kPartner) {
-      ASSIGN_OR_RETURN(Json current, app.cases().Get(req.params.at("id"), ActorOf(req)));
-      RETURN_IF_ERROR(DiscloseToPartner(app, req, current, "POST /v1/cases/{id}/..."));
-    }
     ASSIGN_OR_RETURN(Json body, BodyObject(req));
     ASSIGN_OR_RETURN(auto rev, ExpectedRevision(body));
-    ASSIGN_OR_RETURN(Json c, fn(body, rev));
+    cases::Actor actor = ActorOf(req);
+    if (req.principal.role == Role::kPartner) {
+      actor.before_write = [&app, &req](const Json& c) {
+        return DiscloseToPartner(app, req, c, "POST /v1/cases/{id}/...");
+      };
+    }
+    ASSIGN_OR_RETURN(Json c, fn(body, rev, actor));
     return JsonResponse(200, c);
   });
 }
@@ -226,73 +230,79 @@ void AddCaseRoutes(Router& router, app::App& app) {
               "Collect fields: {fields:{name:value}, source: customer (asked; a known field "
               "counts as a repeat) | agent, expected_revision}",
               [&app](Request& req) {
-                return Mutation(app, req, [&](const Json& body, auto rev) -> Result<Json> {
-                  ASSIGN_OR_RETURN(auto fields, FieldMap(body, "fields"));
-                  ASSIGN_OR_RETURN(auto source, OptionalString(body, "source"));
-                  std::string s = source.value_or("customer");
-                  if (s != "customer" && s != "agent") {
-                    return InvalidArgument("source must be 'customer' or 'agent'", "source");
-                  }
-                  return app.cases().CollectFields(req.params["id"], fields, s == "customer",
-                                                   ActorOf(req), rev);
-                });
+                return Mutation(
+                    app, req, [&](const Json& body, auto rev, const auto& actor) -> Result<Json> {
+                      ASSIGN_OR_RETURN(auto fields, FieldMap(body, "fields"));
+                      ASSIGN_OR_RETURN(auto source, OptionalString(body, "source"));
+                      std::string s = source.value_or("customer");
+                      if (s != "customer" && s != "agent") {
+                        return InvalidArgument("source must be 'customer' or 'agent'", "source");
+                      }
+                      return app.cases().CollectFields(req.params["id"], fields, s == "customer",
+                                                       actor, rev);
+                    });
               }});
 
   router.Add({"POST", "/v1/cases/{id}/notes", kPartnerWorkers, false,
               "Add a note: {text, expected_revision}", [&app](Request& req) {
-                return Mutation(app, req, [&](const Json& body, auto rev) -> Result<Json> {
-                  ASSIGN_OR_RETURN(std::string text, RequiredString(body, "text"));
-                  return app.cases().AddNote(req.params["id"], text, ActorOf(req), rev);
-                });
+                return Mutation(app, req,
+                                [&](const Json& body, auto rev, const auto& actor) -> Result<Json> {
+                                  ASSIGN_OR_RETURN(std::string text, RequiredString(body, "text"));
+                                  return app.cases().AddNote(req.params["id"], text, actor, rev);
+                                });
               }});
 
   router.Add({"POST", "/v1/cases/{id}/verification", kPartnerWorkers, false,
               "Record how the customer's identity was checked: {method, valid_for: \"30m\"}",
               [&app](Request& req) {
-                return Mutation(app, req, [&](const Json& body, auto rev) -> Result<Json> {
-                  ASSIGN_OR_RETURN(std::string method, RequiredString(body, "method"));
-                  ASSIGN_OR_RETURN(auto valid_for, OptionalString(body, "valid_for"));
-                  auto d = ParseDuration(valid_for.value_or("1h"));
-                  if (!d.ok()) return d.status().WithWhere("valid_for");
-                  return app.cases().RecordVerification(req.params["id"], method, *d, ActorOf(req),
-                                                        rev);
-                });
+                return Mutation(
+                    app, req, [&](const Json& body, auto rev, const auto& actor) -> Result<Json> {
+                      ASSIGN_OR_RETURN(std::string method, RequiredString(body, "method"));
+                      ASSIGN_OR_RETURN(auto valid_for, OptionalString(body, "valid_for"));
+                      auto d = ParseDuration(valid_for.value_or("1h"));
+                      if (!d.ok()) return d.status().WithWhere("valid_for");
+                      return app.cases().RecordVerification(req.params["id"], method, *d, actor,
+                                                            rev);
+                    });
               }});
 
   router.Add({"POST", "/v1/cases/{id}/messages", kPartnerWorkers, false,
               "A message with the customer: {direction: in|out, channel, text}; the first "
               "outgoing one is the first contact",
               [&app](Request& req) {
-                return Mutation(app, req, [&](const Json& body, auto rev) -> Result<Json> {
-                  ASSIGN_OR_RETURN(std::string direction, RequiredString(body, "direction"));
-                  ASSIGN_OR_RETURN(std::string text, RequiredString(body, "text"));
-                  ASSIGN_OR_RETURN(auto channel, OptionalString(body, "channel"));
-                  return app.cases().AddMessage(req.params["id"], direction, channel.value_or(""),
-                                                text, ActorOf(req), rev);
-                });
+                return Mutation(
+                    app, req, [&](const Json& body, auto rev, const auto& actor) -> Result<Json> {
+                      ASSIGN_OR_RETURN(std::string direction, RequiredString(body, "direction"));
+                      ASSIGN_OR_RETURN(std::string text, RequiredString(body, "text"));
+                      ASSIGN_OR_RETURN(auto channel, OptionalString(body, "channel"));
+                      return app.cases().AddMessage(req.params["id"], direction,
+                                                    channel.value_or(""), text, actor, rev);
+                    });
               }});
 
   router.Add({"POST", "/v1/cases/{id}/handover", kWorkers, false,
               "Hand the case to another team: {team, reason}; every field and the "
               "verification stay on the case",
               [&app](Request& req) {
-                return Mutation(app, req, [&](const Json& body, auto rev) -> Result<Json> {
-                  ASSIGN_OR_RETURN(std::string team, RequiredString(body, "team"));
-                  ASSIGN_OR_RETURN(std::string reason, RequiredString(body, "reason"));
-                  return app.cases().Handover(req.params["id"], team, reason, ActorOf(req), rev);
-                });
+                return Mutation(
+                    app, req, [&](const Json& body, auto rev, const auto& actor) -> Result<Json> {
+                      ASSIGN_OR_RETURN(std::string team, RequiredString(body, "team"));
+                      ASSIGN_OR_RETURN(std::string reason, RequiredString(body, "reason"));
+                      return app.cases().Handover(req.params["id"], team, reason, actor, rev);
+                    });
               }});
 
   router.Add({"POST", "/v1/cases/{id}/state", kPartnerWorkers, false,
               "Change the state: {state: in_progress|waiting_for_customer|resolved|closed, "
               "reason}",
               [&app](Request& req) {
-                return Mutation(app, req, [&](const Json& body, auto rev) -> Result<Json> {
-                  ASSIGN_OR_RETURN(std::string state, RequiredString(body, "state"));
-                  ASSIGN_OR_RETURN(auto reason, OptionalString(body, "reason"));
-                  return app.cases().ChangeState(req.params["id"], state, reason.value_or(""),
-                                                 ActorOf(req), rev);
-                });
+                return Mutation(
+                    app, req, [&](const Json& body, auto rev, const auto& actor) -> Result<Json> {
+                      ASSIGN_OR_RETURN(std::string state, RequiredString(body, "state"));
+                      ASSIGN_OR_RETURN(auto reason, OptionalString(body, "reason"));
+                      return app.cases().ChangeState(req.params["id"], state, reason.value_or(""),
+                                                     actor, rev);
+                    });
               }});
 
   router.Add({"POST", "/v1/cases/{id}/preferences", kWorkers, false,

@@ -601,6 +601,7 @@ Result<Json> CaseService::List(const CaseFilter& f, const Actor& actor) {
 
 Result<Json> CaseService::Mutate(std::string_view id, const Actor& actor,
                                  std::optional<int64_t> expected_revision, const Mutation& fn) {
+  bool passed = false;  // actor.before_write, once however often a conflict is retried
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     ASSIGN_OR_RETURN(auto loaded, Load(id, actor));
     auto& [c, revision] = loaded;
@@ -614,6 +615,10 @@ Result<Json> CaseService::Mutate(std::string_view id, const Actor& actor,
     Time now = clock_.Now();
     const Json before = metrics_ ? c : Json();
     RETURN_IF_ERROR(fn(c, batch, now));
+    if (actor.before_write && !passed) {
+      RETURN_IF_ERROR(actor.before_write(c));
+      passed = true;
+    }
     Json added = MoveTimelineToLog(c, batch, now);
     batch.puts.push_back({{kCaseKind, std::string(id), c.dump()}, revision});
     Status s = Commit(std::move(batch));

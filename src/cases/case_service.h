@@ -57,6 +57,12 @@ struct Actor {
   std::string role;  // admin, agent, analyst, partner, system
   std::string org;   // partner organisation; "" for staff
   std::string name;
+  // Called once before a change of a case is written, with the case as the change leaves it,
+  // after the change's own checks (revision, fields, state): an error refuses the change. The
+  // API puts a partner's change through the privacy ledger's disclosure gate here, so that a
+  // refused change is not made and a change its own checks refuse is not recorded as a
+  // hand-over.
+  std::function<Status(const Json& c)> before_write;
   bool is_partner() const { return role == "partner"; }
 };
 
