@@ -529,14 +529,22 @@ Result<Json> ServiceNetwork::GetWorkOrder(const std::string& id, const auth::Pri
     ASSIGN_OR_RETURN(asset, Load(impl_->store, kAsset, Opt(wo->body, "asset")));
     visible = asset && impl_->MaySee(asset->body, caller);
   }
-  RETURN_IF_ERROR(impl_->audit.Append(
-      impl_->Entry(caller, visible ? "work_order.read" : "work_order.read.refused", id, {})));
-  if (!visible) return NoWorkOrder(id);
+  if (!visible) {
+    RETURN_IF_ERROR(impl_->audit.Append(impl_->Entry(caller, "work_order.read.refused", id, {})));
+    return NoWorkOrder(id);
+  }
+  // The gate first: a read it refuses is audited as refused, not as read.
   std::vector<std::string> none;
-  RETURN_IF_ERROR(impl_
-                      ->OwnerFor(asset->body, caller, false, {"work_order.symptom"},
-                                 "GET /v1/work-orders/{id}", &none)
-                      .status());
+  Status granted = impl_
+                       ->OwnerFor(asset->body, caller, false, {"work_order.symptom"},
+                                  "GET /v1/work-orders/{id}", &none)
+                       .status();
+  if (granted.code() == StatusCode::kPermissionDenied) {
+    RETURN_IF_ERROR(impl_->audit.Append(
+        impl_->Entry(caller, "work_order.read.refused", id, {{"reason", "disclosure refused"}})));
+  }
+  RETURN_IF_ERROR(granted);
+  RETURN_IF_ERROR(impl_->audit.Append(impl_->Entry(caller, "work_order.read", id, {})));
   return wo->body;
 }
 

@@ -249,6 +249,32 @@ TEST_F(ServiceNetworkTest, PartnerListsOnlyItsOwnWorkOrders) {
   EXPECT_TRUE((*net_->ListWorkOrders("", 100, PartnerOf("gamma")))["work_orders"].empty());
 }
 
+// A partner's read of a work order that the disclosure gate refuses (here: no gate at all, so
+// an owned appliance's data never goes to a partner) is audited as refused, not as read.
+TEST_F(ServiceNetworkTest, AWorkOrderReadTheGateRefusesIsAuditedAsRefused) {
+  auto owned = net_->CreateAsset({{"model", "DW-A100"},
+                                  {"serial", "SN-7"},
+                                  {"purchased", "2020-01-01"},
+                                  {"owner", "per_7"},
+                                  {"location", {{"region", "BY"}}}},
+                                 Agent());
+  ASSERT_TRUE(owned.ok()) << owned.status().ToString();
+  auto wo = net_->CreateWorkOrder({{"asset", (*owned)["id"]},
+                                   {"symptom", "pumpt nicht ab"},
+                                   {"category", "drain"},
+                                   {"partner", "alpha"}},
+                                  Agent());
+  ASSERT_TRUE(wo.ok()) << wo.status().ToString();
+  auto read = net_->GetWorkOrder((*wo)["id"].get<std::string>(), PartnerOf("alpha"));
+  EXPECT_EQ(read.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(AuditCount("work_order.read"), 0u);
+  EXPECT_EQ(AuditCount("work_order.read.refused"), 1u);
+  // A visible read of an appliance without owner is a read.
+  std::string own = Order("alpha");
+  ASSERT_TRUE(net_->GetWorkOrder(own, PartnerOf("alpha")).ok());
+  EXPECT_EQ(AuditCount("work_order.read"), 1u);
+}
+
 // The owner's erasure: the appliance and its history stay for the manufacturer (the parts
 // counts, the briefing's history), nothing about the person does.
 TEST_F(ServiceNetworkTest, AnOwnersErasureKeepsTheApplianceAndItsRepairsButNotTheOwnersData) {

@@ -26,7 +26,10 @@ constexpr const char* kOutboxLog = "outbox";
 constexpr const char* kCursorKind = "journey-cursor";
 constexpr const char* kCursorId = "log";
 constexpr const char* kLegacyCursorSetting = "journey.cursor";
-constexpr int kChunk = 1000;  // events or timers per transaction (the store pages at most 1000)
+constexpr int kChunk = 1000;  // timers per transaction, and events per page of the log
+// Events per transaction: an instance's state is rewritten once per transaction that touched
+// it, so a longer transaction writes an instance with several events once.
+constexpr int kEventPages = 4;
 
 std::string Slot(std::string_view k, std::string_view v) {
   return std::string(k) + "=" + std::string(v);
@@ -462,7 +465,14 @@ Result<size_t> JourneyService::CatchUpLocked() {
     if (cursor.definitions != loaded_generation_) {
       RETURN_IF_ERROR(ReloadDefinitions(cursor.definitions));
     }
-    ASSIGN_OR_RETURN(auto page, store_.ListEvents({.after = cursor.after, .limit = kChunk}));
+    store::EventPage page;
+    for (int p = 0; p < kEventPages; ++p) {
+      int64_t after = page.events.empty() ? cursor.after : page.events.back().seq;
+      ASSIGN_OR_RETURN(auto more, store_.ListEvents({.after = after, .limit = kChunk}));
+      page.events.insert(page.events.end(), std::make_move_iterator(more.events.begin()),
+                         std::make_move_iterator(more.events.end()));
+      if (more.next_after == 0) break;
+    }
     if (page.events.empty()) return total;
     std::vector<DefinitionPtr> latest;
     {
