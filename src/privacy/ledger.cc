@@ -86,6 +86,18 @@ Result<std::vector<store::Document>> PersonDocuments(store::Store& store, std::s
   return out;
 }
 
+// The document "<id>~<suffix>" under the first of a person's ids that has one: a consent or an
+// alias may have been given for an id merged into the person since.
+Result<std::optional<store::Document>> UnderAnyId(store::Store& store, std::string_view kind,
+                                                  const std::vector<std::string>& ids,
+                                                  const std::string& suffix) {
+  for (const auto& id : ids) {
+    ASSIGN_OR_RETURN(auto doc, store.GetDocument(kind, id + "~" + suffix));
+    if (doc) return doc;
+  }
+  return std::optional<store::Document>();
+}
+
 // The bodies of all documents of a kind whose id starts with `prefix`, as a JSON array.
 Result<Json> AllBodies(store::Store& store, std::string_view kind, std::string_view prefix) {
   ASSIGN_OR_RETURN(auto docs, AllDocuments(store, kind, prefix));
@@ -460,13 +472,8 @@ Result<Json> Ledger::WithdrawConsent(const std::string& person, const std::strin
                                      const auth::Principal& by) {
   ASSIGN_OR_RETURN(Json view, profiles_.GetPerson(person, 0));
   std::string id = view.value("id", person);
-  // The consent may have been given under an id merged into this person since.
   ASSIGN_OR_RETURN(auto ids, profiles_.AllIds(id));
-  std::optional<store::Document> doc;
-  for (const auto& subject : ids) {
-    ASSIGN_OR_RETURN(doc, store_.GetDocument(kConsent, subject + "~" + consent_id));
-    if (doc) break;
-  }
+  ASSIGN_OR_RETURN(auto doc, UnderAnyId(store_, kConsent, ids, consent_id));
   if (!doc) return NotFound("no consent " + consent_id + " of person " + id, "consent");
   ASSIGN_OR_RETURN(Json j, ParseJson(doc->body));
   if (!j["withdrawn_at"].is_null()) {
@@ -495,8 +502,7 @@ Result<Json> Ledger::ListConsents(const std::string& person) {
   return Json{{"person", person}, {"consents", out}};
 }
 
-Result<std::vector<Json>> Ledger::ActiveConsents(const std::string& person) {
-  ASSIGN_OR_RETURN(auto ids, profiles_.AllIds(person));
+Result<std::vector<Json>> Ledger::ActiveConsents(const std::vector<std::string>& ids) {
   ASSIGN_OR_RETURN(auto docs, PersonDocuments(store_, kConsent, ids));
   std::vector<Json> out;
   for (const auto& d : docs) {
@@ -624,7 +630,8 @@ Result<Json> Ledger::FollowSplit(const Json& before, const std::vector<std::stri
 
 // --- Disclosures ------------------------------------------------------------------------------
 
-Result<Json> Ledger::PayloadFor(const Json& view, const std::string& recipient,
+Result<Json> Ledger::PayloadFor(const Json& view, const std::vector<std::string>& ids,
+                                const std::string& recipient,
                                 const std::vector<std::string>& fields, store::WriteBatch& batch,
                                 std::vector<std::string>* disclosed_fields) {
   Json out = {{"person", view["id"]}};
@@ -640,12 +647,7 @@ Result<Json> Ledger::PayloadFor(const Json& view, const std::string& recipient,
       std::string person = view["id"];
       std::string key = person + "~" + recipient;
       // An alias issued under an id merged into this person since stays the recipient's one.
-      ASSIGN_OR_RETURN(auto ids, profiles_.AllIds(person));
-      std::optional<store::Document> existing;
-      for (const auto& subject : ids) {
-        ASSIGN_OR_RETURN(existing, store_.GetDocument(kPersonAlias, subject + "~" + recipient));
-        if (existing) break;
-      }
+      ASSIGN_OR_RETURN(auto existing, UnderAnyId(store_, kPersonAlias, ids, recipient));
       std::string alias;
       if (existing) {
         ASSIGN_OR_RETURN(Json a, ParseJson(existing->body));
@@ -683,7 +685,9 @@ Result<DisclosureDecision> Ledger::Decide(const DisclosureRequest& request,
   std::string person = view["id"];
   std::lock_guard<std::mutex> lock(disclose_mu_);
   DisclosureDecision d;
-  ASSIGN_OR_RETURN(auto consents, ActiveConsents(person));
+  // Once per decision: the consents and the alias are looked up under the same ids.
+  ASSIGN_OR_RETURN(auto ids, profiles_.AllIds(person));
+  ASSIGN_OR_RETURN(auto consents, ActiveConsents(ids));
   for (const auto& c : consents) {
     if (Contains(c["purposes"], request.purpose) &&
         (Contains(c["recipients"], request.recipient) || Contains(c["recipients"], "*"))) {
@@ -710,7 +714,8 @@ Result<DisclosureDecision> Ledger::Decide(const DisclosureRequest& request,
   std::vector<std::string> fields = request.fields;
   if (d.allowed && payload) {
     fields.clear();
-    ASSIGN_OR_RETURN(*payload, PayloadFor(view, request.recipient, request.fields, batch, &fields));
+    ASSIGN_OR_RETURN(*payload,
+                     PayloadFor(view, ids, request.recipient, request.fields, batch, &fields));
   }
   fields.insert(fields.end(), request.data.begin(), request.data.end());
   Json doc = {{"id", d.id},
@@ -1213,7 +1218,8 @@ Result<Json> Ledger::RunRetention(const auth::Principal& by) {
     if (!view.ok()) continue;  // erased or merged meanwhile
     ++checked;
     std::string person = (*view)["id"];
-    ASSIGN_OR_RETURN(auto consents, ActiveConsents(person));
+    ASSIGN_OR_RETURN(auto ids, profiles_.AllIds(person));
+    ASSIGN_OR_RETURN(auto consents, ActiveConsents(ids));
     bool all_expired = !(*view)["records"].empty();
     for (const auto& r : (*view)["records"]) {
       ASSIGN_OR_RETURN(Time received, ParseTime(r.value("received_at", "")));

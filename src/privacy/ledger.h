@@ -222,12 +222,13 @@ class Ledger {
     std::vector<std::pair<Time, Json>> versions;  // oldest first
   };
   Result<const SourceVersions*> Source(const std::string& name);
-  Result<std::vector<Json>> ActiveConsents(const std::string& person);
+  // The active consents kept under any of a person's ids (ProfileService::AllIds).
+  Result<std::vector<Json>> ActiveConsents(const std::vector<std::string>& ids);
   Result<std::optional<Json>> Recipient(const std::string& name);
   Result<std::map<std::string, int64_t>> RetentionDays();
-  Result<Json> PayloadFor(const Json& person_view, const std::string& recipient,
-                          const std::vector<std::string>& fields, store::WriteBatch& batch,
-                          std::vector<std::string>* disclosed_fields);
+  Result<Json> PayloadFor(const Json& person_view, const std::vector<std::string>& ids,
+                          const std::string& recipient, const std::vector<std::string>& fields,
+                          store::WriteBatch& batch, std::vector<std::string>* disclosed_fields);
   Result<Json> EraseLocked(const std::string& person, const auth::Principal& by,
                            const std::string& reason);
   // Moves and copies the ledger's documents of a split (see Split); `before` is the person's
