@@ -1,5 +1,7 @@
 #include "core/json.h"
 
+#include <algorithm>
+
 namespace rapport {
 
 namespace {
@@ -104,8 +106,9 @@ Result<std::optional<Time>> OptionalTime(const Json& obj, std::string_view key,
   return std::optional<Time>(*t);
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> OptionalStringMap(
-    const Json& obj, std::string_view key, std::string_view where) {
+Result<std::vector<std::pair<std::string, std::string>>> OptionalStringMap(const Json& obj,
+                                                                           std::string_view key,
+                                                                           std::string_view where) {
   std::vector<std::pair<std::string, std::string>> out;
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return out;
@@ -118,6 +121,18 @@ Result<std::vector<std::pair<std::string, std::string>>> OptionalStringMap(
     out.emplace_back(k, ScalarText(v));
   }
   return out;
+}
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  bool plain = std::all_of(s.begin(), s.end(),
+                           [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+  if (!plain) {
+    out += Json(std::string(s)).dump();
+    return;
+  }
+  out += '"';
+  out += s;
+  out += '"';
 }
 
 }  // namespace rapport

@@ -48,4 +48,8 @@ std::string FieldPath(std::string_view where, std::string_view key);
 // Renders a scalar as text ("42", "true", "x"); objects and arrays as compact JSON.
 std::string ScalarText(const Json& v);
 
+// Appends `s` as a JSON string exactly as Json(s).dump() writes it (and, like it, throws on
+// invalid UTF-8), without building a Json value: for serializers on hot paths.
+void AppendJsonString(std::string& out, std::string_view s);
+
 }  // namespace rapport

@@ -929,6 +929,69 @@ Json TimelineEntryToJson(const TimelineEntry& e) {
   return j;
 }
 
+// Keys in the order Json's std::map dumps them.
+void AppendTimelineEntryJson(std::string& out, const TimelineEntry& e) {
+  auto key = [&out](const char* k) {
+    out += out.back() == '{' ? "\"" : ",\"";
+    out += k;
+    out += "\":";
+  };
+  out += '{';
+  key("at");
+  AppendJsonString(out, FormatTime(e.at));
+  if (e.due) {
+    key("due");
+    AppendJsonString(out, FormatTime(*e.due));
+  }
+  if (!e.event_id.empty()) {
+    key("event_id");
+    AppendJsonString(out, e.event_id);
+  }
+  key("kind");
+  AppendJsonString(out, TimelineKindName(e.kind));
+  if (e.occurred_at) {
+    key("occurred_at");
+    AppendJsonString(out, FormatTime(*e.occurred_at));
+  }
+  if (e.occurrence >= 0) {
+    key("occurrence");
+    out += std::to_string(e.occurrence);
+  }
+  if (!e.reasons.empty()) {
+    key("reasons");
+    out += '[';
+    for (const FactReason& r : e.reasons) {
+      if (out.back() != '[') out += ',';
+      out += '{';
+      if (r.held && !r.event_id.empty()) {
+        key("event_id");
+        AppendJsonString(out, r.event_id);
+      }
+      key("fact");
+      AppendJsonString(out, r.fact);
+      key("held");
+      out += r.held ? "true" : "false";
+      if (r.held && r.implied) {
+        key("implied");
+        out += "true";
+      }
+      key("role");
+      AppendJsonString(out, r.role);
+      if (r.held) {
+        key("since");
+        AppendJsonString(out, FormatTime(r.since));
+      }
+      out += '}';
+    }
+    out += ']';
+  }
+  key("subject");
+  AppendJsonString(out, e.subject);
+  key("text");
+  AppendJsonString(out, e.text);
+  out += '}';
+}
+
 Json OutboxActionToJson(const OutboxAction& a) {
   Json j = {{"idempotency_key", a.idempotency_key},
             {"journey", a.journey},

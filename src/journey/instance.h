@@ -246,6 +246,9 @@ Json StateToJson(const JourneyDefinition& def, const InstanceState& state);
 Result<InstanceState> StateFromJson(const JourneyDefinition& def, const Json& j);
 
 Json TimelineEntryToJson(const TimelineEntry& e);
+// Appends TimelineEntryToJson(e).dump(), byte for byte, without building the Json: the service
+// writes one per event and timer.
+void AppendTimelineEntryJson(std::string& out, const TimelineEntry& e);
 Json OutboxActionToJson(const OutboxAction& a);
 Json TimerChangeToJson(const TimerChange& t);
 // "2026-11-20T09:00:00Z fired send_back_reminder #0: ... because kit.delivered (evt-5, ...)".

@@ -243,5 +243,29 @@ TEST_F(InstanceTest, EveryDecisionHasReasonsTimelineEntriesRender) {
   EXPECT_EQ(OutboxActionToJson(fx.outbox[0])["reasons"][0]["event_id"], "e1");
 }
 
+TEST_F(InstanceTest, TheTimelineWriterWritesWhatTheJsonFormWouldDump) {
+  Effects fx;
+  Run(KitEvents(), t0_ + days(30), &fx);
+  ASSERT_GT(fx.timeline.size(), 5u);
+  // Every optional part, and text that has to be escaped.
+  TimelineEntry odd;
+  odd.at = t0_;
+  odd.kind = TimelineKind::kLate;
+  odd.subject = "kit.delivered";
+  odd.event_id = "e\"7\\";
+  odd.occurred_at = t0_ - hours(1);
+  odd.due = t0_ + days(14);
+  odd.occurrence = 2;
+  odd.text = "Zustellung an Frau Müller\n\tum 10:00";
+  odd.reasons = {{"requires", "kit_delivered", true, t0_, "", true},
+                 {"unless", "cancelled", false, {}, "ignored when not held", true}};
+  fx.timeline.push_back(odd);
+  for (const TimelineEntry& e : fx.timeline) {
+    std::string written;
+    AppendTimelineEntryJson(written, e);
+    EXPECT_EQ(written, TimelineEntryToJson(e).dump()) << e.text;
+  }
+}
+
 }  // namespace
 }  // namespace rapport::journey

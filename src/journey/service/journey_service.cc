@@ -442,13 +442,15 @@ Status JourneyService::Absorb(Chunk& c, const std::string& journey, Loaded& inst
   }
   // One log line per event or timer (an array when it made several entries): a row and an
   // index entry per timeline entry cost more than the entries themselves.
-  if (fx.timeline.size() == 1) {
-    const TimelineEntry& t = fx.timeline.front();
-    c.batch.append.push_back({kTimelineLog, instance_id, TimelineEntryToJson(t).dump(), t.at});
-  } else if (!fx.timeline.empty()) {
-    Json entries = Json::array();
-    for (const TimelineEntry& t : fx.timeline) entries.push_back(TimelineEntryToJson(t));
-    c.batch.append.push_back({kTimelineLog, instance_id, entries.dump(), fx.timeline.front().at});
+  if (!fx.timeline.empty()) {
+    std::string line;
+    if (fx.timeline.size() > 1) line += '[';
+    for (const TimelineEntry& t : fx.timeline) {
+      if (line.size() > 1) line += ',';
+      AppendTimelineEntryJson(line, t);
+    }
+    if (fx.timeline.size() > 1) line += ']';
+    c.batch.append.push_back({kTimelineLog, instance_id, std::move(line), fx.timeline.front().at});
   }
   return OkStatus();
 }
