@@ -86,6 +86,18 @@ Result<std::vector<store::Document>> PersonDocuments(store::Store& store, std::s
   return out;
 }
 
+// The bodies of the documents of a kind kept under any of a person's ids, as a JSON array.
+Result<Json> PersonBodies(store::Store& store, std::string_view kind,
+                          const std::vector<std::string>& ids) {
+  ASSIGN_OR_RETURN(auto docs, PersonDocuments(store, kind, ids));
+  Json out = Json::array();
+  for (const auto& d : docs) {
+    ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 // The document "<id>~<suffix>" under the first of a person's ids that has one: a consent or an
 // alias may have been given for an id merged into the person since.
 Result<std::optional<store::Document>> UnderAnyId(store::Store& store, std::string_view kind,
@@ -493,20 +505,14 @@ Result<Json> Ledger::WithdrawConsent(const std::string& person, const std::strin
 
 Result<Json> Ledger::ListConsents(const std::string& person) {
   ASSIGN_OR_RETURN(auto ids, profiles_.AllIds(person));
-  ASSIGN_OR_RETURN(auto docs, PersonDocuments(store_, kConsent, ids));
-  Json out = Json::array();
-  for (const auto& d : docs) {
-    ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
-    out.push_back(std::move(j));
-  }
+  ASSIGN_OR_RETURN(Json out, PersonBodies(store_, kConsent, ids));
   return Json{{"person", person}, {"consents", out}};
 }
 
 Result<std::vector<Json>> Ledger::ActiveConsents(const std::vector<std::string>& ids) {
-  ASSIGN_OR_RETURN(auto docs, PersonDocuments(store_, kConsent, ids));
+  ASSIGN_OR_RETURN(Json all, PersonBodies(store_, kConsent, ids));
   std::vector<Json> out;
-  for (const auto& d : docs) {
-    ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
+  for (auto& j : all) {
     if (j["withdrawn_at"].is_null()) out.push_back(std::move(j));
   }
   return out;
@@ -857,12 +863,7 @@ Status Ledger::CheckWebhook(const Json& action) {
 
 Result<Json> Ledger::ListDisclosures(const std::string& person) {
   ASSIGN_OR_RETURN(auto ids, profiles_.AllIds(person));
-  ASSIGN_OR_RETURN(auto docs, PersonDocuments(store_, kDisclosure, ids));
-  std::vector<Json> entries;
-  for (const auto& d : docs) {
-    ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
-    entries.push_back(std::move(j));
-  }
+  ASSIGN_OR_RETURN(Json entries, PersonBodies(store_, kDisclosure, ids));
   // Oldest first across the ids (a "dis_" id is a ULID: its order is its time).
   std::stable_sort(entries.begin(), entries.end(), [](const Json& a, const Json& b) {
     return a.value("id", "") < b.value("id", "");
@@ -953,12 +954,7 @@ Result<size_t> Ledger::ScanInboundMail() {
 }
 
 Result<Json> Ledger::ListLeaks() {
-  ASSIGN_OR_RETURN(auto docs, AllDocuments(store_, kLeak, ""));
-  Json out = Json::array();
-  for (const auto& d : docs) {
-    ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
-    out.push_back(std::move(j));
-  }
+  ASSIGN_OR_RETURN(Json out, AllBodies(store_, kLeak, ""));
   return Json{{"leaks", out}};
 }
 
@@ -1049,12 +1045,7 @@ Result<Json> Ledger::AccessReport(const std::string& person_id, const auth::Prin
                     {"recipients", to}};
   }
   ASSIGN_OR_RETURN(auto ids, profiles_.AllIds(person));
-  ASSIGN_OR_RETURN(auto alias_docs, PersonDocuments(store_, kPersonAlias, ids));
-  Json aliases = Json::array();
-  for (const auto& d : alias_docs) {
-    ASSIGN_OR_RETURN(Json a, ParseJson(d.body));
-    aliases.push_back(std::move(a));
-  }
+  ASSIGN_OR_RETURN(Json aliases, PersonBodies(store_, kPersonAlias, ids));
   ASSIGN_OR_RETURN(Json leaks_all, ListLeaks());
   Json leaks = Json::array();
   for (const auto& l : leaks_all["leaks"]) {
