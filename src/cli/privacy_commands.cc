@@ -8,18 +8,6 @@
 
 namespace rapport::cli {
 
-namespace {
-
-auth::Principal Operator() {
-  auth::Principal p;
-  p.token_id = "cli";
-  p.role = auth::Role::kAdmin;
-  p.name = "cli";
-  return p;
-}
-
-}  // namespace
-
 void AddPrivacyCommands(CLI::App& app, int* exit_code) {
   struct ExportArgs {
     std::string db, recipient, purpose;
@@ -43,8 +31,8 @@ void AddPrivacyCommands(CLI::App& app, int* exit_code) {
       *exit_code = ReportError(app.status());
       return;
     }
-    auto out =
-        (*app)->privacy().Export(e->recipient, e->purpose, e->fields, e->persons, Operator());
+    auto out = (*app)->privacy().Export(e->recipient, e->purpose, e->fields, e->persons,
+                                        privacy::LocalActor("cli"));
     if (!out.ok()) {
       *exit_code = ReportError(out.status());
       return;
@@ -65,7 +53,7 @@ void AddPrivacyCommands(CLI::App& app, int* exit_code) {
       *exit_code = ReportError(app.status());
       return;
     }
-    auto out = (*app)->privacy().RunRetention(Operator());
+    auto out = (*app)->privacy().RunRetention(privacy::LocalActor("cli"));
     if (!out.ok()) {
       *exit_code = ReportError(out.status());
       return;

@@ -179,11 +179,11 @@ bool IsLegalBasis(std::string_view name) {
                      [&](const char* b) { return name == b; });
 }
 
-auth::Principal SystemActor() {
+auth::Principal LocalActor(std::string_view name) {
   auth::Principal p;
-  p.token_id = "system";
+  p.token_id = std::string(name);
   p.role = auth::Role::kAdmin;
-  p.name = "system";
+  p.name = std::string(name);
   return p;
 }
 

@@ -58,8 +58,11 @@ namespace rapport::privacy {
 // "vital_interests", "public_task", "legitimate_interests".
 bool IsLegalBasis(std::string_view name);
 
-// The actor of work the server does by itself (webhook checks, retention, leak scans).
-auth::Principal SystemActor();
+// The actor of work done without a token: by the server itself ("system": webhook checks,
+// retention, leak scans; audited as the system) or by an operator at the command line ("cli":
+// `rapport export`, `rapport retention run`; audited as an admin of that name).
+auth::Principal LocalActor(std::string_view name);
+inline auth::Principal SystemActor() { return LocalActor("system"); }
 
 struct DisclosureRequest {
   std::string person;
