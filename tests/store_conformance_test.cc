@@ -447,6 +447,31 @@ TEST_P(StoreConformanceTest, EraseRemovesAnAddressFromEveryTableAndBumpsRevision
   EXPECT_EQ((*store_->ReadLog("timeline", "per_1", 0, 10))[0].body, "mail to [erased]");
 }
 
+TEST_P(StoreConformanceTest, EraseEmptiesEveryEventLinkedToAPersonBySubjectOrKey) {
+  std::vector<Event> events;
+  for (int i = 0; i < 120; ++i) {
+    Event e = MakeEvent("by-subject-" + std::to_string(i), "K-77");
+    e.payload = {{"note", "Frau Muster, Nr. " + std::to_string(i)}};
+    events.push_back(e);
+  }
+  Event by_key = MakeEvent("by-key", "order-5");
+  by_key.keys = {{"order_id", "order-5"}, {"customer", "K-77"}};
+  by_key.payload = {{"name", "Anna Muster"}};
+  Event other = MakeEvent("other", "K-770");
+  other.keys = {{"customer", "K-7"}};
+  other.payload = {{"name", "Berta Keller"}};
+  events.push_back(by_key);
+  events.push_back(other);
+  ASSERT_TRUE(store_->AppendEvents(events).ok());
+  auto counts = store_->Erase({.event_links = {"K-77", ""}});
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_EQ(counts->events, 121);
+  for (const auto& id : {"by-subject-0", "by-subject-119", "by-key"}) {
+    EXPECT_EQ(store_->GetEvent(id)->payload, Json::object()) << id;
+  }
+  EXPECT_EQ(store_->GetEvent("other")->payload["name"], "Berta Keller");
+}
+
 INSTANTIATE_TEST_SUITE_P(AllBackends, StoreConformanceTest, ::testing::ValuesIn(Backends()),
                          [](const auto& info) { return info.param.name; });
 

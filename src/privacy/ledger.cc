@@ -1101,6 +1101,11 @@ Result<Json> Ledger::EraseLocked(const std::string& person_id, const auth::Princ
     store::Erasure e;
     for (const auto& r : view["records"]) e.record_ids.push_back(r["id"]);
     for (const auto& ev : view["events"]) e.event_ids.push_back(ev["id"]);
+    // The view lists the latest events only: every event that names the person, by one of its
+    // ids or a source key of its records, is emptied in the log.
+    e.event_links = ids;
+    e.event_links.push_back(person);
+    for (const auto& r : view["records"]) e.event_links.push_back(r.value("source_key", ""));
     std::set<std::string> needles = IdentifyingValues(view);
     // Aliases go with the address they stand for; the register keeps who got one.
     Status aliases = [&]() -> Status {

@@ -378,11 +378,22 @@ TEST_F(LedgerTest, ErasureLeavesNoAddressOrAliasAndKeepsARecordOfItself) {
   e.occurred_at = e.received_at = clock_.Now();
   e.payload = {{"name", "Anna Berger"}, {"confirmation_to", "anna@example.org"}};
   ASSERT_TRUE(store_->AppendEvents({e}).ok());
+  // More events than the person view lists (its latest 50 per id): order-1 is not among them.
+  std::vector<Event> visits;
+  for (int i = 0; i < 80; ++i) {
+    Event v = e;
+    v.id = "visit-" + std::to_string(i);
+    v.payload = {{"name", "Anna Berger"}};
+    visits.push_back(v);
+  }
+  ASSERT_TRUE(store_->AppendEvents(visits).ok());
   auto erased = ledger_->Erase(anna, Admin(), "Art. 17");
   ASSERT_TRUE(erased.ok()) << erased.status().ToString();
   EXPECT_EQ((*erased)["notify_recipients"], Json::array({"insurer"}));
   EXPECT_TRUE(store_->GetRecord(record)->fields.empty());
   EXPECT_EQ(store_->GetEvent("order-1")->payload, Json::object());
+  EXPECT_EQ(store_->GetEvent("visit-0")->payload, Json::object());
+  EXPECT_EQ(store_->GetEvent("visit-79")->payload, Json::object());
   EXPECT_EQ(profiles_->GetPerson(anna).status().code(), StatusCode::kNotFound);
   EXPECT_TRUE((*profiles_->Search("anna@example.org"))["results"].empty());
   EXPECT_TRUE(store_->ListDocuments("privacy-alias", "", "", 10)->empty());

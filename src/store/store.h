@@ -55,8 +55,8 @@ struct TokenRecord {
   std::string id;           // "tok_<ulid>", the public half of the token string
   std::string secret_hash;  // lowercase hex SHA-256 of the secret half
   Role role = Role::kAgent;
-  std::string org;          // the organisation a partner token is scoped to ("" for staff)
-  std::string name;         // a label chosen by the admin
+  std::string org;   // the organisation a partner token is scoped to ("" for staff)
+  std::string name;  // a label chosen by the admin
   Time created_at{};
   std::optional<Time> revoked_at;
 };
@@ -92,14 +92,14 @@ struct LogLine {
 // Everything one domain step changes, written atomically by Store::Write.
 struct WriteBatch {
   struct Put {
-    Document doc;                 // doc.revision is ignored; the stored one becomes old + 1
-    int64_t expected_revision;    // 0: must not exist yet; -1: any; n: must be at n
+    Document doc;               // doc.revision is ignored; the stored one becomes old + 1
+    int64_t expected_revision;  // 0: must not exist yet; -1: any; n: must be at n
   };
   std::vector<Put> puts;
-  std::vector<std::pair<std::string, std::string>> deletes;    // (kind, id); absent is fine
-  std::vector<QueueItem> enqueue;                              // ignored if (queue, id) exists
-  std::vector<QueueItem> reschedule;                           // set due/body/attempts of one
-  std::vector<std::pair<std::string, std::string>> dequeue;    // (queue, id); absent is fine
+  std::vector<std::pair<std::string, std::string>> deletes;  // (kind, id); absent is fine
+  std::vector<QueueItem> enqueue;                            // ignored if (queue, id) exists
+  std::vector<QueueItem> reschedule;                         // set due/body/attempts of one
+  std::vector<std::pair<std::string, std::string>> dequeue;  // (queue, id); absent is fine
   std::vector<LogLine> append;
   std::vector<std::pair<std::string, std::string>> settings;  // (key, value) upserts
 
@@ -114,6 +114,10 @@ struct WriteBatch {
 struct Erasure {
   std::vector<std::string> record_ids;  // their fields become [] (source, key, time stay)
   std::vector<std::string> event_ids;   // their payload becomes {} (type, keys, times stay)
+  // Events whose subject or one of whose key values is one of these get an empty payload too,
+  // wherever they are in the log (a person's ids and source keys: a long-standing customer has
+  // more events than any view lists).
+  std::vector<std::string> event_links;
   // Replaced by `replacement` wherever they occur: record fields and source keys; event
   // subjects, keys and payloads; document ids and bodies; queue item ids and bodies; log keys
   // and bodies. Case-sensitive: pass every spelling. Strings shorter than 3 bytes are refused.
@@ -199,7 +203,8 @@ class Store {
   // Claims up to `limit` items due at or before `now` (earliest first; returned in id order)
   // for one worker: atomically moves their due time to `lease_until`, so that no other
   // worker or server gets them until then. The claimer dequeues or reschedules each one; if
-  // it dies, they come due again when the lease ends. Concurrent claimers never get the same item (row locks, SKIP LOCKED).
+  // it dies, they come due again when the lease ends. Concurrent claimers never get the same item
+  // (row locks, SKIP LOCKED).
   virtual Result<std::vector<QueueItem>> ClaimDue(std::string_view queue, Time now,
                                                   Time lease_until, int limit) = 0;
   // The earliest due time in a queue; std::nullopt if it is empty.

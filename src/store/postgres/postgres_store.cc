@@ -553,6 +553,16 @@ class PostgresStore final : public Store {
             run("erase_event", "UPDATE events SET payload = '{}'::jsonb WHERE id = $1", {id}));
         counts.events += n;
       }
+      for (const auto& link : e.event_links) {
+        if (link.empty()) continue;  // would match every event without a subject
+        ASSIGN_OR_RETURN(int64_t n,
+                         run("erase_linked_events",
+                             "UPDATE events SET payload = '{}'::jsonb WHERE payload <> '{}'::jsonb "
+                             "AND (subject = $1 OR EXISTS (SELECT 1 FROM jsonb_each_text(keys) k "
+                             "WHERE k.value = $1))",
+                             {link}));
+        counts.events += n;
+      }
       for (const auto& needle : e.needles) {
         std::vector<std::string> p = {needle, e.replacement};
         ASSIGN_OR_RETURN(int64_t n,

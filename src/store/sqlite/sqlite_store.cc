@@ -707,6 +707,16 @@ class SqliteStore final : public Store {
         RETURN_IF_ERROR(Run("UPDATE events SET payload = '{}' WHERE id = ?1", {id}));
         counts.events += changes();
       }
+      for (const auto& link : e.event_links) {
+        if (link.empty()) continue;  // would match every event without a subject
+        std::string_view value = link;
+        RETURN_IF_ERROR(
+            Run("UPDATE events SET payload = '{}' WHERE payload <> '{}' AND "
+                "(subject = ?1 OR EXISTS (SELECT 1 FROM json_each(events.keys) "
+                "WHERE json_each.value = ?1))",
+                {value}));
+        counts.events += changes();
+      }
       std::string_view to = e.replacement;
       for (const auto& n : e.needles) {
         std::string_view needle = n;
