@@ -3,6 +3,7 @@
 #include "identity/match_index.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <mutex>
 
 namespace rapport::identity {
@@ -81,9 +82,13 @@ std::vector<MatchCandidate> MatchIndex::Match(const NormalizedRecord& record,
   }
   std::sort(slots.begin(), slots.end());
   slots.erase(std::unique(slots.begin(), slots.end()), slots.end());
+  // The record itself is skipped by its slot: comparing ids per candidate (time-ordered, so
+  // with long equal prefixes) was 8% of a 1M import.
+  auto self = by_id_.find(record.id);
+  const uint32_t self_slot = self == by_id_.end() ? UINT32_MAX : self->second;
   for (uint32_t s : slots) {
     const NormalizedRecord& other = slots_[s];
-    if (other.id.empty() || other.id == record.id) continue;
+    if (s == self_slot || other.id.empty()) continue;
     ComparisonVector v = model_.Compare(record, other);
     double p = model_.Probability(record, other, v);
     if (p < options.min_probability) continue;
