@@ -354,6 +354,24 @@ double TokenSetSimilarity(std::string_view a, std::string_view b) {
   return 2.0 * matched / static_cast<double>(ta.size() + tb.size());
 }
 
+namespace {
+
+// YYYYMMDD as snprintf("%04d%02d%02d") writes it. Digits by hand where they fit: snprintf was
+// 5% of a dedupe, since every compared pair with a date gets here.
+void DateDigits(const Date& d, char (&out)[16]) {
+  int y = d.year % 10000, m = d.month % 100, day = d.day % 100;
+  if (y < 0 || m < 0 || day < 0) {
+    std::snprintf(out, sizeof out, "%04d%02d%02d", y, m, day);
+    return;
+  }
+  const int digits[8] = {y / 1000, y / 100 % 10, y / 10 % 10, y % 10,
+                         m / 10,   m % 10,       day / 10,    day % 10};
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>('0' + digits[i]);
+  out[8] = '\0';
+}
+
+}  // namespace
+
 DateRelation CompareDates(const Date& a, const Date& b) {
   if (a == b) return DateRelation::kExact;
   if (a.year == b.year && a.month == b.day && a.day == b.month)
@@ -361,8 +379,8 @@ DateRelation CompareDates(const Date& a, const Date& b) {
   // One typo in the YYYYMMDD text: one differing digit, or two adjacent digits swapped.
   // (Equal-length digit strings; cheaper than a general edit distance on this hot path.)
   char sa[16], sb[16];
-  std::snprintf(sa, sizeof sa, "%04d%02d%02d", a.year % 10000, a.month % 100, a.day % 100);
-  std::snprintf(sb, sizeof sb, "%04d%02d%02d", b.year % 10000, b.month % 100, b.day % 100);
+  DateDigits(a, sa);
+  DateDigits(b, sb);
   int diff[8], nd = 0;
   for (int i = 0; i < 8; ++i)
     if (sa[i] != sb[i] && nd < 8) diff[nd++] = i;

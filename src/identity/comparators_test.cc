@@ -138,6 +138,9 @@ TEST(Dates, Relations) {
   EXPECT_EQ(CompareDates(d, d), DateRelation::kExact);
   EXPECT_EQ(CompareDates(d, {1980, 7, 5}), DateRelation::kDayMonthSwapped);
   EXPECT_EQ(CompareDates(d, {1980, 5, 8}), DateRelation::kOneTypo);
+  EXPECT_EQ(CompareDates(d, {1908, 5, 7}), DateRelation::kOneTypo) << "adjacent digits swapped";
+  EXPECT_EQ(CompareDates(d, {980, 5, 7}), DateRelation::kOneTypo) << "the year is zero-padded";
+  EXPECT_EQ(CompareDates(d, {1980, 5, 17}), DateRelation::kOneTypo) << "the day is zero-padded";
   EXPECT_EQ(CompareDates(d, {1979, 5, 7}), DateRelation::kYearOffByOne);
   EXPECT_EQ(CompareDates(d, {1980, 11, 23}), DateRelation::kSameYear);
   EXPECT_EQ(CompareDates(d, {1955, 1, 2}), DateRelation::kDifferent);
