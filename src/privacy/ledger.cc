@@ -86,16 +86,21 @@ Result<std::vector<store::Document>> PersonDocuments(store::Store& store, std::s
   return out;
 }
 
-// The bodies of the documents of a kind kept under any of a person's ids, as a JSON array.
-Result<Json> PersonBodies(store::Store& store, std::string_view kind,
-                          const std::vector<std::string>& ids) {
-  ASSIGN_OR_RETURN(auto docs, PersonDocuments(store, kind, ids));
+// Documents' bodies, parsed, as a JSON array.
+Result<Json> BodiesOf(const std::vector<store::Document>& docs) {
   Json out = Json::array();
   for (const auto& d : docs) {
     ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
     out.push_back(std::move(j));
   }
   return out;
+}
+
+// The bodies of the documents of a kind kept under any of a person's ids, as a JSON array.
+Result<Json> PersonBodies(store::Store& store, std::string_view kind,
+                          const std::vector<std::string>& ids) {
+  ASSIGN_OR_RETURN(auto docs, PersonDocuments(store, kind, ids));
+  return BodiesOf(docs);
 }
 
 // The document "<id>~<suffix>" under the first of a person's ids that has one: a consent or an
@@ -113,12 +118,7 @@ Result<std::optional<store::Document>> UnderAnyId(store::Store& store, std::stri
 // The bodies of all documents of a kind whose id starts with `prefix`, as a JSON array.
 Result<Json> AllBodies(store::Store& store, std::string_view kind, std::string_view prefix) {
   ASSIGN_OR_RETURN(auto docs, AllDocuments(store, kind, prefix));
-  Json out = Json::array();
-  for (const auto& d : docs) {
-    ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
-    out.push_back(std::move(j));
-  }
-  return out;
+  return BodiesOf(docs);
 }
 
 std::string HostOf(const std::string& url) {
