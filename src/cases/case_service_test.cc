@@ -65,6 +65,13 @@ class CaseServiceTest : public ::testing::Test {
     if (e.occurred_at == Time{}) e.occurred_at = clock_.Now();
     ASSERT_TRUE(store_->AppendEvents({e}).ok());
   }
+  void PostOrder(const std::string& id, const std::string& person) {
+    Event order;
+    order.id = id;
+    order.type = "order.placed";
+    order.subject = person;
+    PostEvent(order);
+  }
 
   ManualClock clock_{*ParseTime("2026-11-23T09:00:00Z")};
   UlidSource ids_{clock_, 7};
@@ -345,11 +352,7 @@ TEST_F(CaseServiceTest, FirstContactInTimeStopsTheSla) {
 }
 
 TEST_F(CaseServiceTest, LaterOrdersCarryThePreferenceEarlierOnesDoNot) {
-  Event before;
-  before.id = "ord-1";
-  before.type = "order.placed";
-  before.subject = "per_5";
-  PostEvent(before);
+  PostOrder("ord-1", "per_5");
   ASSERT_TRUE(service_->RunDue().ok());
   ASSERT_TRUE(clock_.Advance(std::chrono::minutes(1)).ok());
   EXPECT_EQ(
@@ -358,9 +361,7 @@ TEST_F(CaseServiceTest, LaterOrdersCarryThePreferenceEarlierOnesDoNot) {
   ASSERT_TRUE(
       service_->SetPreference("per_5", "invoice_format", "tax-compliant", agent1_, "").ok());
   ASSERT_TRUE(clock_.Advance(std::chrono::minutes(1)).ok());
-  Event after = before;
-  after.id = "ord-2";
-  PostEvent(after);
+  PostOrder("ord-2", "per_5");
   ASSERT_TRUE(service_->RunDue().ok());
   EXPECT_EQ(service_->Annotation("ord-1").status().code(), StatusCode::kNotFound);
   auto a = service_->Annotation("ord-2");
@@ -386,11 +387,7 @@ TEST_F(CaseServiceTest, AnErasedPersonsCasesKeepHowTheyWereHandledAndLoseEveryVa
   ASSERT_TRUE(service_->Handover(id, "billing", "Frau Berger will Gutschrift", agent1_, {}).ok());
   ASSERT_TRUE(
       service_->SetPreference("per_1", "invoice_format", "tax-compliant", agent1_, id).ok());
-  Event order;
-  order.id = "order-9";
-  order.type = "order.placed";
-  order.subject = "per_1";
-  PostEvent(order);
+  PostOrder("order-9", "per_1");
   ASSERT_TRUE(service_->RunDue().ok());
   ASSERT_TRUE(service_->Annotation("order-9").ok());
   OpenCaseRequest other;

@@ -48,6 +48,16 @@ class LedgerTest : public ::testing::Test {
     return *profiles_->PersonOfRecord(last_record_);
   }
 
+  // A comparison portal whose records come with consent to offers.
+  void RegisterPortalForOffers() {
+    ASSERT_TRUE(
+        ledger_
+            ->PutSource(
+                "portal",
+                {{"purposes", {"offers"}}, {"legal_basis", "consent"}, {"consent_ref", "v1"}},
+                Admin())
+            .ok());
+  }
   std::string Anna() {
     return AddPerson("portal", "PV-1",
                      {{"vorname", "Anna"}, {"nachname", "Berger"}, {"email", "anna@example.org"}});
@@ -324,12 +334,7 @@ TEST_F(LedgerTest, WebhookAboutAPersonNeedsTheSameCoverAsAnyDisclosure) {
 }
 
 TEST_F(LedgerTest, RetentionErasesOnlyPersonsPastEveryPurposeOfTheirData) {
-  ASSERT_TRUE(
-      ledger_
-          ->PutSource("portal",
-                      {{"purposes", {"offers"}}, {"legal_basis", "consent"}, {"consent_ref", "v1"}},
-                      Admin())
-          .ok());
+  RegisterPortalForOffers();
   ASSERT_TRUE(ledger_
                   ->PutSource("shop",
                               {{"purposes", {"offers", "invoicing"}}, {"legal_basis", "contract"}},
@@ -545,12 +550,7 @@ TEST_F(LedgerTest, AFailedPartOfAnErasureIsNamedInItsRecordWhileTheOtherPartsSti
 // A retention run that fails is not marked as done: a restart (or another server) runs it again
 // at once, and this server after a pause.
 TEST_F(LedgerTest, TheRetentionJobIsMarkedAsRunOnlyWhenTheRunSucceeded) {
-  ASSERT_TRUE(
-      ledger_
-          ->PutSource("portal",
-                      {{"purposes", {"offers"}}, {"legal_basis", "consent"}, {"consent_ref", "v1"}},
-                      Admin())
-          .ok());
+  RegisterPortalForOffers();
   ASSERT_TRUE(ledger_->PutRetention("offers", {{"days", 1}}, Admin()).ok());
   Anna();
   ASSERT_TRUE(clock_.Advance(std::chrono::hours(48)).ok());
