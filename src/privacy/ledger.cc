@@ -1125,7 +1125,26 @@ Result<Json> Ledger::EraseLocked(const std::string& person_id, const auth::Princ
     for (const auto& n : needles) {
       if (n.size() >= 3) e.needles.push_back(n);
     }
-    ErasureScope scope{id, person, ids, e.needles, e.event_ids, clock_.Now()};
+    // The steps get every event about the person, not only the view's latest (a case keeps an
+    // annotation per order): those whose subject is one of its ids or source keys.
+    std::vector<std::string> events = e.event_ids;
+    Status all_events = [&]() -> Status {
+      for (const auto& subject : e.event_links) {
+        if (subject.empty()) continue;
+        int64_t after = 0;
+        do {
+          ASSIGN_OR_RETURN(auto page,
+                           store_.ListEvents({.subject = subject, .after = after, .limit = 1000}));
+          for (const auto& ev : page.events) events.push_back(ev.id);
+          after = page.next_after;
+        } while (after != 0);
+      }
+      return OkStatus();
+    }();
+    if (!all_events.ok()) incomplete["events"] = all_events.ToString();  // the steps get the view's
+    std::sort(events.begin(), events.end());
+    events.erase(std::unique(events.begin(), events.end()), events.end());
+    ErasureScope scope{id, person, ids, e.needles, std::move(events), clock_.Now()};
     for (const auto& [name, step] : erasure_steps_) {
       Result<Json> done = step(scope, e);
       if (done.ok()) {

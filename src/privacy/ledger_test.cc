@@ -425,6 +425,17 @@ TEST_F(LedgerTest, ErasureStepsGetThePersonsIdsAndAddressesAndTheirAnswerIsRecor
       {"case-timeline", "case_1", "{\"text\":\"Anna: call me at six\"}", clock_.Now()});
   ASSERT_TRUE(store_->Write(b).ok());
   int64_t seq = (*store_->ReadLog("case-timeline", "case_1", 0, 10))[0].seq;
+  // More orders than the person view lists (its latest 50): the steps get all of them.
+  std::vector<Event> orders;
+  for (int i = 0; i < 60; ++i) {
+    Event o;
+    o.id = "old-order-" + std::to_string(i);
+    o.type = "order.placed";
+    o.subject = anna;
+    o.occurred_at = o.received_at = clock_.Now();
+    orders.push_back(o);
+  }
+  ASSERT_TRUE(store_->AppendEvents(orders).ok());
   ErasureScope seen;
   ledger_->AddErasureStep("cases", [&](const ErasureScope& scope, store::Erasure& e) {
     seen = scope;
@@ -436,6 +447,9 @@ TEST_F(LedgerTest, ErasureStepsGetThePersonsIdsAndAddressesAndTheirAnswerIsRecor
   EXPECT_EQ(seen.person, anna);
   EXPECT_EQ(seen.ids, std::vector<std::string>{anna});
   EXPECT_EQ(seen.erasure, (*erased)["id"].get<std::string>());
+  for (const std::string& order : {"old-order-0", "old-order-59"}) {
+    EXPECT_TRUE(std::binary_search(seen.events.begin(), seen.events.end(), order)) << order;
+  }
   for (const std::string& needle : {std::string("anna@example.org"), alias}) {
     EXPECT_NE(std::find(seen.needles.begin(), seen.needles.end(), needle), seen.needles.end())
         << needle;
