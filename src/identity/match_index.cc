@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <mutex>
+#include <unordered_map>
+
+#include "core/parallel.h"
 
 namespace rapport::identity {
 
@@ -69,8 +72,7 @@ size_t MatchIndex::size() const {
 
 std::vector<MatchCandidate> MatchIndex::Match(const NormalizedRecord& record,
                                               const MatchOptions& options) const {
-  std::vector<MatchCandidate> out;
-  if (record.values.size() != model_.config().comparisons.size()) return out;
+  if (record.values.size() != model_.config().comparisons.size()) return {};
   std::vector<uint64_t> keys = blocker_.Keys(record);
   std::shared_lock lock(mu_);
   std::vector<uint32_t> slots;
@@ -86,22 +88,84 @@ std::vector<MatchCandidate> MatchIndex::Match(const NormalizedRecord& record,
   // with long equal prefixes) was 8% of a 1M import.
   auto self = by_id_.find(record.id);
   const uint32_t self_slot = self == by_id_.end() ? UINT32_MAX : self->second;
+  std::vector<const NormalizedRecord*> others;
+  others.reserve(slots.size());
   for (uint32_t s : slots) {
-    const NormalizedRecord& other = slots_[s];
-    if (s == self_slot || other.id.empty()) continue;
-    ComparisonVector v = model_.Compare(record, other);
-    double p = model_.Probability(record, other, v);
-    if (p < options.min_probability) continue;
+    if (s != self_slot && !slots_[s].id.empty()) others.push_back(&slots_[s]);
+  }
+  return Score(record, others, options);
+}
+
+std::vector<MatchCandidate> MatchIndex::Score(const NormalizedRecord& record,
+                                              const std::vector<const NormalizedRecord*>& others,
+                                              const MatchOptions& options) const {
+  std::vector<std::pair<double, const NormalizedRecord*>> kept;
+  ComparisonVector v;
+  for (const NormalizedRecord* other : others) {
+    model_.CompareInto(record, *other, v);
+    double p = model_.Probability(record, *other, v);
+    if (p >= options.min_probability) kept.emplace_back(p, other);
+  }
+  std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second->id < b.second->id;
+  });
+  if (kept.size() > options.limit) kept.resize(options.limit);
+  // Only what is returned is explained.
+  std::vector<MatchCandidate> out;
+  out.reserve(kept.size());
+  for (const auto& [p, other] : kept) {
     MatchCandidate c;
-    c.id = other.id;
+    c.id = other->id;
     c.probability = p;
-    if (options.explain) c.explanation = model_.Explain(record, other);
+    if (options.explain) c.explanation = model_.Explain(record, *other);
     out.push_back(std::move(c));
   }
-  std::sort(out.begin(), out.end(), [](const MatchCandidate& a, const MatchCandidate& b) {
-    return a.probability != b.probability ? a.probability > b.probability : a.id < b.id;
+  return out;
+}
+
+std::vector<std::vector<MatchCandidate>> MatchIndex::MatchInOrder(
+    const std::vector<NormalizedRecord>& batch, const MatchOptions& options,
+    unsigned threads) const {
+  const size_t n = batch.size();
+  const size_t width = model_.config().comparisons.size();
+  std::vector<std::vector<uint64_t>> keys(n);
+  ParallelFor(n, threads, [&](size_t i, unsigned) {
+    if (batch[i].values.size() == width) keys[i] = blocker_.Keys(batch[i]);
   });
-  if (out.size() > options.limit) out.resize(options.limit);
+  // Per key, the batch records that will have been added before each record's turn: pushed in
+  // order, so the entries below i are the first lower_bound(i) (a key a record has twice
+  // counts twice, as Add posts it twice).
+  std::unordered_map<uint64_t, std::vector<uint32_t>> batch_postings;
+  for (size_t i = 0; i < n; ++i) {
+    for (uint64_t k : keys[i]) batch_postings[k].push_back(static_cast<uint32_t>(i));
+  }
+  std::vector<std::vector<MatchCandidate>> out(n);
+  std::shared_lock lock(mu_);
+  ParallelFor(n, threads, [&](size_t i, unsigned) {
+    std::vector<uint32_t> slots, earlier;
+    for (uint64_t k : keys[i]) {
+      const std::vector<uint32_t>& members = batch_postings.find(k)->second;
+      size_t before = static_cast<size_t>(
+          std::lower_bound(members.begin(), members.end(), static_cast<uint32_t>(i)) -
+          members.begin());
+      auto it = postings_.find(k);
+      size_t stored = it == postings_.end() ? 0 : it->second.size();
+      if (stored + before > blocker_.max_block_size()) continue;
+      if (it != postings_.end()) slots.insert(slots.end(), it->second.begin(), it->second.end());
+      earlier.insert(earlier.end(), members.begin(), members.begin() + before);
+    }
+    std::sort(slots.begin(), slots.end());
+    slots.erase(std::unique(slots.begin(), slots.end()), slots.end());
+    std::sort(earlier.begin(), earlier.end());
+    earlier.erase(std::unique(earlier.begin(), earlier.end()), earlier.end());
+    std::vector<const NormalizedRecord*> others;
+    others.reserve(slots.size() + earlier.size());
+    for (uint32_t s : slots) {
+      if (!slots_[s].id.empty()) others.push_back(&slots_[s]);
+    }
+    for (uint32_t j : earlier) others.push_back(&batch[j]);
+    out[i] = Score(batch[i], others, options);
+  });
   return out;
 }
 

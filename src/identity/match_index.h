@@ -52,9 +52,23 @@ class MatchIndex {
   std::vector<MatchCandidate> Match(const NormalizedRecord& record,
                                     const MatchOptions& options = {}) const;
 
+  // What Match would give each record of `batch` had the records before it been added first,
+  // in order: its candidates among the stored records and the earlier records of the batch,
+  // a block skipped once it holds more than max_block_size records at that record's turn.
+  // The records' ids must be distinct and not stored; the caller adds them afterwards (one
+  // batch, one lock, up to `threads` threads instead of one Match and Add after another).
+  std::vector<std::vector<MatchCandidate>> MatchInOrder(const std::vector<NormalizedRecord>& batch,
+                                                        const MatchOptions& options,
+                                                        unsigned threads) const;
+
   const MatchModel& model() const { return model_; }
 
  private:
+  // Scores `record` against `others` (each at most once) and keeps what Match keeps.
+  std::vector<MatchCandidate> Score(const NormalizedRecord& record,
+                                    const std::vector<const NormalizedRecord*>& others,
+                                    const MatchOptions& options) const;
+
   MatchIndex(MatchModel model, Blocker blocker)
       : model_(std::move(model)), blocker_(std::move(blocker)) {}
 

@@ -115,6 +115,8 @@ class MatchModel {
                        size_t random_pairs = 200000, uint64_t seed = 1);
 
   ComparisonVector Compare(const NormalizedRecord& a, const NormalizedRecord& b) const;
+  // Compare into a caller's buffer: no allocation per pair when `v` is reused.
+  void CompareInto(const NormalizedRecord& a, const NormalizedRecord& b, ComparisonVector& v) const;
   // Match probability of a compared pair (deterministic rules included).
   double Probability(const NormalizedRecord& a, const NormalizedRecord& b,
                      const ComparisonVector& v) const;
@@ -133,7 +135,6 @@ class MatchModel {
   static Result<MatchModel> FromJson(const Json& j);
 
  private:
-  void CompareInto(const NormalizedRecord& a, const NormalizedRecord& b, ComparisonVector& v) const;
   // log2(m / u) per comparison and level, from params_: set wherever params_ change.
   void CacheWeights();
   void Discounts(const int8_t* levels, bool names_swapped, bool* household, bool* neighbour) const;

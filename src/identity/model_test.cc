@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <sstream>
+
 #include "identity/cluster.h"
+#include "identity/generator.h"
 #include "identity/match_index.h"
 #include "identity/pipeline.h"
 
@@ -154,6 +158,50 @@ TEST(MatchIndex, SameProbabilityAsBatchModel) {
   auto found = (*index)->Match(in.records[0], {.min_probability = 0.0});
   ASSERT_EQ(found.size(), 1u);
   EXPECT_DOUBLE_EQ(found[0].probability, model.Probability(in.records[0], in.records[1]));
+}
+
+// A batch matched at once must give each record what Match gave it one by one, added in
+// order: candidates among the stored and the earlier batch records, including where a block
+// grows past max_block_size in the middle of the batch.
+TEST(MatchIndex, MatchInOrderGivesWhatMatchAndAddGiveOneByOne) {
+  std::ostringstream csv;
+  GenerateCustomers({.records = 1200, .seed = 3}, csv);
+  MatchConfig config;
+  config.max_block_size = 2;
+  auto in = LoadCsvText(csv.str(), config);
+  ASSERT_TRUE(in.ok()) << in.status().ToString();
+  const auto& records = in->records;
+  ASSERT_EQ(records.size(), 1200u);
+  const MatchOptions options{.min_probability = 0.2, .limit = 3, .explain = true};
+  auto one_by_one = MatchIndex::Create(MatchModel::Default(in->config));
+  auto batched = MatchIndex::Create(MatchModel::Default(in->config));
+  ASSERT_TRUE(one_by_one.ok() && batched.ok());
+  for (size_t i = 0; i < 600; ++i) {
+    ASSERT_TRUE((*one_by_one)->Add(records[i].id, records[i]).ok());
+    ASSERT_TRUE((*batched)->Add(records[i].id, records[i]).ok());
+  }
+  std::vector<NormalizedRecord> batch(records.begin() + 600, records.end());
+  std::set<std::string> batch_ids;
+  for (const auto& r : batch) batch_ids.insert(r.id);
+  auto found = (*batched)->MatchInOrder(batch, options, 2);
+  ASSERT_EQ(found.size(), batch.size());
+  size_t with_candidates = 0, from_batch = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto expected = (*one_by_one)->Match(batch[i], options);
+    ASSERT_TRUE((*one_by_one)->Add(batch[i].id, batch[i]).ok());
+    ASSERT_EQ(found[i].size(), expected.size()) << "record " << batch[i].id;
+    for (size_t c = 0; c < expected.size(); ++c) {
+      EXPECT_EQ(found[i][c].id, expected[c].id) << "record " << batch[i].id;
+      EXPECT_EQ(found[i][c].probability, expected[c].probability);
+      EXPECT_EQ(found[i][c].explanation.ToJson(), expected[c].explanation.ToJson());
+      from_batch += batch_ids.count(expected[c].id);
+    }
+    with_candidates += !expected.empty();
+  }
+  // The comparison covers all three cases: stored candidates, batch candidates, capped blocks.
+  EXPECT_GT(with_candidates, 100u);
+  EXPECT_GT(from_batch, 20u);
+  EXPECT_EQ((*batched)->MatchInOrder({}, options, 2).size(), 0u);
 }
 
 TEST(Config, YamlNamesColumnsAndRejectsUnknownKeys) {

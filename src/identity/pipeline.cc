@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "core/csv.h"
+#include "core/parallel.h"
 
 namespace rapport::identity {
 namespace {
@@ -23,22 +24,6 @@ double Since(std::chrono::steady_clock::time_point t) {
 
 void Report(const ProgressFn& fn, std::string_view stage, size_t done, size_t total) {
   if (fn) fn(stage, done, total);
-}
-
-template <typename F>
-void ParallelFor(size_t n, unsigned threads, F&& f) {
-  threads = std::max(1u, std::min<unsigned>(threads, n == 0 ? 1 : static_cast<unsigned>(n)));
-  if (threads == 1) {
-    for (size_t i = 0; i < n; ++i) f(i, 0u);
-    return;
-  }
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      for (size_t i = t; i < n; i += threads) f(i, t);
-    });
-  }
-  for (auto& th : pool) th.join();
 }
 
 PairMetrics Finish(PairMetrics m) {

@@ -11,6 +11,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "core/parallel.h"
 #include "identity/comparators.h"
 #include "identity/normalize.h"
 
@@ -238,6 +239,7 @@ struct ProfileService::Impl {
   Options options;
 
   std::mutex mu;
+  const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   bool loaded = false;
   std::unique_ptr<identity::MatchIndex> index;
   std::optional<identity::RecordNormalizer> normalizer;
@@ -274,7 +276,8 @@ struct ProfileService::Impl {
     std::vector<store::WriteBatch::Put> extra_puts;
     std::vector<store::LogLine> logs;
     std::vector<std::string> indexed;
-    std::vector<std::pair<std::string, Fields>> new_records;  // for search postings
+    // Search keys of the records resolved, posted once the store has them.
+    std::vector<std::pair<std::string, std::vector<std::string>>> new_records;
     std::unordered_map<std::string, std::string> record_person;
     std::unordered_map<std::string, std::string> source_person;
     bool reload_everywhere = false;  // other servers must reload all (after an erasure)
@@ -524,7 +527,10 @@ struct ProfileService::Impl {
   }
 
   void AddPostings(const std::string& record_id, const Fields& canon) {
-    for (auto& k : SearchKeys(canon)) postings[k].push_back(record_id);
+    AddPostings(record_id, SearchKeys(canon));
+  }
+  void AddPostings(const std::string& record_id, const std::vector<std::string>& keys) {
+    for (const auto& k : keys) postings[k].push_back(record_id);
   }
 
   // --- Lookups through the open transaction ----------------------------------------------
@@ -787,7 +793,7 @@ struct ProfileService::Impl {
       labels[l.a][l.b] = l.decision;
       labels[l.b][l.a] = l.decision;
     }
-    for (const auto& [id, f] : t.new_records) AddPostings(id, f);
+    for (const auto& [id, keys] : t.new_records) AddPostings(id, keys);
     return OkStatus();
   }
 
@@ -817,21 +823,61 @@ struct ProfileService::Impl {
     if (summary) summary->reviews++;
   }
 
-  Status ResolveOne(Txn& t, const SourceRecord& rec, const std::string& id,
+  // What resolving a record needs that depends only on the record and on what was stored
+  // before its batch. Computed for a whole batch on several threads; the decisions that use it
+  // then go one by one. Matching, normalizing and search keys were 60% of a 1M import, on one
+  // of two cores.
+  struct Prepared {
+    bool fresh = false;  // neither resolved before nor earlier in its batch
+    Fields canon;
+    identity::NormalizedRecord normalized;
+    std::vector<identity::MatchCandidate> candidates;  // as Match gives them at its turn
+    std::vector<std::string> search_keys;
+  };
+
+  std::vector<Prepared> Prepare(const std::vector<SourceRecord>& records,
+                                const std::vector<store::RecordPut>& puts) {
+    std::vector<Prepared> out(records.size());
+    std::vector<size_t> fresh;
+    std::unordered_set<std::string_view> seen;
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (record_person.count(puts[i].id) || !seen.insert(puts[i].id).second) continue;
+      out[i].fresh = true;
+      fresh.push_back(i);
+    }
+    ParallelFor(fresh.size(), threads, [&](size_t k, unsigned) {
+      Prepared& p = out[fresh[k]];
+      p.canon = CanonicalizeFields(records[fresh[k]].fields);
+      p.normalized = normalizer->Normalize(p.canon);
+      p.normalized.id = puts[fresh[k]].id;
+      p.search_keys = SearchKeys(p.canon);
+    });
+    // Every fresh record is added to the index in this order (ResolveOne), so matching each
+    // against the index and the fresh records before it is what one-by-one matching gives.
+    std::vector<identity::NormalizedRecord> batch(fresh.size());
+    for (size_t k = 0; k < fresh.size(); ++k) batch[k] = std::move(out[fresh[k]].normalized);
+    auto candidates = index->MatchInOrder(
+        batch, {.min_probability = options.lower, .limit = 10, .explain = true}, threads);
+    for (size_t k = 0; k < fresh.size(); ++k) {
+      out[fresh[k]].normalized = std::move(batch[k]);
+      out[fresh[k]].candidates = std::move(candidates[k]);
+    }
+    return out;
+  }
+
+  Status ResolveOne(Txn& t, const SourceRecord& rec, const std::string& id, Prepared& prepared,
                     ResolveSummary& summary) {
-    if (!PersonOf(t, id).empty()) {
+    if (!prepared.fresh) {
       summary.already++;
       return OkStatus();
     }
-    Member m{
-        id, rec.source, rec.source_key, rec.received_at, rec.fields, CanonicalizeFields(rec.fields),
-        ""};
+    Member m{id, rec.source, rec.source_key, rec.received_at, rec.fields, std::move(prepared.canon),
+             ""};
     Json link;
     std::string target;
     std::vector<identity::MatchCandidate> others;
     std::string sk = SourceKey(rec.source, rec.source_key);
-    identity::NormalizedRecord n = normalizer->Normalize(m.canon);
-    n.id = id;
+    identity::NormalizedRecord& n = prepared.normalized;
     std::string by_source = t.source_person.count(sk) ? t.source_person[sk]
                             : source_person.count(sk) ? source_person[sk]
                                                       : std::string();
@@ -841,11 +887,9 @@ struct ProfileService::Impl {
               {"note", "a newer version of a record from the same source and key"},
               {"at", Now()}};
     } else {
-      auto candidates =
-          index->Match(n, {.min_probability = options.lower, .limit = 10, .explain = true});
       // Best candidate per person, best first (Match returns best first).
       std::set<std::string> seen;
-      for (auto& c : candidates) {
+      for (auto& c : prepared.candidates) {
         std::string p = PersonOf(t, c.id);
         if (p.empty() || !seen.insert(p).second) continue;
         if (target.empty() && c.probability >= options.upper) {
@@ -880,7 +924,7 @@ struct ProfileService::Impl {
     m.link = link.dump();
     t.record_person[id] = target;
     t.source_person[sk] = target;
-    t.new_records.emplace_back(id, m.canon);
+    t.new_records.emplace_back(id, std::move(prepared.search_keys));
     RETURN_IF_ERROR(AddToIndex(id, std::move(n)));
     t.indexed.push_back(id);
     p.records.push_back(std::move(m));
@@ -1187,8 +1231,9 @@ Result<ResolveSummary> ProfileService::Resolve(const std::vector<SourceRecord>& 
   return impl_->Decide([&]() -> Result<ResolveSummary> {
     Impl::Txn t;
     ResolveSummary summary;
+    std::vector<Impl::Prepared> prepared = impl_->Prepare(records, puts);
     for (size_t i = 0; i < records.size(); ++i) {
-      Status s = impl_->ResolveOne(t, records[i], puts[i].id, summary);
+      Status s = impl_->ResolveOne(t, records[i], puts[i].id, prepared[i], summary);
       if (!s.ok()) {
         for (const auto& id : t.indexed) (void)impl_->index->Remove(id);
         return s;

@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
+#include <sstream>
 #include <thread>
 
+#include "core/csv.h"
+#include "identity/generator.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace rapport::profiles {
@@ -161,6 +165,81 @@ TEST_F(ProfilesTest, ResolvingTheSameRecordsAgainChangesNothing) {
   EXPECT_EQ(*service_->PersonCount(), 4u);
   auto after = service_->GetPerson(PersonOf(rec[0]));
   EXPECT_EQ((*after)["records"], (*before)["records"]);
+}
+
+// An import resolves a batch at once (normalized and matched on several threads); the
+// persons must be those that resolving the same records one by one makes. The batch holds a
+// record twice and two versions of one source key, besides generated customers.
+TEST_F(ProfilesTest, ABatchResolvesAsItsRecordsOneByOne) {
+  std::ostringstream csv;
+  identity::GenerateCustomers({.records = 400, .seed = 11}, csv);
+  auto reader = CsvReader::Open(csv.str());
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  std::vector<SourceRecord> records;
+  CsvRow row;
+  while (*reader->Next(&row)) {
+    SourceRecord r{"", "crm", row.fields[0], {}, {}};
+    for (size_t c = 1; c < reader->header().size(); ++c) {
+      // The truth columns stay out: they would match every record of a person exactly.
+      if (reader->header()[c] == "person_id" || reader->header()[c] == "household_id") continue;
+      r.fields.emplace_back(reader->header()[c], row.fields[c]);
+    }
+    records.push_back(std::move(r));
+  }
+  ASSERT_EQ(records.size(), 400u);
+  SourceRecord newer = records[7];
+  newer.fields[0].second = "Zacharias";
+  records.push_back(newer);
+  for (auto& r : records) {
+    r.id = ids_.Next("rec");
+    r.received_at = clock_.Now();
+  }
+  records.push_back(records[3]);
+
+  auto puts = store_->PutRecords(records);
+  ASSERT_TRUE(puts.ok()) << puts.status().ToString();
+  auto batched = service_->Resolve(records, *puts);
+  ASSERT_TRUE(batched.ok()) << batched.status().ToString();
+
+  std::string other_path = path_ + ".one-by-one";
+  std::filesystem::remove(other_path);
+  auto other_store = store::OpenSqliteStore({.path = other_path, .sync_every_commit = false});
+  ASSERT_TRUE(other_store.ok());
+  ProfileService one_by_one(**other_store, clock_, ids_);
+  ResolveSummary total;
+  for (const auto& r : records) {
+    auto put = (*other_store)->PutRecords({r});
+    ASSERT_TRUE(put.ok());
+    auto s = one_by_one.Resolve({r}, *put);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    total.resolved += s->resolved;
+    total.already += s->already;
+    total.new_persons += s->new_persons;
+    total.linked += s->linked;
+    total.reviews += s->reviews;
+  }
+  EXPECT_EQ(batched->resolved, total.resolved);
+  EXPECT_EQ(batched->already, 1u);
+  EXPECT_EQ(total.already, 1u);
+  EXPECT_EQ(batched->new_persons, total.new_persons);
+  EXPECT_EQ(batched->linked, total.linked);
+  EXPECT_EQ(batched->reviews, total.reviews);
+  EXPECT_LT(total.new_persons, 400u) << "the generated duplicates were found";
+
+  // Same persons: every two records share a person in one service iff they do in the other.
+  std::map<std::string, std::string> first_of_batched, first_of_single;
+  for (size_t i = 0; i + 1 < records.size(); ++i) {
+    auto a = service_->PersonOfRecord((*puts)[i].id);
+    auto b = one_by_one.PersonOfRecord((*puts)[i].id);
+    ASSERT_TRUE(a.ok() && b.ok());
+    auto fa = first_of_batched.emplace(*a, records[i].id).first->second;
+    auto fb = first_of_single.emplace(*b, records[i].id).first->second;
+    EXPECT_EQ(fa, fb) << "record " << records[i].source_key;
+  }
+  EXPECT_EQ(service_->PersonOfRecord((*puts)[400].id).value(),
+            service_->PersonOfRecord((*puts)[7].id).value())
+      << "a newer version of a source key joins its person";
+  std::filesystem::remove(other_path);
 }
 
 TEST_F(ProfilesTest, NewVersionOfASourceKeyJoinsItsPerson) {
