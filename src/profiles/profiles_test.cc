@@ -447,6 +447,37 @@ TEST_F(ProfilesTest, IdsHouseholdsAndLinksSurviveARestart) {
   EXPECT_EQ(PersonOf(again), PersonOf(rec[0]));
 }
 
+// Person documents are written as text; every character of a record must come back.
+TEST_F(ProfilesTest, StoredPersonsKeepEveryCharacterOfTheirRecords) {
+  const std::string odd = "Quote \" back\\slash / tab\t line\n bell\x07 Müller 🙂";
+  auto rec = Ingest({{"",
+                      "crm \"eu\"",
+                      "K\\1",
+                      {{"vorname", "Johann"},
+                       {"nachname", "Müller"},
+                       {"notiz", odd},
+                       {"strasse", "Hauptstraße 5"},
+                       {"plz", "80331"}},
+                      {}}})[0];
+  auto twin = Ingest(
+      {{"",
+        "crm",
+        "K2",
+        {{"vorname", "J."}, {"nachname", "Mueller"}, {"strasse", "Hauptstr. 5"}, {"plz", "80331"}},
+        {}}})[0];
+  ASSERT_EQ(PersonOf(twin), PersonOf(rec));
+  auto before = service_->GetPerson(PersonOf(rec));
+  ASSERT_TRUE(before.ok());
+  Reopen();
+  auto after = service_->GetPerson(PersonOf(rec));
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ((*after)["records"], (*before)["records"]);
+  EXPECT_EQ((*after)["records"][0]["fields"]["notiz"], odd);
+  EXPECT_EQ((*after)["records"][0]["source"], "crm \"eu\"");
+  EXPECT_EQ((*after)["records"][1]["link"]["to"], rec) << "the link with its explanation";
+  EXPECT_GT((*after)["records"][1]["link"]["explanation"]["fields"].size(), 3u);
+}
+
 TEST_F(ProfilesTest, TwoClientsPostingOnePersonAtOnceMakeOnePerson) {
   std::vector<std::thread> threads;
   std::vector<std::string> ids(8);
