@@ -37,6 +37,17 @@ TEST(JourneyCliTest, CheckPassesTheTradeInJourney) {
   EXPECT_NE(out.find(" states, "), std::string::npos);
 }
 
+// Without --deviations: the built-in model, in which the label may be created at any time of day
+// before a weekend and scans may be parked at one instant; check decides every run and passes.
+TEST(JourneyCliTest, CheckPassesTheTradeInJourneyWithTheBuiltInModel) {
+  std::string out;
+  int rc = RunRapport({"journey", "check", Src("examples/journeys/trade-in.yaml")}, &out);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(out.rfind("pass: trade-in v1: 7 properties hold in every run (", 0), 0u) << out;
+  EXPECT_NE(out.find(" states, "), std::string::npos) << out;
+  EXPECT_NE(out.find("branches for another calendar day: "), std::string::npos) << out;
+}
+
 TEST(JourneyCliTest, CheckRejectsTheOrderAnchoredReminderWithAReplayableCounterexample) {
   ScratchDir dir;
   std::string out;
@@ -108,12 +119,14 @@ TEST(JourneyCliTest, SimulateIsDeterministicAndDrawsAChart) {
   EXPECT_NE(svg.find("kit_delivered"), std::string::npos);
 }
 
-// A model for which the time grid is not provably exact: check does not pass it (exit 1) and
-// says why; on a finer grid (--grid-divisor) the same rule is reported.
+// A model for which the time grid is not provably exact: a business day across the end of
+// daylight saving in Berlin is 25 hours. Check does not pass it (exit 1) and says why; on a finer
+// grid (--grid-divisor) the same rule is reported.
 TEST(JourneyCliTest, CheckReportsAModelItCannotProveExact) {
   ScratchDir dir;
   std::ofstream(dir.File("kit.yaml")) << "journey: kit\nversion: 1\ncorrelation: order_id\n"
                                          "start: {on: order.placed}\n"
+                                         "calendar: {time_zone: Europe/Berlin}\n"
                                          "events:\n"
                                          "  order.placed: {keys: [order_id]}\n"
                                          "  kit.shipped: {keys: [order_id]}\n"
@@ -130,7 +143,8 @@ TEST(JourneyCliTest, CheckReportsAModelItCannotProveExact) {
                                          "    unless: [delivered]\n"
                                          "end_states:\n"
                                          "  - {name: done, when: delivered}\n";
-  std::ofstream(dir.File("m.yaml")) << "events:\n  order.placed: {}\n"
+  std::ofstream(dir.File("m.yaml")) << "start: 2026-10-19T09:00:00Z\n"
+                                       "events:\n  order.placed: {}\n"
                                        "  kit.shipped: {after: order.placed, delay: [0d, 4d]}\n"
                                        "  kit.delivered: {after: kit.shipped, delay: [0d, 4d]}\n";
   for (const char* divisor : {"1", "2"}) {

@@ -2,9 +2,11 @@
 // drives the real instance state machine (instance.h: StartInstance, ApplyEvent, FireTimer)
 // through each of them, checking properties of what reaches the customer. Time is explored on
 // a grid (TimeGrid), and at each point of it every order of the receipts and timers that fall
-// on it; docs/journeys.md, "Why the time grid is exact", proves that this finds every violation
-// of real (microsecond) time, under conditions the checker verifies as it goes: where one does
-// not hold, the report says so and does not pass (CheckReport::not_exact). Each violated
+// on it; where a real time within one grid step can lie on another calendar day (business days)
+// or parked events of one grid point can be released in another order, each possibility is a
+// branch too. docs/journeys.md, "Why the time grid is exact", proves that this finds every
+// violation of real (microsecond) time, under conditions the checker verifies as it goes: where
+// one does not hold, the report says so and does not pass (CheckReport::not_exact). Each violated
 // property comes with its shortest counterexample: the events with their times (replayable with
 // `rapport journey run`) and the action that fired.
 //
@@ -52,12 +54,18 @@ struct Violation {
 struct CheckReport {
   bool complete = true;  // false: max_states was hit, the space was not fully explored
   // Why exploring the grid is not provably exact for this definition and model (a condition of
-  // the digitization argument failed somewhere, see docs/journeys.md); empty when it is. Such a
-  // report does not pass.
+  // the digitization argument failed somewhere, see docs/journeys.md), or a violation found only
+  // with another calendar day or release order whose counterexample does not replay as a run of
+  // the model; empty when everything was decided. Such a report does not pass.
   std::vector<std::string> not_exact;
   uint64_t states = 0;  // explored states (one per event, timer or choice point processed)
   uint64_t runs = 0;    // complete runs (leaves)
   uint64_t merged = 0;  // states reached again by another run (explored once)
+  // Branches in which a real time lies on another calendar day than its grid point (for the
+  // definition's business-day rules), and in which events parked at one grid point are released
+  // in another order than they were parked in.
+  uint64_t day_branches = 0;
+  uint64_t order_branches = 0;
   Duration grid{0};
   double seconds = 0;
   std::vector<std::string> properties;  // checked, in report order
