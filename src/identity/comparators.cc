@@ -194,6 +194,31 @@ double JaroWinkler(std::string_view a, std::string_view b) {
   return JaroWinklerImpl(Decode(a), Decode(b));
 }
 
+bool JaroWinklerBelow(std::string_view a, std::string_view b, double threshold) {
+  if (a.empty() || b.empty() || !IsAscii(a) || !IsAscii(b)) return false;
+  uint64_t a_low = 0, a_high = 0, b_low = 0, b_high = 0;
+  for (unsigned char c : a) (c < 64 ? a_low : a_high) |= uint64_t{1} << (c & 63);
+  for (unsigned char c : b) (c < 64 ? b_low : b_high) |= uint64_t{1} << (c & 63);
+  auto matchable = [](std::string_view s, uint64_t low, uint64_t high) {
+    size_t n = 0;
+    for (unsigned char c : s) n += ((c < 64 ? low : high) >> (c & 63)) & 1;
+    return n;
+  };
+  // Jaro's matches m are at most the characters of either side that occur in the other; with
+  // no transpositions, Jaro is at most (m/|a| + m/|b| + 1) / 3.
+  size_t m = std::min(matchable(a, b_low, b_high), matchable(b, a_low, a_high));
+  double j = 0;
+  if (m > 0) {
+    double dm = static_cast<double>(m);
+    j = (dm / static_cast<double>(a.size()) + dm / static_cast<double>(b.size()) + 1.0) / 3.0;
+  }
+  size_t prefix = 0;
+  while (prefix < 4 && prefix < a.size() && prefix < b.size() && a[prefix] == b[prefix]) ++prefix;
+  // Winkler's boost grows with Jaro, so the bound holds for the boosted value too; the margin
+  // keeps rounding from ever deciding.
+  return j + static_cast<double>(prefix) * 0.1 * (1.0 - j) < threshold - 1e-9;
+}
+
 int DamerauLevenshtein(std::string_view a, std::string_view b) {
   if (IsAscii(a) && IsAscii(b)) return DamerauLevenshteinImpl(a, b);
   return DamerauLevenshteinImpl(Decode(a), Decode(b));
@@ -339,6 +364,7 @@ double TokenSetSimilarity(std::string_view a, std::string_view b) {
     double best_score = 0.9;
     for (size_t j = 0; j < tb.size(); ++j) {
       if (used[j]) continue;
+      if (x != tb[j] && JaroWinklerBelow(x, tb[j], best_score)) continue;
       double s = x == tb[j] ? 1.0 : JaroWinkler(x, tb[j]);
       if (s >= best_score) {
         best_score = s;

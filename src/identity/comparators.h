@@ -15,6 +15,11 @@ double Jaro(std::string_view a, std::string_view b);
 // Jaro-Winkler with prefix scale 0.1 over at most 4 characters (Winkler 1990):
 // MARTHA/MARHTA = 0.961, DWAYNE/DUANE = 0.84, DIXON/DICKSONX = 0.813.
 double JaroWinkler(std::string_view a, std::string_view b);
+// True only when JaroWinkler(a, b) < threshold for certain, decided from which characters
+// occur (a character of one string that the other lacks cannot match) and the common prefix,
+// without Jaro's matching. False when unsure (and for non-ASCII input). Comparators ask it
+// first: most compared pairs of a batch share too few letters to reach any level.
+bool JaroWinklerBelow(std::string_view a, std::string_view b, double threshold);
 
 // Damerau-Levenshtein distance (unrestricted: insertions, deletions, substitutions and
 // transpositions of adjacent characters, which may be edited again).

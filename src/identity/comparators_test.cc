@@ -81,6 +81,30 @@ TEST(Jaro, BitParallelAgreesWithTheTextbookLoopUpToSixtyFourCharactersAndBeyond)
   }
 }
 
+// A sure "below" must never be wrong at any threshold the comparators use, and it must decide
+// most unrelated pairs (else it only costs time).
+TEST(JaroWinklerBelow, NeverWrongAndDecidesUnrelatedPairs) {
+  std::mt19937 rng(5);
+  const char* alphabets[] = {"abcdefghijklmnopqrstuvwxyz", "aeilnrst", "abc 1"};
+  size_t decided = 0, total = 0;
+  for (int k = 0; k < 60000; ++k) {
+    const char* alphabet = alphabets[k % 3];
+    std::string a = RandomWord(rng, 12, alphabet), b = RandomWord(rng, 12, alphabet);
+    if (k % 5 == 0 && !a.empty()) b = a.substr(0, a.size() / 2) + "x" + a.substr(a.size() / 2);
+    for (double t : {0.8, 0.9, 0.92, 0.95}) {
+      bool below = JaroWinklerBelow(a, b, t);
+      if (below) ASSERT_LT(JaroWinkler(a, b), t) << a << " / " << b << " at " << t;
+      decided += below && k % 3 == 0;
+      total += k % 3 == 0;
+    }
+  }
+  EXPECT_GT(decided * 2, total) << "random names over the whole alphabet are mostly decided";
+  EXPECT_TRUE(JaroWinklerBelow("mueller", "schmidt", 0.8));
+  EXPECT_FALSE(JaroWinklerBelow("martha", "marhta", 0.95)) << "0.961";
+  EXPECT_FALSE(JaroWinklerBelow("mueller", "müller", 0.1)) << "unsure for non-ASCII";
+  EXPECT_FALSE(JaroWinklerBelow("", "", 0.9)) << "two empty strings are alike";
+}
+
 TEST(WithinOneEdit, AgreesWithDamerauLevenshteinAtMostOne) {
   std::mt19937 rng(11);
   int near = 0;

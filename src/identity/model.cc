@@ -106,7 +106,8 @@ int CompareGiven(const FieldValue& x, const FieldValue& y) {
     if (x.c == y.c) return 2;
   }
   if (ix || iy) return fx[0] == fy[0] ? 4 : 6;
-  double jw = JaroWinkler(fx, fy);
+  // Below 0.80 both thresholds fail alike, so a sure "below" stands for the value.
+  double jw = JaroWinklerBelow(fx, fy, 0.80) ? 0.0 : JaroWinkler(fx, fy);
   if (jw >= 0.92) return 3;
   // "Johann Georg" vs "Georg": a shared later name. Most pairs are single names: no token
   // lists are built for them (this runs for every candidate pair of a batch).
@@ -133,7 +134,7 @@ int CompareSurname(const FieldValue& x, const FieldValue& y) {
           if (a == b && a.size() > 2) return 1;
     }
   }
-  double jw = JaroWinkler(x.a, y.a);
+  double jw = JaroWinklerBelow(x.a, y.a, 0.80) ? 0.0 : JaroWinkler(x.a, y.a);
   if (jw >= 0.92) return 2;
   if (jw >= 0.80 || x.c == y.c) return 3;
   return 4;
@@ -166,7 +167,8 @@ int CompareDate(const FieldValue& x, const FieldValue& y) {
 
 int CompareAddress(const FieldValue& x, const FieldValue& y) {
   bool same = x.a == y.a;
-  bool similar = same || JaroWinkler(x.a, y.a) >= 0.9 || TokenSetSimilarity(x.a, y.a) >= 0.8;
+  bool similar = same || (!JaroWinklerBelow(x.a, y.a, 0.9) && JaroWinkler(x.a, y.a) >= 0.9) ||
+                 TokenSetSimilarity(x.a, y.a) >= 0.8;
   if (!similar) return 4;
   if (x.b.empty() || y.b.empty()) return 2;
   bool suffix_ok = x.c == y.c || x.c.empty() || y.c.empty();
@@ -176,7 +178,10 @@ int CompareAddress(const FieldValue& x, const FieldValue& y) {
 
 int CompareFuzzy(const FieldValue& x, const FieldValue& y) {
   if (x.a == y.a || x.b == y.b) return 0;
-  if (JaroWinkler(x.a, y.a) >= 0.9 || TokenSetSimilarity(x.a, y.a) >= 0.8) return 1;
+  if ((!JaroWinklerBelow(x.a, y.a, 0.9) && JaroWinkler(x.a, y.a) >= 0.9) ||
+      TokenSetSimilarity(x.a, y.a) >= 0.8) {
+    return 1;
+  }
   return 2;
 }
 
@@ -453,7 +458,9 @@ void MatchModel::CompareInto(const NormalizedRecord& a, const NormalizedRecord& 
     bool poor_given = v.levels[given_] == lg || v.levels[given_] < 0;
     bool poor_surname = v.levels[surname_] == ls || v.levels[surname_] < 0;
     if (poor_given && poor_surname && !ga.a.empty() && !sb.a.empty() && !gb.a.empty() &&
-        !sa.a.empty() && JaroWinkler(ga.a, sb.a) >= 0.92 && JaroWinkler(sa.a, gb.a) >= 0.92) {
+        !sa.a.empty() && !JaroWinklerBelow(ga.a, sb.a, 0.92) &&
+        !JaroWinklerBelow(sa.a, gb.a, 0.92) && JaroWinkler(ga.a, sb.a) >= 0.92 &&
+        JaroWinkler(sa.a, gb.a) >= 0.92) {
       v.levels[given_] = 3;
       v.levels[surname_] = 2;
       v.names_swapped = true;
