@@ -324,6 +324,50 @@ struct ProfileService::Impl {
     }
   }
 
+  // Persons a page at a time: parsed, normalized and given their search keys on every core,
+  // then indexed in order. One by one, loading 1M persons took 140 s.
+  Status LoadPersons() {
+    struct Parsed {
+      Status status;
+      std::optional<Person> person;
+      std::vector<identity::NormalizedRecord> normalized;
+      std::vector<std::vector<std::string>> search_keys;
+    };
+    std::string after;
+    while (true) {
+      ASSIGN_OR_RETURN(auto docs, store.ListDocuments(kPerson, "", after, 1000));
+      std::vector<Parsed> parsed(docs.size());
+      ParallelFor(docs.size(), threads, [&](size_t i, unsigned) {
+        Parsed& out = parsed[i];
+        auto j = ParseJson(docs[i].body);
+        auto p = j.ok() ? PersonFromJson(*j, docs[i].revision) : Result<Person>(j.status());
+        if (!p.ok()) {
+          out.status = p.status().WithContext("person " + docs[i].id);
+          return;
+        }
+        for (const auto& m : p->records) {
+          out.normalized.push_back(normalizer->Normalize(m.canon));
+          out.search_keys.push_back(SearchKeys(m.canon));
+        }
+        out.person = std::move(p).value();
+      });
+      for (Parsed& loaded : parsed) {
+        RETURN_IF_ERROR(loaded.status);
+        Person& p = *loaded.person;
+        for (size_t r = 0; r < p.records.size(); ++r) {
+          const Member& m = p.records[r];
+          record_person[m.id] = p.id;
+          source_person[SourceKey(m.source, m.source_key)] = p.id;
+          RETURN_IF_ERROR(AddToIndex(m.id, std::move(loaded.normalized[r])));
+          AddPostings(m.id, loaded.search_keys[r]);
+        }
+        persons.emplace(p.id, std::move(p));
+      }
+      if (docs.size() < 1000) return OkStatus();
+      after = docs.back().id;
+    }
+  }
+
   Status EnsureLoaded() {
     if (loaded) return OkStatus();
     ASSIGN_OR_RETURN(auto configured, store.GetSetting(kOptionsSetting));
@@ -338,17 +382,7 @@ struct ProfileService::Impl {
     // next Sync, which is harmless.
     ASSIGN_OR_RETURN(auto head, store.GetDocument(kHead, kHeadId));
     head_revision = head ? head->revision : 0;
-    RETURN_IF_ERROR(ForEachDocument(kPerson, [&](const store::Document& d, const Json& j) {
-      ASSIGN_OR_RETURN(Person p, PersonFromJson(j, d.revision));
-      for (const auto& m : p.records) {
-        record_person[m.id] = p.id;
-        source_person[SourceKey(m.source, m.source_key)] = p.id;
-        RETURN_IF_ERROR(AddToIndex(m.id, m.canon));
-        AddPostings(m.id, m.canon);
-      }
-      persons.emplace(p.id, std::move(p));
-      return OkStatus();
-    }));
+    RETURN_IF_ERROR(LoadPersons());
     RETURN_IF_ERROR(ForEachDocument(kRedirect, [&](const store::Document& d, const Json& j) {
       SetRedirect(d.id, j.value("to", ""));
       return OkStatus();
