@@ -270,7 +270,10 @@ struct ProfileService::Impl {
   std::unordered_map<std::string, std::string> review_by_pair;
   std::unordered_map<std::string, std::vector<std::string>> reviews_of_record;
   std::unordered_map<std::string, std::unordered_map<std::string, std::string>> labels;
-  std::unordered_map<std::string, std::vector<std::string>> postings;
+  // Search postings hold record numbers, each record's id stored once in `posted` (ids in
+  // every posting list were ~0.9 KB per record). A record is posted once, when it is indexed.
+  std::unordered_map<std::string, std::vector<uint32_t>> postings;
+  std::vector<std::string> posted;
 
   int64_t head_revision = 0;  // of kHead: the last change this memory reflects
 
@@ -430,6 +433,7 @@ struct ProfileService::Impl {
     reviews_of_record.clear();
     labels.clear();
     postings.clear();
+    posted.clear();
     event_cursor = 0;
     events_by_value.clear();
     return EnsureLoaded();
@@ -578,7 +582,9 @@ struct ProfileService::Impl {
     AddPostings(record_id, SearchKeys(canon));
   }
   void AddPostings(const std::string& record_id, const std::vector<std::string>& keys) {
-    for (const auto& k : keys) postings[k].push_back(record_id);
+    const auto number = static_cast<uint32_t>(posted.size());
+    posted.push_back(record_id);
+    for (const auto& k : keys) postings[k].push_back(number);
   }
 
   // --- Lookups through the open transaction ----------------------------------------------
@@ -1377,7 +1383,7 @@ Result<Json> ProfileService::Search(const std::string& query, int limit) {
   Impl& m = *impl_;
   std::string q = query;
   std::map<std::string, double> record_score;
-  auto lookup = [&](const std::string& key) -> const std::vector<std::string>* {
+  auto lookup = [&](const std::string& key) -> const std::vector<uint32_t>* {
     auto it = m.postings.find(key);
     return it == m.postings.end() ? nullptr : &it->second;
   };
@@ -1385,13 +1391,13 @@ Result<Json> ProfileService::Search(const std::string& query, int limit) {
   if (q.find('@') != std::string::npos) {
     if (auto e = identity::NormalizeEmail(q)) {
       if (const auto* p = lookup("e:" + e->canonical)) {
-        for (const auto& r : *p) record_score[r] = 1.0;
+        for (uint32_t r : *p) record_score[m.posted[r]] = 1.0;
       }
     }
   } else if (digits >= 6 && digits * 2 > q.size()) {
     if (auto n = identity::NormalizePhone(q)) {
       if (const auto* p = lookup("n:" + *n)) {
-        for (const auto& r : *p) record_score[r] = 1.0;
+        for (uint32_t r : *p) record_score[m.posted[r]] = 1.0;
       }
     }
   }
@@ -1405,10 +1411,10 @@ Result<Json> ProfileService::Search(const std::string& query, int limit) {
     // ("str", "muenchen") does not make the query scan a city.
     if (words.size() > 32) words.resize(32);
     // Per record: which words hit it at all (low 32 bits) and which hit it exactly (high).
-    std::unordered_map<std::string, uint64_t> hits;
+    std::unordered_map<uint32_t, uint64_t> hits;
     for (size_t wi = 0; wi < words.size(); ++wi) {
       const std::string& w = words[wi];
-      std::vector<std::pair<const std::vector<std::string>*, bool>> lists;
+      std::vector<std::pair<const std::vector<uint32_t>*, bool>> lists;
       if (auto* p = lookup("t:" + w)) lists.emplace_back(p, true);
       if (w.size() >= 2 && !std::isdigit(static_cast<unsigned char>(w[0]))) {
         if (auto* p = lookup("p:" + identity::KoelnerPhonetik(w))) lists.emplace_back(p, false);
@@ -1430,7 +1436,7 @@ Result<Json> ProfileService::Search(const std::string& query, int limit) {
     };
     std::vector<std::pair<int, const std::string*>> ranked_records;
     ranked_records.reserve(hits.size());
-    for (const auto& [rid, mask] : hits) ranked_records.emplace_back(rank(mask), &rid);
+    for (const auto& [rid, mask] : hits) ranked_records.emplace_back(rank(mask), &m.posted[rid]);
     size_t keep = std::min(kMaxScored, ranked_records.size());
     std::partial_sort(ranked_records.begin(), ranked_records.begin() + keep, ranked_records.end(),
                       [](const auto& a, const auto& b) {
