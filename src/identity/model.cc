@@ -343,6 +343,7 @@ Result<RecordNormalizer> RecordNormalizer::Create(const MatchConfig& config,
   RecordNormalizer n;
   n.config_ = config;
   n.header_ = header;
+  for (const auto& h : header) n.header_lower_.push_back(Lower(h));
   auto find = [&](const std::string& name) {
     std::string want = Lower(name);
     for (size_t i = 0; i < header.size(); ++i)
@@ -385,8 +386,8 @@ NormalizedRecord RecordNormalizer::Normalize(const Fields& fields) const {
   std::vector<std::string> row(header_.size());
   for (const auto& [name, value] : fields) {
     std::string want = Lower(name);
-    for (size_t i = 0; i < header_.size(); ++i) {
-      if (Lower(header_[i]) == want) row[i] = value;
+    for (size_t i = 0; i < header_lower_.size(); ++i) {
+      if (header_lower_[i] == want) row[i] = value;
     }
   }
   return Normalize(row);

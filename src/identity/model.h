@@ -52,6 +52,7 @@ class RecordNormalizer {
  private:
   MatchConfig config_;
   std::vector<std::string> header_;
+  std::vector<std::string> header_lower_;  // for Normalize(Fields), which runs per record
   int id_column_ = 0;
   std::vector<std::vector<int>> columns_;  // per comparison
 };
