@@ -158,10 +158,13 @@ std::vector<std::vector<MatchCandidate>> MatchIndex::MatchInOrder(
     slots.erase(std::unique(slots.begin(), slots.end()), slots.end());
     std::sort(earlier.begin(), earlier.end());
     earlier.erase(std::unique(earlier.begin(), earlier.end()), earlier.end());
+    // As in Match, a stored record under the same id is not a candidate.
+    auto self = by_id_.find(batch[i].id);
+    const uint32_t self_slot = self == by_id_.end() ? UINT32_MAX : self->second;
     std::vector<const NormalizedRecord*> others;
     others.reserve(slots.size() + earlier.size());
     for (uint32_t s : slots) {
-      if (!slots_[s].id.empty()) others.push_back(&slots_[s]);
+      if (s != self_slot && !slots_[s].id.empty()) others.push_back(&slots_[s]);
     }
     for (uint32_t j : earlier) others.push_back(&batch[j]);
     out[i] = Score(batch[i], others, options);

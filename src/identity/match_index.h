@@ -55,8 +55,8 @@ class MatchIndex {
   // What Match would give each record of `batch` had the records before it been added first,
   // in order: its candidates among the stored records and the earlier records of the batch,
   // a block skipped once it holds more than max_block_size records at that record's turn.
-  // The records' ids must be distinct and not stored; the caller adds them afterwards (one
-  // batch, one lock, up to `threads` threads instead of one Match and Add after another).
+  // The records' ids must be distinct; the caller adds them afterwards (one batch, one lock,
+  // up to `threads` threads instead of one Match and Add after another).
   std::vector<std::vector<MatchCandidate>> MatchInOrder(const std::vector<NormalizedRecord>& batch,
                                                         const MatchOptions& options,
                                                         unsigned threads) const;
