@@ -195,18 +195,27 @@ double JaroWinkler(std::string_view a, std::string_view b) {
 }
 
 bool JaroWinklerBelow(std::string_view a, std::string_view b, double threshold) {
-  if (a.empty() || b.empty() || !IsAscii(a) || !IsAscii(b)) return false;
-  uint64_t a_low = 0, a_high = 0, b_low = 0, b_high = 0;
-  for (unsigned char c : a) (c < 64 ? a_low : a_high) |= uint64_t{1} << (c & 63);
-  for (unsigned char c : b) (c < 64 ? b_low : b_high) |= uint64_t{1} << (c & 63);
-  auto matchable = [](std::string_view s, uint64_t low, uint64_t high) {
-    size_t n = 0;
-    for (unsigned char c : s) n += ((c < 64 ? low : high) >> (c & 63)) & 1;
-    return n;
-  };
+  if (a.empty() || b.empty()) return false;
+  // Three short passes, no branch per character: this runs for every compared name of a batch,
+  // before Jaro. The sets hold bit c for ASCII character c.
+  uint64_t in_a[2] = {0, 0}, in_b[2] = {0, 0};
+  unsigned char high = 0;
+  for (unsigned char c : a) {
+    high |= c;
+    in_a[(c >> 6) & 1] |= uint64_t{1} << (c & 63);
+  }
+  size_t b_found = 0;
+  for (unsigned char c : b) {
+    high |= c;
+    in_b[(c >> 6) & 1] |= uint64_t{1} << (c & 63);
+    b_found += (in_a[(c >> 6) & 1] >> (c & 63)) & 1;
+  }
+  if (high & 0x80) return false;  // not ASCII: Jaro counts code points
+  size_t a_found = 0;
+  for (unsigned char c : a) a_found += (in_b[c >> 6] >> (c & 63)) & 1;
   // Jaro's matches m are at most the characters of either side that occur in the other; with
   // no transpositions, Jaro is at most (m/|a| + m/|b| + 1) / 3.
-  size_t m = std::min(matchable(a, b_low, b_high), matchable(b, a_low, a_high));
+  size_t m = std::min(a_found, b_found);
   double j = 0;
   if (m > 0) {
     double dm = static_cast<double>(m);
