@@ -100,6 +100,7 @@ Status AuditLog::AppendBuffered(AuditEntry entry) {
 }
 
 Status AuditLog::Flush() {
+  std::lock_guard<std::mutex> flushing(flush_mu_);
   std::vector<AuditEntry> entries;
   {
     std::lock_guard<std::mutex> lock(buffer_mu_);

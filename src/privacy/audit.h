@@ -115,6 +115,9 @@ class AuditLog {
   std::optional<Head> head_;
 
   void FlushLoop();
+  // Held for a whole Flush, so that a reader's Flush waits for the background flusher's
+  // batch to be stored instead of finding the buffer empty while that batch is in flight.
+  std::mutex flush_mu_;
   std::mutex buffer_mu_;
   std::condition_variable buffer_cv_;
   std::vector<AuditEntry> buffer_;

@@ -184,6 +184,23 @@ TEST_F(AuditLogTest, BufferedReadsAreCommittedBeforeListingAndAtShutdown) {
   EXPECT_EQ(v.entries, 4);
 }
 
+// A listing right after a buffered read must show it even when the background flusher has
+// just taken the buffer and is still storing it (that race lost a partner's case read).
+TEST_F(AuditLogTest, AListingWaitsForTheBatchTheFlusherIsStoring) {
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(log_->AppendBuffered(AuditEntry{.actor = "tok_partner",
+                                                .actor_role = "partner",
+                                                .action = "case.read",
+                                                .subject = "cas_7"})
+                    .ok());
+    // Around the flush interval, so that the flusher is often mid-batch when the listing comes.
+    std::this_thread::sleep_for(AuditLog::kFlushInterval * (i % 5) / 4);
+    auto listed = log_->List("cas_7", 0, 1000);
+    ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+    ASSERT_EQ(listed->size(), static_cast<size_t>(i + 1)) << "after entry " << i;
+  }
+}
+
 TEST_F(AuditLogTest, AnEntryNeedsAnAction) {
   EXPECT_EQ(log_->Append(AuditEntry{.actor = "system"}).code(), StatusCode::kInvalidArgument);
 }
