@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <thread>
 
 #include "core/ids.h"
 #include "core/parallel.h"
@@ -115,20 +114,23 @@ bool Blocker::KeyPart(const NormalizedRecord& r, const Part& p, std::string* out
   return false;
 }
 
+bool Blocker::RuleKey(const NormalizedRecord& r, size_t rule, std::string* buf,
+                      uint64_t* key) const {
+  buf->assign(std::to_string(rule));
+  for (const Part& p : rules_[rule]) {
+    buf->push_back('\x1f');
+    if (!KeyPart(r, p, buf)) return false;
+  }
+  *key = Hash64(*buf);
+  return true;
+}
+
 std::vector<uint64_t> Blocker::Keys(const NormalizedRecord& r) const {
   std::vector<uint64_t> keys;
   std::string buf;
+  uint64_t key = 0;
   for (size_t rule = 0; rule < rules_.size(); ++rule) {
-    buf.assign(std::to_string(rule));
-    bool ok = true;
-    for (const Part& p : rules_[rule]) {
-      buf.push_back('\x1f');
-      if (!KeyPart(r, p, &buf)) {
-        ok = false;
-        break;
-      }
-    }
-    if (ok) keys.push_back(Hash64(buf));
+    if (RuleKey(r, rule, &buf, &key)) keys.push_back(key);
   }
   return keys;
 }
@@ -150,26 +152,11 @@ std::vector<RecordPair> Blocker::CandidatePairs(const std::vector<NormalizedReco
   for (size_t rule = 0; rule < rules_.size(); ++rule) {
     entries.clear();
     entries.resize(records.size());
-    threads = std::max(1u, threads);
-    std::vector<std::thread> pool;
-    for (unsigned t = 0; t < threads; ++t) {
-      pool.emplace_back([&, t] {
-        std::string buf;
-        for (size_t i = t; i < records.size(); i += threads) {
-          buf.assign(std::to_string(rule));
-          bool ok = true;
-          for (const Part& p : rules_[rule]) {
-            buf.push_back('\x1f');
-            if (!KeyPart(records[i], p, &buf)) {
-              ok = false;
-              break;
-            }
-          }
-          entries[i] = {ok ? Hash64(buf) : 0, static_cast<uint32_t>(i)};
-        }
-      });
-    }
-    for (auto& th : pool) th.join();
+    ParallelFor(records.size(), threads, [&](size_t i, unsigned) {
+      thread_local std::string buf;
+      uint64_t key = 0;
+      entries[i] = {RuleKey(records[i], rule, &buf, &key) ? key : 0, static_cast<uint32_t>(i)};
+    });
     entries.erase(
         std::remove_if(entries.begin(), entries.end(), [](const auto& e) { return e.first == 0; }),
         entries.end());

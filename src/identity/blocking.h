@@ -65,6 +65,8 @@ class Blocker {
     Transform transform;
   };
   bool KeyPart(const NormalizedRecord& r, const Part& p, std::string* out) const;
+  // The key of `rule` for `r` into *key; false when a part has no value. `buf` is scratch.
+  bool RuleKey(const NormalizedRecord& r, size_t rule, std::string* buf, uint64_t* key) const;
 
   std::vector<std::vector<Part>> rules_;
   size_t max_block_size_ = 1000;

@@ -228,6 +228,10 @@ bool JaroWinklerBelow(std::string_view a, std::string_view b, double threshold) 
   return j + static_cast<double>(prefix) * 0.1 * (1.0 - j) < threshold - 1e-9;
 }
 
+bool JaroWinklerAtLeast(std::string_view a, std::string_view b, double threshold) {
+  return !JaroWinklerBelow(a, b, threshold) && JaroWinkler(a, b) >= threshold;
+}
+
 int DamerauLevenshtein(std::string_view a, std::string_view b) {
   if (IsAscii(a) && IsAscii(b)) return DamerauLevenshteinImpl(a, b);
   return DamerauLevenshteinImpl(Decode(a), Decode(b));

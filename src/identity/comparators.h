@@ -20,6 +20,8 @@ double JaroWinkler(std::string_view a, std::string_view b);
 // without Jaro's matching. False when unsure (and for non-ASCII input). Comparators ask it
 // first: most compared pairs of a batch share too few letters to reach any level.
 bool JaroWinklerBelow(std::string_view a, std::string_view b, double threshold);
+// JaroWinkler(a, b) >= threshold, asking JaroWinklerBelow first.
+bool JaroWinklerAtLeast(std::string_view a, std::string_view b, double threshold);
 
 // Damerau-Levenshtein distance (unrestricted: insertions, deletions, substitutions and
 // transpositions of adjacent characters, which may be edited again).

@@ -167,8 +167,7 @@ int CompareDate(const FieldValue& x, const FieldValue& y) {
 
 int CompareAddress(const FieldValue& x, const FieldValue& y) {
   bool same = x.a == y.a;
-  bool similar = same || (!JaroWinklerBelow(x.a, y.a, 0.9) && JaroWinkler(x.a, y.a) >= 0.9) ||
-                 TokenSetSimilarity(x.a, y.a) >= 0.8;
+  bool similar = same || JaroWinklerAtLeast(x.a, y.a, 0.9) || TokenSetSimilarity(x.a, y.a) >= 0.8;
   if (!similar) return 4;
   if (x.b.empty() || y.b.empty()) return 2;
   bool suffix_ok = x.c == y.c || x.c.empty() || y.c.empty();
@@ -178,10 +177,7 @@ int CompareAddress(const FieldValue& x, const FieldValue& y) {
 
 int CompareFuzzy(const FieldValue& x, const FieldValue& y) {
   if (x.a == y.a || x.b == y.b) return 0;
-  if ((!JaroWinklerBelow(x.a, y.a, 0.9) && JaroWinkler(x.a, y.a) >= 0.9) ||
-      TokenSetSimilarity(x.a, y.a) >= 0.8) {
-    return 1;
-  }
+  if (JaroWinklerAtLeast(x.a, y.a, 0.9) || TokenSetSimilarity(x.a, y.a) >= 0.8) return 1;
   return 2;
 }
 
@@ -459,9 +455,8 @@ void MatchModel::CompareInto(const NormalizedRecord& a, const NormalizedRecord& 
     bool poor_given = v.levels[given_] == lg || v.levels[given_] < 0;
     bool poor_surname = v.levels[surname_] == ls || v.levels[surname_] < 0;
     if (poor_given && poor_surname && !ga.a.empty() && !sb.a.empty() && !gb.a.empty() &&
-        !sa.a.empty() && !JaroWinklerBelow(ga.a, sb.a, 0.92) &&
-        !JaroWinklerBelow(sa.a, gb.a, 0.92) && JaroWinkler(ga.a, sb.a) >= 0.92 &&
-        JaroWinkler(sa.a, gb.a) >= 0.92) {
+        !sa.a.empty() && JaroWinklerAtLeast(ga.a, sb.a, 0.92) &&
+        JaroWinklerAtLeast(sa.a, gb.a, 0.92)) {
       v.levels[given_] = 3;
       v.levels[surname_] = 2;
       v.names_swapped = true;
