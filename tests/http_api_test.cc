@@ -193,6 +193,20 @@ TEST_F(HttpApiTest, MalformedHttpGetsA400) {
   EXPECT_EQ(c.Get("/health").status, 200);  // the server lives on
 }
 
+// Regression: "/%FF" decoded to a byte that is not UTF-8, the 404 message quoted it, the JSON
+// writer threw and nothing caught it: one unauthenticated request ended the process.
+TEST_F(HttpApiTest, APathOrQueryThatIsNotUtf8IsA400AndTheServerLivesOn) {
+  auto c = server_->Client();
+  for (std::string target : {"/%FF", "/v1/persons/%C3%28", "/%ED%A0%80", "/v1/events?subject=%FF"}) {
+    auto r = c.Get(target, target.find("?") == std::string::npos ? "" : admin_);
+    EXPECT_EQ(r.status, 400) << target << ": " << r.body;
+    EXPECT_EQ(r.json()["error"]["code"], "invalid_argument") << target;
+  }
+  auto raw = server_->Client().Raw("GET /\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(raw.find(" 400 "), std::string::npos) << raw;
+  EXPECT_EQ(c.Get("/health").status, 200);
+}
+
 TEST_F(HttpApiTest, DuplicateEventsAreAcknowledgedAndStoredOnce) {
   auto c = server_->Client();
   auto first = c.Post("/v1/events", EventLine("e1"), agent_);

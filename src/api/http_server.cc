@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
+#include <spdlog/spdlog.h>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -78,9 +79,25 @@ class HttpServer::Impl {
     int n = options_.threads > 0 ? options_.threads
                                  : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     std::vector<std::thread> workers;
-    for (int i = 1; i < n; ++i) workers.emplace_back([this] { ioc_.run(); });
-    ioc_.run();
+    for (int i = 1; i < n; ++i) workers.emplace_back([this] { RunWorker(); });
+    RunWorker();
     for (auto& t : workers) t.join();
+  }
+
+  // Router::Dispatch never throws; this is the last line should anything else on a connection's
+  // path (parsing a target, writing headers) throw: that connection is dropped, the server and
+  // every other connection go on.
+  void RunWorker() {
+    for (;;) {
+      try {
+        ioc_.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("a connection failed: {}", e.what());
+      } catch (...) {
+        spdlog::error("a connection failed");
+      }
+    }
   }
 
   void Shutdown() {

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <exception>
 
+#include "core/csv.h"
+
 namespace rapport::api {
 
 int HttpStatusFor(StatusCode code) {
@@ -27,7 +29,9 @@ int HttpStatusFor(StatusCode code) {
 Response JsonResponse(int status, const Json& body) {
   Response r;
   r.status = status;
-  r.body = body.dump();
+  // Replacing invalid UTF-8 instead of throwing: a message may quote what a client sent, and
+  // no byte a client sends may turn an answer into an exception.
+  r.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
   return r;
 }
 
@@ -141,12 +145,52 @@ const Route* Router::Match(const Request& request, std::map<std::string, std::st
   return found;
 }
 
+namespace {
+
+// Paths and query parameters become ids, search terms and JSON strings: bytes that are not
+// UTF-8 are refused here, once, instead of failing somewhere inside a handler.
+Status CheckUtf8(const Request& request) {
+  if (!IsValidUtf8(request.path)) return InvalidArgument("the path is not valid UTF-8", "path");
+  for (const auto& [key, value] : request.query) {
+    if (!IsValidUtf8(key)) return InvalidArgument("a query parameter name is not valid UTF-8", "query");
+    if (!IsValidUtf8(value)) {
+      return InvalidArgument("query parameter '" + key + "' is not valid UTF-8", "query." + key);
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
 Response Router::Dispatch(Request& request) {
   auto start = std::chrono::steady_clock::now();
+  std::string route_label = "unmatched";
+  Response response;
+  try {
+    response = Handle(request, &route_label);
+  } catch (const std::exception& e) {
+    response = ErrorResponse(Internal(std::string("unexpected error: ") + e.what()));
+  } catch (...) {
+    response = ErrorResponse(Internal("unexpected error"));
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics_
+      .GetHistogram("rapport_http_request_duration_seconds", "HTTP request latency by route",
+                    "route=\"" + route_label + "\"")
+      .Observe(secs);
+  metrics_
+      .GetCounter("rapport_http_requests_total", "HTTP requests by route and status",
+                  "route=\"" + route_label + "\",status=\"" + std::to_string(response.status) + "\"")
+      .Add();
+  return response;
+}
+
+Response Router::Handle(Request& request, std::string* route_label) {
+  if (Status utf8 = CheckUtf8(request); !utf8.ok()) return ErrorResponse(utf8);
   std::string allow;
   const Route* route = Match(request, &request.params, &allow);
   Response response;
-  std::string route_label = route ? route->pattern : "unmatched";
+  if (route) *route_label = route->pattern;
   if (!route) {
     if (!allow.empty()) {
       response = ErrorResponse({StatusCode::kFailedPrecondition,
@@ -190,15 +234,6 @@ Response Router::Dispatch(Request& request) {
       response = ErrorResponse(Internal("unexpected error"));
     }
   }
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  metrics_
-      .GetHistogram("rapport_http_request_duration_seconds", "HTTP request latency by route",
-                    "route=\"" + route_label + "\"")
-      .Observe(secs);
-  metrics_
-      .GetCounter("rapport_http_requests_total", "HTTP requests by route and status",
-                  "route=\"" + route_label + "\",status=\"" + std::to_string(response.status) + "\"")
-      .Add();
   return response;
 }
 

@@ -58,11 +58,13 @@ class Router {
   void Add(Route route);
   const std::vector<Route>& routes() const { return routes_; }
 
-  // Finds the route (404, or 405 with Allow), authenticates (401), checks the role (403),
-  // runs the handler. Exceptions from a handler become a 500 JSON error.
+  // Refuses a path or query that is not UTF-8 (400), finds the route (404, or 405 with Allow),
+  // authenticates (401), checks the role (403), runs the handler. Never throws: an exception
+  // anywhere on the way becomes a 500 JSON error for this request only.
   Response Dispatch(Request& request);
 
  private:
+  Response Handle(Request& request, std::string* route_label);
   const Route* Match(const Request& request, std::map<std::string, std::string>* params,
                      std::string* allow) const;
 

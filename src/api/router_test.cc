@@ -49,6 +49,26 @@ class RouterTest : public ::testing::Test {
   std::string admin_, partner_;
 };
 
+TEST_F(RouterTest, NoByteOfAPathOrQueryTurnsIntoAnException) {
+  Response path = Call("GET", UrlDecode("/%FF", false));
+  EXPECT_EQ(path.status, 400);
+  EXPECT_EQ(Body(path)["error"]["field"], "path");
+  Response query = Call("GET", "/v1/events?limit=%FF", admin_);
+  EXPECT_EQ(query.status, 400);
+  EXPECT_EQ(Body(query)["error"]["field"], "query.limit");
+}
+
+TEST_F(RouterTest, AnExceptionQuotingInvalidUtf8IsStillAJsonError) {
+  router_->Add({"GET", "/bytes", {auth::Role::kAdmin}, false, "test", [](Request&) -> Response {
+                  throw std::runtime_error("bad byte \xff here");
+                }});
+  Response r = Call("GET", "/bytes", admin_);
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(Body(r)["error"]["code"], "internal");
+  Response not_json = JsonResponse(200, Json{{"x", std::string("\xc3\x28")}});
+  EXPECT_NO_THROW(Json::parse(not_json.body));
+}
+
 TEST_F(RouterTest, EveryRouteButHealthNeedsAValidToken) {
   EXPECT_EQ(Call("GET", "/health").status, 200);
   Response none = Call("GET", "/v1/events");
