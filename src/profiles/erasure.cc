@@ -1,4 +1,4 @@
-// Erasure (GDPR Art. 17) of a person: one write that deletes it, then the caller's erasure of
+// Erasure of a person (GDPR article 17): one write that deletes it, then the caller's erasure of
 // the source data under the lock, then memory rebuilt here and on every other server.
 #include "profiles/internal/service_impl.h"
 
