@@ -2,6 +2,8 @@
 
 #include <unordered_map>
 
+#include "journey/definition.h"
+
 namespace rapport::analytics {
 
 namespace {
@@ -139,6 +141,65 @@ Result<KpiReport> KpiService::Compute(const KpiRequest& request) {
                          Str(*j, "journey") + "/" + Str(*j, "instance_key"), Str(*j, "action"),
                          Str(*j, "kind"), Str(*j, "audience"), persons.Resolve(Str(*j, "subject")),
                          TimeOf(*j, "created_at").value_or(l.at), Reasons(*j)});
+    return OkStatus();
+  }));
+
+  // Messages held back: read from each instance's state with its definition.
+  std::unordered_map<std::string, journey::DefinitionPtr> definitions;
+  auto definition = [&](const std::string& id) -> journey::DefinitionPtr {
+    auto [it, fresh] = definitions.try_emplace(id);
+    if (!fresh) return it->second;
+    auto doc = store_.GetDocument("journey-definition", id);
+    if (!doc.ok() || !*doc) return nullptr;
+    auto stored = ParseJson((*doc)->body);
+    if (!stored.ok()) return nullptr;
+    auto def = journey::LoadDefinition(stored->value("text", ""), id);
+    if (def.ok()) it->second = *def;
+    return it->second;
+  };
+  RETURN_IF_ERROR(ForEachDocument(store_, "journey-instance", [&](const store::Document& d) {
+    auto j = ParseJson(d.body);
+    if (!j.ok() || !j->contains("state")) return OkStatus();
+    const Json& state = (*j)["state"];
+    std::string name = d.id.substr(0, d.id.find('/'));
+    auto def = definition(name + "@" + std::to_string(j->value("version", 0)));
+    if (!def) return OkStatus();
+    const Json facts = state.value("facts", Json::object());
+    const Json actions = state.value("actions", Json::object());
+    auto holds = [&](journey::FactId f) { return facts.contains(def->facts()[f].name); };
+    auto fact_at = [&](journey::FactId f) { return TimeOf(facts[def->facts()[f].name], "at"); };
+    std::optional<Time> first;
+    for (const auto& [name, f] : facts.items()) {
+      auto t = TimeOf(f, "at");
+      if (t && (!first || *t < *first)) first = t;
+    }
+    for (const auto& a : def->actions()) {
+      if (a.kind != journey::ActionKind::kMessage || a.audience != journey::Audience::kCustomer) {
+        continue;
+      }
+      std::vector<journey::FactId> anchors;
+      if (a.after) anchors.push_back(a.after->fact);
+      for (const auto& p : a.params) {
+        if (p.date) anchors.push_back(p.date->fact);
+      }
+      for (journey::FactId f : anchors) {
+        if (f == journey::kNoFact || !holds(f) || !first) continue;
+        if (auto t = fact_at(f)) acc.AddAnchoredMessage({d.id, a.name, *first, *t});
+      }
+    }
+    for (const auto& a : def->actions()) {
+      if (a.kind != journey::ActionKind::kMessage || a.audience != journey::Audience::kCustomer ||
+          a.asks_customer_to == journey::kNoFact || holds(a.asks_customer_to)) {
+        continue;
+      }
+      if (actions.contains(a.name) && actions[a.name].value("fired", 0) > 0) continue;
+      for (journey::FactId f : a.required) {
+        if (holds(f)) continue;
+        acc.AddHeldMessage(
+            {d.id, a.name, def->facts()[f].name, TimeOf(state, "started_at").value_or(Time{})});
+        break;
+      }
+    }
     return OkStatus();
   }));
 

@@ -140,14 +140,6 @@ void KpiAccumulator::AddEvent(const EventFact& e) {
 }
 
 void KpiAccumulator::AddJourneyEntry(const JourneyEntryFact& e) {
-  if (e.kind == "started") {
-    instance_started_[e.instance] = e.occurred_at.value_or(e.at);
-    return;
-  }
-  if (e.kind == "fired") {
-    fired_.push_back(e);
-    return;
-  }
   if (e.kind == "late" && InPeriod(e.at)) ++report_.s1.asked_after_done;
   if (e.kind != "skipped" || !InPeriod(e.at)) return;
   if (MissingPrerequisite(e)) {
@@ -160,6 +152,19 @@ void KpiAccumulator::AddJourneyEntry(const JourneyEntryFact& e) {
     for (const auto& r : e.reasons) done_already = done_already || (r.role == "unless" && r.held);
     if (!done_already) ++report_.s1.broken_promises;
   }
+}
+
+void KpiAccumulator::AddHeldMessage(const HeldMessageFact& h) {
+  if (!InPeriod(h.started_at)) return;
+  ++report_.s1.held_back;
+  ++(*Row(h.started_at))[Series::kMessagesHeldBack];
+}
+
+void KpiAccumulator::AddAnchoredMessage(const AnchoredMessageFact& m) {
+  if (!InPeriod(m.anchor_at) || m.anchor_at - m.first_fact_at <= request_.late_delivery_after) {
+    return;
+  }
+  if (moved_.insert(m.instance).second) ++report_.s1.deadlines_moved;
 }
 
 void KpiAccumulator::AddOutboxAction(const OutboxFact& a) {
@@ -276,18 +281,6 @@ void KpiAccumulator::AddMailing(std::string name, std::string segment, Time sent
 void KpiAccumulator::SetForecast(const ForecastRecall& recall) { report_.s6.forecast = recall; }
 
 KpiReport KpiAccumulator::Finish() {
-  // S1: deadlines and reminders judged against the instance's start.
-  for (const auto& f : fired_) {
-    if (!InPeriod(f.at)) continue;
-    auto started = instance_started_.find(f.instance);
-    for (const auto& r : f.reasons) {
-      if (r.role == "anchor" && r.held && r.since && started != instance_started_.end() &&
-          *r.since - started->second > request_.late_delivery_after) {
-        ++report_.s1.deadlines_moved;
-        break;
-      }
-    }
-  }
   // S3: time to resolution and first-contact resolution.
   report_.s3.time_to_resolution = Summarize(resolution_times_);
   report_.s3.first_contact_resolution =

@@ -17,7 +17,6 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "core/clock.h"
@@ -75,6 +74,25 @@ struct JourneyEntryFact {
   Time at{};
   std::optional<Time> occurred_at;
   std::vector<ReasonFact> reasons;
+};
+
+// A message that asks the customer to act, not sent (yet) because something it requires has
+// not happened: the journey held it back (e.g. a return reminder while the kit is in transit
+// or lost). Read from an instance's state and its journey's definition.
+struct HeldMessageFact {
+  std::string instance;  // "<journey>/<key>"
+  std::string action;
+  std::string missing;  // the first required fact that does not hold
+  Time started_at{};    // the instance's start (processing time)
+};
+
+// A customer message whose time or deadline is computed from a fact (its anchor), and when
+// that fact and the instance's first fact happened (occurred_at).
+struct AnchoredMessageFact {
+  std::string instance;  // "<journey>/<key>"
+  std::string action;
+  Time first_fact_at{};
+  Time anchor_at{};
 };
 
 // An action the journeys delivered (the outbox log).
@@ -287,6 +305,10 @@ class KpiAccumulator {
   void AddEvent(const EventFact& e);
   void AddJourneyEntry(const JourneyEntryFact& e);
   void AddOutboxAction(const OutboxFact& a);
+  void AddHeldMessage(const HeldMessageFact& h);
+  // Counts a moved deadline when the anchor held later than late_delivery_after after the
+  // instance's first fact (once per instance).
+  void AddAnchoredMessage(const AnchoredMessageFact& m);
   void AddCase(const CaseFact& c);
   void AddDisclosure(const DisclosureFact& d);
   void AddLeak(const LeakFact& l);
@@ -315,8 +337,7 @@ class KpiAccumulator {
   // Privacy requests by person, oldest first, waiting for their fulfilment.
   std::map<std::pair<std::string, std::string>, std::vector<Time>> open_requests_;
   std::vector<PrivacyRequestDone> done_requests_;
-  std::unordered_map<std::string, Time> instance_started_;  // occurred_at of the start event
-  std::vector<JourneyEntryFact> fired_;  // judged in Finish, once every start is known
+  std::set<std::string> moved_;  // instances whose deadline moved
   std::vector<Duration> resolution_times_;
   std::map<std::string, std::vector<Time>> repairs_by_asset_;
   std::set<std::string> outbox_keys_;

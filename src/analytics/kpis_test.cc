@@ -90,33 +90,26 @@ TEST(Kpis, HeldBackIsASkipForAMissingPrerequisiteAndBrokenPromiseAnExpiredOne) {
   EXPECT_EQ(r.buckets[3][Series::kMessagesHeldBack], 1);
 }
 
-TEST(Kpis, DeadlineMovedWhenTheAnchorHeldLateAfterTheStart) {
+TEST(Kpis, AHeldMessageCountsOnItsInstancesStartDay) {
   KpiAccumulator acc(Period());
-  acc.AddJourneyEntry({"trade-in/O-1",
-                       "started",
-                       "order.placed",
-                       T("2026-11-02T09:00:00Z"),
-                       T("2026-11-02T09:00:00Z"),
-                       {}});
-  acc.AddJourneyEntry({"trade-in/O-2",
-                       "started",
-                       "order.placed",
-                       T("2026-11-02T09:00:00Z"),
-                       T("2026-11-02T09:00:00Z"),
-                       {}});
-  // O-1's kit arrived after 6 days, O-2's after 1.
-  acc.AddJourneyEntry({"trade-in/O-1",
-                       "fired",
-                       "send_back_reminder",
-                       T("2026-11-12T09:00:00Z"),
-                       std::nullopt,
-                       {{"anchor", "kit.delivered", true, T("2026-11-08T09:00:00Z")}}});
-  acc.AddJourneyEntry({"trade-in/O-2",
-                       "fired",
-                       "send_back_reminder",
-                       T("2026-11-12T09:00:00Z"),
-                       std::nullopt,
-                       {{"anchor", "kit.delivered", true, T("2026-11-03T09:00:00Z")}}});
+  acc.AddHeldMessage(
+      {"trade-in/O-1", "send_back_reminder", "kit.delivered", T("2026-11-04T09:00:00Z")});
+  acc.AddHeldMessage(
+      {"trade-in/O-2", "send_back_reminder", "kit.delivered", T("2026-10-04T09:00:00Z")});
+  KpiReport r = acc.Finish();
+  EXPECT_EQ(r.s1.held_back, 1);
+  EXPECT_EQ(r.buckets[2][Series::kMessagesHeldBack], 1);
+}
+
+TEST(Kpis, DeadlineMovedWhenTheAnchorHeldLateAfterTheFirstFact) {
+  KpiAccumulator acc(Period());
+  // O-1's kit arrived after 6 days (twice: the reminder and its deadline), O-2's after 1.
+  acc.AddAnchoredMessage(
+      {"trade-in/O-1", "send_back_reminder", T("2026-11-02T09:00:00Z"), T("2026-11-08T09:00:00Z")});
+  acc.AddAnchoredMessage(
+      {"trade-in/O-1", "send_back_reminder", T("2026-11-02T09:00:00Z"), T("2026-11-08T09:00:00Z")});
+  acc.AddAnchoredMessage(
+      {"trade-in/O-2", "send_back_reminder", T("2026-11-02T09:00:00Z"), T("2026-11-03T09:00:00Z")});
   EXPECT_EQ(acc.Finish().s1.deadlines_moved, 1);
 }
 
