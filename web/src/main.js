@@ -129,7 +129,7 @@ function App() {
       <span class="who">${me.name || me.role}${me.org ? ` · ${me.org}` : ''}
         <button type="button" class="link" onClick=${() => { setToken(''); setMe(null); }}>Sign out</button></span>
     </header>
-    <main id="main" tabindex="-1" ref=${main}><${Page} route=${route} me=${me} key=${location.hash} /></main>`;
+    <main id="main" tabindex="-1" ref=${main}><${Page} route=${route} me=${me} key=${location.hash + me.token_id} /></main>`;
 }
 
 render(html`<${App} />`, document.getElementById('app'));

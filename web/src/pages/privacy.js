@@ -64,5 +64,5 @@ function PersonPrivacy({ id, me }) {
           catch (e) { setStatus(`Erasure failed: ${e.message}`); }
         }} />`}
     </div>`}
-    ${report && html`<details open><summary>Access report</summary><pre class="json">${JSON.stringify(report, null, 2)}</pre></details>`}`;
+    ${report && html`<details open><summary>Access report</summary><pre class="json" tabindex="0" aria-label="Access report as JSON">${JSON.stringify(report, null, 2)}</pre></details>`}`;
 }

@@ -21,7 +21,7 @@ export function Briefing({ id }) {
   const [b, error] = useApi(`/v1/work-orders/${encodeURIComponent(id)}/briefing`);
   return html`<h1>Briefing ${id}</h1>
     <${Loading} data=${b} error=${error} what="the briefing">${(b) => html`
-      <p>${b.model ? `Model ${b.model}` : ''}${b.family ? ` (${b.family})` : ''}${b.age_band ? ` · age ${b.age_band}` : ''}</p>
+      ${(() => { const a = b.asset || {}; const model = b.model || a.model; return model && html`<p>Model <strong>${model}</strong>${b.family || a.family ? ` (${b.family || a.family})` : ''}${a.serial ? ` · serial ${a.serial}` : ''}${b.age_band ? ` · age ${b.age_band}` : ''}</p>`; })()}
       <section aria-labelledby="sym-h" class="card"><h2 id="sym-h">Reported symptom</h2>
         <p>${(b.reported_symptom && (b.reported_symptom.text || b.reported_symptom.symptom)) || b.symptom || '—'}</p></section>
       <section aria-labelledby="parts-h"><h2 id="parts-h">Parts likely needed</h2>
