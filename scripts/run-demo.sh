@@ -9,12 +9,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DRAPPORT_BUILD_TESTS=OFF >/dev/null
-cmake --build build-release -j"$(nproc)" --target rapport
-bin=build-release/rapport
+bin=${RAPPORT_DEMO_BIN:-}  # a binary built elsewhere (development); default: build one here
+if [ -z "$bin" ]; then
+  cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DRAPPORT_BUILD_TESTS=OFF >/dev/null
+  cmake --build build-release -j"$(nproc)" --target rapport
+  bin=build-release/rapport
+fi
 db=${RAPPORT_DB:-rapport.db}
 port=${RAPPORT_DEMO_PORT:-8080}
-work=build-release/demo
+work=${TMPDIR:-/tmp}/rapport-demo
 mkdir -p "$work"
 
 # Customers with name variants and households (the same file every run), and past repairs
