@@ -7,7 +7,10 @@ packages=(
   libspdlog-dev libfmt-dev libicu-dev libphonenumber-dev libsodium-dev libssl-dev
   libxxhash-dev libjemalloc-dev libgtest-dev libgmock-dev libbenchmark-dev libpq-dev
   postgresql-15 wrk curl
+  chromium
 )
+# Node.js and npm build the web console: Debian's (18) unless the machine has a Node.js already.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -17,4 +20,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# The web console (web/) is built with npm packages pinned by web/package-lock.json; the
+# browser tests drive Debian's chromium through playwright-core (no browser download).
+web="$(cd "$(dirname "$0")/../web" && pwd)"
+if [ ! -f "$web/node_modules/.package-lock.json" ] ||
+   [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+  echo "installing the console's npm packages (npm ci in web/)"
+  (cd "$web" && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -23,6 +23,12 @@ void AddPrivacyRoutes(Router& router, app::App& app);
 // Service network: catalogue, partners, assets, work orders, service records, briefings.
 void AddServiceRoutes(Router& router, app::App& app);
 
+// The web console at / (embedded in the binary, or served from `console_dir` when it is not
+// empty), /v1/whoami, and the journeys' instance list, check and simulation.
+void AddConsoleRoutes(Router& router, app::App& app, std::string console_dir);
+// Customer analytics: GET /v1/analytics/kpis (JSON or CSV).
+void AddAnalyticsRoutes(Router& router, app::App& app);
+
 // Records that the caller is reading personal data of `subject` in the audit log. Routes that
 // hand out personal data call it before answering, and answer with its error if it fails.
 Status AuditRead(app::App& app, const Request& req, std::string action, std::string subject,

@@ -27,6 +27,7 @@ struct ServeOptions {
   std::string profiles_file;
   std::string cases_file;
   std::string partner_access_window = "14d";
+  std::string console_dir;
 };
 
 int Serve(const ServeOptions& o) {
@@ -79,6 +80,8 @@ int Serve(const ServeOptions& o) {
   api::AddAuditRoutes(router, **app);
   api::AddPrivacyRoutes(router, **app);
   api::AddServiceRoutes(router, **app);
+  api::AddAnalyticsRoutes(router, **app);
+  api::AddConsoleRoutes(router, **app, o.console_dir);
   api::ServerOptions so;
   so.host = o.host;
   so.port = static_cast<uint16_t>(o.port);
@@ -141,6 +144,11 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
                   "(e.g. 14d, 0s)")
       ->envname("RAPPORT_PARTNER_ACCESS_WINDOW")
       ->capture_default_str();
+  cmd->add_option("--console-dir", o->console_dir,
+                  "Serve the web console from this directory (a `vite build` output, for "
+                  "development) instead of the copy built into the binary")
+      ->envname("RAPPORT_CONSOLE_DIR")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--profiles", o->profiles_file,
                   "JSON file with identity-resolution settings, kept in the database: "
                   "{\"link_threshold\":0.9,\"review_threshold\":0.5,\"golden\":{\"default\":"

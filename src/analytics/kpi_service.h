@@ -1,0 +1,39 @@
+// Reads the facts of kpis.h out of a running Rapport and computes the report. It reads, never
+// writes: the event log, the journey timelines ("journey-timeline") and the delivered actions
+// ("outbox"), case documents ("case") and timelines ("case-timeline"), preference
+// annotations ("case-annotation"), the disclosure register ("privacy-disclosure"), leak
+// findings ("privacy-leak"), the audit log (access reports and erasures), service records
+// ("svc-record"), the profiles (counts, household mailing lists) and the parts forecast's
+// evaluation on the repairs of the period. The layouts are those each module's header
+// documents.
+//
+// Event subjects name a person by id ("per_…") or by a source key ("shop:C-1001", resolved
+// through the record stored under that key).
+//
+// Thread-safety: Compute may be called from many threads; each call reads on its own.
+#pragma once
+
+#include "analytics/kpis.h"
+#include "privacy/audit.h"
+#include "profiles/profiles.h"
+#include "service/service.h"
+#include "store/store.h"
+
+namespace rapport::analytics {
+
+class KpiService {
+ public:
+  KpiService(store::Store& store, profiles::ProfileService& profiles,
+             service::ServiceNetwork& service, privacy::AuditLog& audit);
+
+  // Errors: ValidateRequest's, or the store's.
+  Result<KpiReport> Compute(const KpiRequest& request);
+
+ private:
+  store::Store& store_;
+  profiles::ProfileService& profiles_;
+  service::ServiceNetwork& service_;
+  privacy::AuditLog& audit_;
+};
+
+}  // namespace rapport::analytics
