@@ -11,20 +11,6 @@ namespace {
 
 using auth::Role;
 
-Result<int64_t> Int64Param(const Request& req, const std::string& name, int64_t def, int64_t lo,
-                           int64_t hi) {
-  auto it = req.query.find(name);
-  if (it == req.query.end()) return def;
-  char* end = nullptr;
-  long long v = std::strtoll(it->second.c_str(), &end, 10);
-  if (it->second.empty() || *end != '\0' || v < lo || v > hi) {
-    return InvalidArgument(name + " must be a whole number between " + std::to_string(lo) +
-                               " and " + std::to_string(hi),
-                           name);
-  }
-  return v;
-}
-
 }  // namespace
 
 Status AuditRead(app::App& app, const Request& req, std::string action, std::string subject,
@@ -43,9 +29,9 @@ void AddAuditRoutes(Router& router, app::App& app) {
               false,
               "Audit log entries, optionally of one subject: ?subject=&after=&limit=",
               [&app](Request& req) {
-                auto after = Int64Param(req, "after", 0, 0, INT64_MAX);
+                auto after = QueryInt(req, "after", 0, 0, INT64_MAX);
                 if (!after.ok()) return ErrorResponse(after.status());
-                auto limit = Int64Param(req, "limit", 100, 1, 1000);
+                auto limit = QueryInt(req, "limit", 100, 1, 1000);
                 if (!limit.ok()) return ErrorResponse(limit.status());
                 auto subject = req.query.find("subject");
                 auto records = app.audit().List(subject == req.query.end() ? "" : subject->second,

@@ -180,11 +180,8 @@ void AddCaseRoutes(Router& router, app::App& app) {
                   f.person = req.query.count("person") ? req.query["person"] : "";
                   f.type = req.query.count("type") ? req.query["type"] : "";
                   if (req.query.count("limit")) {
-                    int limit = std::atoi(req.query["limit"].c_str());
-                    if (limit < 1 || limit > 1000) {
-                      return InvalidArgument("limit must be between 1 and 1000", "limit");
-                    }
-                    f.limit = limit;
+                    ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", 100, 1, 1000));
+                    f.limit = static_cast<int>(limit);
                   }
                   ASSIGN_OR_RETURN(Json list, app.cases().List(f, ActorOf(req)));
                   if (req.principal.role == Role::kPartner) {

@@ -110,19 +110,6 @@ Result<journey::DeviationModel> DeviationsOf(const Request& req,
   return journey::LoadDeviations(def, *yaml, "deviations");
 }
 
-Result<int> IntQuery(const Request& req, const std::string& name, int def, int lo, int hi) {
-  auto it = req.query.find(name);
-  if (it == req.query.end() || it->second.empty()) return def;
-  char* end = nullptr;
-  long v = std::strtol(it->second.c_str(), &end, 10);
-  if (*end != '\0' || v < lo || v > hi) {
-    return InvalidArgument(
-        name + " must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi),
-        name);
-  }
-  return static_cast<int>(v);
-}
-
 }  // namespace
 
 void AddConsoleRoutes(Router& router, app::App& app, std::string console_dir) {
@@ -153,7 +140,7 @@ void AddConsoleRoutes(Router& router, app::App& app, std::string console_dir) {
       {"GET", "/v1/journeys/{name}/instances", kStaff, false,
        "Instances of a journey in key order: ?after=<key>&limit=<1..1000>", [&app](Request& req) {
          return Guarded([&]() -> Result<Response> {
-           ASSIGN_OR_RETURN(int limit, IntQuery(req, "limit", 100, 1, 1000));
+           ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", 100, 1, 1000));
            std::string prefix = req.params["name"] + "/";
            auto after = req.query.find("after");
            std::string after_id =
@@ -200,8 +187,8 @@ void AddConsoleRoutes(Router& router, app::App& app, std::string console_dir) {
                   ASSIGN_OR_RETURN(auto def, LatestDefinition(app, req.params["name"]));
                   ASSIGN_OR_RETURN(auto model, DeviationsOf(req, *def));
                   journey::SimulateOptions options;
-                  ASSIGN_OR_RETURN(int customers, IntQuery(req, "customers", 1000, 1, 20000));
-                  ASSIGN_OR_RETURN(int seed, IntQuery(req, "seed", 1, 0, 1 << 30));
+                  ASSIGN_OR_RETURN(int64_t customers, QueryInt(req, "customers", 1000, 1, 20000));
+                  ASSIGN_OR_RETURN(int64_t seed, QueryInt(req, "seed", 1, 0, 1 << 30));
                   options.customers = static_cast<uint64_t>(customers);
                   options.seed = static_cast<uint64_t>(seed);
                   auto report = journey::Simulate(*def, model, options);

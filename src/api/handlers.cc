@@ -26,17 +26,6 @@ Result<ingest::BodyFormat> BodyFormatOf(const Request& req) {
                 "Content-Type");
 }
 
-Result<int64_t> QueryInt(const Request& req, const std::string& name, int64_t fallback) {
-  auto it = req.query.find(name);
-  if (it == req.query.end() || it->second.empty()) return fallback;
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
-  if (ec != std::errc() || p != it->second.data() + it->second.size() || v < 0) {
-    return InvalidArgument("expected a non-negative integer, got '" + it->second + "'", name);
-  }
-  return v;
-}
-
 std::string QueryString(const Request& req, const std::string& name) {
   auto it = req.query.find(name);
   return it == req.query.end() ? "" : it->second;
@@ -63,19 +52,23 @@ Json TokenJson(const store::TokenRecord& t) {
 }  // namespace
 
 void AddCoreRoutes(Router& router, app::App& app) {
-  router.Add({"GET", "/health", {}, true, "Liveness and store check (no token needed)",
-              [&app](Request&) {
-                auto stats = app.store().Stats();
-                if (!stats.ok()) return ErrorResponse(stats.status().WithContext("store check"));
-                return JsonResponse(200, {{"status", "ok"},
-                                          {"version", RAPPORT_VERSION},
-                                          {"store", app.store().Backend()},
-                                          {"clock", app.clock().IsManual() ? "manual" : "system"},
-                                          {"now", FormatTime(app.clock().Now())}});
-              }});
+  router.Add(
+      {"GET", "/health", {}, true, "Liveness and store check (no token needed)", [&app](Request&) {
+         auto stats = app.store().Stats();
+         if (!stats.ok()) return ErrorResponse(stats.status().WithContext("store check"));
+         return JsonResponse(200, {{"status", "ok"},
+                                   {"version", RAPPORT_VERSION},
+                                   {"store", app.store().Backend()},
+                                   {"clock", app.clock().IsManual() ? "manual" : "system"},
+                                   {"now", FormatTime(app.clock().Now())}});
+       }});
 
-  router.Add({"GET", "/metrics", {Role::kAdmin, Role::kAnalyst}, false,
-              "Prometheus metrics", [&app](Request&) {
+  router.Add({"GET",
+              "/metrics",
+              {Role::kAdmin, Role::kAnalyst},
+              false,
+              "Prometheus metrics",
+              [&app](Request&) {
                 auto stats = app.store().Stats();
                 if (stats.ok()) {
                   app.metrics().SetGauge("rapport_store_events", "Events in the log",
@@ -89,20 +82,21 @@ void AddCoreRoutes(Router& router, app::App& app) {
                 return r;
               }});
 
-  router.Add({"GET", "/openapi.json", kEveryone, false, "This API's OpenAPI 3.0 document",
-              [](Request&) {
-                Response r;
-                r.body = OpenApiDocument();
-                return r;
-              }});
+  router.Add(
+      {"GET", "/openapi.json", kEveryone, false, "This API's OpenAPI 3.0 document", [](Request&) {
+         Response r;
+         r.body = OpenApiDocument();
+         return r;
+       }});
 
   router.Add({"POST", "/v1/records", kWriters, false,
               "Store source records: one JSON object, a JSON array, or NDJSON (all or nothing)",
               [&app](Request& req) {
                 return Guarded([&]() -> Result<Response> {
                   ASSIGN_OR_RETURN(auto format, BodyFormatOf(req));
-                  ASSIGN_OR_RETURN(auto records, ingest::ParseRecords(req.body, format,
-                                                                      app.clock().Now(), app.ids()));
+                  ASSIGN_OR_RETURN(
+                      auto records,
+                      ingest::ParseRecords(req.body, format, app.clock().Now(), app.ids()));
                   ASSIGN_OR_RETURN(auto accepted, app.ingestor().AcceptRecords(records));
                   Json results = Json::array();
                   for (const auto& r : accepted.results) {
@@ -164,9 +158,9 @@ void AddCoreRoutes(Router& router, app::App& app) {
                   store::EventQuery q;
                   q.subject = QueryString(req, "subject");
                   q.type = QueryString(req, "type");
-                  ASSIGN_OR_RETURN(q.after, QueryInt(req, "after", 0));
-                  ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", 100));
-                  q.limit = static_cast<int>(std::min<int64_t>(limit, 1000000));
+                  ASSIGN_OR_RETURN(q.after, QueryInt(req, "after", 0, 0, INT64_MAX));
+                  ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", 100, 1, 1000));
+                  q.limit = static_cast<int>(limit);
                   ASSIGN_OR_RETURN(auto page, app.store().ListEvents(q));
                   Json events = Json::array();
                   for (const auto& e : page.events) events.push_back(EventToJson(e));
@@ -176,8 +170,7 @@ void AddCoreRoutes(Router& router, app::App& app) {
                 });
               }});
 
-  router.Add({"GET", "/v1/events/{id}", kStaff, false, "One event by id",
-              [&app](Request& req) {
+  router.Add({"GET", "/v1/events/{id}", kStaff, false, "One event by id", [&app](Request& req) {
                 auto e = app.store().GetEvent(req.params["id"]);
                 if (!e.ok()) return ErrorResponse(e.status());
                 return JsonResponse(200, EventToJson(*e));
@@ -246,6 +239,18 @@ void AddCoreRoutes(Router& router, app::App& app) {
                 if (!s.ok()) return ErrorResponse(s);
                 return JsonResponse(200, {{"id", req.params["id"]}, {"revoked", true}});
               }});
+}
+
+void AddAllRoutes(Router& router, app::App& app, std::string console_dir) {
+  AddCoreRoutes(router, app);
+  AddJourneyRoutes(router, app);
+  AddProfileRoutes(router, app);
+  AddCaseRoutes(router, app);
+  AddAuditRoutes(router, app);
+  AddPrivacyRoutes(router, app);
+  AddServiceRoutes(router, app);
+  AddAnalyticsRoutes(router, app);
+  AddConsoleRoutes(router, app, std::move(console_dir));
 }
 
 }  // namespace rapport::api

@@ -28,6 +28,8 @@ void AddServiceRoutes(Router& router, app::App& app);
 void AddConsoleRoutes(Router& router, app::App& app, std::string console_dir);
 // Customer analytics: GET /v1/analytics/kpis (JSON or CSV).
 void AddAnalyticsRoutes(Router& router, app::App& app);
+// Every route `rapport serve` answers, in one place so tests see the same set.
+void AddAllRoutes(Router& router, app::App& app, std::string console_dir);
 
 // Records that the caller is reading personal data of `subject` in the audit log. Routes that
 // hand out personal data call it before answering, and answer with its error if it fails.

@@ -20,7 +20,10 @@ Response Guarded(Fn&& fn) {
 }  // namespace
 
 void AddJourneyRoutes(Router& router, app::App& app) {
-  router.Add({"POST", "/v1/journeys", {Role::kAdmin}, false,
+  router.Add({"POST",
+              "/v1/journeys",
+              {Role::kAdmin},
+              false,
               "Deploy a journey definition: the YAML text (Content-Type application/yaml) or "
               "{\"yaml\",\"file\"}",
               [&app](Request& req) {
@@ -35,7 +38,8 @@ void AddJourneyRoutes(Router& router, app::App& app) {
                   }
                   ASSIGN_OR_RETURN(auto outcome, app.journeys().Deploy(yaml, file));
                   Json secrets = Json::object();
-                  for (const auto& [action, secret] : outcome.webhook_secrets) secrets[action] = secret;
+                  for (const auto& [action, secret] : outcome.webhook_secrets)
+                    secrets[action] = secret;
                   app.Poke();  // parked events may now have a journey
                   return JsonResponse(outcome.created ? 201 : 200,
                                       {{"name", outcome.definition->name()},
@@ -58,8 +62,11 @@ void AddJourneyRoutes(Router& router, app::App& app) {
                 return JsonResponse(200, *j);
               }});
 
-  router.Add({"POST", "/v1/journeys/{name}/instances/{key}/cancel", {Role::kAdmin, Role::kAgent},
-              false, "Cancel an instance through its journey's cancellation end state",
+  router.Add({"POST",
+              "/v1/journeys/{name}/instances/{key}/cancel",
+              {Role::kAdmin, Role::kAgent},
+              false,
+              "Cancel an instance through its journey's cancellation end state",
               [&app](Request& req) {
                 return Guarded([&]() -> Result<Response> {
                   std::string reason = "cancelled through the API";
@@ -75,21 +82,15 @@ void AddJourneyRoutes(Router& router, app::App& app) {
                 });
               }});
 
-  router.Add({"GET", "/v1/outbox", {Role::kAdmin, Role::kAnalyst}, false,
+  router.Add({"GET",
+              "/v1/outbox",
+              {Role::kAdmin, Role::kAnalyst},
+              false,
               "Every action the journeys created, in order: ?after=<seq>&limit=",
               [&app](Request& req) {
                 return Guarded([&]() -> Result<Response> {
-                  int64_t after = 0;
-                  int limit = 100;
-                  if (auto it = req.query.find("after"); it != req.query.end()) {
-                    after = std::atoll(it->second.c_str());
-                  }
-                  if (auto it = req.query.find("limit"); it != req.query.end()) {
-                    limit = std::atoi(it->second.c_str());
-                  }
-                  if (limit < 1 || limit > 1000) {
-                    return InvalidArgument("limit must be between 1 and 1000", "limit");
-                  }
+                  ASSIGN_OR_RETURN(int64_t after, QueryInt(req, "after", 0, 0, INT64_MAX));
+                  ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", 100, 1, 1000));
                   ASSIGN_OR_RETURN(auto lines, app.store().ReadLog("outbox", "", after, limit));
                   Json actions = Json::array();
                   for (const auto& l : lines) {

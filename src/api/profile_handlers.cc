@@ -39,17 +39,6 @@ Status AuditDecision(app::App& app, const Request& req, std::string action, std:
                                                   std::move(subject), std::move(detail)));
 }
 
-Result<int> IntParam(const Request& req, const std::string& name, int def, int lo, int hi) {
-  auto it = req.query.find(name);
-  if (it == req.query.end()) return def;
-  int v = std::atoi(it->second.c_str());
-  if (v < lo || v > hi) {
-    return InvalidArgument(
-        name + " must be between " + std::to_string(lo) + " and " + std::to_string(hi), name);
-  }
-  return v;
-}
-
 }  // namespace
 
 void AddProfileRoutes(Router& router, app::App& app) {
@@ -61,10 +50,11 @@ void AddProfileRoutes(Router& router, app::App& app) {
                   if (q == req.query.end() || q->second.empty()) {
                     return InvalidArgument("give a search text as ?q=", "q");
                   }
-                  ASSIGN_OR_RETURN(int limit, IntParam(req, "limit", 20, 1, 100));
-                  ASSIGN_OR_RETURN(Json found, app.profiles().Search(q->second, limit));
-                  RETURN_IF_ERROR(AuditRead(app, req, "person.search", "",
-                                            Json{{"found", PersonIds(found)}}));
+                  ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", 20, 1, 100));
+                  ASSIGN_OR_RETURN(Json found,
+                                   app.profiles().Search(q->second, static_cast<int>(limit)));
+                  RETURN_IF_ERROR(
+                      AuditRead(app, req, "person.search", "", Json{{"found", PersonIds(found)}}));
                   return JsonResponse(200, found);
                 });
               }});
@@ -75,8 +65,9 @@ void AddProfileRoutes(Router& router, app::App& app) {
               "\"redirected_from\"",
               [&app](Request& req) {
                 return Guarded([&]() -> Result<Response> {
-                  ASSIGN_OR_RETURN(int events, IntParam(req, "events", 20, 0, 200));
-                  ASSIGN_OR_RETURN(Json p, app.profiles().GetPerson(req.params["id"], events));
+                  ASSIGN_OR_RETURN(int64_t events, QueryInt(req, "events", 20, 0, 200));
+                  ASSIGN_OR_RETURN(
+                      Json p, app.profiles().GetPerson(req.params["id"], static_cast<int>(events)));
                   // Durable preferences (cases) belong to what an agent sees of a customer.
                   ASSIGN_OR_RETURN(Json prefs, app.cases().Preferences(p.value("id", "")));
                   p["preferences"] = prefs["preferences"];
@@ -93,8 +84,9 @@ void AddProfileRoutes(Router& router, app::App& app) {
                   ASSIGN_OR_RETURN(std::string other, RequiredString(body, "other"));
                   ASSIGN_OR_RETURN(Json merge,
                                    app.profiles().Merge(req.params["id"], other, ActorOf(req)));
-                  RETURN_IF_ERROR(AuditDecision(app, req, "person.merge", req.params["id"],
-                                                {{"other", other}, {"merge", merge.value("id", "")}}));
+                  RETURN_IF_ERROR(
+                      AuditDecision(app, req, "person.merge", req.params["id"],
+                                    {{"other", other}, {"merge", merge.value("id", "")}}));
                   return JsonResponse(200, merge);
                 });
               }});
@@ -123,25 +115,25 @@ void AddProfileRoutes(Router& router, app::App& app) {
          });
        }});
 
-  router.Add({"POST", "/v1/merges/{id}/undo", kDeciders, false,
-              "Undo a merge: the absorbed person returns under its own id with its records",
-              [&app](Request& req) {
-                return Guarded([&]() -> Result<Response> {
-                  ASSIGN_OR_RETURN(Json out,
-                                   app.profiles().UndoMerge(req.params["id"], ActorOf(req)));
-                  RETURN_IF_ERROR(
-                      AuditDecision(app, req, "merge.undo", req.params["id"], Json::object()));
-                  return JsonResponse(200, out);
-                });
-              }});
+  router.Add(
+      {"POST", "/v1/merges/{id}/undo", kDeciders, false,
+       "Undo a merge: the absorbed person returns under its own id with its records",
+       [&app](Request& req) {
+         return Guarded([&]() -> Result<Response> {
+           ASSIGN_OR_RETURN(Json out, app.profiles().UndoMerge(req.params["id"], ActorOf(req)));
+           RETURN_IF_ERROR(AuditDecision(app, req, "merge.undo", req.params["id"], Json::object()));
+           return JsonResponse(200, out);
+         });
+       }});
 
   router.Add({"GET", "/v1/reviews", kReaders, false,
               "Record pairs in the gray zone waiting for a decision (?all=true: decided too)",
               [&app](Request& req) {
                 return Guarded([&]() -> Result<Response> {
                   bool all = req.query.count("all") && req.query["all"] == "true";
-                  ASSIGN_OR_RETURN(int limit, IntParam(req, "limit", 100, 1, 1000));
-                  ASSIGN_OR_RETURN(Json out, app.profiles().ListReviews(all, limit));
+                  ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", 100, 1, 1000));
+                  ASSIGN_OR_RETURN(Json out,
+                                   app.profiles().ListReviews(all, static_cast<int>(limit)));
                   return JsonResponse(200, out);
                 });
               }});
@@ -169,29 +161,29 @@ void AddProfileRoutes(Router& router, app::App& app) {
                 });
               }});
 
-  router.Add({"GET",
-              "/v1/mailing",
-              {Role::kAdmin, Role::kAnalyst},
-              false,
-              "Mailing list, one entry per household: ?segment=city=München,source=shop "
-              "&format=csv; counts the mailings avoided",
-              [&app](Request& req) {
-                return Guarded([&]() -> Result<Response> {
-                  std::string segment = req.query.count("segment") ? req.query["segment"] : "";
-                  ASSIGN_OR_RETURN(auto mailing, app.profiles().Mailing(segment));
-                  RETURN_IF_ERROR(AuditRead(app, req, "mailing.read", "",
-                                            Json{{"segment", segment}}));
-                  if (req.query.count("format") && req.query["format"] == "csv") {
-                    Response r;
-                    r.content_type = "text/csv; charset=utf-8";
-                    r.body = profiles::MailingToCsv(mailing);
-                    return r;
-                  }
-                  Json out = profiles::MailingToJson(mailing);
-                  out["segment"] = segment.empty() ? "all" : segment;
-                  return JsonResponse(200, out);
-                });
-              }});
+  router.Add(
+      {"GET",
+       "/v1/mailing",
+       {Role::kAdmin, Role::kAnalyst},
+       false,
+       "Mailing list, one entry per household: ?segment=city=München,source=shop "
+       "&format=csv; counts the mailings avoided",
+       [&app](Request& req) {
+         return Guarded([&]() -> Result<Response> {
+           std::string segment = req.query.count("segment") ? req.query["segment"] : "";
+           ASSIGN_OR_RETURN(auto mailing, app.profiles().Mailing(segment));
+           RETURN_IF_ERROR(AuditRead(app, req, "mailing.read", "", Json{{"segment", segment}}));
+           if (req.query.count("format") && req.query["format"] == "csv") {
+             Response r;
+             r.content_type = "text/csv; charset=utf-8";
+             r.body = profiles::MailingToCsv(mailing);
+             return r;
+           }
+           Json out = profiles::MailingToJson(mailing);
+           out["segment"] = segment.empty() ? "all" : segment;
+           return JsonResponse(200, out);
+         });
+       }});
 }
 
 }  // namespace rapport::api

@@ -1,5 +1,6 @@
 #include "api/router.h"
 
+#include <charconv>
 #include <chrono>
 #include <exception>
 
@@ -9,19 +10,29 @@ namespace rapport::api {
 
 int HttpStatusFor(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return 200;
-    case StatusCode::kInvalidArgument: return 400;
-    case StatusCode::kUnauthenticated: return 401;
-    case StatusCode::kPermissionDenied: return 403;
-    case StatusCode::kNotFound: return 404;
+    case StatusCode::kOk:
+      return 200;
+    case StatusCode::kInvalidArgument:
+      return 400;
+    case StatusCode::kUnauthenticated:
+      return 401;
+    case StatusCode::kPermissionDenied:
+      return 403;
+    case StatusCode::kNotFound:
+      return 404;
     case StatusCode::kAlreadyExists:
     case StatusCode::kFailedPrecondition:
-    case StatusCode::kAborted: return 409;
-    case StatusCode::kPayloadTooLarge: return 413;
-    case StatusCode::kResourceExhausted: return 429;
-    case StatusCode::kUnavailable: return 503;
+    case StatusCode::kAborted:
+      return 409;
+    case StatusCode::kPayloadTooLarge:
+      return 413;
+    case StatusCode::kResourceExhausted:
+      return 429;
+    case StatusCode::kUnavailable:
+      return 503;
     case StatusCode::kDataLoss:
-    case StatusCode::kInternal: return 500;
+    case StatusCode::kInternal:
+      return 500;
   }
   return 500;
 }
@@ -88,6 +99,21 @@ std::string UrlDecode(std::string_view s, bool plus_is_space) {
   return out;
 }
 
+Result<int64_t> QueryInt(const Request& req, const std::string& name, int64_t fallback, int64_t lo,
+                         int64_t hi) {
+  auto it = req.query.find(name);
+  if (it == req.query.end() || it->second.empty()) return fallback;
+  const std::string& text = it->second;
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi) {
+    return InvalidArgument(
+        name + " must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi),
+        name);
+  }
+  return v;
+}
+
 std::map<std::string, std::string> ParseQuery(std::string_view query) {
   std::map<std::string, std::string> out;
   size_t pos = 0;
@@ -152,7 +178,8 @@ namespace {
 Status CheckUtf8(const Request& request) {
   if (!IsValidUtf8(request.path)) return InvalidArgument("the path is not valid UTF-8", "path");
   for (const auto& [key, value] : request.query) {
-    if (!IsValidUtf8(key)) return InvalidArgument("a query parameter name is not valid UTF-8", "query");
+    if (!IsValidUtf8(key))
+      return InvalidArgument("a query parameter name is not valid UTF-8", "query");
     if (!IsValidUtf8(value)) {
       return InvalidArgument("query parameter '" + key + "' is not valid UTF-8", "query." + key);
     }
@@ -179,8 +206,9 @@ Response Router::Dispatch(Request& request) {
                     "route=\"" + route_label + "\"")
       .Observe(secs);
   metrics_
-      .GetCounter("rapport_http_requests_total", "HTTP requests by route and status",
-                  "route=\"" + route_label + "\",status=\"" + std::to_string(response.status) + "\"")
+      .GetCounter(
+          "rapport_http_requests_total", "HTTP requests by route and status",
+          "route=\"" + route_label + "\",status=\"" + std::to_string(response.status) + "\"")
       .Add();
   return response;
 }
@@ -193,9 +221,9 @@ Response Router::Handle(Request& request, std::string* route_label) {
   if (route) *route_label = route->pattern;
   if (!route) {
     if (!allow.empty()) {
-      response = ErrorResponse({StatusCode::kFailedPrecondition,
-                                "method " + request.method + " is not allowed on " + request.path +
-                                    " (allowed: " + allow + ")"});
+      response = ErrorResponse(
+          {StatusCode::kFailedPrecondition, "method " + request.method + " is not allowed on " +
+                                                request.path + " (allowed: " + allow + ")"});
       response.status = 405;
       response.headers.emplace_back("Allow", allow);
     } else {
@@ -205,9 +233,11 @@ Response Router::Handle(Request& request, std::string* route_label) {
     std::string_view auth = request.authorization;
     constexpr std::string_view kBearer = "Bearer ";
     if (auth.empty()) {
-      response = ErrorResponse(Unauthenticated("missing API token (send 'Authorization: Bearer <token>')"));
+      response = ErrorResponse(
+          Unauthenticated("missing API token (send 'Authorization: Bearer <token>')"));
     } else if (auth.size() <= kBearer.size() || auth.substr(0, kBearer.size()) != kBearer) {
-      response = ErrorResponse(Unauthenticated("the Authorization header must be 'Bearer <token>'"));
+      response =
+          ErrorResponse(Unauthenticated("the Authorization header must be 'Bearer <token>'"));
     } else {
       auto principal = tokens_.Verify(auth.substr(kBearer.size()));
       if (!principal.ok()) {
@@ -216,9 +246,9 @@ Response Router::Handle(Request& request, std::string* route_label) {
         bool allowed = false;
         for (auto role : route->roles) allowed = allowed || role == principal->role;
         if (!allowed) {
-          response = ErrorResponse(PermissionDenied(
-              "a " + std::string(store::RoleName(principal->role)) + " token may not call " +
-              route->method + " " + route->pattern));
+          response = ErrorResponse(
+              PermissionDenied("a " + std::string(store::RoleName(principal->role)) +
+                               " token may not call " + route->method + " " + route->pattern));
         } else {
           request.principal = std::move(principal).value();
         }

@@ -43,7 +43,7 @@ using Handler = std::function<Response(Request&)>;
 
 struct Route {
   std::string method;
-  std::string pattern;  // "/v1/records/{id}"
+  std::string pattern;            // "/v1/records/{id}"
   std::vector<auth::Role> roles;  // who may call it; empty together with is_public
   bool is_public = false;         // no token needed (only /health)
   std::string summary;
@@ -78,5 +78,9 @@ class Router {
 std::string UrlDecode(std::string_view s, bool plus_is_space);
 // Splits "a=1&b=x%20y" into a map (last value wins).
 std::map<std::string, std::string> ParseQuery(std::string_view query);
+// A whole-number query parameter: `fallback` when absent or empty, else a 400 naming it unless
+// it is an integer from `lo` to `hi`. Every route reads its numbers through this one parser.
+Result<int64_t> QueryInt(const Request& req, const std::string& name, int64_t fallback, int64_t lo,
+                         int64_t hi);
 
 }  // namespace rapport::api

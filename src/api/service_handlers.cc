@@ -98,12 +98,8 @@ void AddServiceRoutes(Router& router, app::App& app) {
   router.Add({"GET", "/v1/work-orders", kEveryone, false,
               "Work orders (?status=open|closed&limit=); a partner sees its own",
               JsonRead([&net](Request& r) -> Result<Json> {
-                std::string l = Query(r, "limit");
-                int limit = l.empty() ? 100 : std::atoi(l.c_str());
-                if (limit < 1 || limit > 1000) {
-                  return InvalidArgument("limit must be between 1 and 1000", "limit");
-                }
-                return net.ListWorkOrders(Query(r, "status"), limit, r.principal);
+                ASSIGN_OR_RETURN(int64_t limit, QueryInt(r, "limit", 100, 1, 1000));
+                return net.ListWorkOrders(Query(r, "status"), static_cast<int>(limit), r.principal);
               })});
   router.Add({"GET", "/v1/work-orders/{id}", kEveryone, false,
               "A work order (a partner: only its own, else 404)", JsonRead([&net](Request& r) {

@@ -73,15 +73,7 @@ int Serve(const ServeOptions& o) {
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   api::Router router((*app)->tokens(), (*app)->metrics());
-  api::AddCoreRoutes(router, **app);
-  api::AddJourneyRoutes(router, **app);
-  api::AddProfileRoutes(router, **app);
-  api::AddCaseRoutes(router, **app);
-  api::AddAuditRoutes(router, **app);
-  api::AddPrivacyRoutes(router, **app);
-  api::AddServiceRoutes(router, **app);
-  api::AddAnalyticsRoutes(router, **app);
-  api::AddConsoleRoutes(router, **app, o.console_dir);
+  api::AddAllRoutes(router, **app, o.console_dir);
   api::ServerOptions so;
   so.host = o.host;
   so.port = static_cast<uint16_t>(o.port);
@@ -91,9 +83,9 @@ int Serve(const ServeOptions& o) {
   Status s = server.Listen();
   if (!s.ok()) return ReportError(s);
   // Tests and scripts read this line to learn the port (with --port 0).
-  std::cout << "Rapport listening on http://" << o.host << ":" << server.port() << "  (store: "
-            << (*app)->store().Backend() << " " << o.db << ", clock: " << o.clock << ")"
-            << std::endl;
+  std::cout << "Rapport listening on http://" << o.host << ":" << server.port()
+            << "  (store: " << (*app)->store().Backend() << " " << o.db << ", clock: " << o.clock
+            << ")" << std::endl;
   (*app)->StartWorker();
   server.Run(/*handle_signals=*/true);
   (*app)->StopWorker();
@@ -106,7 +98,9 @@ int Serve(const ServeOptions& o) {
 void AddServeCommand(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand("serve", "Run the HTTP API server");
-  cmd->add_option("--host", o->host, "Address to listen on")->envname("RAPPORT_HOST")->capture_default_str();
+  cmd->add_option("--host", o->host, "Address to listen on")
+      ->envname("RAPPORT_HOST")
+      ->capture_default_str();
   cmd->add_option("--port", o->port, "Port (0: any free port)")
       ->envname("RAPPORT_PORT")
       ->check(CLI::Range(0, 65535))

@@ -28,15 +28,59 @@ std::string ShortMessage(const std::string& what) {
   return "malformed JSON: " + m;
 }
 
-}  // namespace
+// Where `text` first nests arrays and objects deeper than kMaxJsonDepth, or npos. Checked
+// before parsing because a document a few hundred kilobytes deep is cheap to send but every
+// recursive walk over it (printing, comparing, freeing) would exhaust the stack.
+size_t FirstTooDeep(std::string_view text) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) return i;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return std::string_view::npos;
+}
 
-Result<Json> ParseJson(std::string_view text) {
+const std::string kTooDeep =
+    "malformed JSON: nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+
+// Parses one document; errors carry the byte offset into `text`.
+Result<Json> ParseAt(std::string_view text, size_t* error_offset) {
+  if (size_t deep = FirstTooDeep(text); deep != std::string_view::npos) {
+    *error_offset = deep;
+    return InvalidArgument(kTooDeep);
+  }
   try {
     return Json::parse(text.begin(), text.end());
   } catch (const Json::parse_error& e) {
-    size_t offset = e.byte > 0 ? e.byte - 1 : 0;
-    return InvalidArgument(ShortMessage(e.what()), LineColumn(text, offset));
+    *error_offset = e.byte > 0 ? e.byte - 1 : 0;
+    return InvalidArgument(ShortMessage(e.what()));
+  } catch (const Json::exception& e) {
+    // Numbers out of range ("1e999") are not parse errors to nlohmann but are to our callers.
+    *error_offset = 0;
+    return InvalidArgument(ShortMessage(e.what()));
   }
+}
+
+}  // namespace
+
+Result<Json> ParseJson(std::string_view text) {
+  size_t offset = 0;
+  auto parsed = ParseAt(text, &offset);
+  if (!parsed.ok()) return InvalidArgument(parsed.status().message(), LineColumn(text, offset));
+  return parsed;
 }
 
 Result<std::vector<NdjsonLine>> ParseNdjson(std::string_view text) {
@@ -52,14 +96,14 @@ Result<std::vector<NdjsonLine>> ParseNdjson(std::string_view text) {
     pos = end + 1;
     bool blank = line.find_first_not_of(" \t") == std::string_view::npos;
     if (blank) continue;
-    try {
-      out.push_back({line_no, Json::parse(line.begin(), line.end())});
-    } catch (const Json::parse_error& e) {
-      size_t offset = e.byte > 0 ? e.byte - 1 : 0;
-      return InvalidArgument(ShortMessage(e.what()),
+    size_t offset = 0;
+    auto parsed = ParseAt(line, &offset);
+    if (!parsed.ok()) {
+      return InvalidArgument(parsed.status().message(),
                              "line " + std::to_string(line_no) + ", column " +
                                  std::to_string(std::min(offset, line.size()) + 1));
     }
+    out.push_back({line_no, std::move(parsed).value()});
   }
   return out;
 }

@@ -15,6 +15,10 @@ namespace rapport {
 
 using Json = nlohmann::json;
 
+// Arrays and objects nest at most this deep in what ParseJson and ParseNdjson accept (Jackson
+// stops at 1,000; no event or record of ours needs more than a handful).
+inline constexpr int kMaxJsonDepth = 256;
+
 // Parses one JSON document. On error: kInvalidArgument, where = "line L, column C".
 Result<Json> ParseJson(std::string_view text);
 

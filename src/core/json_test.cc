@@ -25,6 +25,31 @@ TEST(JsonTest, NdjsonSkipsBlankLinesAndNamesTheBadLine) {
   EXPECT_EQ(bad.status().where(), "line 3, column 6");
 }
 
+TEST(JsonTest, NestingDeeperThanTheLimitIsRefusedWithWhere) {
+  std::string deep = std::string(70000, '[') + std::string(70000, ']');
+  auto r = ParseJson(deep);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("nested deeper than 256"), std::string::npos);
+  EXPECT_EQ(r.status().where(), "line 1, column 257");
+
+  std::string at_limit = std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']');
+  EXPECT_TRUE(ParseJson(at_limit).ok());
+  // Brackets inside strings are text, not nesting.
+  EXPECT_TRUE(ParseJson("{\"s\":\"" + std::string(1000, '[') + "\\\"\"}").ok());
+
+  auto line = ParseNdjson("{}\n{\"payload\":" + deep + "}\n");
+  ASSERT_FALSE(line.ok());
+  EXPECT_EQ(line.status().where(), "line 2, column 267");
+}
+
+TEST(JsonTest, NumbersOutOfRangeAreMalformedNotACrash) {
+  auto r = ParseJson(R"({"n": 1e999})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("malformed JSON"), std::string::npos);
+  EXPECT_FALSE(ParseNdjson("{\"n\": -1e999}\n").ok());
+}
+
 TEST(JsonTest, TypedAccessNamesTheField) {
   Json obj = Json::parse(R"({"type":"kit.delivered","n":3,"at":"2026-13-01T00:00:00Z",
                              "keys":{"order_id":"o1","n":5,"bad":{"x":1}}})");
