@@ -3,6 +3,7 @@
 
 #include "analytics/kpi_service.h"
 #include "api/handlers.h"
+#include "core/csv.h"
 
 namespace rapport::api {
 
@@ -149,18 +150,6 @@ Json ReportJson(const analytics::KpiReport& r) {
           {"at_risk", at_risk}};
 }
 
-// MINIMAL CSV (issue 18 brings one CSV writer to core; swap this for it when it lands):
-// RFC 4180 quoting of one field.
-std::string CsvField(std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 std::string SeriesCsv(const analytics::KpiReport& r) {
   std::string out = "start";
   for (int i = 0; i < analytics::kSeriesCount; ++i) {
@@ -179,8 +168,8 @@ std::string SeriesCsv(const analytics::KpiReport& r) {
 std::string AtRiskCsv(const analytics::KpiReport& r) {
   std::string out = "person,kind,reason,at,ref\r\n";
   for (const auto& a : r.at_risk) {
-    out += CsvField(a.person) + "," + CsvField(a.kind) + "," + CsvField(a.reason) + "," +
-           FormatTime(a.at) + "," + CsvField(a.ref) + "\r\n";
+    out += CsvCell(a.person) + "," + CsvCell(a.kind) + "," + CsvCell(a.reason) + "," +
+           FormatTime(a.at) + "," + CsvCell(a.ref) + "\r\n";
   }
   return out;
 }

@@ -113,8 +113,7 @@ Result<CsvReader> CsvReader::Open(std::string bytes, CsvOptions options) {
     r.notes_.push_back("input is not UTF-8; read as Windows-1252 (Latin-1) and converted");
   }
   if (r.text_.find_first_not_of(" \t\r\n") == std::string::npos) {
-    return InvalidArgument("the file is empty: expected a header line with column names",
-                           "line 1");
+    return InvalidArgument("the file is empty: expected a header line with column names", "line 1");
   }
   r.delimiter_ = options.delimiter != 0 ? options.delimiter : DetectDelimiter(r.text_);
   if (options.delimiter == 0 && r.delimiter_ != ',') {
@@ -139,8 +138,7 @@ Result<CsvReader> CsvReader::Open(std::string bytes, CsvOptions options) {
 int CsvReader::Column(std::string_view name) const {
   for (size_t i = 0; i < header_.size(); ++i) {
     const std::string& h = header_[i];
-    if (h.size() == name.size() &&
-        std::equal(h.begin(), h.end(), name.begin(), [](char a, char b) {
+    if (h.size() == name.size() && std::equal(h.begin(), h.end(), name.begin(), [](char a, char b) {
           return std::tolower(static_cast<unsigned char>(a)) ==
                  std::tolower(static_cast<unsigned char>(b));
         })) {
@@ -174,8 +172,7 @@ Result<bool> CsvReader::ReadRecord(CsvRow* row) {
       pos_ = p + 1;
       while (true) {
         if (pos_ >= n) {
-          return InvalidArgument("unterminated quoted field",
-                                 "line " + std::to_string(start_line));
+          return InvalidArgument("unterminated quoted field", "line " + std::to_string(start_line));
         }
         char c = text_[pos_];
         if (c == '"') {
@@ -219,6 +216,22 @@ Result<bool> CsvReader::ReadRecord(CsvRow* row) {
     break;
   }
   return true;
+}
+
+std::string CsvCell(std::string_view value) {
+  std::string text;
+  if (!value.empty() &&
+      std::string_view("=+-@\t\r").find(value.front()) != std::string_view::npos) {
+    text = "'";
+  }
+  text += value;
+  if (text.find_first_of(",;\"\r\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
 }
 
 }  // namespace rapport

@@ -12,14 +12,20 @@
 namespace rapport {
 
 struct CsvOptions {
-  char delimiter = 0;               // 0: detect from the header line
-  bool trim_spaces = true;          // strip spaces/tabs around unquoted fields
+  char delimiter = 0;       // 0: detect from the header line
+  bool trim_spaces = true;  // strip spaces/tabs around unquoted fields
 };
 
 struct CsvRow {
   int line = 0;                     // 1-based line where the row starts
   std::vector<std::string> fields;  // as many as the row has (may differ from the header)
 };
+
+// One cell of a CSV that Rapport writes (RFC 4180, read back by CsvReader): quoted when it holds
+// a delimiter (',' or ';'), a quote or a line break. A cell starting with '=', '+', '-', '@',
+// tab or carriage return gets a leading apostrophe, so a spreadsheet shows it as text instead of
+// running it as a formula (OWASP, "CSV Injection"). Every CSV writer goes through this.
+std::string CsvCell(std::string_view value);
 
 // Reads a whole file's bytes. Not thread-safe; cheap to move.
 class CsvReader {

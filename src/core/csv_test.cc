@@ -19,7 +19,9 @@ std::vector<CsvRow> ReadAll(CsvReader& r) {
 
 TEST(CsvReaderTest, GermanExcelSemicolonWindows1252IsDetectedAndConverted) {
   // "Müller;Straße" in Windows-1252: ü = 0xFC, ß = 0xDF; € = 0x80.
-  std::string bytes = "id;nachname;strasse;betrag\r\n1;M\xFCller;Hauptstra\xDF" "e 5;3\x80\r\n";
+  std::string bytes =
+      "id;nachname;strasse;betrag\r\n1;M\xFCller;Hauptstra\xDF"
+      "e 5;3\x80\r\n";
   auto r = CsvReader::Open(bytes);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->encoding(), "windows-1252");
@@ -82,6 +84,31 @@ TEST(Utf8Test, ValidatorRejectsOverlongAndSurrogates) {
   EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));
   EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));
   EXPECT_FALSE(IsValidUtf8("M\xFCller"));
+}
+
+TEST(CsvCellTest, QuotesWhatNeedsItAndDisarmsFormulas) {
+  EXPECT_EQ(CsvCell("Müller"), "Müller");
+  EXPECT_EQ(CsvCell(""), "");
+  EXPECT_EQ(CsvCell("Müller, Johann"), "\"Müller, Johann\"");
+  EXPECT_EQ(CsvCell("a;b"), "\"a;b\"");
+  EXPECT_EQ(CsvCell("say \"hi\"\n"), "\"say \"\"hi\"\"\n\"");
+  EXPECT_EQ(CsvCell("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
+  EXPECT_EQ(CsvCell("+49 30 1234"), "'+49 30 1234");
+  EXPECT_EQ(CsvCell("-2+3"), "'-2+3");
+  EXPECT_EQ(CsvCell("@SUM(A1)"), "'@SUM(A1)");
+  EXPECT_EQ(CsvCell("\tx"), "'\tx");
+  EXPECT_EQ(CsvCell("a=b"), "a=b");
+}
+
+TEST(CsvCellTest, WhatItWritesReadsBackAsTheCell) {
+  std::vector<std::string> cells = {"Straße 1, Hinterhaus", "\"quoted\"", "two\nlines", "x;y"};
+  std::string line = "a,b,c,d\r\n";
+  for (size_t i = 0; i < cells.size(); ++i) line += (i ? "," : "") + CsvCell(cells[i]);
+  auto reader = CsvReader::Open(line + "\r\n");
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  CsvRow row;
+  ASSERT_TRUE(*reader->Next(&row));
+  EXPECT_EQ(row.fields, cells);
 }
 
 }  // namespace

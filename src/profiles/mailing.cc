@@ -1,5 +1,6 @@
 // Mailing: one letter per household with a person in a segment, with its salutation and
 // address, and the counts of letters the merge of duplicates and households avoided.
+#include "core/csv.h"
 #include "identity/normalize.h"
 #include "profiles/internal/service_impl.h"
 
@@ -9,12 +10,6 @@ using internal::Person;
 using internal::SourceKey;
 
 std::string MailingToCsv(const MailingSummary& mailing) {
-  auto quote = [](const std::string& v) {
-    if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
-    std::string q = "\"";
-    for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return q + "\"";
-  };
   std::string out =
       "household,salutation,street,house_number,address_extra,postcode,city,persons\r\n";
   for (const auto& e : mailing.entries) {
@@ -22,12 +17,12 @@ std::string MailingToCsv(const MailingSummary& mailing) {
     std::string persons;
     for (const auto& p : e["persons"])
       persons += (persons.empty() ? "" : " ") + p.get<std::string>();
-    out +=
-        quote(e["household"].get<std::string>()) + "," + quote(e["salutation"].get<std::string>());
+    out += CsvCell(e["household"].get<std::string>()) + "," +
+           CsvCell(e["salutation"].get<std::string>());
     for (const char* f : {"street", "house_number", "address_extra", "postcode", "city"}) {
-      out += "," + quote(a.value(f, ""));
+      out += "," + CsvCell(a.value(f, ""));
     }
-    out += "," + quote(persons) + "\r\n";
+    out += "," + CsvCell(persons) + "\r\n";
   }
   return out;
 }
