@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -95,9 +96,8 @@ class StageProgress {
   std::unique_ptr<ProgressBar> bar_;
 };
 
-Result<LoadedRecords> Load(const std::string& path, const MatchConfig& config,
-                           const CommonFlags& f, StageProgress* progress,
-                           const std::string& truth = "") {
+Result<LoadedRecords> Load(const std::string& path, const MatchConfig& config, const CommonFlags& f,
+                           StageProgress* progress, const std::string& truth = "") {
   identity::LoadOptions opts;
   opts.threads = f.threads;
   opts.truth_column = truth;
@@ -109,13 +109,6 @@ Result<LoadedRecords> Load(const std::string& path, const MatchConfig& config,
     for (const auto& why : r.rejections) std::fprintf(stderr, "  %s\n", why.c_str());
   }
   return r;
-}
-
-std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",;\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
 }
 
 // Group label: the id of the group's first record in file order (stable and readable).
@@ -136,7 +129,7 @@ Status WriteGroups(const std::string& path, const char* column, const LoadedReco
   out << "record_id," << column << "\n";
   std::vector<std::string> labels = GroupLabels(in, group);
   for (size_t i = 0; i < group.size(); ++i) {
-    out << CsvField(in.records[i].id) << "," << CsvField(labels[i]) << "\n";
+    out << CsvCell(in.records[i].id) << "," << CsvCell(labels[i]) << "\n";
   }
   return out ? OkStatus() : Internal("write failed: " + path);
 }
@@ -158,15 +151,76 @@ void PrintSummary(const MatchResult& r, size_t records) {
   std::fprintf(stderr, "pairs per blocking rule (before union):");
   for (size_t n : r.blocking.pairs_per_rule) std::fprintf(stderr, " %zu", n);
   std::fprintf(stderr, "\n");
-  std::fprintf(stderr,
-               "time: blocking %.2fs, training %.2fs, scoring %.2fs, clustering %.2fs\n",
+  std::fprintf(stderr, "time: blocking %.2fs, training %.2fs, scoring %.2fs, clustering %.2fs\n",
                r.seconds_blocking, r.seconds_training, r.seconds_scoring, r.seconds_clustering);
+  for (const auto& c : r.training.comparisons) {
+    if (c.fallback) {
+      std::fprintf(stderr, "model guard: %s uses its prior m (%s)\n", c.name.c_str(),
+                   c.guard.c_str());
+    }
+    if (c.placeholders > 0) {
+      std::fprintf(stderr, "model: %zu frequent value(s) of %s compared as missing\n",
+                   c.placeholders, c.name.c_str());
+    }
+  }
+}
+
+// The trained model (each comparison's m, u and weight, the guards' verdicts) and the largest
+// persons with their records, so a data steward sees a wrong model before its persons are used.
+std::string Report(const MatchResult& r, const LoadedRecords& in, size_t largest) {
+  std::string out = r.model.training().ToText(in.config);
+  std::map<uint32_t, std::vector<size_t>> members;
+  for (size_t i = 0; i < r.cluster.size(); ++i) members[r.cluster[i]].push_back(i);
+  std::vector<std::pair<size_t, uint32_t>> sizes;
+  for (const auto& [c, m] : members) sizes.emplace_back(m.size(), c);
+  std::sort(sizes.begin(), sizes.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "\npersons %zu; merges refused: %zu for a conflict, %zu for weak agreement, %zu "
+                "too large; %zu pairs to review\n",
+                r.clustering.clusters, r.clustering.refused_conflict, r.clustering.refused_weak,
+                r.clustering.refused_large, r.reviews.size());
+  out += buf;
+  out += "largest persons:\n";
+  for (size_t k = 0; k < sizes.size() && k < largest && sizes[k].first > 1; ++k) {
+    std::snprintf(buf, sizeof buf, "  person %u: %zu records\n", sizes[k].second, sizes[k].first);
+    out += buf;
+    for (size_t i : members[sizes[k].second]) {
+      const auto& rec = in.records[i];
+      out += "    " + rec.id;
+      for (size_t c = 0; c < rec.values.size() && c < in.config.comparisons.size(); ++c) {
+        const auto& v = rec.values[c];
+        if (v.missing()) continue;
+        out += " | " + in.config.comparisons[c].name + "=" +
+               identity::DescribeValue(in.config.comparisons[c].kind, v);
+      }
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+Status WriteReviews(const std::string& path, const MatchResult& r,
+                    const std::vector<identity::NormalizedRecord>& left,
+                    const std::vector<identity::NormalizedRecord>& right) {
+  std::ofstream out(path, std::ios::binary);
+  if (!out) return InvalidArgument("cannot write " + path, path);
+  out << "left_id,right_id,probability,conflict\n";
+  char buf[32];
+  for (const auto& p : r.reviews) {
+    std::snprintf(buf, sizeof buf, "%.6f", p.probability);
+    out << CsvCell(left[p.a].id) << "," << CsvCell(right[p.b].id) << "," << buf << ","
+        << (p.conflict ? "true" : "false") << "\n";
+  }
+  return out ? OkStatus() : Internal("could not write " + path);
 }
 
 void AddDedupe(CLI::App& app, int* exit_code) {
   struct Flags {
     CommonFlags common;
-    std::string input, output, households, model_out;
+    std::string input, output, households, model_out, reviews, report;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("dedupe", "Find records of the same person in one CSV file");
@@ -174,6 +228,11 @@ void AddDedupe(CLI::App& app, int* exit_code) {
   cmd->add_option("-o,--output", f->output, "clusters CSV: record_id,cluster_id")->required();
   cmd->add_option("--households", f->households, "households CSV: record_id,household_id");
   cmd->add_option("--model-out", f->model_out, "write the trained model (JSON) here");
+  cmd->add_option("--reviews", f->reviews,
+                  "pairs for a person to decide (gray zone, conflicts, refused merges) as CSV: "
+                  "left_id,right_id,probability,conflict");
+  cmd->add_option("--report", f->report,
+                  "write the trained model (m, u, weights, guards) and the largest persons here");
   AddCommon(cmd, &f->common);
   cmd->callback([f, exit_code] {
     *exit_code = [&]() -> int {
@@ -200,13 +259,24 @@ void AddDedupe(CLI::App& app, int* exit_code) {
       if (!f->model_out.empty()) {
         if (Status s = WriteModel(f->model_out, r->model); !s.ok()) return Fail(s);
       }
+      if (!f->reviews.empty()) {
+        if (Status s = WriteReviews(f->reviews, *r, in->records, in->records); !s.ok()) {
+          return Fail(s);
+        }
+      }
+      if (!f->report.empty()) {
+        std::ofstream rep(f->report, std::ios::binary);
+        if (!rep) return Fail(InvalidArgument("cannot write " + f->report, f->report));
+        rep << Report(*r, *in, 20);
+      }
       PrintSummary(*r, in->records.size());
       size_t households = 0;
       for (uint32_t h : r->household) households = std::max<size_t>(households, h + 1);
-      std::fprintf(stderr, "persons %zu (largest %zu records, %zu chained merges refused); "
-                   "households %zu\n",
-                   r->clustering.clusters, r->clustering.largest, r->clustering.refused_merges,
-                   households);
+      std::fprintf(stderr,
+                   "persons %zu (largest %zu records; merges refused: %zu conflicts, %zu weak); "
+                   "%zu pairs to review; households %zu\n",
+                   r->clustering.clusters, r->clustering.largest, r->clustering.refused_conflict,
+                   r->clustering.refused_weak, r->reviews.size(), households);
       return kExitOk;
     }();
   });
@@ -250,7 +320,7 @@ void AddLink(CLI::App& app, int* exit_code) {
       char buf[32];
       for (const auto& p : r->pairs) {
         std::snprintf(buf, sizeof buf, "%.6f", p.probability);
-        out << CsvField(a->records[p.a].id) << "," << CsvField(b->records[p.b].id) << "," << buf
+        out << CsvCell(a->records[p.a].id) << "," << CsvCell(b->records[p.b].id) << "," << buf
             << "\n";
       }
       PrintSummary(*r, a->records.size() + b->records.size());
@@ -318,7 +388,16 @@ Result<std::vector<uint32_t>> ReadClusters(const std::string& path, const Loaded
   ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   ASSIGN_OR_RETURN(CsvReader reader, CsvReader::Open(std::move(text)));
   int rid = reader.Column("record_id"), cid = reader.Column("cluster_id");
-  if (rid < 0 || cid < 0) return InvalidArgument(path + " needs columns record_id,cluster_id");
+  if (cid < 0) {
+    // `rapport persons export`: the record's key in its source file is the input's id.
+    rid = reader.Column("key");
+    cid = reader.Column("person_id");
+  }
+  if (rid < 0 || cid < 0) {
+    return InvalidArgument(path +
+                           " needs columns record_id,cluster_id (as dedupe writes them) or "
+                           "key,person_id (as persons export writes them)");
+  }
   std::unordered_map<std::string, std::string> cluster_of;
   CsvRow row;
   for (;;) {
@@ -339,7 +418,8 @@ Result<std::vector<uint32_t>> ReadClusters(const std::string& path, const Loaded
     missing += it == cluster_of.end();
     out.push_back(ids.emplace(key, static_cast<uint32_t>(ids.size())).first->second);
   }
-  if (missing > 0) std::fprintf(stderr, "%zu records are not in %s (singletons)\n", missing, path.c_str());
+  if (missing > 0)
+    std::fprintf(stderr, "%zu records are not in %s (singletons)\n", missing, path.c_str());
   return out;
 }
 
@@ -356,15 +436,16 @@ void AddEvaluate(CLI::App& app, int* exit_code) {
     std::string input, truth, clusters;
   };
   auto f = std::make_shared<Flags>();
-  CLI::App* cmd = app.add_subcommand(
-      "evaluate", "Measure deduplication quality against known truth");
+  CLI::App* cmd =
+      app.add_subcommand("evaluate", "Measure deduplication quality against known truth");
   cmd->add_option("input", f->input, "input CSV with a truth column")->required();
   cmd->add_option("--truth", f->truth,
                   "truth column (records with the same value are one person), or 'febrl' to "
                   "read rec-N-org / rec-N-dup-K ids")
       ->required();
   cmd->add_option("--clusters", f->clusters,
-                  "evaluate this clusters CSV (record_id,cluster_id) instead of running dedupe");
+                  "evaluate this clusters CSV (record_id,cluster_id) or persons export "
+                  "(key,person_id) instead of running dedupe");
   AddCommon(cmd, &f->common);
   cmd->callback([f, exit_code] {
     *exit_code = [&]() -> int {
@@ -393,10 +474,11 @@ void AddEvaluate(CLI::App& app, int* exit_code) {
         auto blocker = identity::Blocker::Create(in->config);
         if (blocker.ok()) {
           auto candidates = blocker->CandidatePairs(in->records, nullptr, nullptr, opts.threads);
-          std::printf("blocking           pair completeness %.4f  reduction ratio %.6f  "
-                      "candidates %zu\n",
-                      identity::PairCompleteness(candidates, truth), r->blocking.reduction_ratio,
-                      r->blocking.candidate_pairs);
+          std::printf(
+              "blocking           pair completeness %.4f  reduction ratio %.6f  "
+              "candidates %zu\n",
+              identity::PairCompleteness(candidates, truth), r->blocking.reduction_ratio,
+              r->blocking.candidate_pairs);
         }
         PrintMetrics("scored pairs", identity::PairSetMetrics(r->pairs, truth, {}));
         cluster = std::move(r->cluster);
@@ -411,26 +493,49 @@ void AddEvaluate(CLI::App& app, int* exit_code) {
 void AddGenerate(CLI::App& app, int* exit_code) {
   struct Flags {
     std::string output;
-    size_t records = 1000;
-    uint64_t seed = 1;
+    std::string profile = "realistic";
+    identity::GeneratorOptions options;
   };
   auto f = std::make_shared<Flags>();
-  CLI::App* cmd = app.add_subcommand(
-      "generate", "Write synthetic German customer records with known truth");
+  CLI::App* cmd =
+      app.add_subcommand("generate", "Write synthetic German customer records with known truth");
+  identity::GeneratorOptions& o = f->options;
   cmd->add_option("-o,--output", f->output, "output CSV (default: stdout)");
-  cmd->add_option("-n,--records", f->records, "number of records")->check(CLI::Range(1, 100000000));
-  cmd->add_option("--seed", f->seed, "random seed (same seed, same file)");
+  cmd->add_option("-n,--records", o.records, "number of records")->check(CLI::Range(1, 100000000));
+  cmd->add_option("--seed", o.seed, "random seed (same seed, same file)");
+  cmd->add_option("--profile", f->profile,
+                  "realistic (a regional customer base, default) or classic (the generator of "
+                  "2026-11, for earlier figures)");
+  cmd->add_option("--postcodes", o.region_postcodes, "postcodes of the home region (realistic)")
+      ->check(CLI::Range(1, 10000));
+  cmd->add_option("--national-share", o.national_share,
+                  "share of persons living outside the region (realistic)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--missing-birth-dates", o.missing_birth_dates,
+                  "share of records without a birth date (realistic)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--placeholder-birth-dates", o.placeholder_birth_dates,
+                  "share of records with 01.01.1900 and the like (realistic)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--duplicated", o.duplicated_persons,
+                  "share of persons with more than one record (realistic)")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->callback([f, exit_code] {
-    identity::GeneratorOptions opts{f->records, f->seed};
+    auto profile = identity::ParseGeneratorProfile(f->profile);
+    if (!profile.ok()) {
+      *exit_code = Fail(profile.status());
+      return;
+    }
+    f->options.profile = *profile;
     if (f->output.empty()) {
-      identity::GenerateCustomers(opts, std::cout);
+      identity::GenerateCustomers(f->options, std::cout);
     } else {
       std::ofstream out(f->output, std::ios::binary);
       if (!out) {
         *exit_code = Fail(InvalidArgument("cannot write " + f->output));
         return;
       }
-      identity::GenerateCustomers(opts, out);
+      identity::GenerateCustomers(f->options, out);
     }
     *exit_code = kExitOk;
   });

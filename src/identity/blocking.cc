@@ -51,6 +51,14 @@ Result<Blocker> Blocker::Create(const MatchConfig& config) {
         return InvalidArgument("unknown key transform '" + t + "'", where);
       parts.push_back({idx, config.comparisons[idx].kind, tr});
     }
+    // A rule of a given-name and a surname key with one transform reads the two in either
+    // order (see RuleKey).
+    bool unordered = parts.size() == 2 && parts[0].transform == parts[1].transform &&
+                     ((parts[0].kind == ComparisonKind::kGivenName &&
+                       parts[1].kind == ComparisonKind::kSurname) ||
+                      (parts[0].kind == ComparisonKind::kSurname &&
+                       parts[1].kind == ComparisonKind::kGivenName));
+    b.unordered_.push_back(unordered);
     b.rules_.push_back(std::move(parts));
   }
   return b;
@@ -117,6 +125,15 @@ bool Blocker::KeyPart(const NormalizedRecord& r, const Part& p, std::string* out
 bool Blocker::RuleKey(const NormalizedRecord& r, size_t rule, std::string* buf,
                       uint64_t* key) const {
   buf->assign(std::to_string(rule));
+  if (unordered_[rule]) {
+    // Given name and surname in either order: records whose name fields were swapped meet.
+    std::string x, y;
+    if (!KeyPart(r, rules_[rule][0], &x) || !KeyPart(r, rules_[rule][1], &y)) return false;
+    if (y < x) std::swap(x, y);
+    buf->append("\x1f").append(x).append("\x1f").append(y);
+    *key = Hash64(*buf);
+    return true;
+  }
   for (const Part& p : rules_[rule]) {
     buf->push_back('\x1f');
     if (!KeyPart(r, p, buf)) return false;

@@ -1,8 +1,9 @@
 // Blocking: which record pairs are compared at all. Several rules are combined (union);
 // each rule builds a key from normalized fields ("surname.phonetic" + "given_name.initial"),
-// and records sharing a key form a block. A record without a value for a key part is in no
-// block of that rule. Blocks larger than config.max_block_size are skipped and counted, so
-// one common value cannot make the run quadratic.
+// and records sharing a key form a block. A rule of exactly a given-name and a surname key
+// with one transform reads them in either order, so records with swapped name fields meet. A record
+// without a value for a key part is in no block of that rule. Blocks larger than
+// config.max_block_size are skipped and counted, so one common value cannot make the run quadratic.
 //
 // Thread-safety: a Blocker is immutable; Keys() and CandidatePairs() may run concurrently.
 #pragma once
@@ -69,6 +70,7 @@ class Blocker {
   bool RuleKey(const NormalizedRecord& r, size_t rule, std::string* buf, uint64_t* key) const;
 
   std::vector<std::vector<Part>> rules_;
+  std::vector<bool> unordered_;  // per rule: a given-name and a surname key, either order
   size_t max_block_size_ = 1000;
 };
 

@@ -3,6 +3,7 @@
 #include "identity/cluster.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <numeric>
 #include <set>
@@ -59,15 +60,31 @@ std::vector<uint32_t> Renumber(UnionFind& uf, size_t n) {
   return out;
 }
 
+double Log2Odds(double p) {
+  if (p >= 1) return 60;
+  if (p <= 0) return -60;
+  return std::clamp(std::log2(p / (1 - p)), -60.0, 60.0);
+}
+
 }  // namespace
 
+bool JoinsCoherently(const std::vector<PairScore>& cross, const ClusterOptions& options) {
+  double sum = 0;
+  for (const PairScore& c : cross) {
+    if (c.conflict) return false;
+    sum += Log2Odds(c.probability);
+  }
+  return sum >= options.min_mean_cross_log2_odds * static_cast<double>(cross.size());
+}
+
 std::vector<uint32_t> ClusterPairs(size_t n, std::vector<ScoredPair> pairs,
-                                   const std::function<double(uint32_t, uint32_t)>& score,
-                                   const ClusterOptions& options, ClusterStats* stats) {
+                                   const std::function<PairScore(uint32_t, uint32_t)>& score,
+                                   const ClusterOptions& options, ClusterStats* stats,
+                                   std::vector<ScoredPair>* review) {
   ClusterStats s;
-  std::unordered_map<uint64_t, double> known;
+  std::unordered_map<uint64_t, PairScore> known;
   known.reserve(pairs.size());
-  for (const auto& p : pairs) known[Key(p.a, p.b)] = p.probability;
+  for (const auto& p : pairs) known[Key(p.a, p.b)] = {p.probability, p.conflict};
   pairs.erase(
       std::remove_if(pairs.begin(), pairs.end(),
                      [&](const ScoredPair& p) { return p.probability < options.threshold; }),
@@ -77,29 +94,44 @@ std::vector<uint32_t> ClusterPairs(size_t n, std::vector<ScoredPair> pairs,
     if (x.probability != y.probability) return x.probability > y.probability;
     return Key(x.a, x.b) < Key(y.a, y.b);
   });
+  auto lookup = [&](uint32_t x, uint32_t y) {
+    auto it = known.find(Key(x, y));
+    if (it != known.end()) return it->second;
+    PairScore p = score(x, y);
+    known.emplace(Key(x, y), p);
+    return p;
+  };
   UnionFind uf(n);
+  std::vector<PairScore> cross;
   for (const auto& p : pairs) {
     uint32_t ra = uf.Find(p.a), rb = uf.Find(p.b);
     if (ra == rb) continue;
     const auto& ma = uf.Members(ra);
     const auto& mb = uf.Members(rb);
-    if (ma.size() > 1 || mb.size() > 1) {
-      // Check cross pairs, spread evenly over both groups.
-      size_t total = ma.size() * mb.size();
-      size_t checks = std::min(total, options.max_checks);
-      size_t step = std::max<size_t>(1, total / checks);
-      size_t agree = 0, seen = 0;
-      for (size_t k = 0; k < total && seen < checks; k += step, ++seen) {
-        uint32_t x = ma[k / mb.size()], y = mb[k % mb.size()];
-        auto it = known.find(Key(x, y));
-        double prob = it != known.end() ? it->second : score(x, y);
-        if (it == known.end()) known.emplace(Key(x, y), prob);
-        if (prob >= options.threshold) ++agree;
+    bool refused = p.conflict;
+    size_t* reason = &s.refused_conflict;
+    if (!refused && ma.size() * mb.size() > options.max_cross_pairs) {
+      refused = true;
+      reason = &s.refused_large;
+    }
+    if (!refused && (ma.size() > 1 || mb.size() > 1)) {
+      cross.clear();
+      for (uint32_t x : ma) {
+        for (uint32_t y : mb) {
+          cross.push_back(lookup(x, y));
+          if (cross.back().conflict) break;
+        }
+        if (cross.back().conflict) break;
       }
-      if (2 * agree <= seen) {
-        ++s.refused_merges;
-        continue;
+      if (!JoinsCoherently(cross, options)) {
+        refused = true;
+        if (!cross.back().conflict) reason = &s.refused_weak;
       }
+    }
+    if (refused) {
+      ++*reason;
+      if (review) review->push_back(p);
+      continue;
     }
     uf.Union(ra, rb);
     ++s.merges;

@@ -1,9 +1,15 @@
 // Clustering of scored pairs into persons, and of persons into households.
 //
-// Persons: pairs at or above the threshold are merged strongest first, but two groups of
-// more than one record are only merged when most of the pairs *between* them (up to
-// `max_checks`, scored on demand) also reach the threshold. A chain A~B, B~C with A≁C
-// therefore cannot silently glue two large groups. Every refused merge is counted.
+// Persons (coherent agglomerative clustering): pairs at or above the threshold are merged
+// strongest first, but two groups are merged only when the merged group stays coherent:
+//  1. no pair between them is a conflict (strong evidence against one person: a different
+//     birth date, a different first name), and
+//  2. the pairs between them agree on average: their mean log2-odds is at least
+//     `min_mean_cross_log2_odds`.
+// Every pair between the two groups is scored (on demand where blocking did not pair them),
+// so a chain A~B, B~C with A≁C cannot glue records of different people together through
+// initials, typos or a shared address. Refused merges whose linking pair reached the threshold
+// are returned for review: a person decides them, not the engine.
 //
 // Households: persons at the same normalized address (street, house number and suffix,
 // postcode or city, and the address extra/unit when there is one) who share a surname, or
@@ -24,25 +30,37 @@ namespace rapport::identity {
 struct ScoredPair {
   uint32_t a = 0, b = 0;
   double probability = 0;
+  bool conflict = false;
 };
 
 struct ClusterOptions {
   double threshold = 0.5;
-  size_t max_checks = 25;  // cross pairs checked before merging two multi-record groups
+  double min_mean_cross_log2_odds = 0;
+  size_t max_cross_pairs = 4096;  // a merge needing more checks is refused (and reviewed)
 };
 
 struct ClusterStats {
   size_t clusters = 0;
   size_t largest = 0;
   size_t merges = 0;
-  size_t refused_merges = 0;  // chains stopped by the cross-pair check
+  size_t refused_conflict = 0;  // a pair between the groups was a conflict
+  size_t refused_weak = 0;      // the pairs between the groups disagreed on average
+  size_t refused_large = 0;     // too many pairs to check
 };
 
-// Cluster index (0..k-1, in order of first record) for each of `n` records.
-// `score(i, j)` gives the probability of a pair that was not among `pairs`.
+// Whether two groups of records may become one person, given the scores of pairs between
+// them: none is a conflict and their mean log2-odds reaches min_mean_cross_log2_odds. The
+// batch clustering and the live path (a record joining a stored person) both ask this.
+bool JoinsCoherently(const std::vector<PairScore>& cross, const ClusterOptions& options);
+
+// Cluster index (0..k-1, in order of first record) for each of `n` records. `pairs` are the
+// scored candidate pairs (any probability; those below the threshold only inform the checks).
+// `score(i, j)` scores a pair that is not among `pairs`. When `review` is given, the pairs at
+// or above the threshold whose merge was refused are appended to it.
 std::vector<uint32_t> ClusterPairs(size_t n, std::vector<ScoredPair> pairs,
-                                   const std::function<double(uint32_t, uint32_t)>& score,
-                                   const ClusterOptions& options, ClusterStats* stats);
+                                   const std::function<PairScore(uint32_t, uint32_t)>& score,
+                                   const ClusterOptions& options, ClusterStats* stats,
+                                   std::vector<ScoredPair>* review = nullptr);
 
 struct HouseholdOptions {
   size_t max_unrelated = 3;  // an address with at most this many persons is one household

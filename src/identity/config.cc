@@ -205,7 +205,7 @@ Result<MatchConfig> ParseYamlUnchecked(std::string_view yaml) {
   if (root.IsNull()) return c;
   if (!root.IsMap()) return InvalidArgument("config must be a YAML mapping");
   static const std::set<std::string> kKeys = {
-      "id",       "region", "threshold",      "comparisons",
+      "id",       "region", "threshold",      "review_threshold",    "comparisons",
       "blocking", "rules",  "max_block_size", "min_records_to_train"};
   for (const auto& kv : root) {
     std::string key = kv.first.as<std::string>();
@@ -217,6 +217,12 @@ Result<MatchConfig> ParseYamlUnchecked(std::string_view yaml) {
     c.threshold = root["threshold"].as<double>();
     if (!(c.threshold > 0 && c.threshold < 1)) {
       return InvalidArgument("threshold must lie strictly between 0 and 1", "threshold");
+    }
+  }
+  if (root["review_threshold"]) {
+    c.review_threshold = root["review_threshold"].as<double>();
+    if (!(c.review_threshold > 0 && c.review_threshold <= c.threshold)) {
+      return InvalidArgument("review_threshold must lie in (0, threshold]", "review_threshold");
     }
   }
   if (root["max_block_size"]) c.max_block_size = root["max_block_size"].as<size_t>();

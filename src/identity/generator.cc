@@ -1,5 +1,6 @@
-// Generator of German customer data. Own integer-only random helpers (not std::
-// distributions) keep the output identical across standard libraries.
+// The classic generator of German customer data (GeneratorProfile::kClassic) and the entry
+// point. Own integer-only random helpers (not std:: distributions) keep the output identical
+// across standard libraries.
 
 #include "identity/generator.h"
 
@@ -10,19 +11,19 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "identity/internal/generator_text.h"
+
 namespace rapport::identity {
+
+// In generator_german.cc.
+void GenerateRealisticCustomers(const GeneratorOptions& options, std::ostream& out);
+
 namespace {
 
-struct Rng {
-  std::mt19937_64 g;
-  explicit Rng(uint64_t seed) : g(seed) {}
-  uint64_t Below(uint64_t n) { return n == 0 ? 0 : g() % n; }
-  bool Chance(double p) { return static_cast<double>(g() >> 11) * 0x1.0p-53 < p; }
-  template <typename T, size_t N>
-  const T& Pick(const std::array<T, N>& a) {
-    return a[Below(N)];
-  }
-};
+using internal::Ascii;
+using internal::Csv;
+using internal::Rng;
+using internal::Typo;
 
 constexpr std::array<std::string_view, 40> kMale = {
     "Johann",  "Josef",   "Wilhelm",    "Heinrich", "Friedrich", "Michael",   "Thomas",
@@ -101,51 +102,6 @@ struct Person {
   Address address;
   uint64_t id = 0, household = 0;
 };
-
-std::string Ascii(std::string_view s, bool drop_umlaut_e) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    std::string_view rest = s.substr(i);
-    auto rep = [&](std::string_view from, std::string_view to) {
-      if (rest.substr(0, from.size()) == from) {
-        out += to;
-        i += from.size() - 1;
-        return true;
-      }
-      return false;
-    };
-    if (rep("ä", drop_umlaut_e ? "a" : "ae") || rep("ö", drop_umlaut_e ? "o" : "oe") ||
-        rep("ü", drop_umlaut_e ? "u" : "ue") || rep("Ä", drop_umlaut_e ? "A" : "Ae") ||
-        rep("Ö", drop_umlaut_e ? "O" : "Oe") || rep("Ü", drop_umlaut_e ? "U" : "Ue") ||
-        rep("ß", "ss")) {
-      continue;
-    }
-    out.push_back(s[i]);
-  }
-  return out;
-}
-
-std::string Typo(Rng& rng, const std::string& s) {
-  if (s.size() < 4) return s;
-  std::string t = s;
-  size_t i = 1 + rng.Below(t.size() - 2);
-  if (static_cast<unsigned char>(t[i]) >= 0x80 || static_cast<unsigned char>(t[i - 1]) >= 0x80 ||
-      static_cast<unsigned char>(t[i + 1]) >= 0x80) {
-    return t;  // keep UTF-8 sequences intact
-  }
-  switch (rng.Below(3)) {
-    case 0:
-      std::swap(t[i], t[i + 1]);
-      break;  // transposition
-    case 1:
-      t.erase(i, 1);
-      break;  // deletion
-    default:
-      t[i] = static_cast<char>('a' + rng.Below(26));
-      break;  // substitution
-  }
-  return t;
-}
 
 std::string NicknameOf(std::string_view first) {
   static constexpr std::pair<std::string_view, std::string_view> kNick[] = {
@@ -228,26 +184,15 @@ std::string Surname(Rng& rng) {
   if (r < 0.2) return std::string(kSurnames[rng.Below(10)]);
   if (r < 0.5) return std::string(kSurnames[rng.Below(kSurnames.size())]);
   static constexpr std::array<std::string_view, 24> kHead = {
-      "Ber", "Hol", "Kirch", "Lin", "Mar", "Ost", "Rein", "Sie", "Stein", "Tal", "Wal", "Zim",
-      "Bö",  "Grü", "Hä",   "Kö",  "Lü",  "Mö",  "Rö",   "Schü", "Brand", "Feld", "Hag", "Wend"};
+      "Ber", "Hol", "Kirch", "Lin", "Mar", "Ost", "Rein", "Sie",  "Stein", "Tal",  "Wal", "Zim",
+      "Bö",  "Grü", "Hä",    "Kö",  "Lü",  "Mö",  "Rö",   "Schü", "Brand", "Feld", "Hag", "Wend"};
   static constexpr std::array<std::string_view, 16> kMid = {
-      "", "en", "ter", "ling", "ke", "mann", "ber", "horst", "", "el", "au", "ing", "ß", "ck", "s", "d"};
+      "", "en", "ter", "ling", "ke", "mann", "ber", "horst",
+      "", "el", "au",  "ing",  "ß",  "ck",   "s",   "d"};
   static constexpr std::array<std::string_view, 16> kTail = {
-      "er", "mann", "hoff", "kamp", "ski", "berg", "bach", "feld", "ner", "hardt", "dorf",
-      "meier", "huber", "lein", "rich", "wald"};
+      "er",  "mann",  "hoff", "kamp",  "ski",   "berg", "bach", "feld",
+      "ner", "hardt", "dorf", "meier", "huber", "lein", "rich", "wald"};
   return std::string(rng.Pick(kHead)) + std::string(rng.Pick(kMid)) + std::string(rng.Pick(kTail));
-}
-
-std::string Csv(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"')
-      out += "\"\"";
-    else
-      out.push_back(c);
-  }
-  return out + "\"";
 }
 
 // A duplicate of `p` as another source system or a later order would deliver it.
@@ -325,16 +270,7 @@ Person Variant(Rng& rng, const Person& p, bool* moved) {
   return v;
 }
 
-}  // namespace
-
-const std::vector<std::string>& GeneratedColumns() {
-  static const auto* kCols = new std::vector<std::string>{
-      "id",  "vorname",      "nachname", "strasse", "hausnummer", "plz",
-      "ort", "geburtsdatum", "email",    "telefon", "person_id",  "household_id"};
-  return *kCols;
-}
-
-void GenerateCustomers(const GeneratorOptions& options, std::ostream& out) {
+void GenerateClassicCustomers(const GeneratorOptions& options, std::ostream& out) {
   Rng rng(options.seed);
   const auto& cols = GeneratedColumns();
   for (size_t i = 0; i < cols.size(); ++i) out << (i ? "," : "") << cols[i];
@@ -424,6 +360,30 @@ void GenerateCustomers(const GeneratorOptions& options, std::ostream& out) {
         emit(v);
       }
     }
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string>& GeneratedColumns() {
+  static const auto* kCols = new std::vector<std::string>{
+      "id",  "vorname",      "nachname", "strasse", "hausnummer", "plz",
+      "ort", "geburtsdatum", "email",    "telefon", "person_id",  "household_id"};
+  return *kCols;
+}
+
+Result<GeneratorProfile> ParseGeneratorProfile(std::string_view name) {
+  if (name == "realistic") return GeneratorProfile::kRealistic;
+  if (name == "classic") return GeneratorProfile::kClassic;
+  return InvalidArgument(
+      "unknown generator profile '" + std::string(name) + "' (realistic or classic)", "profile");
+}
+
+void GenerateCustomers(const GeneratorOptions& options, std::ostream& out) {
+  if (options.profile == GeneratorProfile::kClassic) {
+    GenerateClassicCustomers(options, out);
+  } else {
+    GenerateRealisticCustomers(options, out);
   }
 }
 

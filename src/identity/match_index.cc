@@ -96,18 +96,45 @@ std::vector<MatchCandidate> MatchIndex::Match(const NormalizedRecord& record,
   return Score(record, others, options);
 }
 
+std::vector<NormalizedRecord> MatchIndex::Records() const {
+  std::shared_lock lock(mu_);
+  std::vector<NormalizedRecord> out;
+  out.reserve(by_id_.size());
+  for (const NormalizedRecord& r : slots_) {
+    if (!r.id.empty()) out.push_back(r);
+  }
+  return out;
+}
+
+std::vector<PairScore> MatchIndex::ScoreAgainst(const NormalizedRecord& record,
+                                                const std::vector<std::string_view>& ids) const {
+  std::shared_lock lock(mu_);
+  std::vector<PairScore> out;
+  out.reserve(ids.size());
+  ComparisonVector v;
+  for (std::string_view id : ids) {
+    auto it = by_id_.find(std::string(id));
+    if (it == by_id_.end()) continue;
+    const NormalizedRecord& other = slots_[it->second];
+    model_.CompareInto(record, other, v);
+    out.push_back(model_.Score(record, other, v));
+  }
+  return out;
+}
+
 std::vector<MatchCandidate> MatchIndex::Score(const NormalizedRecord& record,
                                               const std::vector<const NormalizedRecord*>& others,
                                               const MatchOptions& options) const {
-  std::vector<std::pair<double, const NormalizedRecord*>> kept;
+  std::vector<std::pair<PairScore, const NormalizedRecord*>> kept;
   ComparisonVector v;
   for (const NormalizedRecord* other : others) {
     model_.CompareInto(record, *other, v);
-    double p = model_.Probability(record, *other, v);
-    if (p >= options.min_probability) kept.emplace_back(p, other);
+    PairScore p = model_.Score(record, *other, v);
+    if (p.probability >= options.min_probability) kept.emplace_back(p, other);
   }
   std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first > b.first : a.second->id < b.second->id;
+    return a.first.probability != b.first.probability ? a.first.probability > b.first.probability
+                                                      : a.second->id < b.second->id;
   });
   if (kept.size() > options.limit) kept.resize(options.limit);
   // Only what is returned is explained.
@@ -116,7 +143,8 @@ std::vector<MatchCandidate> MatchIndex::Score(const NormalizedRecord& record,
   for (const auto& [p, other] : kept) {
     MatchCandidate c;
     c.id = other->id;
-    c.probability = p;
+    c.probability = p.probability;
+    c.conflict = p.conflict;
     if (options.explain) c.explanation = model_.Explain(record, *other);
     out.push_back(std::move(c));
   }

@@ -25,6 +25,7 @@ namespace rapport::identity {
 struct MatchCandidate {
   std::string id;
   double probability = 0;
+  bool conflict = false;    // strong evidence against one person (see MatchModel::Score)
   Explanation explanation;  // filled when asked for (MatchOptions::explain)
 };
 
@@ -60,6 +61,14 @@ class MatchIndex {
   std::vector<std::vector<MatchCandidate>> MatchInOrder(const std::vector<NormalizedRecord>& batch,
                                                         const MatchOptions& options,
                                                         unsigned threads) const;
+
+  // `record` scored against each stored record of `ids`, in that order; ids not stored are
+  // skipped. For checking that a record fits every record of a person, not only its best match.
+  std::vector<PairScore> ScoreAgainst(const NormalizedRecord& record,
+                                      const std::vector<std::string_view>& ids) const;
+
+  // A copy of every stored record, each with its id (to fit a model to what is stored).
+  std::vector<NormalizedRecord> Records() const;
 
   const MatchModel& model() const { return model_; }
 

@@ -43,7 +43,7 @@ FieldValue NormalizeValue(ComparisonKind kind, std::string_view v1, std::string_
     case ComparisonKind::kBirthDate:
       if (auto d = ParseDate(v1)) {
         f.num = d->year * 10000 + d->month * 100 + d->day;
-      } else if (!IsPlaceholder(v1)) {
+      } else if (!IsPlaceholder(v1) && !IsPlaceholderDate(v1)) {
         // Unparseable but present (e.g. "19810231"): keep its digits for a typo comparison.
         for (char c : v1)
           if (std::isdigit(static_cast<unsigned char>(c))) f.a.push_back(c);
@@ -96,22 +96,66 @@ FieldValue NormalizeValue(ComparisonKind kind, std::string_view v1, std::string_
 
 int LastLevel(ComparisonKind k) { return static_cast<int>(LevelNames(k).size()) - 1; }
 
+// "karl heinz" and "karlheinz", "hans-peter" and "hanspeter": one name, spaced differently.
+bool SameWithoutSpaces(std::string_view x, std::string_view y) {
+  size_t i = 0, j = 0;
+  for (;;) {
+    while (i < x.size() && x[i] == ' ') ++i;
+    while (j < y.size() && y[j] == ' ') ++j;
+    if (i == x.size() || j == y.size()) return i == x.size() && j == y.size();
+    if (x[i++] != y[j++]) return false;
+  }
+}
+
+// How the names after the first of two given names relate: "Hans-Jürgen" and "Hans-Werner"
+// are two people, "Anna" and "Anna-Lena" may be one, "Hans P." and "Hans Peter" are.
+enum class LaterNames { kNone, kSame, kOneHasNone, kSimilar, kDifferent };
+
+LaterNames CompareLaterNames(std::string_view x, std::string_view y) {
+  auto rest = [](std::string_view full) {
+    size_t space = full.find(' ');
+    return space == std::string_view::npos ? std::string_view{} : full.substr(space + 1);
+  };
+  std::string_view rx = rest(x), ry = rest(y);
+  if (rx.empty() && ry.empty()) return LaterNames::kNone;
+  if (rx.empty() || ry.empty()) return LaterNames::kOneHasNone;
+  if (rx == ry) return LaterNames::kSame;
+  std::string_view sx = FirstToken(rx), sy = FirstToken(ry);
+  if ((sx.size() == 1 || sy.size() == 1) && sx[0] == sy[0]) return LaterNames::kSame;
+  if (JaroWinklerAtLeast(rx, ry, 0.92) || WithinOneEdit(rx, ry)) return LaterNames::kSimilar;
+  return LaterNames::kDifferent;
+}
+
 int CompareGiven(const FieldValue& x, const FieldValue& y) {
   std::string_view fx = FirstToken(x.a), fy = FirstToken(y.a);
   bool ix = fx.size() == 1, iy = fy.size() == 1;
   if (x.a == y.a) return 0;
   if (!ix && !iy) {
-    if (fx == fy) return 0;
-    if (x.b == y.b) return 1;
-    if (x.c == y.c) return 2;
+    int first = fx == fy ? 0 : x.b == y.b ? 1 : x.c == y.c ? 2 : -1;
+    if (first >= 0) {
+      switch (CompareLaterNames(x.a, y.a)) {
+        case LaterNames::kDifferent:
+          return 6;
+        case LaterNames::kOneHasNone:
+        case LaterNames::kSimilar:
+          return std::max(first, 3);
+        default:
+          return first;
+      }
+    }
   }
   if (ix || iy) return fx[0] == fy[0] ? 4 : 6;
+  const bool spaced = x.a.find(' ') != std::string::npos || y.a.find(' ') != std::string::npos;
+  if (spaced && SameWithoutSpaces(x.a, y.a)) return 1;
   // Below 0.80 both thresholds fail alike, so a sure "below" stands for the value.
   double jw = JaroWinklerBelow(fx, fy, 0.80) ? 0.0 : JaroWinkler(fx, fy);
   if (jw >= 0.92) return 3;
+  // One slip of the keyboard in the loose spelling ("Sören" → "Ssren"): Jaro-Winkler punishes
+  // short names for it far more than a typist deserves.
+  if (x.b.size() >= 4 && y.b.size() >= 4 && WithinOneEdit(x.b, y.b)) return 3;
   // "Johann Georg" vs "Georg": a shared later name. Most pairs are single names: no token
   // lists are built for them (this runs for every candidate pair of a batch).
-  if (x.a.find(' ') != std::string::npos || y.a.find(' ') != std::string::npos) {
+  if (spaced) {
     for (std::string_view tx : Tokens(x.a)) {
       for (std::string_view ty : Tokens(y.a)) {
         if (tx.size() > 1 && tx == ty) return 3;
@@ -299,7 +343,59 @@ bool SharedByStreet(ComparisonKind k) {
          k == ComparisonKind::kCity || k == ComparisonKind::kText || k == ComparisonKind::kExact;
 }
 
-std::string Describe(ComparisonKind kind, const FieldValue& f) {
+double Log2(double x) { return std::log2(std::max(x, 1e-300)); }
+
+void Normalize(std::vector<double>& v, double floor) {
+  double s = 0;
+  for (double& x : v) {
+    x = std::max(x, floor);
+    s += x;
+  }
+  for (double& x : v) x /= s;
+}
+
+// Kinds whose values a data-entry habit turns into placeholders (see CountValues).
+bool MayHavePlaceholders(ComparisonKind k) {
+  return k == ComparisonKind::kBirthDate || k == ComparisonKind::kEmail ||
+         k == ComparisonKind::kPhone;
+}
+
+std::string PlaceholderKey(ComparisonKind k, const FieldValue& f) {
+  if (k == ComparisonKind::kBirthDate) return f.num != 0 ? std::to_string(f.num) : std::string();
+  return f.a;
+}
+
+// Why EM's m for one comparison cannot describe "the same person", or "" when it may be used.
+std::string EmGuard(const std::vector<double>& m, const std::vector<double>& u,
+                    const std::vector<double>& prior) {
+  const size_t last = m.size() - 1;
+  char buf[200];
+  if (m[0] < 2 * u[0]) {
+    std::snprintf(buf, sizeof buf,
+                  "exact agreement is not clearly more likely among matches (m %.3g, u %.3g)", m[0],
+                  u[0]);
+    return buf;
+  }
+  if (m[last] > 0.5 * u[last]) {
+    std::snprintf(buf, sizeof buf,
+                  "disagreement almost as likely among matches as among random pairs "
+                  "(m %.3g, u %.3g)",
+                  m[last], u[last]);
+    return buf;
+  }
+  // Customer data has known error rates: EM may adjust them, not turn them upside down. (Too
+  // little disagreement is not a sign of the wrong class; its floor is applied afterwards.)
+  if (m[last] > 4 * prior[last]) {
+    std::snprintf(buf, sizeof buf, "disagreement among matches %.3g, over 4 x its prior %.3g",
+                  m[last], prior[last]);
+    return buf;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string DescribeValue(ComparisonKind kind, const FieldValue& f) {
   if (f.missing()) return "";
   switch (kind) {
     case ComparisonKind::kBirthDate:
@@ -319,20 +415,32 @@ std::string Describe(ComparisonKind kind, const FieldValue& f) {
   }
 }
 
-double Log2(double x) { return std::log2(std::max(x, 1e-300)); }
-
-void Normalize(std::vector<double>& v, double floor) {
-  double s = 0;
-  for (double& x : v) {
-    x = std::max(x, floor);
-    s += x;
-  }
-  for (double& x : v) x /= s;
-}
-
-}  // namespace
-
 // --- RecordNormalizer ---
+
+bool SplitCommaName(std::string_view given, std::string_view surname, std::string* given_out,
+                    std::string* surname_out) {
+  auto split = [](std::string_view s, std::string* before, std::string* after) {
+    size_t comma = s.find(',');
+    if (comma == std::string_view::npos) return false;
+    *before = FoldText(s.substr(0, comma)).empty() ? "" : std::string(s.substr(0, comma));
+    *after = FoldText(s.substr(comma + 1)).empty() ? "" : std::string(s.substr(comma + 1));
+    return !before->empty() && !after->empty();
+  };
+  std::string before, after;
+  if (given.find(',') != std::string_view::npos && split(given, &before, &after) &&
+      (FoldText(surname).empty() || FoldText(surname) == FoldText(before))) {
+    *given_out = after;
+    *surname_out = before;
+    return true;
+  }
+  if (surname.find(',') != std::string_view::npos && FoldText(given).empty() &&
+      split(surname, &before, &after)) {
+    *given_out = after;
+    *surname_out = before;
+    return true;
+  }
+  return false;
+}
 
 Result<RecordNormalizer> RecordNormalizer::Create(const MatchConfig& config,
                                                   const std::vector<std::string>& header) {
@@ -351,6 +459,9 @@ Result<RecordNormalizer> RecordNormalizer::Create(const MatchConfig& config,
     return InvalidArgument("id column '" + config.id_column + "' is not in the header");
   }
   for (const auto& spec : config.comparisons) {
+    int index = static_cast<int>(n.columns_.size());
+    if (spec.kind == ComparisonKind::kGivenName && n.given_ < 0) n.given_ = index;
+    if (spec.kind == ComparisonKind::kSurname && n.surname_ < 0) n.surname_ = index;
     std::vector<int> cols;
     for (const auto& c : spec.columns) {
       int i = find(c);
@@ -370,9 +481,18 @@ NormalizedRecord RecordNormalizer::Normalize(const std::vector<std::string>& row
   NormalizedRecord r;
   r.id = get(id_column_);
   r.values.reserve(columns_.size());
+  // "Müller, Johann" written into one of the name fields: the part before the comma is the
+  // surname, the rest the given name (only when the other field is empty or says the same).
+  std::string given, surname;
+  const bool names_split =
+      given_ >= 0 && surname_ >= 0 &&
+      SplitCommaName(get(columns_[given_][0]), get(columns_[surname_][0]), &given, &surname);
   for (size_t c = 0; c < columns_.size(); ++c) {
     const auto& cols = columns_[c];
-    r.values.push_back(NormalizeValue(config_.comparisons[c].kind, get(cols[0]),
+    const std::string& v1 = names_split && static_cast<int>(c) == given_     ? given
+                            : names_split && static_cast<int>(c) == surname_ ? surname
+                                                                             : get(cols[0]);
+    r.values.push_back(NormalizeValue(config_.comparisons[c].kind, v1,
                                       cols.size() > 1 ? get(cols[1]) : kEmpty, config_.region));
   }
   return r;
@@ -418,10 +538,21 @@ MatchModel MatchModel::Default(const MatchConfig& config) {
 
 void MatchModel::CacheWeights() {
   level_weights_.clear();
-  for (const auto& p : params_) {
+  with_placeholders_.clear();
+  placeholder_dates_.assign(params_.size(), {});
+  for (size_t i = 0; i < params_.size(); ++i) {
+    auto& p = params_[i];
     std::vector<double> w;
     for (size_t l = 0; l < p.m.size(); ++l) w.push_back(Log2(p.m[l] / p.u[l]));
     level_weights_.push_back(std::move(w));
+    std::sort(p.placeholders.begin(), p.placeholders.end());
+    if (p.placeholders.empty()) continue;
+    with_placeholders_.push_back(static_cast<int>(i));
+    if (config_.comparisons[i].kind == ComparisonKind::kBirthDate) {
+      // Dates are kept as their YYYYMMDD number, as FieldValue::num holds them.
+      for (const auto& v : p.placeholders) placeholder_dates_[i].push_back(std::atoi(v.c_str()));
+      std::sort(placeholder_dates_[i].begin(), placeholder_dates_[i].end());
+    }
   }
 }
 
@@ -431,11 +562,27 @@ ComparisonVector MatchModel::Compare(const NormalizedRecord& a, const Normalized
   return v;
 }
 
-double MatchModel::Probability(const NormalizedRecord& a, const NormalizedRecord& b) const {
+PairScore MatchModel::Score(const NormalizedRecord& a, const NormalizedRecord& b) const {
   // Batch scoring calls this for every candidate pair: the levels reuse one buffer per thread.
   thread_local ComparisonVector v;
   CompareInto(a, b, v);
-  return Evaluate(a, b, v, false).probability;
+  return Score(a, b, v);
+}
+
+PairScore MatchModel::Score(const NormalizedRecord& a, const NormalizedRecord& b,
+                            const ComparisonVector& v) const {
+  Explanation e = Evaluate(a, b, v, false);
+  return {e.probability, !e.conflict.empty()};
+}
+
+bool MatchModel::IsPlaceholder(size_t comparison, const FieldValue& f) const {
+  const auto& values = params_[comparison].placeholders;
+  if (values.empty()) return false;
+  if (config_.comparisons[comparison].kind == ComparisonKind::kBirthDate) {
+    const auto& nums = placeholder_dates_[comparison];
+    return std::binary_search(nums.begin(), nums.end(), f.num);
+  }
+  return std::binary_search(values.begin(), values.end(), f.a);
 }
 
 void MatchModel::CompareInto(const NormalizedRecord& a, const NormalizedRecord& b,
@@ -462,6 +609,48 @@ void MatchModel::CompareInto(const NormalizedRecord& a, const NormalizedRecord& 
       v.names_swapped = true;
     }
   }
+  // A placeholder agrees with itself on thousands of records and disagrees with every real
+  // value: neither says anything about the pair. Only agreement (and, for dates, the
+  // disagreement that would be a conflict) is looked up, so most pairs cost nothing here.
+  for (int i : with_placeholders_) {
+    int l = v.levels[i];
+    bool dates = config_.comparisons[i].kind == ComparisonKind::kBirthDate;
+    if (l == 0 ? IsPlaceholder(i, a.values[i])
+               : dates && l == LastLevel(ComparisonKind::kBirthDate) &&
+                     (IsPlaceholder(i, a.values[i]) || IsPlaceholder(i, b.values[i]))) {
+      v.levels[i] = -1;
+    }
+  }
+}
+
+int MatchModel::Conflict(const NormalizedRecord& a, const NormalizedRecord& b,
+                         const ComparisonVector& v) const {
+  const size_t n = config_.comparisons.size();
+  for (size_t i = 0; i < n; ++i) {
+    int l = v.levels[i];
+    if (l < 0) continue;
+    switch (config_.comparisons[i].kind) {
+      case ComparisonKind::kBirthDate:
+        // Two real dates that no typing error turns into each other: two people (namesakes,
+        // father and son). Unparseable digits are not dates and decide nothing.
+        if (l == LastLevel(ComparisonKind::kBirthDate) && a.values[i].num != 0 &&
+            b.values[i].num != 0) {
+          return static_cast<int>(i);
+        }
+        break;
+      case ComparisonKind::kGivenName:
+        // Different first names (not an initial of the other, not a nickname, not a typo, not
+        // swapped with the surname): two people, however much else they share (twins,
+        // siblings, a couple with one e-mail address).
+        if (l == LastLevel(ComparisonKind::kGivenName) && !v.names_swapped) {
+          return static_cast<int>(i);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  return -1;
 }
 
 void MatchModel::Discounts(const int8_t* levels, bool names_swapped, bool* household,
@@ -477,10 +666,7 @@ void MatchModel::Discounts(const int8_t* levels, bool names_swapped, bool* house
       case ComparisonKind::kBirthDate:
         strong_personal |= l <= 2;
         break;
-      case ComparisonKind::kEmail:
-      case ComparisonKind::kPhone:
-        strong_personal |= l == 0;
-        break;
+      // Not e-mail or phone: families share an address and a landline.
       case ComparisonKind::kId:
         strong_personal |= l <= 1;
         break;
@@ -552,13 +738,14 @@ Explanation MatchModel::Evaluate(const NormalizedRecord& a, const NormalizedReco
       f.level_index = l;
       f.level = l < 0 ? "missing" : LevelNames(spec.kind)[l];
       f.weight = w;
-      f.left = Describe(spec.kind, a.values[i]);
-      f.right = Describe(spec.kind, b.values[i]);
+      f.left = DescribeValue(spec.kind, a.values[i]);
+      f.right = DescribeValue(spec.kind, b.values[i]);
       f.note = note;
     }
   }
   e.total_weight = total;
   e.probability = total > 60 ? 1.0 : total < -60 ? 0.0 : std::exp2(total) / (1 + std::exp2(total));
+  if (int c = Conflict(a, b, v); c >= 0) e.conflict = config_.comparisons[c].name;
   for (const auto& rule : rules_) {
     bool all = true;
     for (int i : rule) all = all && v.levels[i] == 0;
@@ -573,11 +760,6 @@ Explanation MatchModel::Evaluate(const NormalizedRecord& a, const NormalizedReco
   return e;
 }
 
-double MatchModel::Probability(const NormalizedRecord& a, const NormalizedRecord& b,
-                               const ComparisonVector& v) const {
-  return Evaluate(a, b, v, false).probability;
-}
-
 Explanation MatchModel::Explain(const NormalizedRecord& a, const NormalizedRecord& b) const {
   return Evaluate(a, b, Compare(a, b), true);
 }
@@ -586,23 +768,13 @@ TrainingReport MatchModel::Train(const std::vector<NormalizedRecord>& records,
                                  const std::vector<std::pair<uint32_t, uint32_t>>& candidates,
                                  size_t random_pairs, uint64_t seed) {
   TrainingReport report;
+  report.records = records.size();
   const size_t n = config_.comparisons.size();
   if (records.size() < std::max<size_t>(config_.min_records_to_train, 2) || candidates.empty()) {
+    training_ = report;
     return report;
   }
-  // Term frequencies.
-  for (size_t i = 0; i < n; ++i) {
-    if (!UsesTermFrequency(config_.comparisons[i].kind)) continue;
-    auto& p = params_[i];
-    p.tf.clear();
-    p.tf_total = 0;
-    for (const auto& r : records) {
-      std::string_view v = TfValue(config_.comparisons[i].kind, r.values[i]);
-      if (v.empty()) continue;
-      ++p.tf[std::string(v)];
-      ++p.tf_total;
-    }
-  }
+  CountValues(records);
   // u from random pairs: what agreement looks like between (almost surely) different people.
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<size_t> pick(0, records.size() - 1);
@@ -652,67 +824,38 @@ TrainingReport MatchModel::Train(const std::vector<NormalizedRecord>& records,
       for (auto& [k, c] : part) patterns[k] += c;
   }
   report.candidate_pairs = candidates.size();
-  std::vector<std::vector<double>> m(n), uc(n);
+  std::vector<std::vector<double>> m(n), u(n);
   for (size_t i = 0; i < n; ++i) {
     m[i] = params_[i].m;
-    uc[i] = params_[i].u;
+    u[i] = params_[i].u;
   }
   double lambda_c = 0.3;
   int it = 0;
   for (; it < 100; ++it) {
-    std::vector<std::vector<double>> mnum(n), unum(n);
-    for (size_t i = 0; i < n; ++i) {
-      mnum[i].assign(m[i].size(), 0);
-      unum[i].assign(m[i].size(), 0);
-    }
+    std::vector<std::vector<double>> mnum(n);
+    for (size_t i = 0; i < n; ++i) mnum[i].assign(m[i].size(), 0);
     double total_match = 0, total = 0;
     for (const auto& [key, count] : patterns) {
       const int8_t* levels = reinterpret_cast<const int8_t*>(key.data());
-      bool household = false, neighbour = false;
-      Discounts(levels, false, &household, &neighbour);
-      const bool moved = address_ >= 0 && levels[address_] == LastLevel(ComparisonKind::kAddress);
-      double w = std::log(lambda_c / (1 - lambda_c));
-      for (size_t i = 0; i < n; ++i) {
-        int l = levels[i];
-        if (l < 0) continue;
-        double wi = std::log(m[i][l] / uc[i][l]);
-        ComparisonKind kind = config_.comparisons[i].kind;
-        // The same discounts as in scoring, or EM learns "lives together" as "is the same".
-        if (wi < 0 && moved &&
-            (kind == ComparisonKind::kPostcode || kind == ComparisonKind::kCity)) {
-          wi = 0;
-        }
-        if (wi > 0 &&
-            ((household && SharedByHousehold(kind)) ||
-             (kind == ComparisonKind::kCity && postcode_ >= 0 && levels[postcode_] == 0) ||
-             (neighbour && SharedByStreet(kind)))) {
-          wi = 0;
-        }
-        w += wi;
-      }
-      double pm = 1.0 / (1.0 + std::exp(-w));
+      double pm = MatchPosterior(levels, m, u, lambda_c);
       total_match += pm * count;
       total += count;
       for (size_t i = 0; i < n; ++i) {
-        int l = static_cast<int8_t>(key[i]);
-        if (l < 0) continue;
-        mnum[i][l] += pm * count;
-        unum[i][l] += (1 - pm) * count;
+        int l = levels[i];
+        if (l >= 0) mnum[i][l] += pm * count;
       }
     }
     double delta = 0;
+    // The built-in m act as a prior worth kPriorPairs matches, so a level that EM sees
+    // rarely (a moved address) keeps a plausible probability instead of collapsing to 0.
+    const double kPriorPairs = std::max(50.0, 0.01 * static_cast<double>(candidates.size()));
     for (size_t i = 0; i < n; ++i) {
-      std::vector<double> nm = mnum[i], nu = unum[i];
-      // The built-in m act as a prior worth kPriorPairs matches, so a level that EM sees
-      // rarely (a moved address) keeps a plausible probability instead of collapsing to 0.
-      const double kPriorPairs = std::max(50.0, 0.01 * static_cast<double>(candidates.size()));
+      std::vector<double> nm = mnum[i];
       const ComparisonParams defaults = DefaultParams(config_.comparisons[i].kind);
       for (size_t l = 0; l < nm.size(); ++l) nm[l] += kPriorPairs * defaults.m[l];
       Normalize(nm, 1e-3);
-      Normalize(nu, 1e-6);
       for (size_t l = 0; l < nm.size(); ++l) delta = std::max(delta, std::fabs(nm[l] - m[i][l]));
       m[i] = nm;
-      uc[i] = nu;
     }
     double new_lambda = std::clamp(total_match / total, 1e-6, 0.999);
     delta = std::max(delta, std::fabs(new_lambda - lambda_c));
@@ -720,10 +863,36 @@ TrainingReport MatchModel::Train(const std::vector<NormalizedRecord>& records,
     if (delta < 1e-5) break;
   }
   report.em_iterations = it + 1;
+  // Guards: EM's m is used only where it still separates matches from random pairs and stays
+  // within a factor of the prior. A failed identifier (birth date, e-mail, phone, id) or two
+  // failed comparisons mean EM's "match" class is not "the same person" (typically: namesakes),
+  // and then no m of that class is trusted.
+  std::vector<std::string> guards(n);
+  int failed = 0;
+  bool identifier_failed = false;
   for (size_t i = 0; i < n; ++i) {
+    const ComparisonKind kind = config_.comparisons[i].kind;
+    guards[i] = EmGuard(m[i], u[i], DefaultParams(kind).m);
+    if (guards[i].empty()) continue;
+    ++failed;
+    identifier_failed |= kind == ComparisonKind::kBirthDate || kind == ComparisonKind::kEmail ||
+                         kind == ComparisonKind::kPhone || kind == ComparisonKind::kId;
+  }
+  const bool distrust_all = identifier_failed || failed >= 2;
+  for (size_t i = 0; i < n; ++i) {
+    ComparisonTraining t;
+    t.name = config_.comparisons[i].name;
+    t.m_em = m[i];
+    const ComparisonParams defaults = DefaultParams(config_.comparisons[i].kind);
+    if (!guards[i].empty() || distrust_all) {
+      t.fallback = true;
+      t.guard = !guards[i].empty() ? guards[i]
+                                   : "EM's match class failed the guards of " +
+                                         std::to_string(failed) + " comparison(s)";
+      m[i] = defaults.m;
+    }
     // People move, change e-mail and phone: disagreement keeps at least half its built-in
     // probability among matches, or EM (which sees few such matches) turns it into a veto.
-    const ComparisonParams defaults = DefaultParams(config_.comparisons[i].kind);
     size_t last = m[i].size() - 1;
     if (m[i][last] < 0.5 * defaults.m[last]) {
       double rest = 1 - m[i][last];
@@ -739,8 +908,23 @@ TrainingReport MatchModel::Train(const std::vector<NormalizedRecord>& records,
       double ratio_prev = p.m[l - 1] / p.u[l - 1];
       if (p.m[l] / p.u[l] > ratio_prev) p.u[l] = p.m[l] / ratio_prev;
     }
+    t.m = p.m;
+    t.u = p.u;
+    t.placeholders = p.placeholders.size();
+    report.comparisons.push_back(std::move(t));
   }
   CacheWeights();
+  // The share of matches among candidates for the parameters actually used (EM's own
+  // estimate belongs to its class, which a guard may just have rejected).
+  for (int k = 0; k < 20; ++k) {
+    double total_match = 0, total = 0;
+    for (const auto& [key, count] : patterns) {
+      total_match +=
+          MatchPosterior(reinterpret_cast<const int8_t*>(key.data()), m, u, lambda_c) * count;
+      total += count;
+    }
+    lambda_c = std::clamp(total_match / total, 1e-6, 0.999);
+  }
   // Prior over all pairs: the expected matches among candidates, spread over every pair
   // (blocking is assumed to miss few matches).
   double all_pairs = 0.5 * static_cast<double>(records.size()) * (records.size() - 1);
@@ -748,7 +932,72 @@ TrainingReport MatchModel::Train(const std::vector<NormalizedRecord>& records,
   trained_ = true;
   report.trained = true;
   report.lambda = lambda_;
+  training_ = report;
   return report;
+}
+
+void MatchModel::CountValues(const std::vector<NormalizedRecord>& records) {
+  const size_t n = config_.comparisons.size();
+  for (size_t i = 0; i < n; ++i) {
+    const ComparisonKind kind = config_.comparisons[i].kind;
+    auto& p = params_[i];
+    if (UsesTermFrequency(kind)) {
+      p.tf.clear();
+      p.tf_total = 0;
+      for (const auto& r : records) {
+        std::string_view v = TfValue(kind, r.values[i]);
+        if (v.empty()) continue;
+        ++p.tf[std::string(v)];
+        ++p.tf_total;
+      }
+    }
+    if (MayHavePlaceholders(kind)) {
+      // A value shared by ten times more records than values are on average, and by more than
+      // ten: thousands of "01.01.1970", a shop's "keine@email.de". Real families share an
+      // address or a landline among a handful, far below this.
+      std::unordered_map<std::string, uint32_t> counts;
+      uint64_t total = 0;
+      for (const auto& r : records) {
+        std::string key = PlaceholderKey(kind, r.values[i]);
+        if (key.empty()) continue;
+        ++counts[key];
+        ++total;
+      }
+      p.placeholders.clear();
+      if (counts.empty()) continue;
+      double limit = std::max(10.0, 10.0 * static_cast<double>(total) / counts.size());
+      for (const auto& [value, count] : counts) {
+        if (count > limit) p.placeholders.push_back(value);
+      }
+    }
+  }
+  CacheWeights();
+}
+
+double MatchModel::MatchPosterior(const int8_t* levels, const std::vector<std::vector<double>>& m,
+                                  const std::vector<std::vector<double>>& u, double lambda) const {
+  const size_t n = config_.comparisons.size();
+  bool household = false, neighbour = false;
+  Discounts(levels, false, &household, &neighbour);
+  const bool moved = address_ >= 0 && levels[address_] == LastLevel(ComparisonKind::kAddress);
+  double w = std::log(lambda / (1 - lambda));
+  for (size_t i = 0; i < n; ++i) {
+    int l = levels[i];
+    if (l < 0) continue;
+    double wi = std::log(m[i][l] / u[i][l]);
+    ComparisonKind kind = config_.comparisons[i].kind;
+    // The same discounts as in scoring, or EM learns "lives together" as "is the same".
+    if (wi < 0 && moved && (kind == ComparisonKind::kPostcode || kind == ComparisonKind::kCity)) {
+      wi = 0;
+    }
+    if (wi > 0 && ((household && SharedByHousehold(kind)) ||
+                   (kind == ComparisonKind::kCity && postcode_ >= 0 && levels[postcode_] == 0) ||
+                   (neighbour && SharedByStreet(kind)))) {
+      wi = 0;
+    }
+    w += wi;
+  }
+  return 1.0 / (1.0 + std::exp(-w));
 }
 
 // --- Explanation ---
@@ -770,6 +1019,10 @@ std::string Explanation::ToText() const {
                 probability, rule.empty() ? "" : "  rule: ", rule.c_str(),
                 names_swapped ? "  (given name and surname swapped)" : "");
   out += buf;
+  if (!conflict.empty()) {
+    out += "  conflict: " + conflict +
+           " speaks strongly against one person (never linked automatically)\n";
+  }
   return out;
 }
 
@@ -789,7 +1042,63 @@ Json Explanation::ToJson() const {
   j["total_weight"] = total_weight;
   j["probability"] = probability;
   if (!rule.empty()) j["rule"] = rule;
+  if (!conflict.empty()) j["conflict"] = conflict;
   if (names_swapped) j["names_swapped"] = true;
+  return j;
+}
+
+// --- Training report ---
+
+std::string TrainingReport::ToText(const MatchConfig& config) const {
+  std::string out;
+  char buf[512];
+  if (!trained) {
+    std::snprintf(buf, sizeof buf, "model: built-in parameters (%zu records, training needs %zu)\n",
+                  records, config.min_records_to_train);
+    return buf;
+  }
+  std::snprintf(buf, sizeof buf,
+                "model: trained on %zu records (u from %zu random pairs, m by EM over %zu "
+                "candidate pairs, %d iterations), lambda %.3g\n",
+                records, random_pairs, candidate_pairs, em_iterations, lambda);
+  out += buf;
+  for (size_t i = 0; i < comparisons.size() && i < config.comparisons.size(); ++i) {
+    const ComparisonTraining& c = comparisons[i];
+    std::snprintf(buf, sizeof buf, "  %s: %s%s%s\n", c.name.c_str(),
+                  c.fallback ? "prior m (EM rejected: " : "m from EM",
+                  c.fallback ? c.guard.c_str() : "", c.fallback ? ")" : "");
+    out += buf;
+    if (c.placeholders > 0) {
+      std::snprintf(buf, sizeof buf, "    %zu frequent value(s) compared as missing\n",
+                    c.placeholders);
+      out += buf;
+    }
+    const auto& names = LevelNames(config.comparisons[i].kind);
+    for (size_t l = 0; l < c.m.size() && l < names.size(); ++l) {
+      std::snprintf(buf, sizeof buf, "    %-30s m %-9.3g u %-9.3g weight %+6.2f   (EM m %.3g)\n",
+                    names[l].c_str(), c.m[l], c.u[l], std::log2(c.m[l] / c.u[l]),
+                    l < c.m_em.size() ? c.m_em[l] : 0.0);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+Json TrainingReport::ToJson() const {
+  Json j = {{"trained", trained},
+            {"records", records},
+            {"random_pairs", random_pairs},
+            {"candidate_pairs", candidate_pairs},
+            {"em_iterations", em_iterations},
+            {"lambda", lambda}};
+  Json comps = Json::array();
+  for (const auto& c : comparisons) {
+    Json x = {{"name", c.name}, {"m", c.m}, {"u", c.u}, {"m_em", c.m_em}, {"fallback", c.fallback}};
+    if (!c.guard.empty()) x["guard"] = c.guard;
+    if (c.placeholders > 0) x["placeholders"] = c.placeholders;
+    comps.push_back(std::move(x));
+  }
+  j["comparisons"] = std::move(comps);
   return j;
 }
 
@@ -802,6 +1111,7 @@ Json MatchModel::ToJson() const {
   c["id"] = config_.id_column;
   c["region"] = config_.region;
   c["threshold"] = config_.threshold;
+  c["review_threshold"] = config_.review_threshold;
   c["max_block_size"] = config_.max_block_size;
   c["min_records_to_train"] = config_.min_records_to_train;
   c["blocking"] = config_.blocking;
@@ -822,12 +1132,14 @@ Json MatchModel::ToJson() const {
       x["tf_total"] = p.tf_total;
       x["tf"] = std::move(tf);
     }
+    if (!p.placeholders.empty()) x["placeholders"] = p.placeholders;
     comps.push_back(std::move(x));
   }
   c["comparisons"] = std::move(comps);
   j["config"] = std::move(c);
   j["lambda"] = lambda_;
   j["trained"] = trained_;
+  if (trained_) j["training"] = training_.ToJson();
   return j;
 }
 
@@ -841,6 +1153,7 @@ Result<MatchModel> MatchModel::FromJson(const Json& j) {
     config.id_column = c.at("id").get<std::string>();
     config.region = c.value("region", "DE");
     config.threshold = c.value("threshold", 0.5);
+    config.review_threshold = c.value("review_threshold", std::min(0.2, config.threshold));
     config.max_block_size = c.value("max_block_size", size_t{100});
     config.min_records_to_train = c.value("min_records_to_train", size_t{1000});
     config.blocking = c.at("blocking").get<std::vector<std::vector<std::string>>>();
@@ -868,6 +1181,9 @@ Result<MatchModel> MatchModel::FromJson(const Json& j) {
         p.tf_total = x.at("tf_total").get<uint64_t>();
         for (const auto& [v, count] : x.at("tf").items()) p.tf[v] = count.get<uint32_t>();
       }
+      if (x.contains("placeholders")) {
+        p.placeholders = x.at("placeholders").get<std::vector<std::string>>();
+      }
       config.comparisons.push_back(std::move(s));
       params.push_back(std::move(p));
     }
@@ -878,6 +1194,8 @@ Result<MatchModel> MatchModel::FromJson(const Json& j) {
     if (!(m.lambda_ > 0 && m.lambda_ < 1))
       return InvalidArgument("lambda must lie in (0, 1)", "lambda");
     m.trained_ = j.value("trained", false);
+    m.training_.trained = m.trained_;
+    m.training_.lambda = m.lambda_;
     return m;
   } catch (const Json::exception& e) {
     return InvalidArgument(std::string("match model: ") + e.what());

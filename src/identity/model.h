@@ -1,7 +1,13 @@
 // The Fellegi–Sunter match model: records normalized per comparison, comparison levels,
-// m/u probabilities per level (built-in defaults, or u from random pairs and m by EM),
-// term-frequency adjustment for exact name and city agreement, deterministic rules, and
-// explanations of a pair's score field by field.
+// m/u probabilities per level (built-in defaults, or u from random pairs and m by EM with
+// guards), term-frequency adjustment for exact name and city agreement, values so frequent
+// that they are placeholders, deterministic rules, conflicts (strong evidence against: a
+// different birth date, a different first name), and explanations of a pair's score.
+//
+// Why guards: on large files most blocked pairs are namesakes, and EM happily learns "same
+// name" as the match class, after which a different birth date costs almost nothing. u comes
+// from random pairs and stays fixed; an m that EM moves to where the comparison no longer
+// separates matches from random pairs is replaced by its built-in prior, and the report says so.
 //
 // Thread-safety: a MatchModel and a RecordNormalizer are immutable after construction or
 // training, so Compare/Score/Explain may run concurrently from any number of threads.
@@ -34,6 +40,9 @@ struct NormalizedRecord {
   std::vector<FieldValue> values;
 };
 
+// A value as explanations show it: "1980-05-17", "hauptstr 5a", "anna@web.de (tag shop)".
+std::string DescribeValue(ComparisonKind kind, const FieldValue& f);
+
 // Turns rows of one header into NormalizedRecords for a resolved config.
 class RecordNormalizer {
  public:
@@ -55,12 +64,26 @@ class RecordNormalizer {
   std::vector<std::string> header_lower_;  // for Normalize(Fields), which runs per record
   int id_column_ = 0;
   std::vector<std::vector<int>> columns_;  // per comparison
+  int given_ = -1, surname_ = -1;          // comparisons of the name fields, if any
 };
+
+// "Müller, Johann" in the given-name field (with the surname field empty or "Müller"), or in
+// the surname field with the given-name field empty: the given name and surname it means.
+// False, leaving the outputs alone, for anything else.
+bool SplitCommaName(std::string_view given, std::string_view surname, std::string* given_out,
+                    std::string* surname_out);
 
 // Levels of one pair, one per comparison; -1 where either side is missing.
 struct ComparisonVector {
   std::vector<int8_t> levels;
   bool names_swapped = false;
+};
+
+// What decided a pair: its probability, and whether it carries strong evidence against being
+// one person (a conflict), which no amount of agreement elsewhere may outvote automatically.
+struct PairScore {
+  double probability = 0;
+  bool conflict = false;
 };
 
 struct FieldExplanation {
@@ -79,6 +102,7 @@ struct Explanation {
   double total_weight = 0;  // prior + Σ field weights
   double probability = 0;   // 2^w / (1 + 2^w), or 1 when a deterministic rule fired
   std::string rule;         // the deterministic rule that fired, e.g. "email+birth_date"
+  std::string conflict;     // the comparison that speaks strongly against ("" if none)
   bool names_swapped = false;
 
   // A table, one line per field, then the total, e.g. "surname  exact  +8.81 ...".
@@ -92,14 +116,33 @@ struct ComparisonParams {
   // `tf_total` non-missing values. Empty: no adjustment.
   std::unordered_map<std::string, uint32_t> tf;
   uint64_t tf_total = 0;
+  // Values so frequent that they stand for "unknown" (kBirthDate: 01.01.1970 on thousands of
+  // records; kEmail, kPhone: a shop's "keine@mail.de"): compared as missing. Sorted.
+  std::vector<std::string> placeholders;
+};
+
+// What training did for one comparison.
+struct ComparisonTraining {
+  std::string name;
+  std::vector<double> m_em;  // as EM estimated it
+  std::vector<double> m, u;  // as used
+  bool fallback = false;     // m_em failed a guard: the built-in prior m is used
+  std::string guard;         // why, when it failed
+  size_t placeholders = 0;   // frequent values treated as missing
 };
 
 struct TrainingReport {
   bool trained = false;  // false: built-in defaults kept (too few records)
+  size_t records = 0;
   size_t random_pairs = 0;
   size_t candidate_pairs = 0;
   int em_iterations = 0;
   double lambda = 0;
+  std::vector<ComparisonTraining> comparisons;
+
+  // One line per comparison and level: m, u, weight, and the guard's verdict.
+  std::string ToText(const MatchConfig& config) const;
+  Json ToJson() const;
 };
 
 class MatchModel {
@@ -118,16 +161,20 @@ class MatchModel {
   ComparisonVector Compare(const NormalizedRecord& a, const NormalizedRecord& b) const;
   // Compare into a caller's buffer: no allocation per pair when `v` is reused.
   void CompareInto(const NormalizedRecord& a, const NormalizedRecord& b, ComparisonVector& v) const;
-  // Match probability of a compared pair (deterministic rules included).
-  double Probability(const NormalizedRecord& a, const NormalizedRecord& b,
-                     const ComparisonVector& v) const;
-  double Probability(const NormalizedRecord& a, const NormalizedRecord& b) const;
+  // Match probability of a compared pair (deterministic rules included) and its conflict.
+  PairScore Score(const NormalizedRecord& a, const NormalizedRecord& b,
+                  const ComparisonVector& v) const;
+  PairScore Score(const NormalizedRecord& a, const NormalizedRecord& b) const;
+  double Probability(const NormalizedRecord& a, const NormalizedRecord& b) const {
+    return Score(a, b).probability;
+  }
   Explanation Explain(const NormalizedRecord& a, const NormalizedRecord& b) const;
 
   const MatchConfig& config() const { return config_; }
   const std::vector<ComparisonParams>& params() const { return params_; }
   double lambda() const { return lambda_; }
   bool trained() const { return trained_; }
+  const TrainingReport& training() const { return training_; }
 
   // {"version":1,"config":{...},"lambda":..,"comparisons":[{"name","m":[],"u":[],
   //  "tf_total":N,"tf":{value:count}}]}; term frequencies with count 1 are not stored.
@@ -139,15 +186,27 @@ class MatchModel {
   // log2(m / u) per comparison and level, from params_: set wherever params_ change.
   void CacheWeights();
   void Discounts(const int8_t* levels, bool names_swapped, bool* household, bool* neighbour) const;
+  // Term frequencies and placeholders (values so frequent they mean "unknown") of `records`.
+  void CountValues(const std::vector<NormalizedRecord>& records);
+  // P(match) of a comparison pattern under m, u and λ, with the discounts of scoring.
+  double MatchPosterior(const int8_t* levels, const std::vector<std::vector<double>>& m,
+                        const std::vector<std::vector<double>>& u, double lambda) const;
+  // Index of the comparison that speaks strongly against the pair, or -1.
+  int Conflict(const NormalizedRecord& a, const NormalizedRecord& b,
+               const ComparisonVector& v) const;
+  bool IsPlaceholder(size_t comparison, const FieldValue& f) const;
   Explanation Evaluate(const NormalizedRecord& a, const NormalizedRecord& b,
                        const ComparisonVector& v, bool with_text) const;
 
   MatchConfig config_;
   std::vector<ComparisonParams> params_;
   std::vector<std::vector<double>> level_weights_;
+  std::vector<int> with_placeholders_;                   // comparisons that have any
+  std::vector<std::vector<int32_t>> placeholder_dates_;  // per comparison, sorted (dates)
   std::vector<std::vector<int>> rules_;  // comparison indices per deterministic rule
   double lambda_ = 1e-6;
   bool trained_ = false;
+  TrainingReport training_;
   int given_ = -1, surname_ = -1, address_ = -1, postcode_ = -1;  // indices of special comparisons
 };
 

@@ -116,16 +116,47 @@ TEST(Clustering, ChainDoesNotGlueLargeGroups) {
   std::vector<ScoredPair> pairs = {{0, 1, 0.99}, {1, 2, 0.99}, {0, 2, 0.99}, {3, 4, 0.99},
                                    {4, 5, 0.99}, {3, 5, 0.99}, {2, 3, 0.95}};
   ClusterStats stats;
+  std::vector<ScoredPair> review;
   auto c = ClusterPairs(
-      6, pairs, [](uint32_t, uint32_t) { return 0.01; }, ClusterOptions{}, &stats);
+      6, pairs,
+      [](uint32_t, uint32_t) {
+        return PairScore{0.01, false};
+      },
+      ClusterOptions{}, &stats, &review);
   EXPECT_EQ(c[0], c[2]);
   EXPECT_EQ(c[3], c[5]);
   EXPECT_NE(c[2], c[3]);
-  EXPECT_EQ(stats.refused_merges, 1u);
+  EXPECT_EQ(stats.refused_weak, 1u);
+  ASSERT_EQ(review.size(), 1u);
+  EXPECT_EQ(review[0].a, 2u);
   // The same bridge between two groups whose cross pairs agree is merged.
   auto merged = ClusterPairs(
-      6, pairs, [](uint32_t, uint32_t) { return 0.9; }, ClusterOptions{}, nullptr);
+      6, pairs,
+      [](uint32_t, uint32_t) {
+        return PairScore{0.9, false};
+      },
+      ClusterOptions{}, nullptr);
   EXPECT_EQ(merged[0], merged[5]);
+}
+
+TEST(Clustering, OneConflictKeepsTwoGroupsApartHoweverStrongTheBridge) {
+  // "J. Müller" (2) links strongly to Johann (0, 1) and to Jakob (3); Johann and Jakob have
+  // different birth dates. J. joins the stronger side; the other merge is refused and reviewed.
+  std::vector<ScoredPair> pairs = {{0, 1, 0.999}, {1, 2, 0.99}, {2, 3, 0.98}, {0, 2, 0.99}};
+  ClusterStats stats;
+  std::vector<ScoredPair> review;
+  auto c = ClusterPairs(
+      4, pairs,
+      [](uint32_t x, uint32_t y) {
+        bool jakob = x == 3 || y == 3;
+        return PairScore{jakob ? 0.97 : 0.99, jakob};
+      },
+      ClusterOptions{}, &stats, &review);
+  EXPECT_EQ(c[0], c[2]);
+  EXPECT_NE(c[2], c[3]);
+  EXPECT_EQ(stats.refused_conflict, 1u);
+  ASSERT_EQ(review.size(), 1u);
+  EXPECT_EQ(review[0].b, 3u);
 }
 
 TEST(MatchIndex, AddMatchRemove) {

@@ -183,14 +183,15 @@ const std::unordered_map<std::string_view, std::string_view>& Nicknames() {
         "josef joseph sepp seppl jupp joe jo",
         "william bill billy will willy liam",
         "wilhelm willi willy wim helm",
-        "robert bob bobby rob robbie",
+        "robert bob bobby rob robbie robby",
         "richard dick rick ricky rich",
-        "elisabeth elizabeth liz lisa lise elise liese lisbeth beth betty bettina sissi",
+        "elisabeth elizabeth liz lisa lise elise liese liesel liesl lisbeth beth betty bettina "
+        "sissi",
         "margarete margarethe margaret grete gretel maggie meg peggy greta",
-        "katharina katherine catherine kathrin katrin kathy kate katie kati kaethe",
+        "katharina katherine catherine kathrin katrin kathy kate katie kati kathi kaethe",
         "christian chris christ",
         "christoph christopher chris stoffel",
-        "christina christine kristina tina chrissi",
+        "christina christine kristina tina chrissi christl",
         "michael michi mike micha mick",
         "alexander alex sascha xander",
         "alexandra alex sandra sascha",
@@ -198,7 +199,7 @@ const std::unordered_map<std::string_view, std::string_view>& Nicknames() {
         "thomas tom tommy thom",
         "matthias mathias matthew matt matze hias",
         "nikolaus nicholas nicolas klaus claus niko nico nick",
-        "friedrich fritz fred",
+        "friedrich fritz fritzi fred",
         "frederick fred freddy",
         "heinrich heinz henry hank hinnerk",
         "ludwig lutz louis lou",
@@ -208,7 +209,7 @@ const std::unordered_map<std::string_view, std::string_view>& Nicknames() {
         "franziska franzi fanny",
         "franz francis frank",
         "susanne susanna susan sue susi sanne",
-        "barbara babs barbi",
+        "barbara babs barbi babsi",
         "jakob jacob jake jack",
         "james jim jimmy jamie",
         "joanna johanna hanna hanne jo",
@@ -233,6 +234,7 @@ const std::unordered_map<std::string_view, std::string_view>& Nicknames() {
         "zachary zach zack",
         "timothy tim timmy",
         "stephen steven steve stefan steffen",
+        "stefanie stephanie steffi steffie",
         "peter pete",
         "philipp phillip philip phil",
         "gottfried gottlieb friedel",
@@ -260,7 +262,39 @@ const std::unordered_map<std::string_view, std::string_view>& Nicknames() {
         "madison maddie",
         "mitchell mitch",
         "lachlan lachie",
-        "hamish"};
+        "hamish",
+        "maximilian max maxi",
+        "sebastian basti",
+        "florian flo",
+        "tobias tobi",
+        "dominik domi dome",
+        "patrick paddy",
+        "theresia theresa therese resi resl",
+        "rosemarie rosi",
+        "hannelore lore",
+        "gertrud gertraud trude trudi",
+        "charlotte lotte lotti",
+        "konstantinos konstantin kostas costas",
+        "hildegard hilde hildi",
+        "elfriede elfi friedl",
+        "brigitte gitte biggi",
+        "monika moni",
+        "veronika vroni",
+        "sabine bine",
+        "ferdinand ferdl ferdi",
+        "leopold poldi",
+        "alois loisl",
+        "siegfried siggi",
+        "manfred manni",
+        "helmut helmi",
+        "wilhelmine mina minna",
+        "adelheid heidi",
+        "mathilde tilde tilly",
+        "irmgard irmi",
+        "renate reni",
+        "benedikt bene",
+        "ulrike rike",
+        "mohammed muhammad mohamed mohammad"};
     auto* m = new std::unordered_map<std::string_view, std::string_view>();
     for (std::string_view group : kGroups) {
       std::string_view canonical = group.substr(0, group.find(' '));
@@ -532,9 +566,11 @@ std::optional<EmailAddress> NormalizeEmail(std::string_view raw) {
   return e;
 }
 
-std::optional<Date> ParseDate(std::string_view raw) {
+namespace {
+
+// The calendar date a raw value spells, before asking whether it is plausible.
+std::optional<Date> ParseDateParts(std::string_view raw) {
   std::string t = Trim(raw);
-  if (IsPlaceholder(t)) return std::nullopt;
   // Cut a time part ("1980-05-17T00:00:00Z", "17.05.1980 00:00").
   size_t cut = t.find_first_of("T ");
   if (cut != std::string::npos && cut >= 8) t.resize(cut);
@@ -574,12 +610,32 @@ std::optional<Date> ParseDate(std::string_view raw) {
     }
   }
   static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (d.year < 1800 || d.year > 2200 || d.month < 1 || d.month > 12 || d.day < 1 ||
-      d.day > kDays[d.month - 1]) {
+  if (d.year < 1 || d.month < 1 || d.month > 12 || d.day < 1 || d.day > kDays[d.month - 1]) {
     return std::nullopt;
   }
-  if (d.year == 1900 && d.month == 1 && d.day == 1) return std::nullopt;
   return d;
+}
+
+// Dates that systems and clerks write for "unknown": the zero dates of spreadsheets
+// (30.12.1899) and Unix (01.01.1970), 01.01.1900/1901, and anything before 1900 or after
+// 2200, which no living customer was born on.
+bool IsPlaceholderDateValue(const Date& d) {
+  if (d.year < 1900 || d.year > 2200) return true;
+  if (d.month != 1 || d.day != 1) return false;
+  return d.year == 1900 || d.year == 1901 || d.year == 1970;
+}
+
+}  // namespace
+
+std::optional<Date> ParseDate(std::string_view raw) {
+  std::optional<Date> d = ParseDateParts(raw);
+  if (!d || IsPlaceholderDateValue(*d)) return std::nullopt;
+  return d;
+}
+
+bool IsPlaceholderDate(std::string_view raw) {
+  std::optional<Date> d = ParseDateParts(raw);
+  return d && IsPlaceholderDateValue(*d);
 }
 
 }  // namespace rapport::identity

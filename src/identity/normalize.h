@@ -73,8 +73,11 @@ struct Date {
   bool operator==(const Date&) const = default;
 };
 // ISO "1980-05-17", compact "19800517", German "17.05.1980", "17/05/1980" (day first
-// unless the first part exceeds 12). Placeholders (1900-01-01, 0000-00-00, 9999-12-31) and
+// unless the first part exceeds 12). Placeholders (see IsPlaceholderDate, 0000-00-00) and
 // impossible dates give std::nullopt.
 std::optional<Date> ParseDate(std::string_view raw);
+// A well-formed date that stands for "unknown": 01.01.1900, 01.01.1901, 01.01.1970, the
+// spreadsheet zero 30.12.1899, any year before 1900 or after 2200.
+bool IsPlaceholderDate(std::string_view raw);
 
 }  // namespace rapport::identity

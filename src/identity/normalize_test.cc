@@ -111,6 +111,19 @@ TEST(Date, Formats) {
   EXPECT_FALSE(ParseDate("").has_value());
 }
 
+TEST(Date, PlaceholdersAreUnknownNotABirthday) {
+  for (const char* p :
+       {"01.01.1900", "1.1.1970", "1901-01-01", "30.12.1899", "1800-05-17", "31.12.9999"}) {
+    EXPECT_FALSE(ParseDate(p).has_value()) << p;
+    EXPECT_TRUE(IsPlaceholderDate(p)) << p;
+  }
+  // Real birthdays on the first of January, and malformed values, are no placeholders.
+  for (const char* p : {"01.01.1971", "1.1.1950", "garbage", "00.00.0000", ""}) {
+    EXPECT_FALSE(IsPlaceholderDate(p)) << p;
+  }
+  EXPECT_EQ(ParseDate("01.01.1950"), (Date{1950, 1, 1}));
+}
+
 TEST(Normalizers, NeverCrashOnHostileInput) {
   std::string junk;
   for (int i = 0; i < 256; ++i) junk.push_back(static_cast<char>(i));

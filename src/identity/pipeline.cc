@@ -36,7 +36,30 @@ PairMetrics Finish(PairMetrics m) {
 
 uint64_t Choose2(uint64_t n) { return n * (n - (n > 0 ? 1 : 0)) / 2; }
 
-// Scores candidate pairs in parallel; keeps those at or above the threshold.
+// Links are the pairs at or above the threshold without a conflict; the rest of the kept pairs
+// (gray zone, conflicts) join the reviews.
+void SplitLinksAndReviews(const MatchConfig& config, MatchResult* r) {
+  std::vector<ScoredPair> links;
+  for (const ScoredPair& p : r->pairs) {
+    if (p.probability >= config.threshold && !p.conflict) {
+      links.push_back(p);
+    } else if (p.probability < config.threshold) {
+      r->reviews.push_back(p);
+    }
+  }
+  r->pairs = std::move(links);
+  std::sort(r->reviews.begin(), r->reviews.end(), [](const ScoredPair& a, const ScoredPair& b) {
+    return a.probability != b.probability ? a.probability > b.probability
+                                          : std::pair(a.a, a.b) < std::pair(b.a, b.b);
+  });
+  r->reviews.erase(std::unique(r->reviews.begin(), r->reviews.end(),
+                               [](const ScoredPair& a, const ScoredPair& b) {
+                                 return a.a == b.a && a.b == b.b;
+                               }),
+                   r->reviews.end());
+}
+
+// Scores candidate pairs in parallel; keeps those at or above the review threshold.
 std::vector<ScoredPair> ScorePairs(const MatchModel& model,
                                    const std::vector<NormalizedRecord>& records,
                                    const std::vector<RecordPair>& candidates, unsigned threads,
@@ -44,7 +67,7 @@ std::vector<ScoredPair> ScorePairs(const MatchModel& model,
   threads = std::max(1u, threads);
   std::vector<std::vector<ScoredPair>> parts(threads);
   std::vector<std::thread> pool;
-  const double threshold = model.config().threshold;
+  const double threshold = std::min(model.config().threshold, model.config().review_threshold);
   const size_t chunk = 65536;
   constexpr size_t kPrefetchAhead = 16;
   std::atomic<size_t> next{0}, done{0};
@@ -67,8 +90,8 @@ std::vector<ScoredPair> ScorePairs(const MatchModel& model,
             for (size_t line = 0; line < size; line += 64) __builtin_prefetch(bytes + line);
           }
           const auto& [x, y] = candidates[k];
-          double p = model.Probability(records[x], records[y]);
-          if (p >= threshold) parts[t].push_back({x, y, p});
+          PairScore p = model.Score(records[x], records[y]);
+          if (p.probability >= threshold) parts[t].push_back({x, y, p.probability, p.conflict});
         }
         size_t d = done.fetch_add(end - begin) + (end - begin);
         if (t == 0) Report(progress, "score", d, candidates.size());
@@ -187,8 +210,9 @@ Result<MatchResult> Dedupe(const std::vector<NormalizedRecord>& records, const M
   co.threshold = config.threshold;
   r.cluster = ClusterPairs(
       records.size(), r.pairs,
-      [&](uint32_t x, uint32_t y) { return r.model.Probability(records[x], records[y]); }, co,
-      &r.clustering);
+      [&](uint32_t x, uint32_t y) { return r.model.Score(records[x], records[y]); }, co,
+      &r.clustering, &r.reviews);
+  SplitLinksAndReviews(config, &r);
   r.household = GroupHouseholds(r.model, records, r.cluster);
   r.seconds_clustering = Since(t0);
   return r;
@@ -224,6 +248,7 @@ Result<MatchResult> Link(const std::vector<NormalizedRecord>& left,
   r.seconds_training = Since(t0);
   t0 = std::chrono::steady_clock::now();
   r.pairs = ScorePairs(r.model, all, candidates, options.threads, options.progress);
+  SplitLinksAndReviews(config, &r);
   r.seconds_scoring = Since(t0);
   // One-to-one: each record keeps its best partner only when both agree (mutual best), as
   // two files of distinct people link at most once.

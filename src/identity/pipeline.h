@@ -55,7 +55,10 @@ struct MatchResult {
   MatchModel model;
   TrainingReport training;
   BlockingStats blocking;
-  std::vector<ScoredPair> pairs;    // candidate pairs with probability >= threshold
+  std::vector<ScoredPair> pairs;    // links: pairs at or above the threshold, no conflict
+  std::vector<ScoredPair> reviews;  // for a person to decide: pairs between the review
+                                    // threshold and the threshold, conflicts at or above it,
+                                    // and links whose merge would make a person incoherent
   std::vector<uint32_t> cluster;    // dedupe: person index per record
   std::vector<uint32_t> household;  // dedupe: household index per record
   ClusterStats clustering;

@@ -74,10 +74,10 @@ TEST(Quality, GermanGeneratorDedupPairwiseF1AtLeast095) {
   PairMetrics pairs = PairSetMetrics(result->pairs, loaded->truth, {});
   std::printf(
       "generator: candidates %zu reduction %.5f; pairs P %.4f R %.4f F1 %.4f; "
-      "clusters P %.4f R %.4f F1 %.4f; refused merges %zu\n",
+      "clusters P %.4f R %.4f F1 %.4f; merges refused for a conflict %zu\n",
       result->blocking.candidate_pairs, result->blocking.reduction_ratio, pairs.precision,
       pairs.recall, pairs.f1, clusters.precision, clusters.recall, clusters.f1,
-      result->clustering.refused_merges);
+      result->clustering.refused_conflict);
   // Pairwise F1 of the deduplication output: the pairs its clusters imply. The raw scored
   // pairs (printed above) include household members the cluster check keeps apart.
   EXPECT_GE(clusters.f1, 0.95);
