@@ -32,9 +32,12 @@ TEST(CliTest, GermanExcelCsvIsImportedWithANoteAndReimportChangesNothing) {
   ScratchDir dir;
   std::string csv = dir.File("kunden.csv");
   WriteFile(csv,
-            "Kundennr;Vorname;Nachname;Stra\xDF" "e;PLZ;Ort\r\n"
-            "K-1;Johann;M\xFCller;Hauptstra\xDF" "e 5;80331;M\xFCnchen\r\n"
-            "K-2;Anna;M\xFCller;Hauptstra\xDF" "e 5;80331;M\xFCnchen\r\n");
+            "Kundennr;Vorname;Nachname;Stra\xDF"
+            "e;PLZ;Ort\r\n"
+            "K-1;Johann;M\xFCller;Hauptstra\xDF"
+            "e 5;80331;M\xFCnchen\r\n"
+            "K-2;Anna;M\xFCller;Hauptstra\xDF"
+            "e 5;80331;M\xFCnchen\r\n");
   std::string db = dir.File("r.db");
   std::string out;
   ASSERT_EQ(RunRapport({"import", csv, "--key", "Kundennr", "--db", db}, &out), 0) << out;
@@ -58,7 +61,8 @@ TEST(CliTest, BadRowsAreListedWithLinesAndMissingColumnsAreNamed) {
             "e3,order.placed\n");
   std::string out;
   EXPECT_EQ(RunRapport({"import", events, "--kind", "events", "--db", db}, &out), 1);
-  EXPECT_NE(out.find("3 rows read, 1 stored, 0 already stored, 2 rejected"), std::string::npos) << out;
+  EXPECT_NE(out.find("3 rows read, 1 stored, 0 already stored, 2 rejected"), std::string::npos)
+      << out;
   EXPECT_NE(out.find("events.csv:3: not an RFC 3339 time: 'gestern'"), std::string::npos) << out;
   EXPECT_NE(out.find("events.csv:4: expected 4 fields, found 2"), std::string::npos) << out;
 
@@ -133,6 +137,35 @@ TEST(CliTest, AManualClockContinuesAfterARestartAndNeverGoesBack) {
   ServerProcess again(db, {"--clock", "manual", "--clock-start", "2026-01-01T00:00:00Z"});
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again.Client().Get("/health").json()["now"], "2026-01-11T00:00:00Z");
+}
+
+// The F1 that `rapport evaluate` prints for the pairs of its clusters.
+double ClusterF1(const std::string& evaluate_output) {
+  auto line = evaluate_output.find("pairs (clusters)");
+  auto f1 = evaluate_output.find("F1 ", line);
+  if (line == std::string::npos || f1 == std::string::npos) return -1;
+  return std::stod(evaluate_output.substr(f1 + 3));
+}
+
+// Live = batch: the persons an import makes of a file, exported, are as right as those dedupe
+// makes of the same file (issue 19 allows 0.01 of F1 between them).
+TEST(CliTest, ThePersonsOfAnImportAreAsRightAsDedupeOnTheSameFile) {
+  ScratchDir dir;
+  std::string csv = dir.File("kunden.csv"), db = dir.File("r.db"), persons = dir.File("p.csv");
+  std::string out;
+  ASSERT_EQ(RunRapport({"generate", "-n", "2000", "--seed", "5", "-o", csv}, &out), 0) << out;
+  ASSERT_EQ(RunRapport({"import", csv, "--key", "id", "--db", db}, &out), 0) << out;
+  out.clear();
+  ASSERT_EQ(RunRapport({"persons", "export", "--db", db, "-o", persons}, &out), 0) << out;
+  EXPECT_NE(out.find("2000 records of "), std::string::npos) << out;
+
+  std::string live, batch;
+  ASSERT_EQ(RunRapport({"evaluate", csv, "--truth", "person_id", "--clusters", persons}, &live), 0)
+      << live;
+  ASSERT_EQ(RunRapport({"evaluate", csv, "--truth", "person_id"}, &batch), 0) << batch;
+  double live_f1 = ClusterF1(live), batch_f1 = ClusterF1(batch);
+  EXPECT_GT(batch_f1, 0.9) << batch;
+  EXPECT_GE(live_f1, batch_f1 - 0.01) << live << "\n" << batch;
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 // `rapport mailing`: one letter per household for a segment of the stored persons, with the
-// number of mailings that profiles avoided.
+// number of mailings that profiles avoided. `rapport persons export`: which person and
+// household each stored record was placed on.
 #include <fstream>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "core/csv.h"
 
 namespace rapport::cli {
 
@@ -39,6 +41,34 @@ int Mailing(const MailingArgs& a) {
   return 0;
 }
 
+struct ExportArgs {
+  std::string output;
+  std::string db = "rapport.db";
+};
+
+int ExportPersons(const ExportArgs& a) {
+  auto app = OpenForCommand(a.db);
+  if (!app.ok()) return ReportError(app.status());
+  auto placements = (*app)->profiles().Placements();
+  if (!placements.ok()) return ReportError(placements.status());
+  std::string csv = "source,key,record_id,person_id,household_id\r\n";
+  for (const profiles::RecordPlacement& p : *placements) {
+    csv += CsvCell(p.source) + "," + CsvCell(p.source_key) + "," + CsvCell(p.record_id) + "," +
+           CsvCell(p.person_id) + "," + CsvCell(p.household_id) + "\r\n";
+  }
+  if (a.output.empty() || a.output == "-") {
+    std::cout << csv;
+  } else {
+    std::ofstream out(a.output, std::ios::binary);
+    out << csv;
+    if (!out) return ReportError(Unavailable("cannot write " + a.output));
+  }
+  auto persons = (*app)->profiles().PersonCount();
+  std::cerr << placements->size() << " records of " << (persons.ok() ? *persons : 0)
+            << " persons exported\n";
+  return 0;
+}
+
 }  // namespace
 
 void AddProfileCommands(CLI::App& app, int* exit_code) {
@@ -53,6 +83,17 @@ void AddProfileCommands(CLI::App& app, int* exit_code) {
   cmd->add_option("-o,--output", a->output, "CSV file to write (default: standard output)");
   AddDbOption(cmd, &a->db);
   cmd->callback([a, exit_code] { *exit_code = Mailing(*a); });
+
+  auto e = std::make_shared<ExportArgs>();
+  CLI::App* persons = app.add_subcommand("persons", "The resolved customer base");
+  persons->require_subcommand(1);
+  CLI::App* exp = persons->add_subcommand(
+      "export",
+      "Write every stored record with the person and household it was placed on as CSV "
+      "(source, key, record_id, person_id, household_id), e.g. for a data warehouse");
+  exp->add_option("-o,--output", e->output, "CSV file to write (default: standard output)");
+  AddDbOption(exp, &e->db);
+  exp->callback([e, exit_code] { *exit_code = ExportPersons(*e); });
 }
 
 }  // namespace rapport::cli

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 
 #include "identity/normalize.h"
@@ -164,6 +165,36 @@ Json GoldenRules::ToJson() const {
           {"source_priority", source_priority}};
 }
 
+namespace {
+
+// What makes two spellings one value of a field: "Hauptstr. 5" and "Hauptstraße 5" are one
+// street, "Mueller" and "Müller" one surname. Empty for fields whose spelling is the value.
+std::string SpellingKey(const std::string& field, const std::string& value) {
+  if (field == "street") {
+    identity::StreetAddress a = identity::NormalizeStreet(value, "");
+    return a.street + "|" + a.number + a.suffix;
+  }
+  if (field == "given_name" || field == "surname" || field == "city") {
+    return identity::FoldText(value);
+  }
+  return "";
+}
+
+// How well a spelling is formed, better first: umlauts and ß over their ASCII folds, no
+// abbreviation ("Str."), mixed case over all capitals or all small letters, then the longer.
+std::tuple<bool, bool, bool, size_t> FormOf(const std::string& value) {
+  bool non_ascii = false, lower = false, upper = false;
+  for (unsigned char c : value) {
+    non_ascii |= c >= 0x80;
+    lower |= c >= 'a' && c <= 'z';
+    upper |= c >= 'A' && c <= 'Z';
+  }
+  bool abbreviated = value.find('.') != std::string::npos;
+  return {non_ascii, !abbreviated, lower && upper, value.size()};
+}
+
+}  // namespace
+
 std::map<std::string, GoldenValue> GoldenRecord(const std::vector<RecordView>& records,
                                                 const GoldenRules& rules) {
   // Most recent first; the order every rule falls back on.
@@ -220,7 +251,17 @@ std::map<std::string, GoldenValue> GoldenRecord(const std::vector<RecordView>& r
         }
       }
     }
-    if (best) out[name] = {*best_value, best->id, best->source, rule};
+    if (!best) continue;
+    // The rule picks the value; the best-formed spelling of that value is what is shown.
+    if (std::string key = SpellingKey(name, *best_value); !key.empty()) {
+      for (const auto* r : order) {
+        const auto* v = Find(*r->fields, name);
+        if (v && FormOf(*v) > FormOf(*best_value) && SpellingKey(name, *v) == key) {
+          best = r, best_value = v;
+        }
+      }
+    }
+    out[name] = {*best_value, best->id, best->source, rule};
   }
   return out;
 }

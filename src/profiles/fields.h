@@ -64,7 +64,9 @@ struct GoldenValue {
 };
 
 // One value per canonical field present in any record. Ties are broken by the more recent
-// record, then the larger record id, so the result does not depend on record order.
+// record, then the larger record id, so the result does not depend on record order. Of the
+// spellings of the chosen value (names, street, city), the best-formed is shown with its record:
+// "Müller" over "Mueller" or "MÜLLER", "Hauptstraße 5" over "Hauptstr. 5".
 std::map<std::string, GoldenValue> GoldenRecord(const std::vector<RecordView>& records,
                                                 const GoldenRules& rules);
 Json GoldenToJson(const std::map<std::string, GoldenValue>& golden);

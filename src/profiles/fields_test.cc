@@ -40,10 +40,31 @@ TEST(GoldenRecord, EachRuleChoosesAndPointsToItsRecord) {
   g = GoldenRecord(views, rules);
   EXPECT_EQ(g["email"].value, "crm@example.de");
   EXPECT_EQ(g["email"].source, "crm");
-  // Schmidt and SCHMIDT fold to one value (two votes, the newer spelling shown).
-  EXPECT_EQ(g["surname"].record, "rec_c");
-  EXPECT_EQ(g["surname"].value, "SCHMIDT");
+  // Schmidt and SCHMIDT fold to one value (two votes); its better-formed spelling is shown.
+  EXPECT_EQ(g["surname"].record, "rec_a");
+  EXPECT_EQ(g["surname"].value, "Schmidt");
   EXPECT_EQ(GoldenToJson(g)["surname"]["rule"], "most_frequent");
+}
+
+TEST(GoldenRecord, TheNewestValueInItsBestFormedSpelling) {
+  Fields shop = {{"surname", "Müller"}, {"street", "Hauptstraße 5"}, {"city", "München"}};
+  Fields crm = {{"surname", "MUELLER"}, {"street", "Hauptstr. 5"}, {"city", "Muenchen"}};
+  Fields moved = {{"surname", "Mueller"}, {"street", "Lindenweg 2"}, {"city", "Muenchen"}};
+  Time t0 = *ParseTime("2026-01-01T00:00:00Z");
+  std::vector<RecordView> views = {{"rec_shop", "shop", t0, &shop},
+                                   {"rec_crm", "crm", t0 + std::chrono::hours(24), &crm}};
+  auto g = GoldenRecord(views, {});
+  EXPECT_EQ(g["surname"].value, "Müller");
+  EXPECT_EQ(g["surname"].record, "rec_shop");
+  EXPECT_EQ(g["street"].value, "Hauptstraße 5");
+  EXPECT_EQ(g["city"].value, "München");
+  // A move is a new value, not a spelling: the newest address wins, however it is written.
+  views.push_back({"rec_moved", "crm", t0 + std::chrono::hours(48), &moved});
+  g = GoldenRecord(views, {});
+  EXPECT_EQ(g["street"].value, "Lindenweg 2");
+  EXPECT_EQ(g["street"].record, "rec_moved");
+  EXPECT_EQ(g["city"].value, "München");
+  EXPECT_EQ(g["surname"].value, "Müller");
 }
 
 TEST(GoldenRules, JsonRoundTripAndErrorsNameTheField) {

@@ -25,7 +25,17 @@ Status ProfileService::Impl::Setup() {
   ASSIGN_OR_RETURN(config, identity::ResolveConfig(config, header));
   ASSIGN_OR_RETURN(auto n, identity::RecordNormalizer::Create(config, header));
   normalizer.emplace(std::move(n));
-  ASSIGN_OR_RETURN(index, identity::MatchIndex::Create(identity::MatchModel::Default(config)));
+  identity::MatchModel model = identity::MatchModel::Default(config);
+  model_records = 0;
+  ASSIGN_OR_RETURN(auto fitted, store.GetSetting(kModelSetting));
+  if (fitted) {
+    ASSIGN_OR_RETURN(Json j, ParseJson(*fitted));
+    auto m = identity::MatchModel::FromJson(j.value("model", Json::object()));
+    if (!m.ok()) return m.status().WithContext(std::string("setting ") + kModelSetting);
+    model = std::move(m).value();
+    model_records = j.value("records", size_t{0});
+  }
+  ASSIGN_OR_RETURN(index, identity::MatchIndex::Create(std::move(model)));
   return OkStatus();
 }
 

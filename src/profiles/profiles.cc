@@ -98,4 +98,20 @@ Result<size_t> ProfileService::PersonCount() {
   return impl_->persons.size();
 }
 
+Result<std::vector<RecordPlacement>> ProfileService::Placements() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  RETURN_IF_ERROR(impl_->Sync());
+  std::vector<RecordPlacement> out;
+  out.reserve(impl_->record_person.size());
+  for (const auto& [id, person] : impl_->persons) {
+    for (const internal::Member& m : person.records) {
+      out.push_back({m.source, m.source_key, m.id, id, person.household});
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const RecordPlacement& a, const RecordPlacement& b) {
+    return std::tie(a.person_id, a.record_id) < std::tie(b.person_id, b.record_id);
+  });
+  return out;
+}
+
 }  // namespace rapport::profiles

@@ -63,6 +63,10 @@ struct Options {
 // on one database resolve with the same thresholds and rules.
 inline constexpr char kOptionsSetting[] = "profiles.options";
 
+// The store setting that holds the match model fitted to the stored records,
+// {"records":N,"model":MatchModel::ToJson()}, so every process on one database matches alike.
+inline constexpr char kModelSetting[] = "profiles.match-model";
+
 // Who made a decision: "engine" or a user/token name.
 struct Actor {
   std::string kind = "user";  // "user" or "engine"
@@ -75,6 +79,11 @@ struct ResolveSummary {
   size_t new_persons = 0;
   size_t linked = 0;   // joined an existing person
   size_t reviews = 0;  // review items opened
+};
+
+// Where one stored record was placed: the resolved customer base as a warehouse reads it.
+struct RecordPlacement {
+  std::string source, source_key, record_id, person_id, household_id;
 };
 
 struct MailingSummary {
@@ -154,6 +163,8 @@ class ProfileService {
   // The person a record belongs to ("" if none); for tests and tools.
   Result<std::string> PersonOfRecord(const std::string& record_id);
   Result<size_t> PersonCount();
+  // Every record of every person, ordered by person id then record id.
+  Result<std::vector<RecordPlacement>> Placements();
 
  private:
   struct Impl;

@@ -132,9 +132,12 @@ TEST_F(ProfilesTest, S2TwoJohannRecordsOnePersonOthersSeparateOneHousehold) {
   EXPECT_GT(link["score"].get<double>(), 0.9);
   EXPECT_EQ(link["to"], rec[0]);
   EXPECT_GT(link["explanation"]["fields"].size(), 3u);
-  // Most recent wins by default, and says which record it comes from.
-  EXPECT_EQ(p["golden"]["surname"]["value"], "Mueller");
-  EXPECT_EQ(p["golden"]["surname"]["record"], rec[1]);
+  // The newer record spells the same name, street and city worse: the golden record keeps the
+  // best-formed spelling and says which record it comes from.
+  EXPECT_EQ(p["golden"]["surname"]["value"], "Müller");
+  EXPECT_EQ(p["golden"]["surname"]["record"], rec[0]);
+  EXPECT_EQ(p["golden"]["street"]["value"], "Hauptstraße 5");
+  EXPECT_EQ(p["golden"]["city"]["value"], "München");
   const Json& hh = p["household"];
   ASSERT_TRUE(hh.is_object());
   EXPECT_EQ(hh["salutation"], "Anna und Johann Müller");
@@ -651,6 +654,59 @@ TEST_F(ProfilesTest, OptionsFromTheStoreSettingReplaceTheDefaults) {
   EXPECT_EQ((*reviews)["reviews"][0]["record"], rec[1]);
   auto p = service_->GetPerson(PersonOf(rec[1]));
   EXPECT_EQ((*p)["golden"]["given_name"]["rule"], "most_recent");
+}
+
+// Father and son share name and address; a record without a birth date looks like either. It
+// joins the father, and the son's record, close to it but not to the father, gets a person of
+// its own and a review, as dedupe would cluster the three.
+TEST_F(ProfilesTest, ARecordJoinsAPersonOnlyIfItFitsAllOfItsRecords) {
+  auto record = [](const char* key, const char* born) {
+    return SourceRecord{"",
+                        "shop",
+                        key,
+                        {{"vorname", "Hans"},
+                         {"nachname", "Kowalczyk"},
+                         {"geburtsdatum", born},
+                         {"strasse", "Lindenweg 12"},
+                         {"plz", "34117"},
+                         {"ort", "Kassel"}},
+                        {}};
+  };
+  std::string father = Ingest({record("K1", "1952-03-14")})[0];
+  std::string unknown = Ingest({record("K2", "")})[0];
+  std::string son = Ingest({record("K3", "1981-11-02")})[0];
+  EXPECT_EQ(PersonOf(unknown), PersonOf(father));
+  EXPECT_NE(PersonOf(son), PersonOf(father));
+  auto reviews = service_->ListReviews();
+  ASSERT_TRUE(reviews.ok());
+  bool reviewed = false;
+  for (const auto& r : (*reviews)["reviews"]) reviewed |= r.dump().find(son) != std::string::npos;
+  EXPECT_TRUE(reviewed) << reviews->dump(2);
+
+  auto placements = service_->Placements();
+  ASSERT_TRUE(placements.ok());
+  ASSERT_EQ(placements->size(), 3u);
+  for (const auto& p : *placements) {
+    EXPECT_EQ(p.source, "shop");
+    EXPECT_EQ(p.person_id, PersonOf(p.record_id));
+    EXPECT_FALSE(p.household_id.empty());
+  }
+}
+
+// A customer's own data ends up in a spreadsheet: a cell that Excel would run is written as text.
+TEST(MailingCsvTest, ACellThatLooksLikeAFormulaIsText) {
+  MailingSummary m;
+  m.entries.push_back(
+      {{"household", "hh1"},
+       {"salutation", "=HYPERLINK(\"http://evil\",\"Klick\")"},
+       {"address", {{"street", "@SUM(A1)"}, {"postcode", "80331"}, {"city", "-1+1"}}},
+       {"persons", {"per1"}}});
+  std::string csv = MailingToCsv(m);
+  EXPECT_NE(
+      csv.find(
+          "hh1,\"'=HYPERLINK(\"\"http://evil\"\",\"\"Klick\"\")\",'@SUM(A1),,,80331,'-1+1,per1"),
+      std::string::npos)
+      << csv;
 }
 
 }  // namespace

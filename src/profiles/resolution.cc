@@ -3,6 +3,8 @@
 #include <unordered_set>
 
 #include "core/parallel.h"
+#include "identity/cluster.h"
+#include "identity/pipeline.h"
 #include "profiles/internal/service_impl.h"
 
 namespace rapport::profiles {
@@ -52,6 +54,13 @@ std::vector<ProfileService::Impl::Prepared> ProfileService::Impl::Prepare(
     p.normalized.id = puts[fresh[k]].id;
     p.search_keys = SearchKeys(p.canon);
   });
+  {
+    std::vector<identity::NormalizedRecord> normalized;
+    normalized.reserve(fresh.size());
+    for (size_t i : fresh) normalized.push_back(out[i].normalized);
+    // A refit that fails leaves the model as it was: records are still placed, as before.
+    (void)RefitModel(normalized);
+  }
   // Every fresh record is added to the index in this order (ResolveOne), so matching each
   // against the index and the fresh records before it is what one-by-one matching gives.
   std::vector<identity::NormalizedRecord> batch(fresh.size());
@@ -70,6 +79,39 @@ std::vector<ProfileService::Impl::Prepared> ProfileService::Impl::Prepare(
     }
   });
   return out;
+}
+
+Status ProfileService::Impl::RefitModel(const std::vector<identity::NormalizedRecord>& batch) {
+  const identity::MatchConfig& config = index->model().config();
+  size_t total = index->size() + batch.size();
+  if (total < config.min_records_to_train || total < 2 * model_records) return OkStatus();
+  std::vector<identity::NormalizedRecord> stored = index->Records();
+  size_t stored_count = stored.size();
+  std::vector<identity::NormalizedRecord> all = std::move(stored);
+  all.insert(all.end(), batch.begin(), batch.end());
+  ASSIGN_OR_RETURN(identity::MatchModel model, identity::TrainModel(all, config, threads));
+  Json setting = {{"records", all.size()}, {"model", model.ToJson()}};
+  ASSIGN_OR_RETURN(auto refitted, identity::MatchIndex::Create(std::move(model)));
+  for (size_t i = 0; i < stored_count; ++i) {
+    std::string id = all[i].id;
+    RETURN_IF_ERROR(refitted->Add(std::move(id), std::move(all[i])));
+  }
+  RETURN_IF_ERROR(store.PutSetting(kModelSetting, setting.dump()));
+  index = std::move(refitted);
+  model_records = total;
+  return OkStatus();
+}
+
+bool ProfileService::Impl::FitsPerson(const Txn& t, const std::string& person,
+                                      const identity::NormalizedRecord& record) const {
+  const Person* p = Peek(t, person);
+  if (!p) return false;
+  const identity::ClusterOptions coherence;
+  if (p->records.size() > coherence.max_cross_pairs) return false;
+  std::vector<std::string_view> ids;
+  ids.reserve(p->records.size());
+  for (const Member& m : p->records) ids.push_back(m.id);
+  return identity::JoinsCoherently(index->ScoreAgainst(record, ids), coherence);
 }
 
 Status ProfileService::Impl::ResolveOne(Txn& t, const SourceRecord& rec, const std::string& id,
@@ -100,7 +142,7 @@ Status ProfileService::Impl::ResolveOne(Txn& t, const SourceRecord& rec, const s
       identity::MatchCandidate& c = prepared.candidates[k];
       std::string p = PersonOf(t, c.id);
       if (p.empty() || !seen.insert(p).second) continue;
-      if (target.empty() && c.probability >= options.upper) {
+      if (target.empty() && c.probability >= options.upper && !c.conflict && FitsPerson(t, p, n)) {
         target = p;
         link = {{"by", "engine"},
                 {"score", c.probability},

@@ -65,6 +65,7 @@ struct ProfileService::Impl {
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   bool loaded = false;
   std::unique_ptr<identity::MatchIndex> index;
+  size_t model_records = 0;  // how many records the index's model was fitted to (0: defaults)
   std::optional<identity::RecordNormalizer> normalizer;
 
   std::unordered_map<std::string, Person> persons;
@@ -194,6 +195,16 @@ struct ProfileService::Impl {
 
   std::vector<Prepared> Prepare(const std::vector<SourceRecord>& records,
                                 const std::vector<store::RecordPut>& puts);
+  // Fits the match model to the stored records and `batch` (as dedupe fits it to a file) once
+  // they are at least twice as many as it was last fitted to, re-indexes the stored records
+  // under it and stores it (kModelSetting). A few refits over a customer base's life, so the
+  // live path weighs names by their frequency and knows a file's placeholder values as a batch
+  // run does. On failure the current model stays.
+  Status RefitModel(const std::vector<identity::NormalizedRecord>& batch);
+  // Whether `record` fits every record of `person` by the rule the batch clustering applies,
+  // not only the record it matched best: one similar record never joins two people.
+  bool FitsPerson(const Txn& t, const std::string& person,
+                  const identity::NormalizedRecord& record) const;
   Status ResolveOne(Txn& t, const SourceRecord& rec, const std::string& id, Prepared& prepared,
                     ResolveSummary& summary);
 
