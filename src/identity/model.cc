@@ -626,6 +626,18 @@ void MatchModel::CompareInto(const NormalizedRecord& a, const NormalizedRecord& 
 int MatchModel::Conflict(const NormalizedRecord& a, const NormalizedRecord& b,
                          const ComparisonVector& v) const {
   const size_t n = config_.comparisons.size();
+  // One national id, customer number or the like: the same person, whatever a typist did to
+  // the first name or the birth date (twins and namesakes do not share one). An id one typo
+  // apart counts only with the same birth date.
+  bool same_birth_date = false;
+  for (size_t i = 0; i < n; ++i) {
+    same_birth_date |=
+        config_.comparisons[i].kind == ComparisonKind::kBirthDate && v.levels[i] == 0;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (config_.comparisons[i].kind != ComparisonKind::kId) continue;
+    if (v.levels[i] == 0 || (v.levels[i] == 1 && same_birth_date)) return -1;
+  }
   for (size_t i = 0; i < n; ++i) {
     int l = v.levels[i];
     if (l < 0) continue;
@@ -633,8 +645,11 @@ int MatchModel::Conflict(const NormalizedRecord& a, const NormalizedRecord& b,
       case ComparisonKind::kBirthDate:
         // Two real dates that no typing error turns into each other: two people (namesakes,
         // father and son). Unparseable digits are not dates and decide nothing.
+        // Only years apart: a day or month typed wrong twice still says "not the same
+        // date", and the weight counts that, but is no proof of two people.
         if (l == LastLevel(ComparisonKind::kBirthDate) && a.values[i].num != 0 &&
-            b.values[i].num != 0) {
+            b.values[i].num != 0 &&
+            std::abs(a.values[i].num / 10000 - b.values[i].num / 10000) >= 2) {
           return static_cast<int>(i);
         }
         break;

@@ -106,6 +106,42 @@ TEST(PersonCases, TwinsWithOneBirthDateAndOneFamilyAddressStayApart) {
   EXPECT_NE(r->cluster[0], r->cluster[1]);
 }
 
+// A birth date mistyped in day and month is "not the same date" (a strong weight against),
+// but only years apart are proof of two people: namesakes of one year meet the weights, not
+// a veto, and a real duplicate with a bad day still links on everything else.
+TEST(PersonCases, ADayAndMonthMistypedIsEvidenceNotAVeto) {
+  LoadedRecords in = Load(std::string(kHeader) +
+                          "a,Theresia,Quastenflosser,Lindenweg 3,80331,München,29.01.1977,"
+                          "t.quastenflosser@web.de\n"
+                          "b,Theresia,Quastenflosser,Lindenweg 3,80331,München,01.11.1977,"
+                          "t.quastenflosser@web.de\n"
+                          "c,Theresia,Quastenflosser,Lindenweg 3,80331,München,01.11.1975,"
+                          "t.quastenflosser@web.de\n");
+  MatchModel model = MatchModel::Default(in.config);
+  Explanation same_year = model.Explain(in.records[0], in.records[1]);
+  EXPECT_TRUE(same_year.conflict.empty()) << same_year.ToText();
+  EXPECT_GT(same_year.probability, 0.5) << same_year.ToText();
+  EXPECT_EQ(model.Explain(in.records[0], in.records[2]).conflict, "birth_date");
+}
+
+// A national id (or any id compared as such) shared exactly, or one typo apart with the same
+// birth date, outweighs a first name someone replaced: twins do not share one.
+TEST(PersonCases, ASharedIdOverridesAReplacedFirstName) {
+  auto in = LoadCsvText(
+      "rec_id,given_name,surname,street_number,address_1,postcode,date_of_birth,soc_sec_id\n"
+      "a,connor,shepherd,39,burnage place,3183,19320907,5731308\n"
+      "b,olivia,shepherd,39,burnage place,3183,19320907,5731308\n"
+      "c,olivia,shepherd,39,burnage place,3183,19320907,5731380\n"
+      "d,olivia,shepherd,39,burnage place,3183,19350907,5731380\n",
+      MatchConfig{});
+  ASSERT_TRUE(in.ok()) << in.status().ToString();
+  MatchModel model = MatchModel::Default(in->config);
+  EXPECT_TRUE(model.Explain(in->records[0], in->records[1]).conflict.empty());
+  EXPECT_TRUE(model.Explain(in->records[0], in->records[2]).conflict.empty());
+  EXPECT_FALSE(model.Explain(in->records[0], in->records[3]).conflict.empty())
+      << "an id one typo apart and another birth year: no proof of one person";
+}
+
 TEST(PersonCases, CommaNameInOneFieldIsSurnameThenGivenName) {
   std::string given, surname;
   ASSERT_TRUE(SplitCommaName("Müller, Johann", "", &given, &surname));
