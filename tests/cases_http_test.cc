@@ -542,6 +542,32 @@ TEST_F(CasesServer, APartnerSeesOnlyItsOrganisationsCases) {
   EXPECT_TRUE(partner_read);
 }
 
+// Issue 18, finding 4: a case of its organisation is a relationship through which a partner
+// reads the person itself (GET /v1/partner/persons/{id}); another partner under the same
+// legal basis, with no case of its own, gets the 404 of an unknown person.
+TEST_F(CasesServer, APartnerReadsThePersonOfItsOrganisationsCaseOnly) {
+  std::string person = NewPerson("C-5006", "Jana", "Vogel");
+  for (const char* org : {"partner-a", "partner-b"}) {
+    ASSERT_EQ(http_
+                  ->Request("PUT", std::string("/v1/privacy/recipients/") + org,
+                            R"({"legal_basis":"contract","purposes":["case-handling"]})", admin_)
+                  .status,
+              200);
+  }
+  const std::string path = "/v1/partner/persons/" + person + "?purpose=case-handling";
+  EXPECT_EQ(http_->Get(path, partner_a_).status, 404) << "no case yet";
+  auto theirs =
+      Post("/v1/cases",
+           {{"person", person}, {"text", "Spülmaschine"}, {"team", "partner-a-service"}}, agent1_);
+  ASSERT_EQ(theirs.status, 201) << theirs.body;
+  auto read = http_->Get(path, partner_a_);
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_EQ(read.json()["fields"]["surname"], "Vogel");
+  auto other = http_->Get(path, partner_b_);
+  EXPECT_EQ(other.status, 404) << other.body;
+  EXPECT_EQ(other.body.find("Vogel"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace rapport::testing
 

@@ -191,6 +191,18 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
   app->outbox_ = std::make_unique<journey::OutboxDeliverer>(*app->store_, *app->clock_,
                                                             app->metrics_, *app->journeys_, outbox);
   RETURN_IF_ERROR(app->outbox_->Open());
+  // A partner reads a person it names itself only through what it holds of that person
+  // (ledger.h invariant 7): its work order for the person's appliance, its case about them.
+  app->privacy_->AddPartnerRelationship(
+      "work_order", [service = app->service_.get()](const std::vector<std::string>& ids,
+                                                    const auth::Principal& partner) {
+        return service->ServesOwner(ids, partner);
+      });
+  app->privacy_->AddPartnerRelationship(
+      "case", [cases = app->cases_.get()](const std::vector<std::string>& ids,
+                                          const auth::Principal& partner) {
+        return cases->OrgHasCaseAbout(ids, partner.org);
+      });
   // An erasure reaches every copy of the person's data outside profiles and the ledger.
   app->privacy_->AddErasureStep(
       "cases", [cases = app->cases_.get()](const privacy::ErasureScope& s, store::Erasure& e) {

@@ -599,6 +599,25 @@ Result<Json> CaseService::List(const CaseFilter& f, const Actor& actor) {
   return Json{{"cases", out}};
 }
 
+Result<bool> CaseService::OrgHasCaseAbout(const std::vector<std::string>& person_ids,
+                                          std::string_view org) {
+  if (org.empty()) return false;
+  std::string after;
+  for (;;) {
+    ASSIGN_OR_RETURN(auto docs, store_.ListDocuments(kCaseKind, "", after, 500));
+    for (const auto& d : docs) {
+      ASSIGN_OR_RETURN(Json c, ParseJson(d.body));
+      if (c.value("org", "") != org) continue;
+      const std::string person = c.value("person", "");
+      if (std::find(person_ids.begin(), person_ids.end(), person) != person_ids.end()) {
+        return true;
+      }
+    }
+    if (docs.size() < 500) return false;
+    after = docs.back().id;
+  }
+}
+
 Result<Json> CaseService::Mutate(std::string_view id, const Actor& actor,
                                  std::optional<int64_t> expected_revision, const Mutation& fn) {
   bool passed = false;  // actor.before_write, once however often a conflict is retried

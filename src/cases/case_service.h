@@ -123,6 +123,10 @@ class CaseService {
   // whether the verification is still valid.
   Result<Json> View(std::string_view id, const Actor& actor);
   Result<Json> List(const CaseFilter& filter, const Actor& actor);
+  // True when a case of organisation `org` (open or not) is about one of `person_ids` (a
+  // person's id and the ids merged into it): the relationship through which a partner reads
+  // the person itself (privacy::Ledger::PartnerReadPerson). A scan of the cases.
+  Result<bool> OrgHasCaseAbout(const std::vector<std::string>& person_ids, std::string_view org);
 
   // Mutations. `expected_revision`: the revision the caller saw; kAborted if the case has
   // moved on. Without it the change is applied to the newest revision (retried on conflict).
