@@ -223,6 +223,21 @@ TEST_P(StoreConformanceTest, TokensAreRevokedByIdAndByName) {
   EXPECT_EQ(store_->ListTokens()->size(), 2u);
 }
 
+// Issue 18, finding 7: a token's expiry is stored with it and read back as given.
+TEST_P(StoreConformanceTest, ATokensExpiryIsKept) {
+  TokenRecord t{.id = "tok_x",
+                .secret_hash = "ab",
+                .role = Role::kAgent,
+                .created_at = clock_.Now(),
+                .expires_at = clock_.Now() + std::chrono::hours(24 * 90)};
+  ASSERT_TRUE(store_->PutToken(t).ok());
+  EXPECT_EQ(store_->GetToken("tok_x")->expires_at, t.expires_at);
+  t.id = "tok_y";
+  t.expires_at.reset();
+  ASSERT_TRUE(store_->PutToken(t).ok());
+  EXPECT_FALSE(store_->GetToken("tok_y")->expires_at.has_value());
+}
+
 TEST_P(StoreConformanceTest, ConcurrentWritersAndReadersLoseNothing) {
   constexpr int kThreads = 4, kBatches = 20, kPerBatch = 50;
   std::vector<std::thread> threads;

@@ -59,6 +59,7 @@ struct TokenRecord {
   std::string name;  // a label chosen by the admin
   Time created_at{};
   std::optional<Time> revoked_at;
+  std::optional<Time> expires_at;  // refused from then on; none: valid until revoked
 };
 
 // A domain object's state as JSON text (journey instances, cases, ...), named by (kind, id).

@@ -91,6 +91,10 @@ CREATE TABLE log_lines (
 );
 CREATE INDEX log_lines_by_key ON log_lines (stream, key, seq);
 )sql"},
+    // Tokens may expire (rapport token create --expires 90d).
+    {3, R"sql(
+ALTER TABLE tokens ADD COLUMN expires_at BIGINT;
+)sql"},
 };
 
 // Owns a PGresult.
@@ -353,11 +357,13 @@ class PostgresStore final : public Store {
   Status PutToken(const TokenRecord& t) override {
     Lease c(*this);
     auto res = Exec(*c, "put_token",
-                    "INSERT INTO tokens (id, secret_hash, role, org, name, created_at, revoked_at) "
-                    "VALUES ($1, $2, $3, $4, $5, $6, nullif($7, '')::bigint)",
+                    "INSERT INTO tokens (id, secret_hash, role, org, name, created_at, revoked_at, "
+                    "expires_at) VALUES ($1, $2, $3, $4, $5, $6, nullif($7, '')::bigint, "
+                    "nullif($8, '')::bigint)",
                     {t.id, t.secret_hash, std::string(RoleName(t.role)), t.org, t.name,
                      std::to_string(ToMicros(t.created_at)),
-                     t.revoked_at ? std::to_string(ToMicros(*t.revoked_at)) : std::string()});
+                     t.revoked_at ? std::to_string(ToMicros(*t.revoked_at)) : std::string(),
+                     t.expires_at ? std::to_string(ToMicros(*t.expires_at)) : std::string()});
     if (!res.ok() && res.status().code() == StatusCode::kAlreadyExists) {
       return AlreadyExists("token id exists", t.id);
     }
@@ -658,7 +664,7 @@ class PostgresStore final : public Store {
       "SELECT seq, id, type, subject, keys::text, occurred_at, received_at, payload::text FROM "
       "events";
   static constexpr const char* kTokenColumns =
-      "SELECT id, secret_hash, role, org, name, created_at, revoked_at FROM tokens";
+      "SELECT id, secret_hash, role, org, name, created_at, revoked_at, expires_at FROM tokens";
 
   class Lease {
    public:
@@ -869,6 +875,7 @@ class PostgresStore final : public Store {
     t.name = r.Text(row, 4);
     t.created_at = FromMicros(r.Int(row, 5));
     if (!r.IsNull(row, 6)) t.revoked_at = FromMicros(r.Int(row, 6));
+    if (!r.IsNull(row, 7)) t.expires_at = FromMicros(r.Int(row, 7));
     return t;
   }
 

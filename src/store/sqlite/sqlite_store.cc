@@ -113,6 +113,10 @@ INSERT INTO event_subjects_state (id, indexed_upto)
   VALUES (1, (SELECT coalesce(max(seq), 0) FROM events));
 DROP INDEX events_by_subject;
 )sql"},
+    // Tokens may expire (rapport token create --expires 90d).
+    {4, R"sql(
+ALTER TABLE tokens ADD COLUMN expires_at INTEGER;
+)sql"},
 };
 
 std::string FieldsToJson(const Fields& fields) {
@@ -396,7 +400,8 @@ class SqliteStore final : public Store {
     std::lock_guard<std::mutex> lock(write_mu_);
     ASSIGN_OR_RETURN(Statement * st,
                      writer_->Prepare("INSERT INTO tokens (id, secret_hash, role, org, name, "
-                                      "created_at, revoked_at) VALUES (?1,?2,?3,?4,?5,?6,?7)"));
+                                      "created_at, revoked_at, expires_at) "
+                                      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8)"));
     StatementUse s(*st);
     s->Bind(1, t.id);
     s->Bind(2, t.secret_hash);
@@ -408,6 +413,11 @@ class SqliteStore final : public Store {
       s->Bind(7, ToMicros(*t.revoked_at));
     } else {
       s->BindNull(7);
+    }
+    if (t.expires_at) {
+      s->Bind(8, ToMicros(*t.expires_at));
+    } else {
+      s->BindNull(8);
     }
     int rc = s->Step();
     if ((rc & 0xFF) == SQLITE_CONSTRAINT) return AlreadyExists("token id exists", t.id);
@@ -853,7 +863,7 @@ class SqliteStore final : public Store {
   static constexpr const char* kEventColumns =
       "SELECT seq, id, type, subject, keys, occurred_at, received_at, payload FROM events";
   static constexpr const char* kTokenColumns =
-      "SELECT id, secret_hash, role, org, name, created_at, revoked_at FROM tokens";
+      "SELECT id, secret_hash, role, org, name, created_at, revoked_at, expires_at FROM tokens";
 
   // A reader connection for the duration of one call; the writer when there are no readers
   // (in-memory databases), holding the write lock meanwhile.
@@ -1048,6 +1058,7 @@ class SqliteStore final : public Store {
     t.name = s.Text(4);
     t.created_at = FromMicros(s.Int(5));
     if (!s.IsNull(6)) t.revoked_at = FromMicros(s.Int(6));
+    if (!s.IsNull(7)) t.expires_at = FromMicros(s.Int(7));
     return t;
   }
 
