@@ -1333,7 +1333,7 @@ Result<size_t> CaseService::RunDue() {
     Time now = clock_.Now();
     // A lease, so that of several servers only one decides a timer; a crash returns it.
     ASSIGN_OR_RETURN(auto items,
-                     store_.ClaimDue(kSlaQueue, now, now + std::chrono::minutes(1), 200));
+                     store_.ClaimDue(kSlaQueue, now, now + std::chrono::minutes(1), 200, ""));
     if (items.empty()) return fired;
     for (const auto& item : items) {
       RETURN_IF_ERROR(FireTimer(item, now));

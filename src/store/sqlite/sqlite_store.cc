@@ -117,6 +117,12 @@ DROP INDEX events_by_subject;
     {4, R"sql(
 ALTER TABLE tokens ADD COLUMN expires_at INTEGER;
 )sql"},
+    // A claim names its server, which renews it while alive and takes it back at a restart.
+    {5, R"sql(
+ALTER TABLE queue_items ADD COLUMN claimed_by TEXT;
+CREATE INDEX queue_items_by_claimer ON queue_items (queue, claimed_by)
+  WHERE claimed_by IS NOT NULL;
+)sql"},
 };
 
 std::string FieldsToJson(const Fields& fields) {
@@ -552,7 +558,7 @@ class SqliteStore final : public Store {
     }
     for (const auto& q : b.reschedule) {
       RETURN_IF_ERROR(
-          Run("UPDATE queue_items SET due = ?3, body = ?4, attempts = ?5 "
+          Run("UPDATE queue_items SET due = ?3, body = ?4, attempts = ?5, claimed_by = NULL "
               "WHERE queue = ?1 AND id = ?2",
               {q.queue, q.id, ToMicros(q.due), q.body, q.attempts}));
     }
@@ -629,11 +635,12 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<QueueItem>> ClaimDue(std::string_view queue, Time now, Time lease_until,
-                                          int limit) override {
+                                          int limit, std::string_view claimer) override {
     std::lock_guard<std::mutex> lock(write_mu_);
     ASSIGN_OR_RETURN(
         Statement * st,
-        writer_->Prepare("UPDATE queue_items SET due = ?4 WHERE (queue, id) IN ("
+        writer_->Prepare("UPDATE queue_items SET due = ?4, claimed_by = nullif(?5, '') "
+                         "WHERE (queue, id) IN ("
                          "SELECT queue, id FROM queue_items WHERE queue = ?1 AND due <= ?2 "
                          "ORDER BY due, id LIMIT ?3) "
                          "RETURNING queue, id, due, body, attempts"));
@@ -642,6 +649,7 @@ class SqliteStore final : public Store {
     s->Bind(2, ToMicros(now));
     s->Bind(3, static_cast<int64_t>(limit));
     s->Bind(4, ToMicros(lease_until));
+    s->Bind(5, claimer);
     std::vector<QueueItem> out;
     int rc;
     while ((rc = s->Step()) == SQLITE_ROW) {
@@ -652,6 +660,21 @@ class SqliteStore final : public Store {
     std::sort(out.begin(), out.end(),
               [](const QueueItem& a, const QueueItem& b) { return a.id < b.id; });
     return out;
+  }
+
+  Result<int> RenewClaims(std::string_view queue, std::string_view claimer,
+                          Time lease_until) override {
+    return UpdateClaims(
+        "UPDATE queue_items SET due = max(due, ?3) "
+        "WHERE queue = ?1 AND claimed_by = ?2",
+        queue, claimer, lease_until);
+  }
+
+  Result<int> ReleaseClaims(std::string_view queue, std::string_view claimer, Time now) override {
+    return UpdateClaims(
+        "UPDATE queue_items SET due = ?3, claimed_by = NULL "
+        "WHERE queue = ?1 AND claimed_by = ?2",
+        queue, claimer, now);
   }
 
   Result<std::optional<Time>> NextDue(std::string_view queue) override {
@@ -1047,6 +1070,21 @@ class SqliteStore final : public Store {
     e.received_at = FromMicros(s.Int(6));
     ASSIGN_OR_RETURN(e.payload, ParseJson(s.Text(7)));
     return e;
+  }
+
+  // RenewClaims and ReleaseClaims: `sql` binds queue, claimer and a time.
+  Result<int> UpdateClaims(const char* sql, std::string_view queue, std::string_view claimer,
+                           Time at) {
+    if (claimer.empty()) return InvalidArgument("name the claimer", "claimer");
+    std::lock_guard<std::mutex> lock(write_mu_);
+    ASSIGN_OR_RETURN(Statement * st, writer_->Prepare(sql));
+    StatementUse s(*st);
+    s->Bind(1, queue);
+    s->Bind(2, claimer);
+    s->Bind(3, ToMicros(at));
+    int rc = s->Step();
+    if (rc != SQLITE_DONE) return SqliteError(writer_->raw(), rc, "update claims");
+    return sqlite3_changes(writer_->raw());
   }
 
   static Result<TokenRecord> ReadToken(Statement& s) {
