@@ -510,6 +510,20 @@ TEST_F(CasesServer, ConcurrentUpdatesOfOneCaseLoseNothing) {
   EXPECT_EQ(c["revision"], 1 + kAgents * kEach);
 }
 
+// Issue 18, finding 9: a case for a person id that does not exist is refused like an asset
+// for an unknown owner (400 naming the field), and nothing is stored: no case, no SLA timer.
+TEST_F(CasesServer, ACaseForAPersonThatDoesNotExistIsRefusedAndStoresNothing) {
+  const std::string nobody = "per_01AAAAAAAAAAAAAAAAAAAAAAAA";
+  auto refused = Post("/v1/cases", {{"person", nobody}, {"text", "Rechnung"}}, agent1_);
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(refused.json()["error"]["field"], "person");
+  EXPECT_NE(refused.json()["error"]["message"].get<std::string>().find(nobody), std::string::npos);
+  EXPECT_EQ(http_->Get("/v1/cases", agent1_).json()["cases"].size(), 0u);
+  std::string person = NewPerson("C-5007", "Paul", "Kern");
+  EXPECT_EQ(Post("/v1/cases", {{"person", person}, {"text", "Rechnung"}}, agent1_).status, 201);
+  EXPECT_EQ(http_->Get("/v1/cases", agent1_).json()["cases"].size(), 1u);
+}
+
 TEST_F(CasesServer, APartnerSeesOnlyItsOrganisationsCases) {
   std::string person = NewPerson("C-5005", "Lena", "Fischer");
   // A partner's case read is a disclosure (issue 7): partner-a works the cases handed to it

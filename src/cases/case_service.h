@@ -106,11 +106,17 @@ class CaseService {
   ConfigPtr config() const;
 
   // With request.idempotency_key, a repeated open returns the case of the first one.
+  // An agent's open (source "agent": the API, agents and partners) of a person the person check
+  // does not know is refused with its error (kInvalidArgument naming "person"), nothing stored.
   Result<Json> Open(const OpenCaseRequest& request, const Actor& actor);
-  // The checks Open makes before it writes anything (fields, team, priority, a partner's own
-  // organisation), without writing: so that a caller decides something else in between (the
-  // disclosure check of a partner's open) only for a request that would be opened.
+  // The checks Open makes before it writes anything (person, fields, team, priority, a
+  // partner's own organisation), without writing: so that a caller decides something else in
+  // between (the disclosure check of a partner's open) only for a request that would be opened.
   Status CheckOpen(const OpenCaseRequest& request, const Actor& actor) const;
+  // Whether a person id names a person (App: profiles; an error refuses the open). Journey and
+  // event opens name the subject their events carry and are not checked. Unset: no check.
+  // Called while wiring, before the service is used from several threads.
+  void SetPersonCheck(std::function<Status(const std::string& person)> check);
   // Opens the case of a journey's open_case outbox action (journey/instance.h,
   // OutboxActionToJson): {"idempotency_key","journey","instance_key","action","subject",
   // "case":{"type","team"?,"priority"?,"title"?,"keys":{...}},"params":{...}}. The subject is
@@ -214,6 +220,8 @@ class CaseService {
   const Clock& clock_;
   IdSource& ids_;
   MetricsRegistry* metrics_;
+  std::function<Status(const std::string& person)> person_check_;
+  Status CheckPerson(const OpenCaseRequest& request) const;
   std::mutex metrics_mu_;
   std::map<std::string, int64_t> open_by_team_;  // guarded by metrics_mu_
   std::optional<Time> last_recount_;             // guarded by metrics_mu_
