@@ -510,6 +510,20 @@ TEST_F(CasesServer, ConcurrentUpdatesOfOneCaseLoseNothing) {
   EXPECT_EQ(c["revision"], 1 + kAgents * kEach);
 }
 
+// Issue 18, finding 9: a case for a person id that does not exist is refused like an asset
+// for an unknown owner (400 naming the field), and nothing is stored: no case, no SLA timer.
+TEST_F(CasesServer, ACaseForAPersonThatDoesNotExistIsRefusedAndStoresNothing) {
+  const std::string nobody = "per_01AAAAAAAAAAAAAAAAAAAAAAAA";
+  auto refused = Post("/v1/cases", {{"person", nobody}, {"text", "Rechnung"}}, agent1_);
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(refused.json()["error"]["field"], "person");
+  EXPECT_NE(refused.json()["error"]["message"].get<std::string>().find(nobody), std::string::npos);
+  EXPECT_EQ(http_->Get("/v1/cases", agent1_).json()["cases"].size(), 0u);
+  std::string person = NewPerson("C-5007", "Paul", "Kern");
+  EXPECT_EQ(Post("/v1/cases", {{"person", person}, {"text", "Rechnung"}}, agent1_).status, 201);
+  EXPECT_EQ(http_->Get("/v1/cases", agent1_).json()["cases"].size(), 1u);
+}
+
 TEST_F(CasesServer, APartnerSeesOnlyItsOrganisationsCases) {
   std::string person = NewPerson("C-5005", "Lena", "Fischer");
   // A partner's case read is a disclosure (issue 7): partner-a works the cases handed to it
@@ -540,6 +554,32 @@ TEST_F(CasesServer, APartnerSeesOnlyItsOrganisationsCases) {
     partner_read = partner_read || (e["action"] == "case.read" && e["org"] == "partner-a");
   }
   EXPECT_TRUE(partner_read);
+}
+
+// Issue 18, finding 4: a case of its organisation is a relationship through which a partner
+// reads the person itself (GET /v1/partner/persons/{id}); another partner under the same
+// legal basis, with no case of its own, gets the 404 of an unknown person.
+TEST_F(CasesServer, APartnerReadsThePersonOfItsOrganisationsCaseOnly) {
+  std::string person = NewPerson("C-5006", "Jana", "Vogel");
+  for (const char* org : {"partner-a", "partner-b"}) {
+    ASSERT_EQ(http_
+                  ->Request("PUT", std::string("/v1/privacy/recipients/") + org,
+                            R"({"legal_basis":"contract","purposes":["case-handling"]})", admin_)
+                  .status,
+              200);
+  }
+  const std::string path = "/v1/partner/persons/" + person + "?purpose=case-handling";
+  EXPECT_EQ(http_->Get(path, partner_a_).status, 404) << "no case yet";
+  auto theirs =
+      Post("/v1/cases",
+           {{"person", person}, {"text", "Spülmaschine"}, {"team", "partner-a-service"}}, agent1_);
+  ASSERT_EQ(theirs.status, 201) << theirs.body;
+  auto read = http_->Get(path, partner_a_);
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_EQ(read.json()["fields"]["surname"], "Vogel");
+  auto other = http_->Get(path, partner_b_);
+  EXPECT_EQ(other.status, 404) << other.body;
+  EXPECT_EQ(other.body.find("Vogel"), std::string::npos);
 }
 
 }  // namespace

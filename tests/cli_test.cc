@@ -98,6 +98,27 @@ TEST(CliTest, TokensAreCreatedListedAndRevoked) {
   EXPECT_EQ(RunRapport({"token", "revoke", "tok_nope", "--db", db}, &out), 2);
 }
 
+// Issue 18, finding 7: `token create --expires 90d` gives the token a lifetime, listed with it.
+TEST(CliTest, ATokenMayBeCreatedWithALifetime) {
+  ScratchDir dir;
+  std::string db = dir.File("r.db");
+  std::string out;
+  ASSERT_EQ(RunRapport({"token", "create", "--role", "agent", "--name", "ci", "--expires", "90d",
+                        "--quiet", "--db", db},
+                       &out),
+            0)
+      << out;
+  std::string id = out.substr(0, out.find('.'));
+  out.clear();
+  ASSERT_EQ(RunRapport({"token", "list", "--db", db}, &out), 0);
+  EXPECT_NE(out.find(id), std::string::npos) << out;
+  EXPECT_NE(out.find("  expires "), std::string::npos) << out;
+  out.clear();
+  EXPECT_EQ(
+      RunRapport({"token", "create", "--role", "agent", "--expires", "soon", "--db", db}, &out), 2);
+  EXPECT_NE(out.find("--expires"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace rapport::testing
 

@@ -78,6 +78,36 @@ TEST_F(HttpApiTest, APartnerTokenOnAnAdminRouteIsForbiddenAndChangesNothing) {
   EXPECT_EQ(EventCount(c), 0);
 }
 
+// Issue 18, finding 7: a token revoked by another process on the same database (here
+// `rapport token revoke`, as another server would) stops working on this server within one
+// second; a revocation through this server's own API stops it at once.
+TEST_F(HttpApiTest, ARevokedTokenStopsWorkingAtOnceHereAndWithinASecondFromElsewhere) {
+  auto c = server_->Client();
+  const std::string id = agent_.substr(0, agent_.find('.'));
+  ASSERT_EQ(c.Get("/v1/events", agent_).status, 200);  // cached by the server
+  std::string out;
+  ASSERT_EQ(RunRapport({"token", "revoke", id, "--db", db_}, &out), 0) << out;
+  auto revoked_at = std::chrono::steady_clock::now();
+  int status = 200;
+  while (status == 200 && std::chrono::steady_clock::now() - revoked_at < std::chrono::seconds(3)) {
+    status = c.Get("/v1/events", agent_).status;
+    if (status == 200) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto took = std::chrono::steady_clock::now() - revoked_at;
+  EXPECT_EQ(status, 401);
+  EXPECT_LE(took, std::chrono::milliseconds(1200))
+      << "the other server's revocation took "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+
+  auto created = c.Post("/v1/admin/tokens", R"({"role":"agent","name":"temp"})", admin_);
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string temp = created.json()["token"];
+  ASSERT_EQ(c.Get("/v1/events", temp).status, 200);
+  const std::string temp_id = created.json()["id"];
+  ASSERT_EQ(c.Request("DELETE", "/v1/admin/tokens/" + temp_id, "", admin_).status, 200);
+  EXPECT_EQ(c.Get("/v1/events", temp).status, 401) << "at once on the server that revoked it";
+}
+
 TEST_F(HttpApiTest, RecordsAreStoredAsDeliveredAndUnknownIdsAre404) {
   auto c = server_->Client();
   auto put = c.Post("/v1/records",

@@ -485,8 +485,8 @@ TEST_P(CrashAt, RestartDeliversEveryActionOnceAndLosesNoEvent) {
   for (const auto& id : acknowledged) {
     EXPECT_EQ(s->http().Get("/v1/events/" + id, s->token()).status, 200) << "lost event " << id;
   }
-  // Deliveries claimed before the crash come back when their 15-minute lease ends.
-  ASSERT_EQ(s->MoveClockTo(s->Now() + std::chrono::minutes(16)).status, 200);
+  // Deliveries claimed before the crash come back at once: the server takes back its own
+  // claims when it starts (issue 18, finding 6), without waiting for their lease to end.
   const size_t expected = at_timer ? 3 : 2;
   ASSERT_TRUE(WaitUntil([&] { return SinkKeys(s->sink()).size() == expected; }))
       << "sink has " << SinkKeys(s->sink()).size();
@@ -500,6 +500,40 @@ TEST_P(CrashAt, RestartDeliversEveryActionOnceAndLosesNoEvent) {
   std::vector<std::string> want = {"confirm_trade_in", "create_return_label"};
   if (at_timer) want.push_back("send_back_reminder");
   EXPECT_EQ(actions, want);
+}
+
+// Issue 18, finding 6: with several servers on one database, a claim names its server. A
+// server that died leaves its claims until their 20-second lease ends (no heartbeat renews
+// them), then another server delivers them; before that, nobody does. The manual clock moves
+// the lease; each clock move delivers what is due before it answers, so no test sleeps.
+TEST(OutboxClaims, ADeadServersClaimsMoveToAnotherServerWhenTheLeaseEnds) {
+  const std::vector<std::string> clock = {"--clock", "manual", "--clock-start",
+                                          "2026-11-02T09:00:00Z"};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), clock.begin(), clock.end());
+    return args;
+  };
+  ScratchDir dir;
+  std::unique_ptr<JourneyServer> s;
+  {
+    ArmedFailpoint armed("outbox.before_send");
+    s = std::make_unique<JourneyServer>(dir, with({"--server-id", "server-a"}));
+  }
+  ASSERT_EQ(s->Deploy(TradeInYaml()).status, 201);
+  s->PostEvent(kOrder);  // the server may end before it answers
+  ASSERT_EQ(s->process().WaitForExit(30000), kFailpointExitCode) << "failpoint not reached";
+  const Time crashed_at = *ParseTime("2026-11-02T09:00:00Z");
+
+  s->Start(with({"--server-id", "server-b"}));
+  ASSERT_TRUE(s->process().ok()) << s->process().startup_output();
+  ASSERT_EQ(s->MoveClockTo(crashed_at + std::chrono::seconds(15)).status, 200);
+  EXPECT_TRUE(SinkKeys(s->sink()).empty()) << "server-a's claims still hold";
+  ASSERT_EQ(s->MoveClockTo(crashed_at + std::chrono::seconds(21)).status, 200);
+  // Delivered by the clock move or by server-b's delivery thread, whichever claimed first.
+  ASSERT_TRUE(WaitUntil([&] { return SinkKeys(s->sink()).size() == 2; }))
+      << "server-b delivers them once server-a's lease ended";
+  auto keys = SinkKeys(s->sink());
+  for (const auto& [key, n] : keys) EXPECT_EQ(n, 1) << key << " delivered " << n << " times";
 }
 
 INSTANTIATE_TEST_SUITE_P(Failpoints, CrashAt,

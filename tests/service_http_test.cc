@@ -420,6 +420,88 @@ TEST_F(ServiceHttpTest, APartnerReadNothingCoversIsRefusedRecordedAndRevealsNoth
   EXPECT_EQ(Get("/v1/persons/" + person + "/disclosures", admin_).json()["disclosures"].size(), 6u);
 }
 
+// Issue 18, finding 4: GET /v1/partner/persons/{id} is a read of a person the partner names
+// itself. Under a contract legal basis for "service-visit" (as src/privacy/README.md advises
+// for certified partners), it answers only through a relationship the partner holds: its work
+// order for the person's appliance, open or closed within the access window (14 days).
+// Otherwise 404, byte for byte as for an id that does not exist, and the refusal is recorded.
+TEST_F(ServiceHttpTest, APartnerReadsAPersonOnlyThroughItsWorkOrderWithinTheWindow) {
+  for (const char* org : {"partner-a", "partner-b"}) {
+    ASSERT_EQ(Post("/v1/partners",
+                   {{"org", org}, {"product_lines", {"dishwasher"}}, {"regions", {"HH"}}}, admin_)
+                  .status,
+              200);
+    auto basis = client_->Request(
+        "PUT", std::string("/v1/privacy/recipients/") + org,
+        Json{{"legal_basis", "contract"}, {"purposes", {"service-visit"}}}.dump(), admin_);
+    ASSERT_EQ(basis.status, 200) << basis.body;
+  }
+  auto rec = Post("/v1/records",
+                  {{"source", "shop"},
+                   {"source_key", "K-W"},
+                   {"fields",
+                    {{"vorname", "Greta"},
+                     {"nachname", "Wolff"},
+                     {"geburtsdatum", "1961-07-14"},
+                     {"telefon", "+49 40 1112223"}}}},
+                  agent_);
+  ASSERT_TRUE(rec.status == 200 || rec.status == 201) << rec.body;
+  std::string person = rec.json()["person"];
+  auto created = Post("/v1/assets",
+                      {{"model", kModel},
+                       {"serial", "W-18"},
+                       {"purchased", "2021-05-01"},
+                       {"owner", person},
+                       {"location", {{"region", "HH"}, {"city", "Hamburg"}}}},
+                      agent_);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string asset = created.json()["id"];
+  const std::string& a = partner_["partner-a"];
+  const std::string& b = partner_["partner-b"];
+  const std::string path = "/v1/partner/persons/" + person + "?purpose=service-visit";
+
+  EXPECT_EQ(Get(path, a).status, 404) << "no work order yet";
+  std::string wo = Order(asset, "partner-a", "does not drain", "", "online");
+  auto read = Get(path, a);
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_EQ(read.json()["fields"]["surname"], "Wolff");
+
+  // Partner B holds the same contract but no work order: as if she did not exist.
+  auto other = Get(path, b);
+  EXPECT_EQ(other.status, 404) << other.body;
+  EXPECT_EQ(other.body.find("Wolff"), std::string::npos);
+  const std::string unknown = "per_01AAAAAAAAAAAAAAAAAAAAAAAA";
+  auto nobody = Get("/v1/partner/persons/" + unknown + "?purpose=service-visit", b);
+  EXPECT_EQ(nobody.status, 404);
+  std::string refused_body = other.body, unknown_body = nobody.body;
+  refused_body.replace(refused_body.find(person), person.size(), "ID");
+  unknown_body.replace(unknown_body.find(unknown), unknown.size(), "ID");
+  EXPECT_EQ(refused_body, unknown_body) << "a refusal must not reveal that the person exists";
+
+  // Closed: A still reads her within the window, not after it.
+  ASSERT_EQ(Post("/v1/work-orders/" + wo + "/close", Json::object(), a).status, 200);
+  MoveClockTo("2022-03-14T08:00:00Z");
+  EXPECT_EQ(Get(path, a).status, 200) << "13 days after closing";
+  MoveClockTo("2022-03-16T08:00:00Z");
+  EXPECT_EQ(Get(path, a).status, 404) << "15 days after closing";
+
+  // Every refusal is in her register with its reason; only A's two reads went out.
+  auto reg = Get("/v1/persons/" + person + "/disclosures", admin_).json()["disclosures"];
+  int allowed = 0, refused = 0;
+  for (const auto& d : reg) {
+    if (d["allowed"].get<bool>()) {
+      ++allowed;
+      EXPECT_EQ(d["recipient"], "partner-a");
+    } else {
+      ++refused;
+      EXPECT_NE(d["reason"].get<std::string>().find("no work order"), std::string::npos)
+          << d.dump();
+    }
+  }
+  EXPECT_EQ(allowed, 2) << reg.dump();
+  EXPECT_EQ(refused, 3) << reg.dump();
+}
+
 TEST_F(ServiceHttpTest, PartnerAccessWindowIsConfigurable) {
   server_.reset();
   server_ = std::make_unique<ServerProcess>(

@@ -223,6 +223,21 @@ TEST_P(StoreConformanceTest, TokensAreRevokedByIdAndByName) {
   EXPECT_EQ(store_->ListTokens()->size(), 2u);
 }
 
+// Issue 18, finding 7: a token's expiry is stored with it and read back as given.
+TEST_P(StoreConformanceTest, ATokensExpiryIsKept) {
+  TokenRecord t{.id = "tok_x",
+                .secret_hash = "ab",
+                .role = Role::kAgent,
+                .created_at = clock_.Now(),
+                .expires_at = clock_.Now() + std::chrono::hours(24 * 90)};
+  ASSERT_TRUE(store_->PutToken(t).ok());
+  EXPECT_EQ(store_->GetToken("tok_x")->expires_at, t.expires_at);
+  t.id = "tok_y";
+  t.expires_at.reset();
+  ASSERT_TRUE(store_->PutToken(t).ok());
+  EXPECT_FALSE(store_->GetToken("tok_y")->expires_at.has_value());
+}
+
 TEST_P(StoreConformanceTest, ConcurrentWritersAndReadersLoseNothing) {
   constexpr int kThreads = 4, kBatches = 20, kPerBatch = 50;
   std::vector<std::thread> threads;
@@ -347,7 +362,7 @@ TEST_P(StoreConformanceTest, ClaimedItemsGoToOneClaimerUntilTheLeaseEnds) {
   for (int c = 0; c < 4; ++c) {
     claimers.emplace_back([&] {
       while (true) {
-        auto got = store_->ClaimDue("outbox", now, lease, 3);
+        auto got = store_->ClaimDue("outbox", now, lease, 3, "");
         ASSERT_TRUE(got.ok()) << got.status().ToString();
         if (got->empty()) return;
         std::lock_guard<std::mutex> lock(mu);
@@ -361,14 +376,45 @@ TEST_P(StoreConformanceTest, ClaimedItemsGoToOneClaimerUntilTheLeaseEnds) {
   EXPECT_EQ(std::adjacent_find(claimed.begin(), claimed.end()), claimed.end()) << "claimed twice";
 
   // Nothing more until the lease ends; then a dead claimer's items come back.
-  EXPECT_TRUE(store_->ClaimDue("outbox", lease - std::chrono::seconds(1), lease, 100)->empty());
+  EXPECT_TRUE(store_->ClaimDue("outbox", lease - std::chrono::seconds(1), lease, 100, "")->empty());
   WriteBatch done;
   done.dequeue.push_back({"outbox", "i100"});
   ASSERT_TRUE(store_->Write(done).ok());
-  auto again = store_->ClaimDue("outbox", lease, lease + std::chrono::seconds(30), 100);
+  auto again = store_->ClaimDue("outbox", lease, lease + std::chrono::seconds(30), 100, "");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->size(), 39u);
   EXPECT_EQ(again->front().body, "B");
+}
+
+// Issue 18, finding 6: a claim names its claimer, which renews it (a heartbeat) or gives it
+// back (a restart); another claimer's items and rescheduled items are not its claims.
+TEST_P(StoreConformanceTest, AClaimerRenewsAndReleasesOnlyWhatItHolds) {
+  const Time t0 = *ParseTime("2026-11-01T00:00:00Z");
+  WriteBatch b;
+  for (const char* id : {"a1", "a2", "b1", "r1"}) b.enqueue.push_back({"outbox", id, t0, id, 0});
+  ASSERT_TRUE(store_->Write(b).ok());
+  const Time lease = t0 + std::chrono::seconds(20);
+  ASSERT_EQ(store_->ClaimDue("outbox", t0, lease, 2, "server-a")->size(), 2u);  // a1, a2
+  ASSERT_EQ(store_->ClaimDue("outbox", t0, lease, 2, "server-b")->size(), 2u);  // b1, r1
+  WriteBatch retry;  // b's delivery of r1 failed: rescheduled, no longer b's claim
+  retry.reschedule.push_back({"outbox", "r1", t0 + std::chrono::hours(1), "r1", 1});
+  ASSERT_TRUE(store_->Write(retry).ok());
+
+  // The heartbeat moves a's claims only, and never back.
+  const Time later = t0 + std::chrono::seconds(25);
+  EXPECT_EQ(*store_->RenewClaims("outbox", "server-a", later), 2);
+  EXPECT_EQ(*store_->RenewClaims("outbox", "server-a", t0), 2);
+  EXPECT_EQ(*store_->RenewClaims("outbox", "server-b", later), 1);
+  // Past the 20 s lease, the renewed claims are still held.
+  EXPECT_TRUE(
+      store_->ClaimDue("outbox", later - std::chrono::seconds(1), later, 10, "server-c")->empty());
+  // a restarts: its claims are due at once and claimed by nobody.
+  EXPECT_EQ(*store_->ReleaseClaims("outbox", "server-a", t0 + std::chrono::seconds(1)), 2);
+  EXPECT_EQ(*store_->RenewClaims("outbox", "server-a", later), 0);
+  auto back = store_->ClaimDue("outbox", t0 + std::chrono::seconds(1), lease, 10, "server-a");
+  ASSERT_EQ(back->size(), 2u);
+  EXPECT_EQ((*back)[0].id, "a1");
+  EXPECT_EQ(store_->ReleaseClaims("outbox", "", t0).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_P(StoreConformanceTest, LogLinesReadByStreamAndKeyAfterACursor) {

@@ -46,6 +46,7 @@ Json TokenJson(const store::TokenRecord& t) {
             {"name", t.name},
             {"created_at", FormatTime(t.created_at)}};
   j["revoked_at"] = t.revoked_at ? Json(FormatTime(*t.revoked_at)) : Json(nullptr);
+  j["expires_at"] = t.expires_at ? Json(FormatTime(*t.expires_at)) : Json(nullptr);
   return j;
 }
 
@@ -207,7 +208,8 @@ void AddCoreRoutes(Router& router, app::App& app) {
               }});
 
   router.Add({"POST", "/v1/admin/tokens", kAdmins, false,
-              "Create an API token: {\"role\",\"org\"(partners),\"name\"}; the token is shown once",
+              "Create an API token: {\"role\",\"org\"(partners),\"name\",\"expires\"(e.g. "
+              "\"90d\"; none: until revoked)}; the token is shown once",
               [&app](Request& req) {
                 return Guarded([&]() -> Result<Response> {
                   ASSIGN_OR_RETURN(Json body, ParseJson(req.body));
@@ -215,8 +217,16 @@ void AddCoreRoutes(Router& router, app::App& app) {
                   ASSIGN_OR_RETURN(auth::Role role, store::ParseRole(role_name));
                   ASSIGN_OR_RETURN(auto org, OptionalString(body, "org"));
                   ASSIGN_OR_RETURN(auto name, OptionalString(body, "name"));
+                  ASSIGN_OR_RETURN(auto expires, OptionalString(body, "expires"));
+                  std::optional<Duration> lifetime;
+                  if (expires) {
+                    auto d = ParseDuration(*expires);
+                    if (!d.ok()) return d.status().WithWhere("expires");
+                    lifetime = *d;
+                  }
                   ASSIGN_OR_RETURN(auto created,
-                                   app.tokens().Create(role, org.value_or(""), name.value_or("")));
+                                   app.tokens().Create(role, org.value_or(""), name.value_or(""),
+                                                       /*replace=*/false, lifetime));
                   Json j = TokenJson(created.record);
                   j["token"] = created.token;
                   return JsonResponse(201, j);

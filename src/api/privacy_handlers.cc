@@ -215,8 +215,10 @@ void AddPrivacyRoutes(Router& router, app::App& app) {
               {Role::kPartner},
               false,
               "A partner reads a person's data for a purpose (?purpose=&fields=), through the "
-              "disclosure check; e-mail comes as the partner's own alias. A refused read is "
-              "recorded and answers exactly as an unknown person does (404)",
+              "disclosure check, only for a person it holds a work order (within the access "
+              "window), a case or a consent naming it of; e-mail comes as the partner's own "
+              "alias. A refused read is recorded and answers exactly as an unknown person "
+              "does (404)",
               [&app](Request& req) {
                 return Guarded([&]() -> Result<Response> {
                   ASSIGN_OR_RETURN(std::string purpose, RequiredQuery(req, "purpose"));
@@ -224,7 +226,7 @@ void AddPrivacyRoutes(Router& router, app::App& app) {
                     return PermissionDenied("this partner token names no organisation");
                   }
                   const std::string& id = req.params["id"];
-                  auto out = app.privacy().PartnerRead(
+                  auto out = app.privacy().PartnerReadPerson(
                       {id, "", purpose, CommaList(req, "fields"), "GET /v1/partner/persons/{id}"},
                       req.principal);
                   // Issue 9: a partner must not learn that a person it may not read exists,

@@ -1,5 +1,7 @@
 #include "api/router.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <exception>
@@ -44,6 +46,22 @@ Response JsonResponse(int status, const Json& body) {
   // no byte a client sends may turn an answer into an exception.
   r.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
   return r;
+}
+
+std::optional<std::string_view> BearerToken(std::string_view authorization) {
+  constexpr std::string_view kScheme = "bearer";
+  if (authorization.size() <= kScheme.size() || authorization[kScheme.size()] != ' ') {
+    return std::nullopt;
+  }
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i]) {
+      return std::nullopt;
+    }
+  }
+  std::string_view token = authorization.substr(kScheme.size());
+  token.remove_prefix(std::min(token.find_first_not_of(' '), token.size()));
+  if (token.empty()) return std::nullopt;
+  return token;
 }
 
 Response ErrorResponse(const Status& status) {
@@ -231,15 +249,15 @@ Response Router::Handle(Request& request, std::string* route_label) {
     }
   } else if (!route->is_public) {
     std::string_view auth = request.authorization;
-    constexpr std::string_view kBearer = "Bearer ";
+    std::optional<std::string_view> bearer = BearerToken(auth);
     if (auth.empty()) {
       response = ErrorResponse(
           Unauthenticated("missing API token (send 'Authorization: Bearer <token>')"));
-    } else if (auth.size() <= kBearer.size() || auth.substr(0, kBearer.size()) != kBearer) {
+    } else if (!bearer) {
       response =
           ErrorResponse(Unauthenticated("the Authorization header must be 'Bearer <token>'"));
     } else {
-      auto principal = tokens_.Verify(auth.substr(kBearer.size()));
+      auto principal = tokens_.Verify(*bearer);
       if (!principal.ok()) {
         response = ErrorResponse(principal.status());
       } else {

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,6 +77,10 @@ class Router {
 
 // Percent-decoding for paths and query strings ('+' is a space only in queries).
 std::string UrlDecode(std::string_view s, bool plus_is_space);
+// The token of an "Authorization: Bearer <token>" header value; the scheme is matched
+// case-insensitively and may be followed by several spaces (RFC 7235, 2.1). std::nullopt for
+// another scheme or no token.
+std::optional<std::string_view> BearerToken(std::string_view authorization);
 // Splits "a=1&b=x%20y" into a map (last value wins).
 std::map<std::string, std::string> ParseQuery(std::string_view query);
 // A whole-number query parameter: `fallback` when absent or empty, else a 400 naming it unless

@@ -78,6 +78,45 @@ TEST_F(RouterTest, EveryRouteButHealthNeedsAValidToken) {
   EXPECT_EQ(Call("GET", "/v1/events", admin_).status, 200);
 }
 
+// Issue 18, finding 7: the authentication scheme is case-insensitive (RFC 7235, 2.1).
+TEST_F(RouterTest, TheBearerSchemeIsMatchedWhateverItsCase) {
+  for (const std::string scheme : {"Bearer ", "bearer ", "BEARER ", "bEaReR  "}) {
+    Request r;
+    r.method = "GET";
+    r.path = "/v1/events";
+    r.authorization = scheme + admin_;
+    EXPECT_EQ(router_->Dispatch(r).status, 200) << scheme;
+  }
+  EXPECT_EQ(BearerToken("Bearer"), std::nullopt);
+  EXPECT_EQ(BearerToken("Bearer   "), std::nullopt);
+  EXPECT_EQ(BearerToken("Bearertok_x.y"), std::nullopt);
+  EXPECT_EQ(BearerToken("Basic tok_x.y"), std::nullopt);
+  EXPECT_EQ(BearerToken("bearer tok_x.y"), "tok_x.y");
+}
+
+// Issue 18, finding 7: a token created with a lifetime (POST /v1/admin/tokens "expires") is
+// refused once the clock passes it, with the 401 of any invalid token.
+TEST_F(RouterTest, ATokenCreatedWithALifetimeIsRefusedOnceItExpired) {
+  Response created =
+      Call("POST", "/v1/admin/tokens", admin_, R"({"role":"agent","name":"temp","expires":"1d"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(Body(created)["expires_at"], "2026-11-24T10:00:00Z");
+  const std::string token = Body(created)["token"];
+  EXPECT_EQ(Call("GET", "/v1/events", token).status, 200);
+  ASSERT_EQ(Call("POST", "/v1/admin/clock", admin_, R"({"advance":"1d"})").status, 200);
+  Response expired = Call("GET", "/v1/events", token);
+  EXPECT_EQ(expired.status, 401);
+  EXPECT_EQ(Body(expired)["error"]["message"], "invalid or revoked API token");
+  EXPECT_EQ(Call("GET", "/v1/events", admin_).status, 200) << "no lifetime: valid until revoked";
+  Response bad =
+      Call("POST", "/v1/admin/tokens", admin_, R"({"role":"agent","expires":"forever"})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(Body(bad)["error"]["field"], "expires");
+  EXPECT_EQ(Body(Call("POST", "/v1/admin/tokens", admin_,
+                      R"({"role":"agent","expires":"0d"})"))["error"]["field"],
+            "expires");
+}
+
 TEST_F(RouterTest, APartnerTokenOnAnAdminRouteIsForbidden) {
   Response r = Call("POST", "/v1/admin/tokens", partner_, R"({"role":"admin"})");
   EXPECT_EQ(r.status, 403);

@@ -64,6 +64,28 @@ void App::RunWorkerLoop(Worker worker, const char* name, std::function<Status()>
 }
 
 void App::StartWorker() {
+  // What this server claimed before a crash is due again now, not after the lease; a failure
+  // here only delays those actions to the end of their lease.
+  if (auto reclaimed = outbox_->ReclaimOwn(); !reclaimed.ok()) {
+    spdlog::warn("outbox: own claims of an earlier run not taken back: {}",
+                 reclaimed.status().ToString());
+  } else if (*reclaimed > 0) {
+    spdlog::info("outbox: took back {} actions claimed before a restart", *reclaimed);
+  }
+  workers_.emplace_back([this] {
+    // The heartbeat runs on the system clock's pace whatever the business clock does: the
+    // lease it extends is counted from the business clock's now.
+    const auto period = std::chrono::duration_cast<std::chrono::milliseconds>(outbox_->lease()) / 4;
+    std::unique_lock<std::mutex> lock(worker_mu_);
+    while (!worker_stop_) {
+      lock.unlock();
+      if (auto renewed = outbox_->RenewClaims(); !renewed.ok()) {
+        spdlog::warn("outbox heartbeat: {}", renewed.status().ToString());
+      }
+      lock.lock();
+      worker_cv_.wait_for(lock, period, [&] { return worker_stop_; });
+    }
+  });
   workers_.emplace_back([this] {
     RunWorkerLoop(
         kJourneyWorker, "journeys",
@@ -176,6 +198,7 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
                            : config.db + ".outbox.ndjson";
   }
   outbox.send_webhooks = config.send_webhooks;
+  outbox.server_id = config.server_id;
   // No webhook leaves without the ledger's disclosure check.
   outbox.webhook_gate = [ledger = app->privacy_.get()](const Json& action) {
     return ledger->CheckWebhook(action);
@@ -191,6 +214,26 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
   app->outbox_ = std::make_unique<journey::OutboxDeliverer>(*app->store_, *app->clock_,
                                                             app->metrics_, *app->journeys_, outbox);
   RETURN_IF_ERROR(app->outbox_->Open());
+  // A case opened through the API is about a person profiles knows (as an asset's owner is).
+  app->cases_->SetPersonCheck([profiles = app->profiles_.get()](const std::string& person) {
+    auto view = profiles->GetPerson(person, 0);
+    if (!view.ok() && view.status().code() == StatusCode::kNotFound) {
+      return InvalidArgument("unknown person " + person, "person");
+    }
+    return view.status();
+  });
+  // A partner reads a person it names itself only through what it holds of that person
+  // (ledger.h invariant 7): its work order for the person's appliance, its case about them.
+  app->privacy_->AddPartnerRelationship(
+      "work_order", [service = app->service_.get()](const std::vector<std::string>& ids,
+                                                    const auth::Principal& partner) {
+        return service->ServesOwner(ids, partner);
+      });
+  app->privacy_->AddPartnerRelationship(
+      "case", [cases = app->cases_.get()](const std::vector<std::string>& ids,
+                                          const auth::Principal& partner) {
+        return cases->OrgHasCaseAbout(ids, partner.org);
+      });
   // An erasure reaches every copy of the person's data outside profiles and the ledger.
   app->privacy_->AddErasureStep(
       "cases", [cases = app->cases_.get()](const privacy::ErasureScope& s, store::Erasure& e) {

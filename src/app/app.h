@@ -42,6 +42,9 @@ struct Config {
   profiles::Options profiles;
   // Partner access window, parts forecast smoothing.
   service::Options service;
+  // This server's name on the outbox actions it claims (OutboxOptions::server_id); "" for a
+  // command-line tool. Unique among the servers sharing the database.
+  std::string server_id;
 };
 
 class App {
@@ -75,7 +78,9 @@ class App {
   // Background threads: one applies events and fires timers, one delivers the outbox (so a
   // slow webhook never delays a timer). Each wakes on Poke and when its next item is due
   // (and at least once a second, to notice a moved manual clock or another server's work).
-  // StopWorker joins them; the destructor calls StopWorker.
+  // A third renews this server's outbox claims every lease / 4 (OutboxDeliverer::
+  // RenewClaims). Before they start, the claims a crash of this server left are taken back
+  // (OutboxDeliverer::ReclaimOwn). StopWorker joins them; the destructor calls StopWorker.
   void StartWorker();
   void StopWorker();
   void Poke();

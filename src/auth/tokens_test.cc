@@ -13,9 +13,13 @@ class TokenServiceTest : public ::testing::Test {
     auto s = store::OpenSqliteStore({.path = ":memory:"});
     ASSERT_TRUE(s.ok());
     store_ = std::move(s).value();
-    tokens_ = std::make_unique<TokenService>(*store_, clock_, ids_);
+    tokens_ = std::make_unique<TokenService>(*store_, clock_, ids_,
+                                             TokenCacheOptions{.clock = &cache_clock_});
   }
   ManualClock clock_{*ParseTime("2026-11-23T10:00:00Z")};
+  // The cache's age runs on its own clock (the system clock in a server): a manual business
+  // clock that stands still must not keep a revoked token cached.
+  ManualClock cache_clock_{*ParseTime("2026-11-23T10:00:00Z")};
   UlidSource ids_{clock_, 1};
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<TokenService> tokens_;
@@ -52,13 +56,41 @@ TEST_F(TokenServiceTest, WrongMalformedAndRevokedTokensAreRejectedAlike) {
   EXPECT_EQ(tokens_->Verify(t->token).status().code(), StatusCode::kUnauthenticated);
 }
 
-TEST_F(TokenServiceTest, RevocationByAnotherProcessTakesEffectAfterTheCacheTtl) {
+// Issue 18, finding 7: a revocation is effective at once on the server that made it (even for
+// a token it has cached) and within one second on another server sharing the database, even
+// when the business clock stands still (a manual clock).
+TEST_F(TokenServiceTest, RevocationIsAtOnceHereAndWithinOneSecondOnAnotherServer) {
+  TokenService other(*store_, clock_, ids_, TokenCacheOptions{.clock = &cache_clock_});
   auto t = tokens_->Create(Role::kAgent, "", "a");
   ASSERT_TRUE(t.ok());
-  ASSERT_TRUE(tokens_->Verify(t->token).ok());
-  ASSERT_TRUE(store_->RevokeToken(t->record.id, clock_.Now()).ok());  // behind the cache
-  ASSERT_TRUE(clock_.Advance(std::chrono::seconds(11)).ok());
-  EXPECT_FALSE(tokens_->Verify(t->token).ok());
+  ASSERT_TRUE(tokens_->Verify(t->token).ok());  // cached by both
+  ASSERT_TRUE(other.Verify(t->token).ok());
+  ASSERT_TRUE(tokens_->Revoke(t->record.id).ok());
+  EXPECT_FALSE(tokens_->Verify(t->token).ok()) << "at once where it was revoked";
+  ASSERT_TRUE(cache_clock_.Advance(std::chrono::milliseconds(999)).ok());
+  EXPECT_TRUE(other.Verify(t->token).ok()) << "still cached on the other server";
+  ASSERT_TRUE(cache_clock_.Advance(std::chrono::milliseconds(1)).ok());
+  auto refused = other.Verify(t->token);
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnauthenticated);
+}
+
+// Issue 18, finding 7: a token created with a lifetime is refused from then on, cached or not.
+TEST_F(TokenServiceTest, AnExpiredTokenIsRefusedAlikeCachedOrNot) {
+  auto t = tokens_->Create(Role::kAgent, "", "ci", false, std::chrono::hours(24 * 90));
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->record.expires_at, clock_.Now() + std::chrono::hours(24 * 90));
+  EXPECT_EQ(store_->GetToken(t->record.id)->expires_at, t->record.expires_at);
+  ASSERT_TRUE(tokens_->Verify(t->token).ok());  // now cached
+  ASSERT_TRUE(clock_.Advance(std::chrono::hours(24 * 90) - std::chrono::seconds(1)).ok());
+  EXPECT_TRUE(tokens_->Verify(t->token).ok());
+  ASSERT_TRUE(clock_.Advance(std::chrono::seconds(1)).ok());
+  auto cached = tokens_->Verify(t->token);
+  EXPECT_EQ(cached.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(cached.status().message(), "invalid or revoked API token");
+  TokenService fresh(*store_, clock_, ids_, TokenCacheOptions{.clock = &cache_clock_});
+  EXPECT_EQ(fresh.Verify(t->token).status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(tokens_->Create(Role::kAgent, "", "x", false, std::chrono::seconds(0)).status().where(),
+            "expires");
 }
 
 TEST_F(TokenServiceTest, ReplaceRotatesTokensOfTheSameName) {

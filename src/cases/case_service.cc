@@ -333,7 +333,18 @@ Result<RoutingDecision> CheckedRouting(const CasesConfig& cfg, const OpenCaseReq
 }  // namespace
 
 Status CaseService::CheckOpen(const OpenCaseRequest& request, const Actor& actor) const {
+  RETURN_IF_ERROR(CheckPerson(request));
   return CheckedRouting(*config(), request, actor).status();
+}
+
+void CaseService::SetPersonCheck(std::function<Status(const std::string& person)> check) {
+  person_check_ = std::move(check);
+}
+
+Status CaseService::CheckPerson(const OpenCaseRequest& request) const {
+  // Issue 18, finding 9: a case for a person id nobody has was opened (201) and sat on a queue.
+  if (!person_check_ || request.source != "agent" || request.person.empty()) return OkStatus();
+  return person_check_(request.person);
 }
 
 Status CaseService::OpenInto(const ConfigPtr& cfg, const OpenCaseRequest& r, const Actor& actor,
@@ -417,6 +428,7 @@ Status CaseService::OpenInto(const ConfigPtr& cfg, const OpenCaseRequest& r, con
 }
 
 Result<Json> CaseService::Open(const OpenCaseRequest& request, const Actor& actor) {
+  RETURN_IF_ERROR(CheckPerson(request));
   // The case an earlier open with this key created, with its timeline.
   auto opened_before = [&]() -> Result<std::optional<Json>> {
     ASSIGN_OR_RETURN(auto origin, store_.GetDocument(kOriginKind, request.idempotency_key));
@@ -597,6 +609,25 @@ Result<Json> CaseService::List(const CaseFilter& f, const Actor& actor) {
     if (static_cast<int>(docs.size()) < 500) break;
   }
   return Json{{"cases", out}};
+}
+
+Result<bool> CaseService::OrgHasCaseAbout(const std::vector<std::string>& person_ids,
+                                          std::string_view org) {
+  if (org.empty()) return false;
+  std::string after;
+  for (;;) {
+    ASSIGN_OR_RETURN(auto docs, store_.ListDocuments(kCaseKind, "", after, 500));
+    for (const auto& d : docs) {
+      ASSIGN_OR_RETURN(Json c, ParseJson(d.body));
+      if (c.value("org", "") != org) continue;
+      const std::string person = c.value("person", "");
+      if (std::find(person_ids.begin(), person_ids.end(), person) != person_ids.end()) {
+        return true;
+      }
+    }
+    if (docs.size() < 500) return false;
+    after = docs.back().id;
+  }
 }
 
 Result<Json> CaseService::Mutate(std::string_view id, const Actor& actor,
@@ -1314,7 +1345,7 @@ Result<size_t> CaseService::RunDue() {
     Time now = clock_.Now();
     // A lease, so that of several servers only one decides a timer; a crash returns it.
     ASSIGN_OR_RETURN(auto items,
-                     store_.ClaimDue(kSlaQueue, now, now + std::chrono::minutes(1), 200));
+                     store_.ClaimDue(kSlaQueue, now, now + std::chrono::minutes(1), 200, ""));
     if (items.empty()) return fired;
     for (const auto& item : items) {
       RETURN_IF_ERROR(FireTimer(item, now));

@@ -106,11 +106,17 @@ class CaseService {
   ConfigPtr config() const;
 
   // With request.idempotency_key, a repeated open returns the case of the first one.
+  // An agent's open (source "agent": the API, agents and partners) of a person the person check
+  // does not know is refused with its error (kInvalidArgument naming "person"), nothing stored.
   Result<Json> Open(const OpenCaseRequest& request, const Actor& actor);
-  // The checks Open makes before it writes anything (fields, team, priority, a partner's own
-  // organisation), without writing: so that a caller decides something else in between (the
-  // disclosure check of a partner's open) only for a request that would be opened.
+  // The checks Open makes before it writes anything (person, fields, team, priority, a
+  // partner's own organisation), without writing: so that a caller decides something else in
+  // between (the disclosure check of a partner's open) only for a request that would be opened.
   Status CheckOpen(const OpenCaseRequest& request, const Actor& actor) const;
+  // Whether a person id names a person (App: profiles; an error refuses the open). Journey and
+  // event opens name the subject their events carry and are not checked. Unset: no check.
+  // Called while wiring, before the service is used from several threads.
+  void SetPersonCheck(std::function<Status(const std::string& person)> check);
   // Opens the case of a journey's open_case outbox action (journey/instance.h,
   // OutboxActionToJson): {"idempotency_key","journey","instance_key","action","subject",
   // "case":{"type","team"?,"priority"?,"title"?,"keys":{...}},"params":{...}}. The subject is
@@ -123,6 +129,10 @@ class CaseService {
   // whether the verification is still valid.
   Result<Json> View(std::string_view id, const Actor& actor);
   Result<Json> List(const CaseFilter& filter, const Actor& actor);
+  // True when a case of organisation `org` (open or not) is about one of `person_ids` (a
+  // person's id and the ids merged into it): the relationship through which a partner reads
+  // the person itself (privacy::Ledger::PartnerReadPerson). A scan of the cases.
+  Result<bool> OrgHasCaseAbout(const std::vector<std::string>& person_ids, std::string_view org);
 
   // Mutations. `expected_revision`: the revision the caller saw; kAborted if the case has
   // moved on. Without it the change is applied to the newest revision (retried on conflict).
@@ -210,6 +220,8 @@ class CaseService {
   const Clock& clock_;
   IdSource& ids_;
   MetricsRegistry* metrics_;
+  std::function<Status(const std::string& person)> person_check_;
+  Status CheckPerson(const OpenCaseRequest& request) const;
   std::mutex metrics_mu_;
   std::map<std::string, int64_t> open_by_team_;  // guarded by metrics_mu_
   std::optional<Time> last_recount_;             // guarded by metrics_mu_

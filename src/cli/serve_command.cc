@@ -1,5 +1,6 @@
 // `rapport serve`: the HTTP server on the configured store.
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <iostream>
@@ -12,6 +13,13 @@
 namespace rapport::cli {
 
 namespace {
+
+// The default server id: two servers on one host need --server-id.
+std::string HostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "rapport";
+  return name;
+}
 
 struct ServeOptions {
   std::string host = "127.0.0.1";
@@ -28,6 +36,7 @@ struct ServeOptions {
   std::string cases_file;
   std::string partner_access_window = "14d";
   std::string console_dir;
+  std::string server_id;
 };
 
 int Serve(const ServeOptions& o) {
@@ -45,6 +54,7 @@ int Serve(const ServeOptions& o) {
   auto window = ParseDuration(o.partner_access_window);
   if (!window.ok()) return ReportError(window.status().WithWhere("--partner-access-window"));
   config.service.access_window = *window;
+  config.server_id = o.server_id.empty() ? HostName() : o.server_id;
   auto app = app::App::Open(config);
   if (!app.ok()) return ReportError(app.status());
   if (!o.profiles_file.empty()) {
@@ -138,6 +148,10 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
                   "(e.g. 14d, 0s)")
       ->envname("RAPPORT_PARTNER_ACCESS_WINDOW")
       ->capture_default_str();
+  cmd->add_option("--server-id", o->server_id,
+                  "This server's name on the outbox actions it claims; unique among the servers "
+                  "of one database (default: the host name)")
+      ->envname("RAPPORT_SERVER_ID");
   cmd->add_option("--console-dir", o->console_dir,
                   "Serve the web console from this directory (a `vite build` output, for "
                   "development) instead of the copy built into the binary")

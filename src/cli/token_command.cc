@@ -11,7 +11,7 @@ void AddTokenCommands(CLI::App& app, int* exit_code) {
   token->require_subcommand(1);
 
   struct CreateArgs {
-    std::string role, org, name, db;
+    std::string role, org, name, expires, db;
     bool replace = false;
     bool quiet = false;
   };
@@ -25,6 +25,9 @@ void AddTokenCommands(CLI::App& app, int* exit_code) {
   create->add_option("--name", c->name, "A label, e.g. the integration or person using it");
   create->add_flag("--replace", c->replace, "Revoke earlier tokens of the same --name first");
   create->add_flag("--quiet,-q", c->quiet, "Print only the token");
+  create->add_option("--expires", c->expires,
+                     "Refuse the token from this long after now on, e.g. 90d or 12h "
+                     "(default: valid until revoked)");
   AddDbOption(create, &c->db);
   create->callback([c, exit_code] {
     auto app = OpenForCommand(c->db);
@@ -33,7 +36,16 @@ void AddTokenCommands(CLI::App& app, int* exit_code) {
       return;
     }
     auto role = store::ParseRole(c->role);
-    auto t = (*app)->tokens().Create(*role, c->org, c->name, c->replace);
+    std::optional<Duration> lifetime;
+    if (!c->expires.empty()) {
+      auto d = ParseDuration(c->expires);
+      if (!d.ok()) {
+        *exit_code = ReportError(d.status().WithWhere("--expires"));
+        return;
+      }
+      lifetime = *d;
+    }
+    auto t = (*app)->tokens().Create(*role, c->org, c->name, c->replace, lifetime);
     if (!t.ok()) {
       *exit_code = ReportError(t.status());
       return;
@@ -63,10 +75,12 @@ void AddTokenCommands(CLI::App& app, int* exit_code) {
       return;
     }
     for (const auto& t : *tokens) {
-      std::cout << t.id << "  " << store::RoleName(t.role) << "  "
-                << (t.org.empty() ? "-" : t.org) << "  " << (t.name.empty() ? "-" : t.name)
-                << "  created " << FormatTime(t.created_at)
-                << (t.revoked_at ? "  revoked " + FormatTime(*t.revoked_at) : std::string()) << "\n";
+      std::cout << t.id << "  " << store::RoleName(t.role) << "  " << (t.org.empty() ? "-" : t.org)
+                << "  " << (t.name.empty() ? "-" : t.name) << "  created "
+                << FormatTime(t.created_at)
+                << (t.revoked_at ? "  revoked " + FormatTime(*t.revoked_at) : std::string())
+                << (t.expires_at ? "  expires " + FormatTime(*t.expires_at) : std::string())
+                << "\n";
     }
     *exit_code = 0;
   });
@@ -75,8 +89,8 @@ void AddTokenCommands(CLI::App& app, int* exit_code) {
     std::string id, db;
   };
   auto r = std::make_shared<RevokeArgs>();
-  CLI::App* revoke = token->add_subcommand(
-      "revoke", "Revoke a token (a running server notices within 10 seconds)");
+  CLI::App* revoke =
+      token->add_subcommand("revoke", "Revoke a token (a running server notices within a second)");
   revoke->add_option("id", r->id, "The token id (the part before the '.')")->required();
   AddDbOption(revoke, &r->db);
   revoke->callback([r, exit_code] {

@@ -1,16 +1,31 @@
 #include "core/ids.h"
 
+#include <sodium.h>
 #include <xxhash.h>
+
+#include <cstdlib>
 
 namespace rapport {
 
 namespace {
 constexpr char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-}
+// A step within one millisecond is 1 to 2^48: wide enough that the next id cannot be guessed
+// from the last, narrow enough that a frozen manual clock (the demo mints every id in one
+// millisecond) overflows the 80 random bits only after about 2^31 ids.
+constexpr uint64_t kStepMask = (uint64_t{1} << 48) - 1;
+}  // namespace
 
 UlidSource::UlidSource(const Clock& clock, uint64_t seed)
-    : clock_(clock), rng_(seed != 0 ? seed : std::random_device{}()) {
-  if (seed == 0) rng_.seed((static_cast<uint64_t>(std::random_device{}()) << 32) ^ rng_());
+    : clock_(clock), from_os_(seed == 0), rng_(seed) {
+  // randombytes_buf is thread-safe only after sodium_init (idempotent, cheap when repeated).
+  if (from_os_ && sodium_init() < 0) std::abort();  // only on a broken system
+}
+
+uint64_t UlidSource::Random64() {
+  if (!from_os_) return rng_();
+  uint64_t v;
+  randombytes_buf(&v, sizeof v);
+  return v;
 }
 
 std::string UlidSource::Next(std::string_view prefix) {
@@ -18,13 +33,24 @@ std::string UlidSource::Next(std::string_view prefix) {
   uint64_t hi, lo, t;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (ms > last_ms_) {
+    bool fresh = ms > last_ms_;
+    if (!fresh) {
+      // Same (or earlier: manual clocks, NTP steps) millisecond: keep order by a random step.
+      uint64_t step = (Random64() & kStepMask) + 1;
+      uint64_t lo = rand_lo_ + step;
+      uint64_t hi = rand_hi_ + (lo < rand_lo_ ? 1 : 0);
+      if (hi > 0xFFFF) {
+        fresh = true;  // 80 bits overflowed: continue in the next millisecond
+        ms = last_ms_ + 1;
+      } else {
+        rand_lo_ = lo;
+        rand_hi_ = hi;
+      }
+    }
+    if (fresh) {
       last_ms_ = ms;
-      rand_hi_ = rng_() & 0xFFFF;
-      rand_lo_ = rng_();
-    } else {
-      // Same (or earlier: manual clocks, NTP steps) millisecond: keep order by incrementing.
-      if (++rand_lo_ == 0) rand_hi_ = (rand_hi_ + 1) & 0xFFFF;
+      rand_hi_ = Random64() & 0xFFFF;
+      rand_lo_ = Random64();
     }
     t = last_ms_;
     hi = rand_hi_;

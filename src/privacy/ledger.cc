@@ -715,6 +715,13 @@ Result<DisclosureDecision> Ledger::Decide(const DisclosureRequest& request,
                "' for recipient '" + request.recipient + "', and '" + request.recipient +
                "' has no legal basis for it";
   }
+  return Record(request, view, ids, std::move(d), by, payload);
+}
+
+Result<DisclosureDecision> Ledger::Record(const DisclosureRequest& request, const Json& view,
+                                          const std::vector<std::string>& ids, DisclosureDecision d,
+                                          const auth::Principal& by, Json* payload) {
+  const std::string person = view["id"];
   d.id = ids_.Next("dis");
   store::WriteBatch batch;
   std::vector<std::string> fields = request.fields;
@@ -777,6 +784,43 @@ Result<Json> Ledger::PartnerRead(DisclosureRequest request, const auth::Principa
               {"fields", Json::object()},
               {"disclosure", d.id},
               {"basis", d.basis}};
+}
+
+Result<Json> Ledger::PartnerReadPerson(DisclosureRequest request, const auth::Principal& partner) {
+  if (partner.org.empty()) return PartnerRead(std::move(request), partner);  // refuses it
+  ASSIGN_OR_RETURN(Json view, profiles_.GetPerson(request.person, 0));
+  const std::string person = view["id"];
+  ASSIGN_OR_RETURN(auto ids, profiles_.AllIds(person));
+  // Invariant 7. A consent naming this organisation is the customer's own choice of it; "*"
+  // (anyone) is not a relationship with this partner, so it does not count here.
+  bool related = false;
+  ASSIGN_OR_RETURN(auto consents, ActiveConsents(ids));
+  for (const auto& c : consents) {
+    if (Contains(c["purposes"], request.purpose) && Contains(c["recipients"], partner.org)) {
+      related = true;
+      break;
+    }
+  }
+  for (const auto& [name, relationship] : partner_relationships_) {
+    if (related) break;
+    ASSIGN_OR_RETURN(related, relationship(ids, partner));
+  }
+  if (!related) {
+    // Recorded in the register as any refused read is (the customer learns that someone
+    // asked), and answered as an unknown person (the partner learns nothing).
+    request.recipient = partner.org;
+    DisclosureDecision d;
+    d.reason = "no consent of " + person + " names '" + partner.org + "' for purpose '" +
+               request.purpose + "', and '" + partner.org + "' holds no work order or case of it";
+    std::lock_guard<std::mutex> lock(disclose_mu_);
+    RETURN_IF_ERROR(Record(request, view, ids, std::move(d), partner, nullptr).status());
+    return NotFound("no person " + request.person, "id");
+  }
+  return PartnerRead(std::move(request), partner);
+}
+
+void Ledger::AddPartnerRelationship(std::string name, PartnerRelationship relationship) {
+  partner_relationships_.emplace_back(std::move(name), std::move(relationship));
 }
 
 Result<Json> Ledger::Export(const std::string& recipient, const std::string& purpose,

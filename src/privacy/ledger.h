@@ -24,6 +24,11 @@
 //  6. Consents, aliases and the disclosure register are read under every id merged into a
 //     person (ProfileService::AllIds), so they follow a merge and go back with an undone one;
 //     through a split they follow the records (Split).
+//  7. A partner that names a person itself (PartnerReadPerson) reads it only through a
+//     relationship it holds: the person's consent naming its organisation, its work order for
+//     the person's appliance within the access window, or its organisation's case about the
+//     person. A registered legal basis alone never lets it read a person it does not serve,
+//     and "not yours" answers exactly as "does not exist".
 //
 // Stored documents: "privacy-source" (source name), "privacy-recipient" (recipient name),
 // "privacy-consent" (person~con_…), "privacy-disclosure" (person~dis_…), "privacy-alias"
@@ -102,6 +107,12 @@ struct ErasureScope {
 // profiles lock: it must not call ProfileService.
 using ErasureStep = std::function<Result<Json>(const ErasureScope& scope, store::Erasure& erasure)>;
 
+// Whether `partner` holds a relationship of its own with the person known by `person_ids` (its
+// id and every id merged into it): a work order for the person's appliance within the access
+// window, a case of its organisation. Added by the modules that keep them (App wires them).
+using PartnerRelationship = std::function<Result<bool>(const std::vector<std::string>& person_ids,
+                                                       const auth::Principal& partner)>;
+
 struct DisclosureDecision {
   bool allowed = false;
   std::string id;      // the register entry ("dis_…")
@@ -178,6 +189,17 @@ class Ledger {
   // with the reason when refused (or when the token names no organisation). Empty `fields`
   // with named `data` hands over no golden value; empty `fields` alone means all of them.
   Result<Json> PartnerRead(DisclosureRequest request, const auth::Principal& partner);
+  // The partner persons route (GET /v1/partner/persons/{id}): a partner names a person id
+  // itself, so a legal basis registered for its organisation would let it read any customer.
+  // It reads a person only through a relationship it holds (invariant 7): a consent of the
+  // person that names its organisation (not "*") for the purpose, or one of the relationships
+  // added by AddPartnerRelationship. Without one the refusal is recorded (register and audit
+  // log, as Decide records one) and the answer is kNotFound with the text of an unknown
+  // person; with one it is PartnerRead.
+  Result<Json> PartnerReadPerson(DisclosureRequest request, const auth::Principal& partner);
+  // Adds a kind of relationship PartnerReadPerson accepts. Called while wiring, before the
+  // ledger is used from several threads.
+  void AddPartnerRelationship(std::string name, PartnerRelationship relationship);
   // Every person (or those in `persons`) for a recipient and purpose: the allowed ones with
   // their data, the refused ones with the reason. kPermissionDenied when exactly one person
   // was asked for and refused.
@@ -228,6 +250,12 @@ class Ledger {
   // The active consents kept under any of a person's ids (ProfileService::AllIds).
   Result<std::vector<Json>> ActiveConsents(const std::vector<std::string>& ids);
   Result<std::optional<Json>> Recipient(const std::string& name);
+  // Stores decision `d` about the person of `view` (under `ids`) in the register and the
+  // audit log (invariant 2), with the payload when allowed and `payload` is given. Called
+  // under disclose_mu_.
+  Result<DisclosureDecision> Record(const DisclosureRequest& request, const Json& view,
+                                    const std::vector<std::string>& ids, DisclosureDecision d,
+                                    const auth::Principal& by, Json* payload);
   Result<std::map<std::string, int64_t>> RetentionDays();
   Result<Json> PayloadFor(const Json& person_view, const std::vector<std::string>& ids,
                           const std::string& recipient, const std::vector<std::string>& fields,
@@ -252,6 +280,7 @@ class Ledger {
   std::mutex retention_mu_;
   std::optional<Time> retention_due_;  // cached from the setting
   std::vector<std::pair<std::string, ErasureStep>> erasure_steps_;
+  std::vector<std::pair<std::string, PartnerRelationship>> partner_relationships_;
 };
 
 // The access report as a printable HTML page (for the person, or a PDF printer).

@@ -508,8 +508,14 @@ class EraseFailsStore : public store::Store {
     return s_.DueItems(q, now, limit);
   }
   Result<std::vector<store::QueueItem>> ClaimDue(std::string_view q, Time now, Time until,
-                                                 int limit) override {
-    return s_.ClaimDue(q, now, until, limit);
+                                                 int limit, std::string_view claimer) override {
+    return s_.ClaimDue(q, now, until, limit, claimer);
+  }
+  Result<int> RenewClaims(std::string_view q, std::string_view claimer, Time until) override {
+    return s_.RenewClaims(q, claimer, until);
+  }
+  Result<int> ReleaseClaims(std::string_view q, std::string_view claimer, Time now) override {
+    return s_.ReleaseClaims(q, claimer, now);
   }
   Result<std::optional<Time>> NextDue(std::string_view q) override { return s_.NextDue(q); }
   Result<std::vector<store::LogLine>> ReadLog(std::string_view stream, std::string_view key,

@@ -433,6 +433,25 @@ Result<Json> ServiceNetwork::FindAssets(const std::string& serial, const std::st
   return Json{{"assets", results}};
 }
 
+Result<bool> ServiceNetwork::ServesOwner(const std::vector<std::string>& person_ids,
+                                         const auth::Principal& partner) {
+  if (!IsPartner(partner)) return true;
+  for (const auto& person : person_ids) {
+    std::string after;
+    for (;;) {
+      ASSIGN_OR_RETURN(auto docs,
+                       impl_->store.ListDocuments(kAssetByOwner, person + "|", after, kPage));
+      for (const auto& d : docs) {
+        ASSIGN_OR_RETURN(auto asset, Load(impl_->store, kAsset, d.id.substr(person.size() + 1)));
+        if (asset && impl_->MaySee(asset->body, partner)) return true;
+      }
+      if (docs.size() < static_cast<size_t>(kPage)) break;
+      after = docs.back().id;
+    }
+  }
+  return false;
+}
+
 Result<Json> ServiceNetwork::History(const std::string& asset_id, const auth::Principal& caller) {
   ASSIGN_OR_RETURN(Loaded asset, impl_->AssetFor(asset_id, caller, "asset.history.read"));
   std::vector<std::string> none;

@@ -111,6 +111,13 @@ class ServiceNetwork {
   // History of all partners, reported symptom, ranked parts with their evidence. Audited.
   Result<Json> Briefing(const std::string& work_order_id, const auth::Principal& caller);
 
+  // --- Partner relationships -----------------------------------------------------------------
+  // True when `partner` may see (invariant 1) an appliance owned by one of `person_ids` (a
+  // person's id and the ids merged into it): the relationship through which it may read the
+  // owner itself (privacy::Ledger::PartnerReadPerson). Staff: always true. Not audited.
+  Result<bool> ServesOwner(const std::vector<std::string>& person_ids,
+                           const auth::Principal& partner);
+
   // --- Erasure -------------------------------------------------------------------------------
   // Erasure (GDPR Art. 17) of the owner known by `person_ids` (its id and every id merged into
   // it). Its appliances stay, with their model, serial, dates, work orders and repairs (the

@@ -59,6 +59,7 @@ struct TokenRecord {
   std::string name;  // a label chosen by the admin
   Time created_at{};
   std::optional<Time> revoked_at;
+  std::optional<Time> expires_at;  // refused from then on; none: valid until revoked
 };
 
 // A domain object's state as JSON text (journey instances, cases, ...), named by (kind, id).
@@ -204,9 +205,21 @@ class Store {
   // for one worker: atomically moves their due time to `lease_until`, so that no other
   // worker or server gets them until then. The claimer dequeues or reschedules each one; if
   // it dies, they come due again when the lease ends. Concurrent claimers never get the same item
-  // (row locks, SKIP LOCKED).
+  // (row locks, SKIP LOCKED). `claimer` (a server id; "" for none) is kept with each claim
+  // until the item is rescheduled, dequeued or claimed again, so that the claimer can renew
+  // (RenewClaims) or give back (ReleaseClaims) what it holds.
   virtual Result<std::vector<QueueItem>> ClaimDue(std::string_view queue, Time now,
-                                                  Time lease_until, int limit) = 0;
+                                                  Time lease_until, int limit,
+                                                  std::string_view claimer) = 0;
+  // A live claimer's heartbeat: moves the due time of every item of `queue` that `claimer`
+  // holds to `lease_until` if that is later. Returns how many it holds. kInvalidArgument for
+  // an empty claimer.
+  virtual Result<int> RenewClaims(std::string_view queue, std::string_view claimer,
+                                  Time lease_until) = 0;
+  // Gives back every item of `queue` that `claimer` holds: due at `now` and claimed by nobody
+  // (a server restarting after a crash takes its own claims back at once instead of waiting
+  // for their lease). Returns how many. kInvalidArgument for an empty claimer.
+  virtual Result<int> ReleaseClaims(std::string_view queue, std::string_view claimer, Time now) = 0;
   // The earliest due time in a queue; std::nullopt if it is empty.
   virtual Result<std::optional<Time>> NextDue(std::string_view queue) = 0;
   // Lines of one stream (and key, unless empty) with seq > after, in order.

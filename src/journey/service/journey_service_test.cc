@@ -166,6 +166,38 @@ TEST_F(JourneyServiceTest, OutboxIsWrittenToTheSinkOnceEvenAfterACrashBeforeDequ
   EXPECT_EQ(lines, 2);
 }
 
+// Issue 18, finding 6: a claim names its server. While the server lives, its heartbeat keeps
+// its claims past their 20-second lease, so another server does not deliver them twice; when
+// it restarts under the same id, it takes them back at once instead of waiting for the lease.
+TEST_F(JourneyServiceTest, AHeartbeatKeepsAServersClaimsAndARestartTakesThemBack) {
+  Append({Ev("e1", "order.placed", {{"order_id", "O-6"}}, "2026-11-02T09:00:00Z",
+             {{"trade_in", true}})});
+  ASSERT_TRUE(service_->CatchUp().ok());
+  auto server = [&](const char* id) {
+    return std::make_unique<OutboxDeliverer>(
+        *store_, clock_, metrics_, *service_,
+        OutboxOptions{.sink_file = path_ + ".sink", .server_id = id});
+  };
+  auto a = server("server-a"), b = server("server-b");
+  ASSERT_TRUE(a->Open().ok() && b->Open().ok());
+  // server-a's round is in flight: it holds both actions for one lease.
+  ASSERT_EQ(
+      store_->ClaimDue("outbox", clock_.Now(), clock_.Now() + a->lease(), 50, "server-a")->size(),
+      2u);
+  for (int beat = 0; beat < 6; ++beat) {  // 30 s of heartbeats, every 5 s
+    ASSERT_TRUE(clock_.Advance(std::chrono::seconds(5)).ok());
+    EXPECT_EQ(*a->RenewClaims(), 2);
+    EXPECT_EQ(*b->RenewClaims(), 0);
+  }
+  EXPECT_EQ(*b->DeliverDue(), 0u) << "server-a is alive: its claims hold past the lease";
+  // server-a restarts: what it claimed is due again at once, for whichever server comes first.
+  auto restarted = server("server-a");
+  ASSERT_TRUE(restarted->Open().ok());
+  EXPECT_EQ(*restarted->ReclaimOwn(), 2);
+  EXPECT_EQ(*restarted->DeliverDue(), 2u);
+  EXPECT_EQ(*a->RenewClaims(), 0) << "delivered: nothing left to renew";
+}
+
 // Erasure: the lines about the person (by subject, instance key or one of its addresses) are
 // replaced by a line that only says something was delivered then; the others stay as they were.
 TEST_F(JourneyServiceTest, AnErasureRewritesTheSinkWithoutTheLinesAboutThePerson) {

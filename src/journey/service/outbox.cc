@@ -116,13 +116,26 @@ Status OutboxDeliverer::PostWebhook(const Json& action, const std::string& body)
   return OkStatus();
 }
 
+Result<int> OutboxDeliverer::ReclaimOwn() {
+  if (options_.server_id.empty()) return 0;
+  return store_.ReleaseClaims("outbox", options_.server_id, clock_.Now());
+}
+
+Result<int> OutboxDeliverer::RenewClaims() {
+  // Not under mu_: a round holds it for as long as it delivers, which is when renewing matters.
+  if (options_.server_id.empty()) return 0;
+  return store_.RenewClaims("outbox", options_.server_id, clock_.Now() + options_.lease);
+}
+
 Result<size_t> OutboxDeliverer::DeliverDue() {
   std::lock_guard<std::mutex> lock(mu_);
   size_t delivered = 0;
   Time now = clock_.Now();
-  // Claimed for a lease, so that another server (or this one after a crash) takes them over
-  // only if this round never finishes: 50 webhooks that all time out take 500 s < 15 min.
-  ASSIGN_OR_RETURN(auto due, store_.ClaimDue("outbox", now, now + std::chrono::minutes(15), 50));
+  // Claimed for a short lease that the heartbeat (RenewClaims) extends while this server
+  // lives, however long the round takes (50 webhooks that all time out take 500 s): another
+  // server takes them over only when this one stopped renewing.
+  ASSIGN_OR_RETURN(auto due,
+                   store_.ClaimDue("outbox", now, now + options_.lease, 50, options_.server_id));
   if (due.empty()) return 0;
   store::WriteBatch batch;
   auto settle = [&](const store::QueueItem& item, const Status& s) {

@@ -38,6 +38,13 @@ struct OutboxOptions {
   // puts the customer's preferences annotated on the action's events (cases module) into it.
   // An error is retried like a failed delivery.
   std::function<Status(Json& action)> annotate;
+  // This server's name on its claims (`--server-id`, default the host name; unique among the
+  // servers of one database). "" (a command-line tool): claims name nobody, and ReclaimOwn and
+  // RenewClaims do nothing.
+  std::string server_id;
+  // How long a claim holds without renewal. A live server renews its claims every lease / 4
+  // (App's heartbeat), so only a dead server's claims come due again, within one lease.
+  Duration lease = std::chrono::seconds(20);
 };
 
 // Thread-safe; deliveries are serialised.
@@ -49,10 +56,18 @@ class OutboxDeliverer {
   // Reads the sink file's idempotency keys, so that an action written before a crash is not
   // written again. kUnavailable if the file cannot be opened.
   Status Open();
-  // Claims up to 50 actions due now (a 15-minute lease: several servers never deliver the
-  // same action at once, and a crashed server's claims come back when the lease ends) and
-  // delivers them. Returns how many were delivered.
+  // Claims up to 50 actions due now under this server's id for one lease (several servers
+  // never deliver the same action at once; a crashed server's claims come back when the
+  // lease ends, or at once when it restarts: ReclaimOwn) and delivers them. Returns how many
+  // were delivered.
   Result<size_t> DeliverDue();
+  // At a server's start, before its first round: the claims its previous run left by a crash
+  // come due at once instead of after their lease. Returns how many.
+  Result<int> ReclaimOwn();
+  // The heartbeat: this server's claims hold for another lease from now. Safe to call while a
+  // round is delivering (it does not wait for it). Returns how many claims it holds.
+  Result<int> RenewClaims();
+  Duration lease() const { return options_.lease; }
   // The earliest time something is due, if anything.
   Result<std::optional<Time>> NextDue();
 

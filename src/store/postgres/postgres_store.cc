@@ -91,6 +91,16 @@ CREATE TABLE log_lines (
 );
 CREATE INDEX log_lines_by_key ON log_lines (stream, key, seq);
 )sql"},
+    // Tokens may expire (rapport token create --expires 90d).
+    {3, R"sql(
+ALTER TABLE tokens ADD COLUMN expires_at BIGINT;
+)sql"},
+    // A claim names its server, which renews it while alive and takes it back at a restart.
+    {4, R"sql(
+ALTER TABLE queue_items ADD COLUMN claimed_by TEXT;
+CREATE INDEX queue_items_by_claimer ON queue_items (queue, claimed_by)
+  WHERE claimed_by IS NOT NULL;
+)sql"},
 };
 
 // Owns a PGresult.
@@ -353,11 +363,13 @@ class PostgresStore final : public Store {
   Status PutToken(const TokenRecord& t) override {
     Lease c(*this);
     auto res = Exec(*c, "put_token",
-                    "INSERT INTO tokens (id, secret_hash, role, org, name, created_at, revoked_at) "
-                    "VALUES ($1, $2, $3, $4, $5, $6, nullif($7, '')::bigint)",
+                    "INSERT INTO tokens (id, secret_hash, role, org, name, created_at, revoked_at, "
+                    "expires_at) VALUES ($1, $2, $3, $4, $5, $6, nullif($7, '')::bigint, "
+                    "nullif($8, '')::bigint)",
                     {t.id, t.secret_hash, std::string(RoleName(t.role)), t.org, t.name,
                      std::to_string(ToMicros(t.created_at)),
-                     t.revoked_at ? std::to_string(ToMicros(*t.revoked_at)) : std::string()});
+                     t.revoked_at ? std::to_string(ToMicros(*t.revoked_at)) : std::string(),
+                     t.expires_at ? std::to_string(ToMicros(*t.expires_at)) : std::string()});
     if (!res.ok() && res.status().code() == StatusCode::kAlreadyExists) {
       return AlreadyExists("token id exists", t.id);
     }
@@ -481,16 +493,17 @@ class PostgresStore final : public Store {
   }
 
   Result<std::vector<QueueItem>> ClaimDue(std::string_view queue, Time now, Time lease_until,
-                                          int limit) override {
+                                          int limit, std::string_view claimer) override {
     Lease c(*this);
     ASSIGN_OR_RETURN(auto res,
                      Exec(*c, "claim_due",
-                          "UPDATE queue_items SET due = $4 WHERE (queue, id) IN ("
+                          "UPDATE queue_items SET due = $4, claimed_by = nullif($5, '') "
+                          "WHERE (queue, id) IN ("
                           "SELECT queue, id FROM queue_items WHERE queue = $1 AND due <= $2 "
                           "ORDER BY due, id COLLATE \"C\" LIMIT $3 FOR UPDATE SKIP LOCKED) "
                           "RETURNING queue, id, due, body, attempts",
                           {std::string(queue), std::to_string(ToMicros(now)), std::to_string(limit),
-                           std::to_string(ToMicros(lease_until))}));
+                           std::to_string(ToMicros(lease_until)), std::string(claimer)}));
     std::vector<QueueItem> out;
     for (int i = 0; i < res->rows(); ++i) {
       out.push_back({res->Text(i, 0), res->Text(i, 1), FromMicros(res->Int(i, 2)), res->Text(i, 3),
@@ -499,6 +512,21 @@ class PostgresStore final : public Store {
     std::sort(out.begin(), out.end(),
               [](const QueueItem& a, const QueueItem& b) { return a.id < b.id; });
     return out;
+  }
+
+  Result<int> RenewClaims(std::string_view queue, std::string_view claimer,
+                          Time lease_until) override {
+    return UpdateClaims("renew_claims",
+                        "UPDATE queue_items SET due = greatest(due, $3) "
+                        "WHERE queue = $1 AND claimed_by = $2",
+                        queue, claimer, lease_until);
+  }
+
+  Result<int> ReleaseClaims(std::string_view queue, std::string_view claimer, Time now) override {
+    return UpdateClaims("release_claims",
+                        "UPDATE queue_items SET due = $3, claimed_by = NULL "
+                        "WHERE queue = $1 AND claimed_by = $2",
+                        queue, claimer, now);
   }
 
   Result<std::optional<Time>> NextDue(std::string_view queue) override {
@@ -658,7 +686,7 @@ class PostgresStore final : public Store {
       "SELECT seq, id, type, subject, keys::text, occurred_at, received_at, payload::text FROM "
       "events";
   static constexpr const char* kTokenColumns =
-      "SELECT id, secret_hash, role, org, name, created_at, revoked_at FROM tokens";
+      "SELECT id, secret_hash, role, org, name, created_at, revoked_at, expires_at FROM tokens";
 
   class Lease {
    public:
@@ -766,7 +794,7 @@ class PostgresStore final : public Store {
     for (const auto& q : b.reschedule) {
       RETURN_IF_ERROR(
           Exec(c, "queue_update",
-               "UPDATE queue_items SET due = $3, body = $4, attempts = $5 "
+               "UPDATE queue_items SET due = $3, body = $4, attempts = $5, claimed_by = NULL "
                "WHERE queue = $1 AND id = $2",
                {q.queue, q.id, std::to_string(ToMicros(q.due)), q.body, std::to_string(q.attempts)})
               .status());
@@ -860,6 +888,17 @@ class PostgresStore final : public Store {
     return e;
   }
 
+  // RenewClaims and ReleaseClaims: `sql` takes queue, claimer and a time.
+  Result<int> UpdateClaims(const char* name, const char* sql, std::string_view queue,
+                           std::string_view claimer, Time at) {
+    if (claimer.empty()) return InvalidArgument("name the claimer", "claimer");
+    Lease c(*this);
+    ASSIGN_OR_RETURN(
+        auto res, Exec(*c, name, sql,
+                       {std::string(queue), std::string(claimer), std::to_string(ToMicros(at))}));
+    return std::atoi(PQcmdTuples(res->get()));
+  }
+
   static Result<TokenRecord> ReadToken(const PgResult& r, int row) {
     TokenRecord t;
     t.id = r.Text(row, 0);
@@ -869,6 +908,7 @@ class PostgresStore final : public Store {
     t.name = r.Text(row, 4);
     t.created_at = FromMicros(r.Int(row, 5));
     if (!r.IsNull(row, 6)) t.revoked_at = FromMicros(r.Int(row, 6));
+    if (!r.IsNull(row, 7)) t.expires_at = FromMicros(r.Int(row, 7));
     return t;
   }
 

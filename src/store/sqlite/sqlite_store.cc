@@ -113,6 +113,16 @@ INSERT INTO event_subjects_state (id, indexed_upto)
   VALUES (1, (SELECT coalesce(max(seq), 0) FROM events));
 DROP INDEX events_by_subject;
 )sql"},
+    // Tokens may expire (rapport token create --expires 90d).
+    {4, R"sql(
+ALTER TABLE tokens ADD COLUMN expires_at INTEGER;
+)sql"},
+    // A claim names its server, which renews it while alive and takes it back at a restart.
+    {5, R"sql(
+ALTER TABLE queue_items ADD COLUMN claimed_by TEXT;
+CREATE INDEX queue_items_by_claimer ON queue_items (queue, claimed_by)
+  WHERE claimed_by IS NOT NULL;
+)sql"},
 };
 
 std::string FieldsToJson(const Fields& fields) {
@@ -396,7 +406,8 @@ class SqliteStore final : public Store {
     std::lock_guard<std::mutex> lock(write_mu_);
     ASSIGN_OR_RETURN(Statement * st,
                      writer_->Prepare("INSERT INTO tokens (id, secret_hash, role, org, name, "
-                                      "created_at, revoked_at) VALUES (?1,?2,?3,?4,?5,?6,?7)"));
+                                      "created_at, revoked_at, expires_at) "
+                                      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8)"));
     StatementUse s(*st);
     s->Bind(1, t.id);
     s->Bind(2, t.secret_hash);
@@ -408,6 +419,11 @@ class SqliteStore final : public Store {
       s->Bind(7, ToMicros(*t.revoked_at));
     } else {
       s->BindNull(7);
+    }
+    if (t.expires_at) {
+      s->Bind(8, ToMicros(*t.expires_at));
+    } else {
+      s->BindNull(8);
     }
     int rc = s->Step();
     if ((rc & 0xFF) == SQLITE_CONSTRAINT) return AlreadyExists("token id exists", t.id);
@@ -542,7 +558,7 @@ class SqliteStore final : public Store {
     }
     for (const auto& q : b.reschedule) {
       RETURN_IF_ERROR(
-          Run("UPDATE queue_items SET due = ?3, body = ?4, attempts = ?5 "
+          Run("UPDATE queue_items SET due = ?3, body = ?4, attempts = ?5, claimed_by = NULL "
               "WHERE queue = ?1 AND id = ?2",
               {q.queue, q.id, ToMicros(q.due), q.body, q.attempts}));
     }
@@ -619,11 +635,12 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<QueueItem>> ClaimDue(std::string_view queue, Time now, Time lease_until,
-                                          int limit) override {
+                                          int limit, std::string_view claimer) override {
     std::lock_guard<std::mutex> lock(write_mu_);
     ASSIGN_OR_RETURN(
         Statement * st,
-        writer_->Prepare("UPDATE queue_items SET due = ?4 WHERE (queue, id) IN ("
+        writer_->Prepare("UPDATE queue_items SET due = ?4, claimed_by = nullif(?5, '') "
+                         "WHERE (queue, id) IN ("
                          "SELECT queue, id FROM queue_items WHERE queue = ?1 AND due <= ?2 "
                          "ORDER BY due, id LIMIT ?3) "
                          "RETURNING queue, id, due, body, attempts"));
@@ -632,6 +649,7 @@ class SqliteStore final : public Store {
     s->Bind(2, ToMicros(now));
     s->Bind(3, static_cast<int64_t>(limit));
     s->Bind(4, ToMicros(lease_until));
+    s->Bind(5, claimer);
     std::vector<QueueItem> out;
     int rc;
     while ((rc = s->Step()) == SQLITE_ROW) {
@@ -642,6 +660,21 @@ class SqliteStore final : public Store {
     std::sort(out.begin(), out.end(),
               [](const QueueItem& a, const QueueItem& b) { return a.id < b.id; });
     return out;
+  }
+
+  Result<int> RenewClaims(std::string_view queue, std::string_view claimer,
+                          Time lease_until) override {
+    return UpdateClaims(
+        "UPDATE queue_items SET due = max(due, ?3) "
+        "WHERE queue = ?1 AND claimed_by = ?2",
+        queue, claimer, lease_until);
+  }
+
+  Result<int> ReleaseClaims(std::string_view queue, std::string_view claimer, Time now) override {
+    return UpdateClaims(
+        "UPDATE queue_items SET due = ?3, claimed_by = NULL "
+        "WHERE queue = ?1 AND claimed_by = ?2",
+        queue, claimer, now);
   }
 
   Result<std::optional<Time>> NextDue(std::string_view queue) override {
@@ -853,7 +886,7 @@ class SqliteStore final : public Store {
   static constexpr const char* kEventColumns =
       "SELECT seq, id, type, subject, keys, occurred_at, received_at, payload FROM events";
   static constexpr const char* kTokenColumns =
-      "SELECT id, secret_hash, role, org, name, created_at, revoked_at FROM tokens";
+      "SELECT id, secret_hash, role, org, name, created_at, revoked_at, expires_at FROM tokens";
 
   // A reader connection for the duration of one call; the writer when there are no readers
   // (in-memory databases), holding the write lock meanwhile.
@@ -1039,6 +1072,21 @@ class SqliteStore final : public Store {
     return e;
   }
 
+  // RenewClaims and ReleaseClaims: `sql` binds queue, claimer and a time.
+  Result<int> UpdateClaims(const char* sql, std::string_view queue, std::string_view claimer,
+                           Time at) {
+    if (claimer.empty()) return InvalidArgument("name the claimer", "claimer");
+    std::lock_guard<std::mutex> lock(write_mu_);
+    ASSIGN_OR_RETURN(Statement * st, writer_->Prepare(sql));
+    StatementUse s(*st);
+    s->Bind(1, queue);
+    s->Bind(2, claimer);
+    s->Bind(3, ToMicros(at));
+    int rc = s->Step();
+    if (rc != SQLITE_DONE) return SqliteError(writer_->raw(), rc, "update claims");
+    return sqlite3_changes(writer_->raw());
+  }
+
   static Result<TokenRecord> ReadToken(Statement& s) {
     TokenRecord t;
     t.id = s.Text(0);
@@ -1048,6 +1096,7 @@ class SqliteStore final : public Store {
     t.name = s.Text(4);
     t.created_at = FromMicros(s.Int(5));
     if (!s.IsNull(6)) t.revoked_at = FromMicros(s.Int(6));
+    if (!s.IsNull(7)) t.expires_at = FromMicros(s.Int(7));
     return t;
   }
 
