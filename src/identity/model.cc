@@ -626,17 +626,14 @@ void MatchModel::CompareInto(const NormalizedRecord& a, const NormalizedRecord& 
 int MatchModel::Conflict(const NormalizedRecord& a, const NormalizedRecord& b,
                          const ComparisonVector& v) const {
   const size_t n = config_.comparisons.size();
-  // One national id, customer number or the like: the same person, whatever a typist did to
-  // the first name or the birth date (twins and namesakes do not share one). An id one typo
-  // apart counts only with the same birth date.
-  bool same_birth_date = false;
+  // One national id (tax id, social security number), exactly or one typo apart: the same
+  // person, whatever a typist did to the first name or the birth date. Such ids are random
+  // and long, so twins and namesakes are not one typo apart (customer numbers are not ids).
   for (size_t i = 0; i < n; ++i) {
-    same_birth_date |=
-        config_.comparisons[i].kind == ComparisonKind::kBirthDate && v.levels[i] == 0;
-  }
-  for (size_t i = 0; i < n; ++i) {
-    if (config_.comparisons[i].kind != ComparisonKind::kId) continue;
-    if (v.levels[i] == 0 || (v.levels[i] == 1 && same_birth_date)) return -1;
+    if (config_.comparisons[i].kind == ComparisonKind::kId && v.levels[i] >= 0 &&
+        v.levels[i] <= 1) {
+      return -1;
+    }
   }
   for (size_t i = 0; i < n; ++i) {
     int l = v.levels[i];

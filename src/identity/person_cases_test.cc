@@ -124,22 +124,24 @@ TEST(PersonCases, ADayAndMonthMistypedIsEvidenceNotAVeto) {
   EXPECT_EQ(model.Explain(in.records[0], in.records[2]).conflict, "birth_date");
 }
 
-// A national id (or any id compared as such) shared exactly, or one typo apart with the same
-// birth date, outweighs a first name someone replaced: twins do not share one.
+// A national id shared exactly or one typo apart outweighs a first name or a birth date someone
+// replaced: twins do not share one, and random ids of different people are not one typo apart.
 TEST(PersonCases, ASharedIdOverridesAReplacedFirstName) {
   auto in = LoadCsvText(
       "rec_id,given_name,surname,street_number,address_1,postcode,date_of_birth,soc_sec_id\n"
       "a,connor,shepherd,39,burnage place,3183,19320907,5731308\n"
       "b,olivia,shepherd,39,burnage place,3183,19320907,5731308\n"
       "c,olivia,shepherd,39,burnage place,3183,19320907,5731380\n"
-      "d,olivia,shepherd,39,burnage place,3183,19350907,5731380\n",
+      "d,olivia,shepherd,39,burnage place,3183,19350907,5731380\n"
+      "e,olivia,shepherd,39,burnage place,3183,19350907,5713380\n",
       MatchConfig{});
   ASSERT_TRUE(in.ok()) << in.status().ToString();
   MatchModel model = MatchModel::Default(in->config);
   EXPECT_TRUE(model.Explain(in->records[0], in->records[1]).conflict.empty());
   EXPECT_TRUE(model.Explain(in->records[0], in->records[2]).conflict.empty());
-  EXPECT_FALSE(model.Explain(in->records[0], in->records[3]).conflict.empty())
-      << "an id one typo apart and another birth year: no proof of one person";
+  EXPECT_TRUE(model.Explain(in->records[0], in->records[3]).conflict.empty());
+  EXPECT_FALSE(model.Explain(in->records[0], in->records[4]).conflict.empty())
+      << "ids two typos apart prove nothing";
 }
 
 TEST(PersonCases, CommaNameInOneFieldIsSurnameThenGivenName) {
