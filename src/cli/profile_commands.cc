@@ -18,18 +18,24 @@ struct MailingArgs {
   std::string db = "rapport.db";
 };
 
+// Writes `text` to the file `output`, or to standard output for "" and "-".
+Status WriteOutput(const std::string& output, const std::string& text) {
+  if (output.empty() || output == "-") {
+    std::cout << text;
+    return OkStatus();
+  }
+  std::ofstream out(output, std::ios::binary);
+  out << text;
+  return out ? OkStatus() : Unavailable("cannot write " + output);
+}
+
 int Mailing(const MailingArgs& a) {
   auto app = OpenForCommand(a.db);
   if (!app.ok()) return ReportError(app.status());
   auto mailing = (*app)->profiles().Mailing(a.segment);
   if (!mailing.ok()) return ReportError(mailing.status().WithWhere("--segment"));
-  std::string csv = profiles::MailingToCsv(*mailing);
-  if (a.output.empty() || a.output == "-") {
-    std::cout << csv;
-  } else {
-    std::ofstream out(a.output, std::ios::binary);
-    out << csv;
-    if (!out) return ReportError(Unavailable("cannot write " + a.output));
+  if (Status written = WriteOutput(a.output, profiles::MailingToCsv(*mailing)); !written.ok()) {
+    return ReportError(written);
   }
   Json counts = profiles::MailingToJson(*mailing)["counts"];
   std::cerr << mailing->households << " letters (one per household) for "
@@ -56,13 +62,7 @@ int ExportPersons(const ExportArgs& a) {
     csv += CsvCell(p.source) + "," + CsvCell(p.source_key) + "," + CsvCell(p.record_id) + "," +
            CsvCell(p.person_id) + "," + CsvCell(p.household_id) + "\r\n";
   }
-  if (a.output.empty() || a.output == "-") {
-    std::cout << csv;
-  } else {
-    std::ofstream out(a.output, std::ios::binary);
-    out << csv;
-    if (!out) return ReportError(Unavailable("cannot write " + a.output));
-  }
+  if (Status written = WriteOutput(a.output, csv); !written.ok()) return ReportError(written);
   auto persons = (*app)->profiles().PersonCount();
   std::cerr << placements->size() << " records of " << (persons.ok() ? *persons : 0)
             << " persons exported\n";

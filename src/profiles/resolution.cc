@@ -85,9 +85,8 @@ Status ProfileService::Impl::RefitModel(const std::vector<identity::NormalizedRe
   const identity::MatchConfig& config = index->model().config();
   size_t total = index->size() + batch.size();
   if (total < config.min_records_to_train || total < 2 * model_records) return OkStatus();
-  std::vector<identity::NormalizedRecord> stored = index->Records();
-  size_t stored_count = stored.size();
-  std::vector<identity::NormalizedRecord> all = std::move(stored);
+  std::vector<identity::NormalizedRecord> all = index->Records();
+  size_t stored_count = all.size();
   all.insert(all.end(), batch.begin(), batch.end());
   ASSIGN_OR_RETURN(identity::MatchModel model, identity::TrainModel(all, config, threads));
   Json setting = {{"records", all.size()}, {"model", model.ToJson()}};
