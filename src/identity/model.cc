@@ -635,6 +635,19 @@ int MatchModel::Conflict(const NormalizedRecord& a, const NormalizedRecord& b,
       return -1;
     }
   }
+  // Renamed and moved, with no e-mail address or phone number in common: a marriage and a
+  // move, or two people who share a first name and a birthday, which at a million records most
+  // common first names do. Nothing here tells the two apart, so a person decides.
+  if (surname_ >= 0 && address_ >= 0 && v.levels[surname_] == LastLevel(ComparisonKind::kSurname) &&
+      v.levels[address_] == LastLevel(ComparisonKind::kAddress)) {
+    bool contact_agrees = false;
+    for (size_t i = 0; i < n; ++i) {
+      ComparisonKind kind = config_.comparisons[i].kind;
+      contact_agrees |=
+          (kind == ComparisonKind::kEmail || kind == ComparisonKind::kPhone) && v.levels[i] == 0;
+    }
+    if (!contact_agrees) return surname_;
+  }
   for (size_t i = 0; i < n; ++i) {
     int l = v.levels[i];
     if (l < 0) continue;
@@ -643,7 +656,8 @@ int MatchModel::Conflict(const NormalizedRecord& a, const NormalizedRecord& b,
         // Two real dates that no typing error turns into each other: two people (namesakes,
         // father and son). Unparseable digits are not dates and decide nothing.
         // Only years apart: a day or month typed wrong twice still says "not the same
-        // date", and the weight counts that, but is no proof of two people.
+        // date", and the weight counts that, but is no proof of two people. The price:
+        // siblings a year apart with like first names (Lena, Elena) may meet.
         if (l == LastLevel(ComparisonKind::kBirthDate) && a.values[i].num != 0 &&
             b.values[i].num != 0 &&
             std::abs(a.values[i].num / 10000 - b.values[i].num / 10000) >= 2) {

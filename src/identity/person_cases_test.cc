@@ -144,6 +144,23 @@ TEST(PersonCases, ASharedIdOverridesAReplacedFirstName) {
       << "ids two typos apart prove nothing";
 }
 
+// One first name and one birthday, but another surname at another address: a marriage and a
+// move, or two Lauras born the same day (a million records hold many such pairs). Only a
+// shared e-mail address or phone number tells; without one, a person decides.
+TEST(PersonCases, RenamedAndMovedWithNothingElseInCommonIsForAPersonToDecide) {
+  LoadedRecords in = Load(std::string(kHeader) +
+                          "a,Laura,Lohthaler,Gartenstraße 103,48178,Everswinkel,02.05.2007,\n"
+                          "b,Laura,Eicheder,Drosselweg 16,48178,Everswinkel,2007-05-02,\n"
+                          "c,Laura,Eicheder,Drosselweg 16,48178,Everswinkel,2007-05-02,"
+                          "laura.l@web.de\n"
+                          "d,Laura,Lohthaler,Gartenstraße 103,48178,Everswinkel,02.05.2007,"
+                          "laura.l@web.de\n");
+  MatchModel model = MatchModel::Default(in.config);
+  EXPECT_EQ(model.Explain(in.records[0], in.records[1]).conflict, "surname");
+  Explanation married = model.Explain(in.records[2], in.records[3]);
+  EXPECT_TRUE(married.conflict.empty()) << married.ToText();
+}
+
 TEST(PersonCases, CommaNameInOneFieldIsSurnameThenGivenName) {
   std::string given, surname;
   ASSERT_TRUE(SplitCommaName("Müller, Johann", "", &given, &surname));
