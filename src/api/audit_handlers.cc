@@ -48,11 +48,11 @@ void AddAuditRoutes(Router& router, app::App& app) {
               "/v1/audit/verify",
               {Role::kAdmin},
               false,
-              "Re-computes the audit log's hash chain: {ok, entries, problem}",
+              "Re-computes the audit log's keyed hash chain: {ok, entries, keyed_from, problem}",
               [&app](Request&) {
                 auto v = app.audit().Verify();
                 if (!v.ok()) return ErrorResponse(v.status());
-                Json body{{"ok", v->ok}, {"entries", v->entries}};
+                Json body{{"ok", v->ok}, {"entries", v->entries}, {"keyed_from", v->first_keyed}};
                 if (!v->ok) body["problem"] = v->problem;
                 return JsonResponse(200, body);
               }});

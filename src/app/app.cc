@@ -1,5 +1,6 @@
 #include "app/app.h"
 
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -32,10 +33,10 @@ App::~App() {
 }
 
 Status App::ProcessNow() {
-  RETURN_IF_ERROR(journeys_->RunDue().status());  // catches up on events first
-  RETURN_IF_ERROR(privacy_->ScanInboundMail().status());  // leak findings from new mail
+  RETURN_IF_ERROR(journeys_->RunDue().status());            // catches up on events first
+  RETURN_IF_ERROR(privacy_->ScanInboundMail().status());    // leak findings from new mail
   RETURN_IF_ERROR(privacy_->RunRetentionIfDue().status());  // once a day by the clock
-  RETURN_IF_ERROR(cases_->RunDue().status());     // feedback, annotations, SLA timers
+  RETURN_IF_ERROR(cases_->RunDue().status());               // feedback, annotations, SLA timers
   return outbox_->DeliverDue().status();
 }
 
@@ -137,6 +138,25 @@ void App::Poke() {
   worker_cv_.notify_all();
 }
 
+// The key must not live in the database it protects. Next to a SQLite file is the default
+// that needs no setup; a PostgreSQL server is usually reached from several hosts, so there is
+// no "next to it", and the operator has to say where the key lives.
+static Result<privacy::AuditKey> AuditKeyFor(const Config& config) {
+  if (!config.audit_key_file.empty()) return privacy::AuditKey::ReadOrCreate(config.audit_key_file);
+  if (config.db == ":memory:") {
+    std::string bytes(32, '\0');
+    randombytes_buf(bytes.data(), bytes.size());
+    return privacy::AuditKey::FromBytes(std::move(bytes));
+  }
+  if (config.db.find("://") != std::string::npos) {
+    return InvalidArgument(
+        "a PostgreSQL database needs --audit-key-file (or RAPPORT_AUDIT_KEY_FILE): the audit "
+        "log's key is kept outside the database",
+        "audit_key_file");
+  }
+  return privacy::AuditKey::ReadOrCreate(config.db + ".audit-key");
+}
+
 Result<std::unique_ptr<App>> App::Open(const Config& config) {
   std::unique_ptr<App> app(new App());
   app->config_ = config;
@@ -161,7 +181,9 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
   }
   app->ids_ = std::make_unique<UlidSource>(*app->clock_);
   app->tokens_ = std::make_unique<auth::TokenService>(*app->store_, *app->clock_, *app->ids_);
-  app->audit_ = std::make_unique<privacy::AuditLog>(*app->store_, *app->clock_);
+  ASSIGN_OR_RETURN(auto audit_key, AuditKeyFor(config));
+  app->audit_ =
+      std::make_unique<privacy::AuditLog>(*app->store_, *app->clock_, std::move(audit_key));
   app->ingestor_ =
       std::make_unique<ingest::Ingestor>(*app->store_, *app->clock_, *app->ids_, app->metrics_);
   app->profiles_ = std::make_unique<profiles::ProfileService>(*app->store_, *app->clock_,
@@ -174,18 +196,16 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
         RETURN_IF_ERROR(profiles->Resolve(records, puts).status());
         return ledger->OnRecordsStored(records);
       });
-  app->cases_ = std::make_unique<cases::CaseService>(*app->store_, *app->clock_, *app->ids_,
-                                                      &app->metrics_);
+  app->cases_ =
+      std::make_unique<cases::CaseService>(*app->store_, *app->clock_, *app->ids_, &app->metrics_);
   service::Options service_options = config.service;
   // No partner reads an owner's data without the ledger's disclosure check.
-  service_options.partner_gate = [ledger = app->privacy_.get()](
-                                     privacy::DisclosureRequest request,
-                                     const auth::Principal& partner) {
+  service_options.partner_gate = [ledger = app->privacy_.get()](privacy::DisclosureRequest request,
+                                                                const auth::Principal& partner) {
     return ledger->PartnerRead(std::move(request), partner);
   };
-  app->service_ = std::make_unique<service::ServiceNetwork>(*app->store_, *app->clock_,
-                                                            *app->ids_, *app->audit_,
-                                                            app->profiles_.get(), service_options);
+  app->service_ = std::make_unique<service::ServiceNetwork>(
+      *app->store_, *app->clock_, *app->ids_, *app->audit_, app->profiles_.get(), service_options);
   RETURN_IF_ERROR(app->cases_->Start());
   app->journeys_ =
       std::make_unique<journey::JourneyService>(*app->store_, *app->clock_, app->metrics_);

@@ -45,6 +45,10 @@ struct Config {
   // This server's name on the outbox actions it claims (OutboxOptions::server_id); "" for a
   // command-line tool. Unique among the servers sharing the database.
   std::string server_id;
+  // The file holding the audit log's key (kept off the database; src/privacy/README.md).
+  // Default for a SQLite file: "<db>.audit-key", created with a random key when missing;
+  // ":memory:" gets a fresh random key; a PostgreSQL URL requires it.
+  std::string audit_key_file;
 };
 
 class App {

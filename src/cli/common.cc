@@ -1,6 +1,7 @@
 #include "cli/common.h"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -14,9 +15,17 @@ void AddDbOption(CLI::App* cmd, std::string* db) {
       ->default_val("rapport.db");
 }
 
-Result<std::unique_ptr<app::App>> OpenForCommand(const std::string& db) {
+Result<std::unique_ptr<app::App>> OpenForCommand(const std::string& db,
+                                                 const std::string& audit_key_file) {
   app::Config config;
   config.db = db;
+  config.audit_key_file = audit_key_file;
+  // Every command that touches personal data appends audit entries, so all of them need the
+  // key, not only `rapport audit`.
+  if (const char* env = std::getenv("RAPPORT_AUDIT_KEY_FILE");
+      env && config.audit_key_file.empty()) {
+    config.audit_key_file = env;
+  }
   return app::App::Open(config);
 }
 

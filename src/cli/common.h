@@ -14,7 +14,9 @@ namespace rapport::cli {
 void AddDbOption(CLI::App* cmd, std::string* db);
 
 // Opens the app for a one-shot command (system clock unless the database runs a manual one).
-Result<std::unique_ptr<app::App>> OpenForCommand(const std::string& db);
+// The audit key file is `audit_key_file`, else RAPPORT_AUDIT_KEY_FILE, else the App's default.
+Result<std::unique_ptr<app::App>> OpenForCommand(const std::string& db,
+                                                 const std::string& audit_key_file = "");
 
 // Reads a whole file; kNotFound / kUnavailable naming the path.
 Result<std::string> ReadFile(const std::string& path);

@@ -3,7 +3,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <iostream>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "api/handlers.h"
 #include "api/http_server.h"
@@ -37,6 +41,50 @@ struct ServeOptions {
   std::string partner_access_window = "14d";
   std::string console_dir;
   std::string server_id;
+  std::string audit_key_file;
+  std::string audit_checkpoints;
+};
+
+// Writes a signed audit checkpoint to `path` every kInterval and once more when stopped, so
+// that a rewrite of the database (even its deletion) can be told from the exported prefix.
+class CheckpointWriter {
+ public:
+  static constexpr std::chrono::seconds kInterval{60};
+
+  CheckpointWriter(privacy::AuditLog& audit, std::string path)
+      : audit_(audit), path_(std::move(path)), thread_([this] { Loop(); }) {}
+  ~CheckpointWriter() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    WriteOne();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, kInterval, [this] { return stop_; })) {
+      lock.unlock();
+      WriteOne();
+      lock.lock();
+    }
+  }
+  void WriteOne() {
+    // A failed checkpoint is logged, not fatal: the next one covers the same prefix and more.
+    auto c = audit_.Checkpoint();
+    Status s = c.ok() ? privacy::AppendAuditCheckpoint(path_, *c) : c.status();
+    if (!s.ok()) spdlog::error("audit checkpoint: {}", s.message());
+  }
+
+  privacy::AuditLog& audit_;
+  const std::string path_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the members above exist
 };
 
 int Serve(const ServeOptions& o) {
@@ -55,6 +103,7 @@ int Serve(const ServeOptions& o) {
   if (!window.ok()) return ReportError(window.status().WithWhere("--partner-access-window"));
   config.service.access_window = *window;
   config.server_id = o.server_id.empty() ? HostName() : o.server_id;
+  config.audit_key_file = o.audit_key_file;
   auto app = app::App::Open(config);
   if (!app.ok()) return ReportError(app.status());
   if (!o.profiles_file.empty()) {
@@ -97,8 +146,11 @@ int Serve(const ServeOptions& o) {
             << "  (store: " << (*app)->store().Backend() << " " << o.db << ", clock: " << o.clock
             << ")" << std::endl;
   (*app)->StartWorker();
+  std::optional<CheckpointWriter> checkpoints;
+  if (!o.audit_checkpoints.empty()) checkpoints.emplace((*app)->audit(), o.audit_checkpoints);
   server.Run(/*handle_signals=*/true);
   (*app)->StopWorker();
+  checkpoints.reset();  // the last checkpoint covers every entry written before the stop
   spdlog::info("shut down cleanly: in-flight requests answered, store closed");
   return 0;
 }
@@ -152,6 +204,14 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
                   "This server's name on the outbox actions it claims; unique among the servers "
                   "of one database (default: the host name)")
       ->envname("RAPPORT_SERVER_ID");
+  cmd->add_option("--audit-key-file", o->audit_key_file,
+                  "File with the audit log's key, kept off the database (default: "
+                  "<db>.audit-key, created if missing; required for PostgreSQL)")
+      ->envname("RAPPORT_AUDIT_KEY_FILE");
+  cmd->add_option("--audit-checkpoints", o->audit_checkpoints,
+                  "Append a signed audit checkpoint to this file every minute and at shutdown "
+                  "(for `rapport audit verify --checkpoints`)")
+      ->envname("RAPPORT_AUDIT_CHECKPOINTS");
   cmd->add_option("--console-dir", o->console_dir,
                   "Serve the web console from this directory (a `vite build` output, for "
                   "development) instead of the copy built into the binary")

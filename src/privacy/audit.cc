@@ -1,12 +1,22 @@
 #include "privacy/audit.h"
 
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <utility>
 
 namespace rapport::privacy {
 namespace {
 
 constexpr std::string_view kStream = "audit";
+constexpr std::string_view kKeyedAlg = "hmac-sha256";
 constexpr std::string_view kHeadKind = "audit-head";
 constexpr std::string_view kHeadId = "chain";
 // More callers per transaction would only make the transaction longer, not cheaper.
@@ -16,19 +26,57 @@ constexpr size_t kMaxGroup = 512;
 constexpr int kMaxHeadRetries = 50;
 
 // The hashed content of an entry. nlohmann's objects keep keys sorted, so dump() is canonical.
-Json Body(int64_t n, Time at, const AuditEntry& e, const std::string& prev_hash) {
-  return Json{{"n", n},
-              {"at", FormatTime(at)},
-              {"actor", e.actor},
-              {"role", e.actor_role},
-              {"org", e.actor_org},
-              {"action", e.action},
-              {"subject", e.subject},
-              {"detail", e.detail},
-              {"prev", prev_hash}};
+// A keyed entry names its algorithm and key inside the MACed body, so neither can be swapped
+// without the key; an unkeyed body is exactly what it was before keys existed.
+Json Body(int64_t n, Time at, const AuditEntry& e, const std::string& prev_hash,
+          const std::string& key_id) {
+  Json body{{"n", n},
+            {"at", FormatTime(at)},
+            {"actor", e.actor},
+            {"role", e.actor_role},
+            {"org", e.actor_org},
+            {"action", e.action},
+            {"subject", e.subject},
+            {"detail", e.detail},
+            {"prev", prev_hash}};
+  if (!key_id.empty()) {
+    body["alg"] = kKeyedAlg;
+    body["key"] = key_id;
+  }
+  return body;
 }
 
-std::string HashOf(const Json& body) { return auth::Sha256Hex(body.dump()); }
+std::string ToHex(const unsigned char* data, size_t size) {
+  std::string hex(size * 2 + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), data, size);
+  hex.pop_back();
+  return hex;
+}
+
+std::string HmacHex(const std::string& key, std::string_view data) {
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_state state;
+  crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(key.data()),
+                              key.size());
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(data.data()),
+                                data.size());
+  crypto_auth_hmacsha256_final(&state, mac);
+  return ToHex(mac, sizeof mac);
+}
+
+// `key` is null for an unkeyed entry.
+std::string HashOf(const Json& body, const AuditKey* key) {
+  return key ? HmacHex(key->bytes, body.dump()) : auth::Sha256Hex(body.dump());
+}
+
+bool SameHex(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string CheckpointMac(const AuditKey& key, const AuditCheckpoint& c) {
+  return HmacHex(key.bytes, "rapport-audit-checkpoint\n" + std::to_string(c.entries) + "\n" +
+                                c.head + "\n" + FormatTime(c.at));
+}
 
 Result<AuditRecord> ParseLine(const store::LogLine& line) {
   auto where = "audit entry at log position " + std::to_string(line.seq);
@@ -47,6 +95,13 @@ Result<AuditRecord> ParseLine(const store::LogLine& line) {
     r.entry.detail = json->at("detail");
     r.prev_hash = json->at("prev").get<std::string>();
     r.hash = json->at("hash").get<std::string>();
+    if (json->contains("alg")) {
+      if (json->at("alg").get<std::string>() != kKeyedAlg) {
+        return DataLoss(where + " names an unknown algorithm");
+      }
+      r.key_id = json->at("key").get<std::string>();
+      if (r.key_id.empty()) return DataLoss(where + " is keyed but names no key");
+    }
     return r;
   } catch (const Json::exception& e) {
     return DataLoss(where + " lacks a field or has one of the wrong type: " + e.what());
@@ -68,6 +123,118 @@ Json AuditRecordToJson(const AuditRecord& r) {
               {"hash", r.hash}};
 }
 
+AuditKey AuditKey::FromBytes(std::string bytes) {
+  AuditKey key;
+  key.id = auth::Sha256Hex(bytes).substr(0, 16);
+  key.bytes = std::move(bytes);
+  return key;
+}
+
+Result<AuditKey> AuditKey::Read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Status(errno == ENOENT ? StatusCode::kNotFound : StatusCode::kUnavailable,
+                  "cannot read the audit key file '" + path + "': " + std::strerror(errno), path);
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string hex = text.str();
+  auto space = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
+  while (!hex.empty() && space(hex.back())) hex.pop_back();
+  size_t start = 0;
+  while (start < hex.size() && space(hex[start])) ++start;
+  hex.erase(0, start);
+  std::string bytes(32, '\0');
+  size_t length = 0;
+  if (hex.size() != 64 ||
+      sodium_hex2bin(reinterpret_cast<unsigned char*>(bytes.data()), bytes.size(), hex.data(),
+                     hex.size(), nullptr, &length, nullptr) != 0 ||
+      length != 32) {
+    return InvalidArgument("the audit key file '" + path +
+                               "' must hold 64 hex digits (32 bytes); it holds something else",
+                           path);
+  }
+  return FromBytes(std::move(bytes));
+}
+
+Result<AuditKey> AuditKey::ReadOrCreate(const std::string& path) {
+  auto key = Read(path);
+  if (key.ok() || key.status().code() != StatusCode::kNotFound) return key;
+  std::string bytes(32, '\0');
+  randombytes_buf(bytes.data(), bytes.size());
+  std::string hex = ToHex(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  // O_EXCL: two processes starting at once must not each write their own key.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return Read(path);
+    return Unavailable("cannot create the audit key file '" + path + "': " + std::strerror(errno));
+  }
+  hex += "\n";
+  bool written =
+      ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written) {
+    ::unlink(path.c_str());
+    return Unavailable("cannot write the audit key file '" + path + "'");
+  }
+  return FromBytes(std::move(bytes));
+}
+
+std::string AuditCheckpointLine(const AuditCheckpoint& c) {
+  return Json{{"entries", c.entries},
+              {"head", c.head},
+              {"at", FormatTime(c.at)},
+              {"key", c.key},
+              {"mac", c.mac}}
+      .dump();
+}
+
+Result<std::vector<AuditCheckpoint>> ParseAuditCheckpoints(std::string_view text) {
+  std::vector<AuditCheckpoint> out;
+  int line_no = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    std::string where = "line " + std::to_string(line_no);
+    auto json = ParseJson(line);
+    if (!json.ok() || !json->is_object()) return InvalidArgument("not a JSON object", where);
+    try {
+      AuditCheckpoint c;
+      c.entries = json->at("entries").get<int64_t>();
+      c.head = json->at("head").get<std::string>();
+      auto at = ParseTime(json->at("at").get<std::string>());
+      if (!at.ok()) return InvalidArgument("at: " + at.status().message(), where);
+      c.at = *at;
+      c.key = json->at("key").get<std::string>();
+      c.mac = json->at("mac").get<std::string>();
+      if (c.entries < 0) return InvalidArgument("entries: must not be negative", where);
+      out.push_back(std::move(c));
+    } catch (const Json::exception& e) {
+      return InvalidArgument(
+          std::string("a checkpoint needs entries, head, at, key and mac: ") + e.what(), where);
+    }
+  }
+  return out;
+}
+
+Status AppendAuditCheckpoint(const std::string& path, const AuditCheckpoint& c) {
+  std::string line = AuditCheckpointLine(c) + "\n";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Unavailable("cannot open the checkpoints file '" + path + "': " + std::strerror(errno));
+  }
+  bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                 ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written) return Unavailable("cannot write the checkpoints file '" + path + "'");
+  return OkStatus();
+}
+
 struct AuditLog::Pending {
   std::vector<AuditEntry> entries;
   store::WriteBatch with;
@@ -75,7 +242,8 @@ struct AuditLog::Pending {
   bool done = false;
 };
 
-AuditLog::AuditLog(store::Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+AuditLog::AuditLog(store::Store& store, const Clock& clock, std::optional<AuditKey> key)
+    : store_(store), clock_(clock), key_(std::move(key)) {}
 
 AuditLog::~AuditLog() {
   {
@@ -189,6 +357,9 @@ Status AuditLog::LoadHead() {
     }
     head.n = (*json)["n"].get<int64_t>();
     head.hash = (*json)["hash"].get<std::string>();
+    if (json->contains("key") && (*json)["key"].is_string()) {
+      head.key = (*json)["key"].get<std::string>();
+    }
     head.revision = doc->revision;
   }
   head_ = head;
@@ -198,6 +369,15 @@ Status AuditLog::LoadHead() {
 Status AuditLog::TryCommit(const std::vector<Pending*>& group) {
   for (int attempt = 0;; ++attempt) {
     if (!head_) RETURN_IF_ERROR(LoadHead());
+    // Entries keyed with another key would break the chain for every verifier: refuse them.
+    if (!head_->key.empty() && (!key_ || key_->id != head_->key)) {
+      std::string log_key = head_->key;
+      head_.reset();  // re-read next time: another writer may hold the right key
+      return FailedPrecondition(
+          "the audit log is keyed with key " + log_key + "; " +
+          (key_ ? "the audit key file holds key " + key_->id : std::string("no key was given")) +
+          ": wrong --audit-key-file");
+    }
     store::WriteBatch batch;
     for (Pending* p : group) {
       auto& w = p->with;
@@ -213,8 +393,9 @@ Status AuditLog::TryCommit(const std::vector<Pending*>& group) {
     Time at = clock_.Now();
     for (Pending* p : group) {
       for (const auto& e : p->entries) {
-        Json body = Body(++next.n, at, e, next.hash);
-        next.hash = HashOf(body);
+        Json body = Body(++next.n, at, e, next.hash, key_ ? key_->id : "");
+        next.hash = HashOf(body, key_ ? &*key_ : nullptr);
+        next.key = key_ ? key_->id : "";
         body["hash"] = next.hash;
         batch.append.push_back(store::LogLine{
             .stream = std::string(kStream), .key = e.subject, .body = body.dump(), .at = at});
@@ -223,10 +404,12 @@ Status AuditLog::TryCommit(const std::vector<Pending*>& group) {
     if (next.n == head_->n) {
       return batch.empty() ? OkStatus() : store_.Write(batch);
     }
-    batch.puts.push_back({store::Document{.kind = std::string(kHeadKind),
-                                          .id = std::string(kHeadId),
-                                          .body = Json{{"n", next.n}, {"hash", next.hash}}.dump()},
-                          head_->revision});
+    Json head_body{{"n", next.n}, {"hash", next.hash}};
+    if (!next.key.empty()) head_body["key"] = next.key;
+    batch.puts.push_back(
+        {store::Document{
+             .kind = std::string(kHeadKind), .id = std::string(kHeadId), .body = head_body.dump()},
+         head_->revision});
     Status status = store_.Write(batch);
     if (status.ok()) {
       next.revision = head_->revision + 1;
@@ -259,7 +442,7 @@ Result<std::vector<AuditRecord>> AuditLog::List(std::string_view subject, int64_
   return records;
 }
 
-Result<AuditVerification> AuditLog::Verify() {
+Result<AuditVerification> AuditLog::Verify(const std::vector<AuditCheckpoint>& checkpoints) {
   RETURN_IF_ERROR(Flush());
   AuditVerification v;
   auto fail = [&v](int64_t n, std::string what) {
@@ -267,6 +450,31 @@ Result<AuditVerification> AuditLog::Verify() {
     v.problem = "entry " + std::to_string(n) + ": " + std::move(what);
     return v;
   };
+  auto fail_checkpoint = [&v](const AuditCheckpoint& c, std::string what) {
+    v.ok = false;
+    v.problem = "checkpoint of " + FormatTime(c.at) + " (" + std::to_string(c.entries) +
+                " entries): " + std::move(what);
+    return v;
+  };
+  // Invariant 3: a checkpoint counts only if this key signed it; one the database's owner
+  // could have written proves nothing.
+  std::multimap<int64_t, const AuditCheckpoint*> pending_checkpoints;
+  for (const auto& c : checkpoints) {
+    if (!key_) return fail_checkpoint(c, "cannot be checked without the audit key");
+    if (c.key != key_->id) {
+      return fail_checkpoint(c, "was signed with key " + c.key + ", the audit key file holds key " +
+                                    key_->id + ": wrong --audit-key-file");
+    }
+    if (!SameHex(c.mac, CheckpointMac(*key_, c))) {
+      return fail_checkpoint(c, "its MAC does not match (the checkpoint was altered)");
+    }
+    if (c.entries == 0) {
+      ++v.checkpoints;
+      continue;
+    }
+    pending_checkpoints.emplace(c.entries, &c);
+  }
+
   ASSIGN_OR_RETURN(auto head_doc, store_.GetDocument(kHeadKind, kHeadId));
   int64_t head_n = 0;
   std::string head_hash;
@@ -305,20 +513,79 @@ Result<AuditVerification> AuditLog::Verify() {
       if (r.prev_hash != prev_hash) {
         return fail(r.n, "does not follow the entry before it (an entry was altered or removed)");
       }
-      Json body = Body(r.n, r.at, r.entry, r.prev_hash);
-      if (HashOf(body) != r.hash) return fail(r.n, "was altered (its hash does not match)");
+      Json body = Body(r.n, r.at, r.entry, r.prev_hash, r.key_id);
+      if (r.key_id.empty()) {
+        // Invariant 2: once keyed, always keyed.
+        if (v.first_keyed != 0) {
+          return fail(r.n, "is not keyed although entry " + std::to_string(v.first_keyed) +
+                               " before it is (the log was rewritten without the audit key)");
+        }
+        if (HashOf(body, nullptr) != r.hash) {
+          return fail(r.n, "was altered (its hash does not match)");
+        }
+      } else {
+        if (!key_) return fail(r.n, "is keyed, and no audit key was given to check it");
+        if (r.key_id != key_->id) {
+          return fail(r.n, "was written with audit key " + r.key_id +
+                               ", the audit key file holds key " + key_->id +
+                               ": wrong --audit-key-file");
+        }
+        if (!SameHex(HashOf(body, &*key_), r.hash)) {
+          return fail(r.n,
+                      "was altered, reordered or re-hashed (its MAC does not match the audit key)");
+        }
+        if (v.first_keyed == 0) v.first_keyed = r.n;
+      }
+      for (auto [c, end] = pending_checkpoints.equal_range(r.n); c != end;
+           c = pending_checkpoints.erase(c)) {
+        if (c->second->head != r.hash) {
+          return fail_checkpoint(*c->second,
+                                 "entry " + std::to_string(r.n) +
+                                     " is no longer the one checkpointed (the log was rewritten)");
+        }
+        ++v.checkpoints;
+      }
       prev_hash = r.hash;
       ++v.entries;
     }
     if (waiting.size() > 100000) return fail(expected, "is missing");
   }
   if (!waiting.empty()) return fail(expected, "is missing");
+  if (!pending_checkpoints.empty()) {
+    const AuditCheckpoint& c = *pending_checkpoints.begin()->second;
+    return fail_checkpoint(
+        c, "the log holds only " + std::to_string(v.entries) +
+               (v.entries == 1 ? " entry" : " entries") +
+               " (entries were removed from its end, or the whole log was deleted)");
+  }
   if (v.entries != head_n) {
     return fail(head_n, "is missing: the head counts " + std::to_string(head_n) +
                             " entries, the log holds " + std::to_string(v.entries));
   }
   if (prev_hash != head_hash) return fail(head_n, "differs from the hash the head recorded");
   return v;
+}
+
+Result<AuditCheckpoint> AuditLog::Checkpoint() {
+  if (!key_) return FailedPrecondition("a checkpoint needs the audit key");
+  RETURN_IF_ERROR(Flush());
+  // The head document, not a walk of the whole log: a server checkpoints every minute. The
+  // checkpoint is only as good as the head at that moment, which Verify checks against it.
+  ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kHeadKind, kHeadId));
+  AuditCheckpoint c;
+  if (doc) {
+    auto json = ParseJson(doc->body);
+    if (!json.ok() || !json->is_object() || !(*json)["n"].is_number_integer() ||
+        !(*json)["hash"].is_string()) {
+      return DataLoss("audit log head document is damaged");
+    }
+    c.entries = (*json)["n"].get<int64_t>();
+    c.head = (*json)["hash"].get<std::string>();
+  }
+  c.at = clock_.Now();
+  c.key = key_->id;
+  c.mac = CheckpointMac(*key_, c);
+  return c;
 }
 
 }  // namespace rapport::privacy

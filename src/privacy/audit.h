@@ -4,6 +4,17 @@
 // is kept in a revision-checked document, so altering, removing or reordering any stored
 // entry, or cutting entries off the end, is found by Verify.
 //
+// Keyed chain (invariants, numbered as Verify checks them):
+//   1. An entry written with an audit key carries "alg":"hmac-sha256" and the key's id; its
+//      hash is HMAC-SHA256(key, body), so nobody without the key (kept outside the database,
+//      see AuditKey) can alter, reorder or re-hash entries and have the chain verify.
+//   2. Unkeyed entries (SHA-256 only) may precede the first keyed one: logs written before the
+//      key existed keep verifying. After a keyed entry, every entry is keyed; an unkeyed one
+//      there is a rewrite without the key.
+//   3. A checkpoint (count, head, MAC with the key) exported out of the database proves a
+//      prefix of the log existed; Verify with checkpoints finds a log cut below any of them
+//      or deleted whole, which the chain alone cannot (its head lives in the same database).
+//
 // Entries name ids, field names and purposes, never the personal data itself: an erasure
 // must not have to rewrite the log that proves it happened.
 //
@@ -50,15 +61,49 @@ struct AuditRecord {
   int64_t seq = 0;  // the store's log position: the cursor for List
   Time at{};
   AuditEntry entry;
-  std::string prev_hash;  // hex SHA-256 of entry n-1 ("" for n = 1)
-  std::string hash;       // hex SHA-256 over n, at, entry and prev_hash
+  std::string prev_hash;  // hash of entry n-1 ("" for n = 1)
+  std::string hash;       // hex HMAC-SHA256 (keyed) or SHA-256 over n, at, entry and prev_hash
+  std::string key_id;     // AuditKey::id of a keyed entry; "" for an unkeyed one
 };
 
 struct AuditVerification {
   bool ok = true;
   int64_t entries = 0;
-  std::string problem;  // names the first broken entry (by n) and what is wrong with it
+  int64_t first_keyed = 0;  // n of the first HMAC-keyed entry; 0: none is keyed
+  int64_t checkpoints = 0;  // checkpoints found consistent with the log
+  std::string problem;      // names the first broken entry (by n) and what is wrong with it
 };
+
+// The secret that keys the chain and signs checkpoints. Kept outside the database (a file
+// next to a SQLite database by default; see src/privacy/README.md for where it belongs).
+struct AuditKey {
+  std::string bytes;  // 32 random bytes
+  std::string id;     // first 16 hex digits of SHA-256(bytes): names the key, reveals nothing
+
+  static AuditKey FromBytes(std::string bytes);
+  // Reads a key file (64 hex digits, whitespace around them ignored). kNotFound when absent,
+  // kInvalidArgument naming the path when it holds anything else.
+  static Result<AuditKey> Read(const std::string& path);
+  // Reads the key file, or creates it (mode 0600, 32 random bytes) when it does not exist.
+  static Result<AuditKey> ReadOrCreate(const std::string& path);
+};
+
+// A signed statement "the log held `entries` entries ending in `head` at `at`", written to a
+// file or a log shipper the database cannot reach.
+struct AuditCheckpoint {
+  int64_t entries = 0;
+  std::string head;  // hash of entry `entries` ("" for 0)
+  Time at{};
+  std::string key;  // AuditKey::id
+  std::string mac;  // hex HMAC-SHA256(key, "rapport-audit-checkpoint\n" entries \n head \n at)
+};
+
+// One NDJSON line {"entries","head","at","key","mac"}, without the newline.
+std::string AuditCheckpointLine(const AuditCheckpoint& c);
+// Parses a checkpoints file (one line each; blank lines skipped); kInvalidArgument naming the line.
+Result<std::vector<AuditCheckpoint>> ParseAuditCheckpoints(std::string_view text);
+// Appends one line to `path` (created 0600 if missing) and fsyncs it.
+Status AppendAuditCheckpoint(const std::string& path, const AuditCheckpoint& c);
 
 // {"n","seq","at","actor","role","org","action","subject","detail","hash"}: the API's and the
 // CLI's form of an entry.
@@ -66,7 +111,10 @@ Json AuditRecordToJson(const AuditRecord& r);
 
 class AuditLog {
  public:
-  AuditLog(store::Store& store, const Clock& clock);
+  // Without a key the log writes unkeyed entries (as before keys existed) and cannot sign
+  // checkpoints; with one, every new entry is keyed. Appending fails with kFailedPrecondition
+  // when the log's head was written with another key (a wrong key file).
+  AuditLog(store::Store& store, const Clock& clock, std::optional<AuditKey> key = std::nullopt);
   ~AuditLog();  // commits what AppendBuffered queued
 
   // Durable when it returns OK. `with` is written in the same transaction as the entries, so
@@ -91,14 +139,20 @@ class AuditLog {
   static AuditEntry By(const auth::Principal& who, std::string action, std::string subject,
                        Json detail = Json::object());
 
-  // Re-computes every hash and checks the chain against its head.
-  Result<AuditVerification> Verify();
+  // Re-computes every hash and MAC, checks the chain against its head and every checkpoint
+  // against the chain (MAC with this log's key; the log still holds the checkpointed prefix).
+  // A damaged log is ok = false with the problem named, not an error.
+  Result<AuditVerification> Verify(const std::vector<AuditCheckpoint>& checkpoints = {});
+
+  // Signs the current head (after committing buffered entries). kFailedPrecondition without a key.
+  Result<AuditCheckpoint> Checkpoint();
 
  private:
   struct Pending;
   struct Head {
     int64_t n = 0;
     std::string hash;
+    std::string key;       // id of the key of the last entry; "" when unkeyed
     int64_t revision = 0;  // of the head document; 0: not stored yet
   };
   void CommitGroup(const std::vector<Pending*>& group);
@@ -107,6 +161,7 @@ class AuditLog {
 
   store::Store& store_;
   const Clock& clock_;
+  const std::optional<AuditKey> key_;
   std::mutex mutex_;
   std::condition_variable done_;
   std::deque<Pending*> queue_;

@@ -1,10 +1,13 @@
 #include "privacy/audit.h"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <thread>
 
 #include "store/sqlite/sqlite_store.h"
@@ -37,7 +40,67 @@ class AuditLogTest : public ::testing::Test {
     auto store = store::OpenSqliteStore({.path = path_.string()});
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(*store);
-    log_ = std::make_unique<AuditLog>(*store_, clock_);
+    log_ = std::make_unique<AuditLog>(*store_, clock_, key_);
+  }
+  void UseKey(std::optional<AuditKey> key) {
+    key_ = std::move(key);
+    Reopen();
+  }
+  static AuditKey RandomKey() {
+    std::string bytes(32, '\0');
+    randombytes_buf(bytes.data(), bytes.size());
+    return AuditKey::FromBytes(std::move(bytes));
+  }
+  // An attacker with write access to the database but not the key: `rewrite` edits the entries'
+  // JSON (in chain order), then every entry is re-chained and re-MACed with a key of the
+  // attacker's own (claiming the real key's id) and the head is set to the new chain's end.
+  void RewriteChain(const std::function<void(std::vector<Json>&)>& rewrite) {
+    log_.reset();
+    store_.reset();
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    std::vector<std::pair<int64_t, Json>> rows;
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "SELECT seq, body FROM log_lines WHERE stream = 'audit' ORDER BY seq",
+                       -1, &st, nullptr);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      rows.emplace_back(sqlite3_column_int64(st, 0),
+                        Json::parse(reinterpret_cast<const char*>(sqlite3_column_text(st, 1))));
+    }
+    sqlite3_finalize(st);
+    std::vector<Json> bodies;
+    for (auto& [seq, body] : rows) bodies.push_back(body);
+    rewrite(bodies);
+    AuditKey forged = RandomKey();
+    std::string prev;
+    for (size_t i = 0; i < bodies.size(); ++i) {
+      Json& b = bodies[i];
+      b["n"] = static_cast<int64_t>(i + 1);
+      b["prev"] = prev;
+      b.erase("hash");
+      unsigned char mac[crypto_auth_hmacsha256_BYTES];
+      std::string text = b.dump();
+      crypto_auth_hmacsha256(mac, reinterpret_cast<const unsigned char*>(text.data()), text.size(),
+                             reinterpret_cast<const unsigned char*>(forged.bytes.data()));
+      char hex[sizeof mac * 2 + 1];
+      sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
+      prev = b["hash"] = std::string(hex);
+      sqlite3_prepare_v2(db, "UPDATE log_lines SET body = ? WHERE stream = 'audit' AND seq = ?", -1,
+                         &st, nullptr);
+      std::string dumped = b.dump();
+      sqlite3_bind_text(st, 1, dumped.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(st, 2, rows[i].first);
+      ASSERT_EQ(sqlite3_step(st), SQLITE_DONE);
+      sqlite3_finalize(st);
+    }
+    std::string head = Json{{"n", static_cast<int64_t>(bodies.size())}, {"hash", prev}}.dump();
+    sqlite3_prepare_v2(db, "UPDATE documents SET body = ? WHERE kind = 'audit-head'", -1, &st,
+                       nullptr);
+    sqlite3_bind_text(st, 1, head.c_str(), -1, SQLITE_TRANSIENT);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    Reopen();
   }
   // Changes the database behind the store's back, as an attacker with file access would.
   void Tamper(const std::string& sql) {
@@ -69,6 +132,7 @@ class AuditLogTest : public ::testing::Test {
 
   std::filesystem::path path_;
   ManualClock clock_{*ParseTime("2026-11-23T10:00:00Z")};
+  std::optional<AuditKey> key_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<AuditLog> log_;
 };
@@ -203,6 +267,113 @@ TEST_F(AuditLogTest, AListingWaitsForTheBatchTheFlusherIsStoring) {
 
 TEST_F(AuditLogTest, AnEntryNeedsAnAction) {
   EXPECT_EQ(log_->Append(AuditEntry{.actor = "system"}).code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace rapport::privacy
+
+namespace rapport::privacy {
+namespace {
+
+TEST_F(AuditLogTest, AnEditedAndReHashedEntryIsFoundWithoutTheKeyKnown) {
+  UseKey(RandomKey());
+  AppendReads(4);
+  RewriteChain([](std::vector<Json>& entries) { entries[1]["actor"] = "tok_other"; });
+  auto v = Verified();
+  EXPECT_FALSE(v.ok);
+  EXPECT_NE(v.problem.find("entry 1: was altered, reordered or re-hashed"), std::string::npos)
+      << v.problem;
+}
+
+TEST_F(AuditLogTest, SwappedEntriesAreFoundWithoutTheKeyKnown) {
+  UseKey(RandomKey());
+  AppendReads(4);
+  RewriteChain([](std::vector<Json>& entries) { std::swap(entries[1], entries[2]); });
+  auto v = Verified();
+  EXPECT_FALSE(v.ok);
+  EXPECT_NE(v.problem.find("MAC does not match"), std::string::npos) << v.problem;
+}
+
+TEST_F(AuditLogTest, AKeyAddedToAnOldLogKeysTheEntriesFromThenOn) {
+  AppendReads(2);
+  UseKey(RandomKey());
+  AppendReads(2);
+  auto v = Verified();
+  EXPECT_TRUE(v.ok) << v.problem;
+  EXPECT_EQ(v.first_keyed, 3);
+}
+
+TEST_F(AuditLogTest, AnOldUnkeyedLogStillVerifiesWithAKey) {
+  AppendReads(3);
+  UseKey(RandomKey());
+  auto v = Verified();
+  EXPECT_TRUE(v.ok) << v.problem;
+  EXPECT_EQ(v.entries, 3);
+  EXPECT_EQ(v.first_keyed, 0);
+}
+
+TEST_F(AuditLogTest, AWrongKeyIsNamedAsSuch) {
+  UseKey(RandomKey());
+  AppendReads(2);
+  UseKey(RandomKey());
+  auto v = Verified();
+  EXPECT_FALSE(v.ok);
+  EXPECT_NE(v.problem.find("wrong --audit-key-file"), std::string::npos) << v.problem;
+  Status appended = log_->Append(AuditEntry{.action = "person.read", .subject = "per_1"});
+  EXPECT_EQ(appended.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(appended.message().find("wrong --audit-key-file"), std::string::npos);
+}
+
+TEST_F(AuditLogTest, ACutTailWithAFixedHeadIsFoundByACheckpoint) {
+  UseKey(RandomKey());
+  AppendReads(4);
+  auto checkpoint = log_->Checkpoint();
+  ASSERT_TRUE(checkpoint.ok());
+  // The attacker deletes the last two entries and points the head at entry 2: no hash changes.
+  for (int i = 0; i < 2; ++i) {
+    Tamper(
+        "DELETE FROM log_lines WHERE stream = 'audit' AND seq IN (SELECT seq FROM log_lines "
+        "WHERE stream = 'audit' ORDER BY seq DESC LIMIT 1)");
+  }
+  Tamper(
+      "UPDATE documents SET body = json_object('n', 2, 'key', json_extract(body, '$.key'), "
+      "'hash', (SELECT json_extract(body, '$.hash') FROM log_lines WHERE stream = 'audit' "
+      "ORDER BY seq DESC LIMIT 1)) WHERE kind = 'audit-head'");
+  EXPECT_TRUE(Verified().ok);  // the chain alone cannot tell
+  auto v = log_->Verify({*checkpoint});
+  ASSERT_TRUE(v.ok());
+  EXPECT_FALSE(v->ok);
+  EXPECT_NE(v->problem.find("the log holds only 2 entries"), std::string::npos) << v->problem;
+}
+
+TEST_F(AuditLogTest, ADeletedLogIsFoundByACheckpoint) {
+  UseKey(RandomKey());
+  AppendReads(3);
+  auto checkpoint = log_->Checkpoint();
+  ASSERT_TRUE(checkpoint.ok());
+  EXPECT_TRUE(log_->Verify({*checkpoint})->ok);
+  log_.reset();
+  store_.reset();
+  Remove();
+  Reopen();
+  EXPECT_TRUE(Verified().ok);  // without the checkpoint, an empty log looks intact
+  auto v = log_->Verify({*checkpoint});
+  ASSERT_TRUE(v.ok());
+  EXPECT_FALSE(v->ok);
+  EXPECT_NE(v->problem.find("the whole log was deleted"), std::string::npos) << v->problem;
+}
+
+TEST_F(AuditLogTest, ACheckpointSurvivesItsFileFormAndRejectsAnAlteredOne) {
+  UseKey(RandomKey());
+  AppendReads(2);
+  auto checkpoint = log_->Checkpoint();
+  ASSERT_TRUE(checkpoint.ok());
+  auto parsed = ParseAuditCheckpoints(AuditCheckpointLine(*checkpoint) + "\n\n");
+  ASSERT_TRUE(parsed.ok());
+  ASSERT_EQ(parsed->size(), 1u);
+  EXPECT_TRUE(log_->Verify(*parsed)->ok);
+  (*parsed)[0].entries = 1;
+  EXPECT_NE(log_->Verify(*parsed)->problem.find("MAC does not match"), std::string::npos);
 }
 
 }  // namespace
