@@ -1,7 +1,10 @@
 // End-to-end tests of the HTTP API: the real `rapport serve` binary on a free loopback port.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <atomic>
+#include <cstdio>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -28,7 +31,8 @@ class HttpApiTest : public ::testing::Test {
     admin_ = CreateToken(db_, "admin");
     agent_ = CreateToken(db_, "agent");
     partner_ = CreateToken(db_, "partner", "acme");
-    server_ = std::make_unique<ServerProcess>(db_, std::vector<std::string>{"--max-body", "200000"});
+    server_ =
+        std::make_unique<ServerProcess>(db_, std::vector<std::string>{"--max-body", "200000"});
     ASSERT_TRUE(server_->ok()) << server_->startup_output();
   }
 
@@ -110,14 +114,16 @@ TEST_F(HttpApiTest, ARevokedTokenStopsWorkingAtOnceHereAndWithinASecondFromElsew
 
 TEST_F(HttpApiTest, RecordsAreStoredAsDeliveredAndUnknownIdsAre404) {
   auto c = server_->Client();
-  auto put = c.Post("/v1/records",
-                    R"({"source":"shop","source_key":"C-1","fields":{"first_name":"Johann","last_name":"Müller","zip":"80331"}})",
-                    agent_);
+  auto put = c.Post(
+      "/v1/records",
+      R"({"source":"shop","source_key":"C-1","fields":{"first_name":"Johann","last_name":"Müller","zip":"80331"}})",
+      agent_);
   ASSERT_EQ(put.status, 201) << put.body;
   std::string id = put.json()["id"];
-  auto again = c.Post("/v1/records",
-                      R"({"source":"shop","source_key":"C-1","fields":{"first_name":"Johann","last_name":"Müller","zip":"80331"}})",
-                      agent_);
+  auto again = c.Post(
+      "/v1/records",
+      R"({"source":"shop","source_key":"C-1","fields":{"first_name":"Johann","last_name":"Müller","zip":"80331"}})",
+      agent_);
   EXPECT_EQ(again.status, 200);
   EXPECT_EQ(again.json()["id"], id);
   EXPECT_FALSE(again.json()["created"].get<bool>());
@@ -135,8 +141,8 @@ TEST(HttpApiWorkerTest, OddPayloadsNeitherCrashNorStallTheBackgroundWork) {
   ScratchDir dir;
   std::string db = dir.File("rapport.db");
   std::string admin = CreateToken(db, "admin");
-  ServerProcess server(db, {"--clock", "manual", "--clock-start", "2026-11-23T09:00:00Z",
-                            "--cases", RAPPORT_E2E_SOURCE_DIR "/examples/cases/cases.yaml"});
+  ServerProcess server(db, {"--clock", "manual", "--clock-start", "2026-11-23T09:00:00Z", "--cases",
+                            RAPPORT_E2E_SOURCE_DIR "/examples/cases/cases.yaml"});
   ASSERT_TRUE(server.ok()) << server.startup_output();
   auto c = server.Client();
   auto posted = c.Post(
@@ -157,9 +163,10 @@ TEST(HttpApiWorkerTest, OddPayloadsNeitherCrashNorStallTheBackgroundWork) {
 
 TEST_F(HttpApiTest, ReadsOfPersonalDataAreAuditedInAChainThatVerifies) {
   auto c = server_->Client();
-  auto put = c.Post("/v1/records",
-                    R"({"source":"shop","source_key":"C-7","fields":{"first_name":"Eva","last_name":"Roth","email":"eva@example.org"}})",
-                    agent_);
+  auto put = c.Post(
+      "/v1/records",
+      R"({"source":"shop","source_key":"C-7","fields":{"first_name":"Eva","last_name":"Roth","email":"eva@example.org"}})",
+      agent_);
   ASSERT_EQ(put.status, 201) << put.body;
   std::string id = put.json()["id"];
   ASSERT_EQ(c.Get("/v1/records/" + id, agent_).status, 200);
@@ -189,6 +196,70 @@ TEST_F(HttpApiTest, ReadsOfPersonalDataAreAuditedInAChainThatVerifies) {
   EXPECT_NE(out.find("\"action\":\"record.read\""), std::string::npos) << out;
 }
 
+// Issue 18, finding 5, as an operator meets it: serve signs checkpoints into a file off the
+// database; a truncated log is found against them; a lost key file is named, not replaced.
+TEST(AuditCheckpointsTest, ServeWritesCheckpointsThatVerifyFindsATruncatedLogAgainst) {
+  ScratchDir dir;
+  std::string db = dir.File("rapport.db");
+  std::string checkpoints = dir.File("checkpoints.ndjson");
+  std::string admin = CreateToken(db, "admin");
+  {
+    ServerProcess server(db, {"--audit-checkpoints", checkpoints});
+    ASSERT_TRUE(server.ok()) << server.startup_output();
+    auto c = server.Client();
+    auto put =
+        c.Post("/v1/records",
+               R"({"source":"shop","source_key":"C-1","fields":{"last_name":"Roth"}})", admin);
+    ASSERT_EQ(put.status, 201) << put.body;
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_EQ(c.Get("/v1/records/" + put.json()["id"].get<std::string>(), admin).status, 200);
+    }
+    auto verify = c.Get("/v1/audit/verify", admin);
+    ASSERT_EQ(verify.status, 200) << verify.body;
+    EXPECT_TRUE(verify.json()["ok"].get<bool>()) << verify.body;
+    EXPECT_EQ(verify.json()["keyed_from"], 1) << verify.body;  // a new log is keyed throughout
+  }  // a graceful stop writes the last checkpoint
+  std::string text;
+  ASSERT_EQ(RunRapport({"audit", "checkpoint", "--db", db, "-o", checkpoints}, &text), 0) << text;
+  std::string out;
+  ASSERT_EQ(RunRapport({"audit", "verify", "--db", db, "--checkpoints", checkpoints}, &out), 0)
+      << out;
+  EXPECT_NE(out.find(", all keyed; "), std::string::npos) << out;
+  EXPECT_NE(out.find(" checkpoints hold"), std::string::npos) << out;
+
+  // Someone with the database but not the key cuts the log's last entry and points the head
+  // at the one before: no hash changes, only the checkpoints can tell.
+  {
+    sqlite3* handle = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &handle), SQLITE_OK);
+    const char* cut =
+        "DELETE FROM log_lines WHERE seq = (SELECT MAX(seq) FROM log_lines WHERE stream = "
+        "'audit');"
+        "UPDATE documents SET body = json_object('n', json_extract(body, '$.n') - 1, 'key', "
+        "json_extract(body, '$.key'), 'hash', (SELECT json_extract(body, '$.hash') FROM "
+        "log_lines WHERE stream = 'audit' ORDER BY seq DESC LIMIT 1)) WHERE kind = 'audit-head';";
+    char* error = nullptr;
+    EXPECT_EQ(sqlite3_exec(handle, cut, nullptr, nullptr, &error), SQLITE_OK)
+        << (error ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(handle);
+  }
+  out.clear();
+  EXPECT_EQ(RunRapport({"audit", "verify", "--db", db}, &out), 0) << out;  // the chain alone
+  out.clear();
+  EXPECT_EQ(RunRapport({"audit", "verify", "--db", db, "--checkpoints", checkpoints}, &out), 1)
+      << out;
+  EXPECT_NE(out.find("audit log BROKEN"), std::string::npos) << out;
+
+  // A lost key file is named; no new key is made that would refuse every later entry.
+  std::string key_file = db + ".audit-key";
+  ASSERT_EQ(std::rename(key_file.c_str(), (key_file + ".away").c_str()), 0);
+  out.clear();
+  EXPECT_NE(RunRapport({"audit", "verify", "--db", db}, &out), 0) << out;
+  EXPECT_NE(out.find("is missing but the audit log is keyed"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(key_file));
+}
+
 TEST_F(HttpApiTest, ABadLineRejectsTheWholeBatchNamingLineAndColumn) {
   auto c = server_->Client();
   ASSERT_EQ(c.Post("/v1/events", Batch("a", 3), agent_, "application/x-ndjson").status, 200);
@@ -197,8 +268,10 @@ TEST_F(HttpApiTest, ABadLineRejectsTheWholeBatchNamingLineAndColumn) {
   EXPECT_EQ(r.status, 400);
   // "nope": the parser fails at the "o", where the text stops being the literal null.
   EXPECT_EQ(r.json()["error"]["field"], "line 3, column 39");
-  auto bad_field = c.Post("/v1/events", Batch("c", 2) + R"({"type":"x"})" "\n", agent_,
-                          "application/x-ndjson");
+  auto bad_field = c.Post("/v1/events",
+                          Batch("c", 2) + R"({"type":"x"})"
+                                          "\n",
+                          agent_, "application/x-ndjson");
   EXPECT_EQ(bad_field.json()["error"]["field"], "line 3.occurred_at");
   EXPECT_EQ(c.Post("/v1/events", "{", agent_).json()["error"]["field"], "line 1, column 2");
   EXPECT_EQ(c.Post("/v1/events", Batch("d", 1), agent_, "text/csv").status, 400);
@@ -227,7 +300,8 @@ TEST_F(HttpApiTest, MalformedHttpGetsA400) {
 // writer threw and nothing caught it: one unauthenticated request ended the process.
 TEST_F(HttpApiTest, APathOrQueryThatIsNotUtf8IsA400AndTheServerLivesOn) {
   auto c = server_->Client();
-  for (std::string target : {"/%FF", "/v1/persons/%C3%28", "/%ED%A0%80", "/v1/events?subject=%FF"}) {
+  for (std::string target :
+       {"/%FF", "/v1/persons/%C3%28", "/%ED%A0%80", "/v1/events?subject=%FF"}) {
     auto r = c.Get(target, target.find("?") == std::string::npos ? "" : admin_);
     EXPECT_EQ(r.status, 400) << target << ": " << r.body;
     EXPECT_EQ(r.json()["error"]["code"], "invalid_argument") << target;
@@ -244,8 +318,9 @@ TEST_F(HttpApiTest, DuplicateEventsAreAcknowledgedAndStoredOnce) {
   auto dup = c.Post("/v1/events", EventLine("e1"), agent_);
   EXPECT_EQ(dup.status, 200);
   EXPECT_EQ(dup.json()["seq"], first.json()["seq"]);
-  auto batch = c.Post("/v1/events", EventLine("e1") + "\n" + EventLine("e2") + "\n" + EventLine("e2"),
-                      agent_, "application/x-ndjson");
+  auto batch =
+      c.Post("/v1/events", EventLine("e1") + "\n" + EventLine("e2") + "\n" + EventLine("e2"),
+             agent_, "application/x-ndjson");
   EXPECT_EQ(batch.json()["created"], 1);
   EXPECT_EQ(batch.json()["duplicates"], 2);
   EXPECT_EQ(EventCount(c), 2);
@@ -254,7 +329,8 @@ TEST_F(HttpApiTest, DuplicateEventsAreAcknowledgedAndStoredOnce) {
 TEST_F(HttpApiTest, EventsPageBySubjectWithACursor) {
   auto c = server_->Client();
   std::string body;
-  for (int i = 0; i < 30; ++i) body += EventLine("s" + std::to_string(i), i % 3 == 0 ? "anna" : "jo") + "\n";
+  for (int i = 0; i < 30; ++i)
+    body += EventLine("s" + std::to_string(i), i % 3 == 0 ? "anna" : "jo") + "\n";
   ASSERT_EQ(c.Post("/v1/events", body, agent_, "application/x-ndjson").status, 200);
   std::set<std::string> seen;
   std::string after = "0";

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -141,8 +142,10 @@ void App::Poke() {
 // The key must not live in the database it protects. Next to a SQLite file is the default
 // that needs no setup; a PostgreSQL server is usually reached from several hosts, so there is
 // no "next to it", and the operator has to say where the key lives.
-static Result<privacy::AuditKey> AuditKeyFor(const Config& config) {
-  if (!config.audit_key_file.empty()) return privacy::AuditKey::ReadOrCreate(config.audit_key_file);
+static Result<privacy::AuditKey> AuditKeyFor(const Config& config, std::string* created) {
+  if (!config.audit_key_file.empty()) {
+    return privacy::AuditKey::ReadOrCreate(config.audit_key_file, created);
+  }
   if (config.db == ":memory:") {
     std::string bytes(32, '\0');
     randombytes_buf(bytes.data(), bytes.size());
@@ -154,7 +157,7 @@ static Result<privacy::AuditKey> AuditKeyFor(const Config& config) {
         "log's key is kept outside the database",
         "audit_key_file");
   }
-  return privacy::AuditKey::ReadOrCreate(config.db + ".audit-key");
+  return privacy::AuditKey::ReadOrCreate(config.db + ".audit-key", created);
 }
 
 Result<std::unique_ptr<App>> App::Open(const Config& config) {
@@ -181,9 +184,21 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
   }
   app->ids_ = std::make_unique<UlidSource>(*app->clock_);
   app->tokens_ = std::make_unique<auth::TokenService>(*app->store_, *app->clock_, *app->ids_);
-  ASSIGN_OR_RETURN(auto audit_key, AuditKeyFor(config));
+  std::string created_key_file;
+  ASSIGN_OR_RETURN(auto audit_key, AuditKeyFor(config, &created_key_file));
   app->audit_ =
       std::make_unique<privacy::AuditLog>(*app->store_, *app->clock_, std::move(audit_key));
+  // A lost key file must not be replaced by a new key in silence: every later entry would
+  // then be refused, and the new file would look like the right one.
+  if (Status s = app->audit_->CheckKey(); !s.ok()) {
+    if (!created_key_file.empty()) {
+      ::unlink(created_key_file.c_str());
+      return FailedPrecondition("the audit key file '" + created_key_file +
+                                "' is missing but the audit log is keyed: restore it (" +
+                                s.message() + ")");
+    }
+    return s;
+  }
   app->ingestor_ =
       std::make_unique<ingest::Ingestor>(*app->store_, *app->clock_, *app->ids_, app->metrics_);
   app->profiles_ = std::make_unique<profiles::ProfileService>(*app->store_, *app->clock_,

@@ -157,7 +157,7 @@ Result<AuditKey> AuditKey::Read(const std::string& path) {
   return FromBytes(std::move(bytes));
 }
 
-Result<AuditKey> AuditKey::ReadOrCreate(const std::string& path) {
+Result<AuditKey> AuditKey::ReadOrCreate(const std::string& path, std::string* created) {
   auto key = Read(path);
   if (key.ok() || key.status().code() != StatusCode::kNotFound) return key;
   std::string bytes(32, '\0');
@@ -177,6 +177,7 @@ Result<AuditKey> AuditKey::ReadOrCreate(const std::string& path) {
     ::unlink(path.c_str());
     return Unavailable("cannot write the audit key file '" + path + "'");
   }
+  if (created) *created = path;
   return FromBytes(std::move(bytes));
 }
 
@@ -347,12 +348,14 @@ void AuditLog::CommitGroup(const std::vector<Pending*>& group) {
   for (Pending* p : group) p->status = status;
 }
 
-Status AuditLog::LoadHead() {
+Result<AuditLog::Head> AuditLog::ReadHead() {
   ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kHeadKind, kHeadId));
   Head head;
   if (doc) {
     auto json = ParseJson(doc->body);
-    if (!json.ok() || !json->is_object() || !json->contains("n") || !json->contains("hash")) {
+    if (!json.ok() || !json->is_object() || !json->contains("n") ||
+        !(*json)["n"].is_number_integer() || !json->contains("hash") ||
+        !(*json)["hash"].is_string()) {
       return DataLoss("audit log head document is damaged");
     }
     head.n = (*json)["n"].get<int64_t>();
@@ -362,21 +365,31 @@ Status AuditLog::LoadHead() {
     }
     head.revision = doc->revision;
   }
-  head_ = head;
-  return OkStatus();
+  return head;
+}
+
+Status AuditLog::KeyMismatch(const std::string& log_key) const {
+  if (log_key.empty() || (key_ && key_->id == log_key)) return OkStatus();
+  return FailedPrecondition(
+      "the audit log is keyed with key " + log_key + "; " +
+      (key_ ? "the audit key file holds key " + key_->id : std::string("no key was given")) +
+      ": wrong --audit-key-file");
+}
+
+Status AuditLog::CheckKey() {
+  ASSIGN_OR_RETURN(Head head, ReadHead());
+  return KeyMismatch(head.key);
 }
 
 Status AuditLog::TryCommit(const std::vector<Pending*>& group) {
   for (int attempt = 0;; ++attempt) {
-    if (!head_) RETURN_IF_ERROR(LoadHead());
+    if (!head_) {
+      ASSIGN_OR_RETURN(head_, ReadHead());
+    }
     // Entries keyed with another key would break the chain for every verifier: refuse them.
-    if (!head_->key.empty() && (!key_ || key_->id != head_->key)) {
-      std::string log_key = head_->key;
+    if (Status s = KeyMismatch(head_->key); !s.ok()) {
       head_.reset();  // re-read next time: another writer may hold the right key
-      return FailedPrecondition(
-          "the audit log is keyed with key " + log_key + "; " +
-          (key_ ? "the audit key file holds key " + key_->id : std::string("no key was given")) +
-          ": wrong --audit-key-file");
+      return s;
     }
     store::WriteBatch batch;
     for (Pending* p : group) {
@@ -419,7 +432,7 @@ Status AuditLog::TryCommit(const std::vector<Pending*>& group) {
     int64_t known_revision = head_->revision;
     head_.reset();
     if (status.code() != StatusCode::kAborted) return status;
-    RETURN_IF_ERROR(LoadHead());
+    ASSIGN_OR_RETURN(head_, ReadHead());
     // Same head: the conflict was in the callers' own documents.
     if (head_->revision == known_revision) return status;
     if (attempt >= kMaxHeadRetries) {

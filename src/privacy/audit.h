@@ -84,8 +84,9 @@ struct AuditKey {
   // Reads a key file (64 hex digits, whitespace around them ignored). kNotFound when absent,
   // kInvalidArgument naming the path when it holds anything else.
   static Result<AuditKey> Read(const std::string& path);
-  // Reads the key file, or creates it (mode 0600, 32 random bytes) when it does not exist.
-  static Result<AuditKey> ReadOrCreate(const std::string& path);
+  // Reads the key file, or creates it (mode 0600, 32 random bytes) when it does not exist and
+  // then sets *created to the path.
+  static Result<AuditKey> ReadOrCreate(const std::string& path, std::string* created = nullptr);
 };
 
 // A signed statement "the log held `entries` entries ending in `head` at `at`", written to a
@@ -144,6 +145,10 @@ class AuditLog {
   // A damaged log is ok = false with the problem named, not an error.
   Result<AuditVerification> Verify(const std::vector<AuditCheckpoint>& checkpoints = {});
 
+  // kFailedPrecondition naming both keys when the log's head was written with another key than
+  // this log's (or with a key while this log has none): a lost or swapped key file.
+  Status CheckKey();
+
   // Signs the current head (after committing buffered entries). kFailedPrecondition without a key.
   Result<AuditCheckpoint> Checkpoint();
 
@@ -157,7 +162,8 @@ class AuditLog {
   };
   void CommitGroup(const std::vector<Pending*>& group);
   Status TryCommit(const std::vector<Pending*>& group);
-  Status LoadHead();
+  Result<Head> ReadHead();
+  Status KeyMismatch(const std::string& log_key) const;
 
   store::Store& store_;
   const Clock& clock_;

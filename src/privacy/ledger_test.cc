@@ -447,7 +447,7 @@ TEST_F(LedgerTest, ErasureStepsGetThePersonsIdsAndAddressesAndTheirAnswerIsRecor
   EXPECT_EQ(seen.person, anna);
   EXPECT_EQ(seen.ids, std::vector<std::string>{anna});
   EXPECT_EQ(seen.erasure, (*erased)["id"].get<std::string>());
-  for (const std::string& order : {"old-order-0", "old-order-59"}) {
+  for (const char* order : {"old-order-0", "old-order-59"}) {
     EXPECT_TRUE(std::binary_search(seen.events.begin(), seen.events.end(), order)) << order;
   }
   for (const std::string& needle : {std::string("anna@example.org"), alias}) {
