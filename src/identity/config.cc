@@ -224,6 +224,8 @@ Result<MatchConfig> ParseYamlUnchecked(std::string_view yaml) {
     if (!(c.review_threshold > 0 && c.review_threshold <= c.threshold)) {
       return InvalidArgument("review_threshold must lie in (0, threshold]", "review_threshold");
     }
+  } else {
+    c.review_threshold = std::min(c.review_threshold, c.threshold);  // `threshold: 0.4` alone
   }
   if (root["max_block_size"]) c.max_block_size = root["max_block_size"].as<size_t>();
   if (root["min_records_to_train"]) {

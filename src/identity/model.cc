@@ -1178,8 +1178,9 @@ Result<MatchModel> MatchModel::FromJson(const Json& j) {
     MatchConfig config;
     config.id_column = c.at("id").get<std::string>();
     config.region = c.value("region", "DE");
-    config.threshold = c.value("threshold", 0.5);
-    config.review_threshold = c.value("review_threshold", std::min(0.2, config.threshold));
+    config.threshold = c.value("threshold", MatchConfig{}.threshold);
+    config.review_threshold =
+        c.value("review_threshold", std::min(MatchConfig{}.review_threshold, config.threshold));
     config.max_block_size = c.value("max_block_size", size_t{100});
     config.min_records_to_train = c.value("min_records_to_train", size_t{1000});
     config.blocking = c.at("blocking").get<std::vector<std::vector<std::string>>>();
