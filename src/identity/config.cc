@@ -31,11 +31,27 @@ constexpr KindInfo kKinds[] = {{ComparisonKind::kGivenName, "given_name"},
                                {ComparisonKind::kId, "id"},
                                {ComparisonKind::kNumber, "number"}};
 
-std::string Lower(std::string_view s) {
+// A column name as people write it, reduced to what identifies it: "E-Mail", "e_mail" and
+// "EMail" are one column, as are "Straße"/"strasse", "Geb.-Datum"/"gebdatum" and
+// "Kunden-Nr."/"kundennr". Lower-case ASCII letters and digits; German umlauts and ß folded.
+std::string HeaderKey(std::string_view s) {
+  static constexpr std::pair<std::string_view, std::string_view> kFolds[] = {
+      {"\xC3\xA4", "ae"}, {"\xC3\x84", "ae"}, {"\xC3\xB6", "oe"}, {"\xC3\x96", "oe"},
+      {"\xC3\xBC", "ue"}, {"\xC3\x9C", "ue"}, {"\xC3\x9F", "ss"}};
   std::string out;
-  for (char c : s) {
-    if (c == ' ' || c == '-') c = '_';
-    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (size_t i = 0; i < s.size();) {
+    bool folded = false;
+    for (const auto& [from, to] : kFolds) {
+      if (s.substr(i, from.size()) == from) {
+        out += to;
+        i += from.size();
+        folded = true;
+        break;
+      }
+    }
+    if (folded) continue;
+    unsigned char c = static_cast<unsigned char>(s[i++]);
+    if (std::isalnum(c) && c < 0x80) out.push_back(static_cast<char>(std::tolower(c)));
   }
   return out;
 }
@@ -50,28 +66,31 @@ const std::vector<Synonyms>& KnownColumns() {
   static const auto* kList = new std::vector<Synonyms>{
       {"given_name",
        ComparisonKind::kGivenName,
-       {"given_name", "first_name", "firstname", "forename", "vorname", "givenname"}},
+       {"given_name", "first_name", "forename", "vorname", "rufname"}},
       {"surname",
        ComparisonKind::kSurname,
-       {"surname", "last_name", "lastname", "family_name", "nachname", "familienname"}},
+       {"surname", "last_name", "family_name", "nachname", "familienname", "zuname"}},
       {"birth_date",
        ComparisonKind::kBirthDate,
-       {"date_of_birth", "birth_date", "birthdate", "dob", "geburtsdatum", "geb_datum", "birthday",
-        "geburtstag"}},
+       {"date_of_birth", "birth_date", "dob", "geburtsdatum", "geb_datum", "birthday", "geburtstag",
+        "geboren", "geboren_am"}},
       {"address",
        ComparisonKind::kAddress,
-       {"address_1", "street", "strasse", "straße", "street_address", "address", "adresse",
-        "anschrift"}},
+       {"address_1", "street", "strasse", "str", "street_address", "address", "adresse",
+        "anschrift", "strasse_und_hausnummer", "strasse_hausnummer", "strasse_nr"}},
       {"address_extra", ComparisonKind::kText, {"address_2", "adresszusatz", "zusatz"}},
       {"postcode",
        ComparisonKind::kPostcode,
        {"postcode", "zip", "zipcode", "zip_code", "postal_code", "plz", "postleitzahl"}},
       {"city", ComparisonKind::kCity, {"suburb", "city", "town", "ort", "stadt", "wohnort"}},
       {"state", ComparisonKind::kExact, {"state", "bundesland"}},
-      {"email", ComparisonKind::kEmail, {"email", "e_mail", "mail", "email_address"}},
+      {"email",
+       ComparisonKind::kEmail,
+       {"email", "mail", "email_address", "e_mail_adresse", "mailadresse"}},
       {"phone",
        ComparisonKind::kPhone,
-       {"phone", "telephone", "tel", "telefon", "phone_number", "mobile", "handy"}},
+       {"phone", "telephone", "tel", "telefon", "phone_number", "telefonnummer", "tel_nr", "mobile",
+        "mobil", "handy", "mobilnummer"}},
       {"national_id",
        ComparisonKind::kId,
        {"soc_sec_id", "ssn", "national_id", "steuer_id", "tax_id"}},
@@ -80,12 +99,12 @@ const std::vector<Synonyms>& KnownColumns() {
   return *kList;
 }
 constexpr std::string_view kHouseNumberColumns[] = {"street_number", "house_number", "hausnummer",
-                                                    "hnr",           "housenumber",  "nr"};
+                                                    "hausnr",        "hnr",          "nr"};
 
 int FindColumn(const std::vector<std::string>& header, std::string_view name) {
-  std::string want = Lower(name);
+  std::string want = HeaderKey(name);
   for (size_t i = 0; i < header.size(); ++i) {
-    if (Lower(header[i]) == want) return static_cast<int>(i);
+    if (HeaderKey(header[i]) == want) return static_cast<int>(i);
   }
   return -1;
 }
@@ -335,7 +354,8 @@ Result<MatchConfig> ParseConfigYaml(std::string_view yaml) {
 Result<MatchConfig> ResolveConfig(MatchConfig c, const std::vector<std::string>& header) {
   if (header.empty()) return InvalidArgument("the input has no columns");
   if (c.id_column.empty()) {
-    for (std::string_view name : {"id", "rec_id", "record_id", "unique_id", "kundennr"}) {
+    for (std::string_view name : {"id", "rec_id", "record_id", "unique_id", "kundennr",
+                                  "kundennummer", "kd_nr", "customer_id", "customer_number"}) {
       int i = FindColumn(header, name);
       if (i >= 0) {
         c.id_column = header[i];
@@ -362,6 +382,20 @@ Result<MatchConfig> ResolveConfig(MatchConfig c, const std::vector<std::string>&
           }
         }
         c.comparisons.push_back(std::move(spec));
+        break;
+      }
+    }
+    // "Name" is the surname beside a first-name column (German files: Vorname, Name), and the
+    // whole name without one: read as both, it is split into given name and surname when a
+    // record is normalized (SplitWholeName).
+    if (!FindSpec(c, "surname")) {
+      for (std::string_view name : {"name", "full_name", "vollstaendiger_name"}) {
+        int i = FindColumn(header, name);
+        if (i < 0) continue;
+        if (!FindSpec(c, "given_name")) {
+          c.comparisons.push_back({"given_name", ComparisonKind::kGivenName, {header[i]}});
+        }
+        c.comparisons.push_back({"surname", ComparisonKind::kSurname, {header[i]}});
         break;
       }
     }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "identity/comparators.h"
@@ -442,6 +443,35 @@ bool SplitCommaName(std::string_view given, std::string_view surname, std::strin
   return false;
 }
 
+bool SplitWholeName(std::string_view whole, std::string* given_out, std::string* surname_out) {
+  if (SplitCommaName(whole, "", given_out, surname_out)) return true;
+  static const std::set<std::string, std::less<>> kParticles = {
+      "von", "van", "vom", "zu", "zum", "zur", "de",  "der", "den",
+      "di",  "da",  "del", "la", "le",  "ten", "ter", "al",  "el"};
+  static const std::set<std::string, std::less<>> kSalutations = {
+      "herr", "frau", "hr", "fr", "dr", "prof", "dipl", "ing", "mr", "mrs", "ms", "miss"};
+  std::vector<std::string_view> words;
+  for (size_t i = 0; i < whole.size();) {
+    size_t j = whole.find_first_of(" \t", i);
+    if (j == std::string_view::npos) j = whole.size();
+    if (j > i) words.push_back(whole.substr(i, j - i));
+    i = j + 1;
+  }
+  size_t first = 0;
+  while (first + 1 < words.size() && kSalutations.count(FoldText(words[first]))) ++first;
+  if (first >= words.size()) return false;
+  size_t family = words.size() - 1;
+  while (family > first + 1 && kParticles.count(FoldText(words[family - 1]))) --family;
+  auto join = [&](size_t from, size_t to) {
+    std::string out;
+    for (size_t i = from; i < to; ++i) out += (out.empty() ? "" : " ") + std::string(words[i]);
+    return out;
+  };
+  *given_out = join(first, family);
+  *surname_out = join(family, words.size());
+  return true;
+}
+
 Result<RecordNormalizer> RecordNormalizer::Create(const MatchConfig& config,
                                                   const std::vector<std::string>& header) {
   RecordNormalizer n;
@@ -483,10 +513,13 @@ NormalizedRecord RecordNormalizer::Normalize(const std::vector<std::string>& row
   r.values.reserve(columns_.size());
   // "Müller, Johann" written into one of the name fields: the part before the comma is the
   // surname, the rest the given name (only when the other field is empty or says the same).
+  // A whole-name column (both fields read from it) is split into its parts.
   std::string given, surname;
-  const bool names_split =
-      given_ >= 0 && surname_ >= 0 &&
-      SplitCommaName(get(columns_[given_][0]), get(columns_[surname_][0]), &given, &surname);
+  const bool names_split = given_ >= 0 && surname_ >= 0 &&
+                           (columns_[given_][0] == columns_[surname_][0]
+                                ? SplitWholeName(get(columns_[given_][0]), &given, &surname)
+                                : SplitCommaName(get(columns_[given_][0]),
+                                                 get(columns_[surname_][0]), &given, &surname));
   for (size_t c = 0; c < columns_.size(); ++c) {
     const auto& cols = columns_[c];
     const std::string& v1 = names_split && static_cast<int>(c) == given_     ? given

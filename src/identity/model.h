@@ -72,6 +72,10 @@ class RecordNormalizer {
 // False, leaving the outputs alone, for anything else.
 bool SplitCommaName(std::string_view given, std::string_view surname, std::string* given_out,
                     std::string* surname_out);
+// A whole name in one column: "Müller, Johann" as above; otherwise the last word with the
+// particles before it ("von der Heide") is the surname and the words before it the given
+// names, leading salutations and titles ("Herr Dr.") dropped. False for an empty name.
+bool SplitWholeName(std::string_view whole, std::string* given_out, std::string* surname_out);
 
 // Levels of one pair, one per comparison; -1 where either side is missing.
 struct ComparisonVector {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -258,6 +259,52 @@ TEST(Config, YamlNamesColumnsAndRejectsUnknownKeys) {
   EXPECT_FALSE(
       ParseConfigYaml("blocking: [[nosuch.key]]\n").ok() &&
       ResolveConfig(*ParseConfigYaml("blocking: [[nosuch.key]]\n"), {"id", "vorname"}).ok());
+}
+
+// Headers as they come out of German shop and CRM exports, not as a generator writes them.
+TEST(Config, HeadersAreFoundAsPeopleWriteThem) {
+  auto columns = [](const std::vector<std::string>& header) {
+    auto resolved = ResolveConfig(MatchConfig{}, header);
+    std::map<std::string, std::string> out;  // comparison -> its columns
+    if (!resolved.ok()) {
+      out["error"] = resolved.status().message();
+      return out;
+    }
+    out["id"] = resolved->id_column;
+    for (const auto& spec : resolved->comparisons) {
+      std::string joined;
+      for (const auto& column : spec.columns) joined += (joined.empty() ? "" : "+") + column;
+      out[spec.name] = joined;
+    }
+    return out;
+  };
+  auto crm = columns({"Anrede", "Vorname", "Name", "Straße", "Hausnr.", "PLZ", "Ort", "Geb.-Datum",
+                      "E-Mail", "Tel.-Nr.", "Kunden-Nr."});
+  EXPECT_EQ(crm["id"], "Kunden-Nr.");
+  EXPECT_EQ(crm["given_name"], "Vorname");
+  EXPECT_EQ(crm["surname"], "Name");  // beside Vorname, Name is the family name
+  EXPECT_EQ(crm["address"], "Straße+Hausnr.");
+  EXPECT_EQ(crm["postcode"], "PLZ");
+  EXPECT_EQ(crm["city"], "Ort");
+  EXPECT_EQ(crm["birth_date"], "Geb.-Datum");
+  EXPECT_EQ(crm["email"], "E-Mail");
+  EXPECT_EQ(crm["phone"], "Tel.-Nr.");
+
+  auto shop = columns({"Kundennummer", "Name", "Straße und Hausnummer", "Postleitzahl", "Wohnort",
+                       "Geboren am", "Mobil"});
+  EXPECT_EQ(shop["id"], "Kundennummer");
+  EXPECT_EQ(shop["given_name"], "Name");  // the whole name, split when a record is read
+  EXPECT_EQ(shop["surname"], "Name");
+  EXPECT_EQ(shop["address"], "Straße und Hausnummer");
+  EXPECT_EQ(shop["birth_date"], "Geboren am");
+  EXPECT_EQ(shop["phone"], "Mobil");
+
+  auto english = columns({"Customer ID", "First Name", "Last Name", "Date of Birth", "EMail"});
+  EXPECT_EQ(english["id"], "Customer ID");
+  EXPECT_EQ(english["given_name"], "First Name");
+  EXPECT_EQ(english["surname"], "Last Name");
+  EXPECT_EQ(english["birth_date"], "Date of Birth");
+  EXPECT_EQ(english["email"], "EMail");
 }
 
 TEST(BadInput, ErrorsAndCountedRejections) {

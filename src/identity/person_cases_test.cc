@@ -161,6 +161,22 @@ TEST(PersonCases, RenamedAndMovedWithNothingElseInCommonIsForAPersonToDecide) {
   EXPECT_TRUE(married.conflict.empty()) << married.ToText();
 }
 
+TEST(PersonCases, AWholeNameInOneColumnIsSplitIntoGivenNameAndSurname) {
+  auto split = [](std::string_view whole) {
+    std::string given, surname;
+    if (!SplitWholeName(whole, &given, &surname)) return std::string("-");
+    return given + "|" + surname;
+  };
+  EXPECT_EQ(split("Johann Müller"), "Johann|Müller");
+  EXPECT_EQ(split("Hans Peter Müller"), "Hans Peter|Müller");
+  EXPECT_EQ(split("Anna-Lena  Schmidt"), "Anna-Lena|Schmidt");
+  EXPECT_EQ(split("Herr Dr. Johann von der Heide"), "Johann|von der Heide");
+  EXPECT_EQ(split("Müller, Johann"), " Johann|Müller");
+  EXPECT_EQ(split("Müller"), "|Müller");
+  EXPECT_EQ(split("Frau Müller"), "|Müller");  // a salutation is no given name
+  EXPECT_EQ(split(""), "-");
+}
+
 TEST(PersonCases, CommaNameInOneFieldIsSurnameThenGivenName) {
   std::string given, surname;
   ASSERT_TRUE(SplitCommaName("Müller, Johann", "", &given, &surname));
