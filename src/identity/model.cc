@@ -717,6 +717,7 @@ void MatchModel::Discounts(const int8_t* levels, bool names_swapped, bool* house
   // Household and neighbour discounts (see README: conditional dependence). First names
   // that are at best weakly similar ("Hannah"/"Anna") mark different people of one home.
   bool strong_personal = false;
+  bool same_national_id = false;
   const size_t n = config_.comparisons.size();
   for (size_t i = 0; i < n; ++i) {
     int l = levels[i];
@@ -728,6 +729,7 @@ void MatchModel::Discounts(const int8_t* levels, bool names_swapped, bool* house
       // Not e-mail or phone: families share an address and a landline.
       case ComparisonKind::kId:
         strong_personal |= l <= 1;
+        same_national_id |= l == 0;
         break;
       default:
         break;
@@ -735,8 +737,9 @@ void MatchModel::Discounts(const int8_t* levels, bool names_swapped, bool* house
   }
   *neighbour = address_ >= 0 && levels[address_] == 3 && !strong_personal;
   // A typo can make one first name look only weakly like another ("Sarah"/"Srah"); with a
-  // shared birth date, e-mail or id that is the same person, not a relative.
-  *household = given_ >= 0 && !names_swapped &&
+  // shared birth date, e-mail or id that is the same person, not a relative. Relatives never
+  // share a national id: with the same one, a different first name is a wrong entry.
+  *household = given_ >= 0 && !names_swapped && !same_national_id &&
                (levels[given_] == 6 || (levels[given_] == 5 && !strong_personal));
 }
 

@@ -142,6 +142,15 @@ TEST(PersonCases, ASharedIdOverridesAReplacedFirstName) {
   EXPECT_TRUE(model.Explain(in->records[0], in->records[3]).conflict.empty());
   EXPECT_FALSE(model.Explain(in->records[0], in->records[4]).conflict.empty())
       << "ids two typos apart prove nothing";
+  // Relatives do not share an id: the surname and address count in full, not discounted as
+  // a household's, and the pair links.
+  Explanation same_id = model.Explain(in->records[0], in->records[1]);
+  EXPECT_GE(same_id.probability, in->config.threshold) << same_id.ToText();
+  for (const FieldExplanation& f : same_id.fields) {
+    if (f.comparison == "surname" || f.comparison == "address") {
+      EXPECT_GT(f.weight, 0) << f.comparison << "\n" << same_id.ToText();
+    }
+  }
 }
 
 // One first name and one birthday, but another surname at another address: a marriage and a
