@@ -6,7 +6,7 @@ packages=(
   libsqlite3-dev libboost-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libspdlog-dev libfmt-dev libicu-dev libphonenumber-dev libsodium-dev libssl-dev
   libxxhash-dev libjemalloc-dev libgtest-dev libgmock-dev libbenchmark-dev libpq-dev
-  postgresql-15 wrk curl
+  clang libclang-rt-14-dev postgresql-15 wrk curl
   chromium
 )
 # Node.js and npm build the web console: Debian's (18) unless the machine has a Node.js already.
