@@ -8,7 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
-targets=(csv events time journey http cases)
+# Every target fuzz/CMakeLists.txt declares (RAPPORT_FUZZERS), without its "_fuzzer".
+mapfile -t targets < <(sed -n '/set(RAPPORT_FUZZERS/,/)/p' fuzz/CMakeLists.txt |
+  grep -o '[a-z_]*_fuzzer' | sed 's/_fuzzer$//')
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
   -DCMAKE_CXX_COMPILER=clang++ -DRAPPORT_FUZZ=ON -DRAPPORT_BUILD_TESTS=OFF >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]/%/_fuzzer}"
