@@ -6,6 +6,7 @@
 // holds the address, and her cases and appliance keep only what shows they existed.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <set>
 
 #include "test_server.h"
@@ -167,9 +168,17 @@ TEST_F(PrivacyHttpTest, S4AddressTracedFromPortalToLeakThenErased) {
               {"payload", {{"from", from}, {"to", to}}}};
     return c.Post("/v1/events", e.dump(), agent_).status;
   };
-  ASSERT_EQ(mail("m1", "tarife@versicherung-nord.de", insurer_alias), 201);
-  ASSERT_EQ(mail("m2", "info@strom-direkt.de", power_alias), 201);
-  ASSERT_EQ(mail("m3", "win@cheap-deals.example", insurer_alias), 201);
+  // Header values as mailers write them: display names, angle addresses, a capitalised alias.
+  std::string shouted_alias = insurer_alias;
+  for (auto& ch : shouted_alias)
+    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  ASSERT_EQ(mail("m1", "Versicherung Nord <tarife@versicherung-nord.de>",
+                 "Anna Berger <" + insurer_alias + ">"),
+            201);
+  ASSERT_EQ(mail("m2", "info@strom-direkt.de", "<" + power_alias + ">"), 201);
+  ASSERT_EQ(
+      mail("m3", "\"Cheap Deals, Inc.\" <win@cheap-deals.example>", "Anna <" + shouted_alias + ">"),
+      201);
   auto leaks = c.Get("/v1/privacy/leaks", analyst_);
   ASSERT_EQ(leaks.status, 200) << leaks.body;
   ASSERT_EQ(leaks.json()["leaks"].size(), 1u) << leaks.body;
