@@ -168,6 +168,18 @@ void CaseService::CountChange(const Json* before, const Json& after) {
   PublishOpenCases();
 }
 
+void CaseService::CountEventError(const std::string& body) {
+  if (metrics_ == nullptr) return;
+  auto why = ParseJson(body);
+  // An open that failed has no "problem"; it is counted as such.
+  std::string problem = why.ok() ? why->value("problem", "open_failed") : "open_failed";
+  metrics_
+      ->GetCounter("rapport_cases_event_errors_total",
+                   "Events the case rules could not use (case-event-error), by problem",
+                   "problem=\"" + problem + "\"")
+      .Add();
+}
+
 void CaseService::PublishOpenCases() {
   for (const auto& [team, n] : open_by_team_) {
     metrics_->SetGauge("rapport_cases_open", "Open cases (not resolved or closed), by team",
@@ -1068,15 +1080,18 @@ Status CaseService::HandleEvent(const ConfigPtr& cfg, const Event& e, store::Wri
   bool feedback = std::any_of(cfg->feedback.event_types.begin(), cfg->feedback.event_types.end(),
                               [&](const std::string& p) { return EventTypeMatches(p, e.type); });
   if (feedback && !e.subject.empty()) {
-    // The sender's payload may have any shape: a text that is no string is no text, and a
-    // rating is clamped before the cast (a huge double would be undefined behaviour).
-    auto text_it = e.payload.find("text");
-    std::string text =
-        text_it != e.payload.end() && text_it->is_string() ? text_it->get<std::string>() : "";
-    std::optional<int> rating;
-    if (auto r = e.payload.find("rating"); r != e.payload.end() && r->is_number()) {
-      rating = static_cast<int>(std::clamp(r->get<double>(), -1e6, 1e6));
+    // The keys read are the configuration's; an event they cannot read is kept with the
+    // reason (and counted once committed, see CatchUp) instead of silently opening nothing.
+    FeedbackReading reading = ReadFeedback(cfg->feedback, e.payload);
+    if (!reading.problem.empty()) {
+      Json why = {{"event", e.id},
+                  {"type", e.type},
+                  {"problem", reading.problem},
+                  {"error", reading.problem_detail}};
+      batch.puts.push_back({{kEventErrorKind, e.id, why.dump()}, -1});
     }
+    const std::string& text = reading.text;
+    const std::optional<int>& rating = reading.rating;
     FeedbackClass cls = ClassifyFeedback(cfg->feedback, text, rating);
     if (cls.sentiment == "negative") {
       OpenCaseRequest r;
@@ -1256,6 +1271,7 @@ Result<size_t> CaseService::CatchUp() {
     if (s.code() == StatusCode::kAborted) continue;  // another server moved on; look again
     RETURN_IF_ERROR(s);
     for (const auto& put : batch.puts) {
+      if (put.doc.kind == kEventErrorKind) CountEventError(put.doc.body);
       if (put.doc.kind != kCaseKind || put.expected_revision != 0) continue;
       if (auto opened = ParseJson(put.doc.body); opened.ok()) CountChange(nullptr, *opened);
     }

@@ -210,6 +210,8 @@ class CaseService {
   // that changes by other servers are absorbed) and publishes the gauge.
   Status RecountOpenCases();
   void PublishOpenCases();  // metrics_mu_ held
+  // rapport_cases_event_errors_total{problem} for a committed case-event-error body.
+  void CountEventError(const std::string& body);
   // Group commit: concurrent writes of different cases share one transaction (one fsync);
   // if the shared write fails (a revision conflict), each is written alone for its own answer.
   struct PendingWrite;
