@@ -249,14 +249,9 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
   app->outbox_ = std::make_unique<journey::OutboxDeliverer>(*app->store_, *app->clock_,
                                                             app->metrics_, *app->journeys_, outbox);
   RETURN_IF_ERROR(app->outbox_->Open());
-  // A case opened through the API is about a person profiles knows (as an asset's owner is).
-  app->cases_->SetPersonCheck([profiles = app->profiles_.get()](const std::string& person) {
-    auto view = profiles->GetPerson(person, 0);
-    if (!view.ok() && view.status().code() == StatusCode::kNotFound) {
-      return InvalidArgument("unknown person " + person, "person");
-    }
-    return view.status();
-  });
+  // Cases name their person as profiles resolves the subject (issue 20): an API open of a
+  // person profiles does not know is refused, as an asset's owner is.
+  app->cases_->SetSubjectResolver(app->profiles_.get());
   // A partner reads a person it names itself only through what it holds of that person
   // (ledger.h invariant 7): its work order for the person's appliance, its case about them.
   app->privacy_->AddPartnerRelationship(
