@@ -297,6 +297,17 @@ end_states:
   ASSERT_NE(ReadFile(sink_file).find(kAddress), std::string::npos)
       << "the welcome mail was delivered: " << ReadFile(sink_file);
 
+  // Events that name her as the portal and a shop know her (issue 20): "source:key", her
+  // record id, her address; their payloads carry her data.
+  for (const std::string& subject :
+       {std::string("portal-vergleich:PV-4711"), record_id, kAddress}) {
+    Json ev = {{"type", "order.placed"},
+               {"subject", subject},
+               {"occurred_at", "2026-03-01T10:00:00Z"},
+               {"payload", {{"customer_name", "Anna Berger"}, {"ship_to", "Lieferweg 9"}}}};
+    ASSERT_EQ(c.Post("/v1/events", ev.dump(), agent_).status, 201);
+  }
+
   // Erasure. Until now the database files do hold the address (so the check below means
   // something).
   EXPECT_NE((ReadFile(db_) + ReadFile(db_ + "-wal")).find(kAddress), std::string::npos);
@@ -369,7 +380,7 @@ end_states:
       for (const std::string& secret :
            {kAddress, insurer_alias, power_alias, std::string("anna.berger"),
             std::string("Sendlinger"), std::string("Rueckruf nach 18 Uhr"),
-            std::string("Trockner heizt nicht")}) {
+            std::string("Trockner heizt nicht"), std::string("Lieferweg 9")}) {
         EXPECT_EQ(Grep(bytes, secret), "") << "found in rapport.db" << suffix << " round " << round;
       }
     }

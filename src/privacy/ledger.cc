@@ -1175,12 +1175,19 @@ Result<Json> Ledger::EraseLocked(const std::string& person_id, const auth::Princ
     store::Erasure e;
     for (const auto& r : view["records"]) e.record_ids.push_back(r["id"]);
     for (const auto& ev : view["events"]) e.event_ids.push_back(ev["id"]);
-    // The view lists the latest events only: every event that names the person, by one of its
-    // ids or a source key of its records, is emptied in the log.
+    // The view lists the latest events only: every event that names the person in a subject
+    // form profiles resolves (README "Subjects") is emptied in the log — its ids, its records'
+    // ids, "source:key" and bare keys, and its contact points.
     e.event_links = ids;
     e.event_links.push_back(person);
-    for (const auto& r : view["records"]) e.event_links.push_back(r.value("source_key", ""));
+    for (const auto& r : view["records"]) {
+      e.event_links.push_back(r.value("id", ""));
+      e.event_links.push_back(r.value("source", "") + ":" + r.value("source_key", ""));
+      e.event_links.push_back(r.value("source_key", ""));
+    }
     std::set<std::string> needles = IdentifyingValues(view);
+    // Her e-mail addresses and phone numbers as given and canonical: subjects rules 6 and 7.
+    e.event_links.insert(e.event_links.end(), needles.begin(), needles.end());
     // Aliases go with the address they stand for; the register keeps who got one.
     Status aliases = [&]() -> Status {
       ASSIGN_OR_RETURN(auto alias_docs, PersonDocuments(store_, kPersonAlias, ids));
