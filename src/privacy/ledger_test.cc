@@ -81,6 +81,16 @@ class LedgerTest : public ::testing::Test {
     return d.ok() && d->allowed;
   }
 
+  // Inbound mail as the leak scan reads it: header values of `from` and `to`.
+  void Mail(const std::string& id, const std::string& from, const std::string& to) {
+    Event e;
+    e.id = id;
+    e.type = "mail.inbound";
+    e.occurred_at = e.received_at = clock_.Now();
+    e.payload = {{"from", from}, {"to", to}};
+    ASSERT_TRUE(store_->AppendEvents({e}).ok());
+  }
+
   std::string AuditText(const std::string& subject) {
     auto entries = audit_->List(subject, 0, 1000);
     std::string text;
@@ -273,17 +283,9 @@ TEST_F(LedgerTest, MailToAnAliasFromOutsideItsRecipientIsOneLeakNamingTheRecipie
   Consent(anna, {"offers"}, {"insurer"});
   std::string alias = (*ledger_->Disclose({anna, "insurer", "offers", {"email"}, "api"},
                                           Admin()))["fields"]["email"];
-  auto mail = [&](const std::string& id, const std::string& from, const std::string& to) {
-    Event e;
-    e.id = id;
-    e.type = "mail.inbound";
-    e.occurred_at = e.received_at = clock_.Now();
-    e.payload = {{"from", from}, {"to", to}};
-    ASSERT_TRUE(store_->AppendEvents({e}).ok());
-  };
-  mail("m1", "news@mail.insurer.example", alias);              // the recipient's own subdomain
-  mail("m2", "win@spam.example", "someone-else@example.org");  // not an alias of ours
-  mail("m3", "win@spam.example", alias);
+  Mail("m1", "news@mail.insurer.example", alias);              // the recipient's own subdomain
+  Mail("m2", "win@spam.example", "someone-else@example.org");  // not an alias of ours
+  Mail("m3", "win@spam.example", alias);
   EXPECT_EQ(*ledger_->ScanInboundMail(), 1u);
   EXPECT_EQ(*ledger_->ScanInboundMail(), 0u) << "each mail is looked at once";
   auto leaks = ledger_->ListLeaks();
@@ -307,21 +309,13 @@ TEST_F(LedgerTest, LeakScanReadsHeadersAsMailersWriteThem) {
                                                Admin()))["fields"]["email"];
   std::string shouted = to_insurer;
   for (auto& c : shouted) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  auto mail = [&](const std::string& id, const std::string& from, const std::string& to) {
-    Event e;
-    e.id = id;
-    e.type = "mail.inbound";
-    e.occurred_at = e.received_at = clock_.Now();
-    e.payload = {{"from", from}, {"to", to}};
-    ASSERT_TRUE(store_->AppendEvents({e}).ok());
-  };
   // The legitimate recipient writing to its own alias, with a display name: not a leak.
-  mail("own", "Stadtwerke A <angebote@stadtwerke-a.de>", "Anna Muster <" + to_utility + ">");
+  Mail("own", "Stadtwerke A <angebote@stadtwerke-a.de>", "Anna Muster <" + to_utility + ">");
   // A list broker writing to both aliases at once, one of them in capitals: two findings.
-  mail("two", "\"Adressverlag, Werbung\" <info@adressverlag.de> (Newsletter)",
+  Mail("two", "\"Adressverlag, Werbung\" <info@adressverlag.de> (Newsletter)",
        "<" + to_utility + ">, Anna <" + shouted + ">, someone@else.example");
-  mail("junk", "no address here", to_utility);  // unreadable: skipped, the scan goes on
-  mail("one", "win@spam.example", "Kunden: " + to_insurer + ";");
+  Mail("junk", "no address here", to_utility);  // unreadable: skipped, the scan goes on
+  Mail("one", "win@spam.example", "Kunden: " + to_insurer + ";");
   EXPECT_EQ(*ledger_->ScanInboundMail(), 3u);
   auto leaks = (*ledger_->ListLeaks())["leaks"];
   ASSERT_EQ(leaks.size(), 3u) << leaks.dump();
