@@ -645,6 +645,10 @@ TEST_F(CasesServer, S5WithSubjectsInEveryFormReachesOnePerson) {
     ASSERT_EQ(merged.status, 200) << merged.body;
   }
   person = http_->Get("/v1/persons/" + person, analyst_).json().value("id", "");
+  auto deployed =
+      http_->Post("/v1/journeys", ReadFile(SourceDir() + "/examples/journeys/invoice.yaml"), admin_,
+                  "application/yaml");
+  ASSERT_EQ(deployed.status, 201) << deployed.body;
 
   auto event = [&](const std::string& id, const std::string& type, const std::string& subject,
                    const std::string& at, Json payload = Json::object()) {
@@ -704,6 +708,23 @@ TEST_F(CasesServer, S5WithSubjectsInEveryFormReachesOnePerson) {
         << order;
   }
   EXPECT_EQ(http_->Get("/v1/events/O-1/annotations", analyst_).status, 404);
+
+  // The invoice of the order under crm:K-77 names whom to write to: his golden e-mail address.
+  Json invoice;
+  ASSERT_TRUE(WaitUntil([&] {
+    std::ifstream sink(db_ + ".outbox.ndjson");
+    std::string line;
+    while (std::getline(sink, line)) {
+      auto entry = ParseJson(line);
+      if (entry.ok() && (*entry)["action"].value("instance_key", "") == "O-2") {
+        invoice = (*entry)["action"];
+      }
+    }
+    return !invoice.is_null();
+  })) << ReadFile(db_ + ".outbox.ndjson");
+  EXPECT_EQ(invoice["recipient"]["person"], person) << invoice.dump();
+  EXPECT_EQ(invoice["recipient"]["address"], "Johann.Mueller@Example.org") << invoice.dump();
+  EXPECT_EQ(invoice["recipient"]["channel"], "email") << invoice.dump();
 
   // His 360 holds every one of those events; any subject opens it.
   auto view = http_->Get("/v1/persons/" + person + "?events=50", analyst_);

@@ -243,8 +243,32 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
     return cases->OpenFromJourney(action).status();
   };
   // Messages and webhooks about an order carry the customer's preferences (invoice format).
-  outbox.annotate = [cases = app->cases_.get()](Json& action) {
-    return cases->AnnotateOutboxAction(action);
+  outbox.annotate = [cases = app->cases_.get(), profiles = app->profiles_.get()](Json& action) {
+    RETURN_IF_ERROR(cases->AnnotateOutboxAction(action));
+    // A message names whom it goes to (issue 20): the golden record's contact point for its
+    // channel, of the person its subject (else its instance key) names. Without one it still
+    // goes to the sink, with the reason, for the gateway to hold: holding it here would stop
+    // journeys whose customers have no record yet.
+    if (action.value("kind", "") != "message") return OkStatus();
+    std::string subject = action.value("subject", "");
+    if (subject.empty()) subject = action.value("instance_key", "");
+    auto contact = subject.empty()
+                       ? Result<profiles::ContactPoint>(NotFound("the message names no subject"))
+                       : profiles->ContactPointFor(subject, action.value("channel", "email"));
+    if (contact.ok()) {
+      action["recipient"] = {{"person", contact->person},
+                             {"channel", contact->channel},
+                             {"name", contact->name},
+                             {"address", contact->address},
+                             {"record", contact->record}};
+    } else if (contact.status().code() == StatusCode::kNotFound ||
+               contact.status().code() == StatusCode::kInvalidArgument) {
+      action["recipient"] = nullptr;
+      action["recipient_missing"] = contact.status().message();
+    } else {
+      return contact.status();
+    }
+    return OkStatus();
   };
   app->outbox_ = std::make_unique<journey::OutboxDeliverer>(*app->store_, *app->clock_,
                                                             app->metrics_, *app->journeys_, outbox);

@@ -163,6 +163,11 @@ class ProfileService : public SubjectResolver {
 
   // SubjectResolver (subjects.h): the person a subject names, by the README's rules.
   Result<ResolvedSubject> ResolveSubject(std::string_view subject) override;
+  // The golden record's contact point of the person `subject` names, for `channel` ("email";
+  // "sms" or "phone"; "letter", "post" or "postal"). kNotFound naming why when the subject names
+  // nobody or the person has no such contact point; kInvalidArgument for another channel. No
+  // consent check: the caller decides whether the message may go (see README, outbox).
+  Result<ContactPoint> ContactPointFor(std::string_view subject, std::string_view channel);
   // Event subjects that resolve to no person now, most events first, at most `limit`.
   // Reads the events stored since the last call (the event index is a cache, like the 360's).
   Result<std::vector<UnresolvedSubject>> UnresolvedSubjects(size_t limit = 1000);

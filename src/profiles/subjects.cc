@@ -96,6 +96,46 @@ Result<ResolvedSubject> ProfileService::ResolveSubject(std::string_view subject)
   return impl_->ResolveSubject(subject);
 }
 
+Result<ContactPoint> ProfileService::ContactPointFor(std::string_view subject,
+                                                     std::string_view channel) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  RETURN_IF_ERROR(impl_->Sync());
+  ASSIGN_OR_RETURN(ResolvedSubject resolved, impl_->ResolveSubject(subject));
+  const internal::Person& p = impl_->persons.at(resolved.person);
+  const auto golden = impl_->Golden(p);
+  ContactPoint out{resolved.person, std::string(channel), internal::DisplayName(golden), "", ""};
+  auto golden_value = [&](const char* field) {
+    auto it = golden.find(field);
+    if (it == golden.end() || it->second.value.empty()) return false;
+    out.address = it->second.value;
+    out.record = it->second.record;
+    return true;
+  };
+  if (channel == "email") {
+    if (!golden_value("email")) return NotFound("person " + p.id + " has no e-mail address");
+  } else if (channel == "sms" || channel == "phone") {
+    if (!golden_value("phone")) return NotFound("person " + p.id + " has no phone number");
+  } else if (channel == "letter" || channel == "post" || channel == "postal") {
+    // The household's address rule: the most recent record with a usable address.
+    const internal::Member* m = impl_->AddressRecord(p);
+    if (!m) return NotFound("person " + p.id + " has no postal address");
+    auto field = [&](const char* f) {
+      const auto* v = FindField(m->canon, f);
+      return v ? *v : std::string();
+    };
+    std::string street =
+        field("street") + (field("house_number").empty() ? "" : " ") + field("house_number");
+    if (!field("address_extra").empty()) street += " " + field("address_extra");
+    out.address =
+        street + ", " + field("postcode") + (field("postcode").empty() ? "" : " ") + field("city");
+    out.record = m->id;
+  } else {
+    return InvalidArgument("no contact point for channel '" + std::string(channel) + "'",
+                           "channel");
+  }
+  return out;
+}
+
 Result<std::vector<UnresolvedSubject>> ProfileService::UnresolvedSubjects(size_t limit) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   RETURN_IF_ERROR(impl_->Sync());

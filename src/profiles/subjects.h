@@ -32,6 +32,17 @@ struct UnresolvedSubject {
   std::string first_event, last_event;
 };
 
+// Where a message to a person goes on one channel: the golden record's contact point.
+struct ContactPoint {
+  std::string person;   // the person id the subject resolved to
+  std::string channel;  // as asked: "email", "sms"/"phone", "letter"/"post"
+  std::string name;     // the display name ("Johann Müller")
+  // The e-mail address, the phone number, or the postal address on one line
+  // ("Hauptstraße 5, 80331 München").
+  std::string address;
+  std::string record;  // the source record the address comes from
+};
+
 // Implemented by ProfileService; other modules hold a pointer to this interface (wired in
 // src/app), so they depend on the contract, not on the service. Thread-safe.
 class SubjectResolver {
