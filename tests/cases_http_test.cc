@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "core/clock.h"
@@ -614,6 +615,157 @@ TEST(CasesCli, CheckRouteAndClassifyTheExampleAndNameTheLineOfAnError) {
   EXPECT_EQ(RunRapport({"cases", "check", bad}, &out), 2);
   EXPECT_NE(out.find(bad + ":6:13"), std::string::npos) << out;
   EXPECT_NE(out.find("unknown team 'billling'"), std::string::npos) << out;
+}
+
+// Issue 20: one customer's history under every form a sender names them by — "shop:C-1001",
+// the bare key "C-1001", another record's "crm:K-77", an e-mail address, the person id — is one
+// history: the 360, the feedback case, the preference and the annotation of a later order.
+TEST_F(CasesServer, S5WithSubjectsInEveryFormReachesOnePerson) {
+  Json johann = {{"source", "shop"},
+                 {"source_key", "C-1001"},
+                 {"fields",
+                  {{"given_name", "Johann"},
+                   {"family_name", "Müller"},
+                   {"email", "Johann.Mueller@Example.org"},
+                   {"city", "München"}}}};
+  auto first = http_->Post("/v1/records", johann.dump(), agent1_);
+  ASSERT_EQ(first.status, 201) << first.body;
+  std::string person = first.json().value("person", "");
+  std::string other = NewPerson("K-77", "Greta", "Lüdenscheidt");  // shop's K-77: someone else
+  ASSERT_FALSE(person.empty() || other.empty());
+  // The CRM's record is the same man (an agent merges it): K-77 is a key of his too.
+  Json crm = {{"source", "crm"},
+              {"source_key", "K-77"},
+              {"fields", {{"given_name", "Johann"}, {"family_name", "Müller"}}}};
+  auto crm_record = http_->Post("/v1/records", crm.dump(), agent1_);
+  ASSERT_EQ(crm_record.status, 201) << crm_record.body;
+  std::string crm_person = crm_record.json().value("person", "");
+  if (crm_person != person) {
+    auto merged = Post("/v1/persons/" + person + "/merge", {{"other", crm_person}}, agent1_);
+    ASSERT_EQ(merged.status, 200) << merged.body;
+  }
+  person = http_->Get("/v1/persons/" + person, analyst_).json().value("id", "");
+  auto deployed =
+      http_->Post("/v1/journeys", ReadFile(SourceDir() + "/examples/journeys/invoice.yaml"), admin_,
+                  "application/yaml");
+  ASSERT_EQ(deployed.status, 201) << deployed.body;
+
+  auto event = [&](const std::string& id, const std::string& type, const std::string& subject,
+                   const std::string& at, Json payload = Json::object()) {
+    auto r = Post("/v1/events",
+                  {{"id", id},
+                   {"type", type},
+                   {"subject", subject},
+                   {"keys", {{"order_id", id}}},
+                   {"occurred_at", at},
+                   {"payload", payload}},
+                  agent1_);
+    EXPECT_EQ(r.status, 201) << r.body;
+  };
+  event("O-1", "order.placed", "shop:C-1001", "2026-11-23T09:00:00Z");
+  // The demo's rating: a bare key and "stars".
+  event("R-1", "rating.submitted", "C-1001", "2026-11-23T09:00:00Z",
+        {{"stars", 2}, {"text", "Rechnung wird vom Finanzamt nicht anerkannt"}});
+
+  // The feedback case names the person, whatever form the rating named him in.
+  Json list;
+  ASSERT_TRUE(WaitUntil([&] {
+    list = http_->Get("/v1/cases?person=" + person, analyst_).json();
+    return list["cases"].size() == 1;
+  })) << list.dump();
+  std::string id = list["cases"][0]["id"];
+  Json c = Case(id, agent1_);
+  EXPECT_EQ(c["person"], person);
+  EXPECT_EQ(c["subject"], "C-1001");
+  EXPECT_EQ(c["team"], "invoicing");
+  EXPECT_EQ(http_->Get("/v1/cases?person=shop:C-1001", analyst_).json()["cases"].size(), 1u);
+
+  // The fix is his preference, under his person id.
+  auto pref =
+      Post("/v1/cases/" + id + "/preferences",
+           {{"name", "invoice_format"}, {"value", "tax-compliant-with-buyer-vat-id"}}, agent1_);
+  ASSERT_EQ(pref.status, 200) << pref.body;
+  auto prefs = http_->Get("/v1/persons/" + person + "/preferences", analyst_);
+  ASSERT_EQ(prefs.status, 200) << prefs.body;
+  EXPECT_EQ(prefs.json()["preferences"]["invoice_format"]["value"],
+            "tax-compliant-with-buyer-vat-id")
+      << prefs.body;
+
+  // Later orders under his other record and his e-mail address (in other case) carry it.
+  ASSERT_EQ(MoveClockTo("2026-11-23T12:00:00Z").status, 200);
+  event("O-2", "order.placed", "crm:K-77", "2026-11-23T12:00:00Z");
+  event("O-3", "order.placed", "johann.mueller@EXAMPLE.org", "2026-11-23T12:00:00Z");
+  event("O-4", "order.placed", person, "2026-11-23T12:00:00Z");
+  for (const char* order : {"O-2", "O-3", "O-4"}) {
+    HttpResult note;
+    ASSERT_TRUE(WaitUntil([&] {
+      note = http_->Get(std::string("/v1/events/") + order + "/annotations", analyst_);
+      return note.status == 200;
+    })) << order
+        << ": " << note.body;
+    EXPECT_EQ(note.json()["preferences"]["invoice_format"]["value"],
+              "tax-compliant-with-buyer-vat-id")
+        << order;
+  }
+  EXPECT_EQ(http_->Get("/v1/events/O-1/annotations", analyst_).status, 404);
+
+  // The invoice of the order under crm:K-77 names whom to write to: his golden e-mail address.
+  Json invoice;
+  ASSERT_TRUE(WaitUntil([&] {
+    std::ifstream sink(db_ + ".outbox.ndjson");
+    std::string line;
+    while (std::getline(sink, line)) {
+      auto entry = ParseJson(line);
+      if (entry.ok() && (*entry)["action"].value("instance_key", "") == "O-2") {
+        invoice = (*entry)["action"];
+      }
+    }
+    return !invoice.is_null();
+  })) << ReadFile(db_ + ".outbox.ndjson");
+  EXPECT_EQ(invoice["recipient"]["person"], person) << invoice.dump();
+  EXPECT_EQ(invoice["recipient"]["address"], "Johann.Mueller@Example.org") << invoice.dump();
+  EXPECT_EQ(invoice["recipient"]["channel"], "email") << invoice.dump();
+
+  // His 360 holds every one of those events; any subject opens it.
+  auto view = http_->Get("/v1/persons/" + person + "?events=50", analyst_);
+  ASSERT_EQ(view.status, 200) << view.body;
+  const Json view_json = view.json();
+  std::set<std::string> seen;
+  for (const auto& e : view_json["events"]) seen.insert(e.value("id", ""));
+  for (const char* e : {"O-1", "R-1", "O-2", "O-3", "O-4"}) {
+    EXPECT_TRUE(seen.count(e)) << e << " missing from " << view_json["events"].dump();
+  }
+  auto by_key = http_->Get("/v1/persons/shop:C-1001", analyst_);
+  ASSERT_EQ(by_key.status, 200) << by_key.body;
+  EXPECT_EQ(by_key.json()["id"], person);
+  EXPECT_EQ(by_key.json()["resolved_from"]["by"], "source_key");
+  EXPECT_EQ(http_->Get("/v1/persons/johann.mueller@example.org", analyst_).json()["id"], person);
+  // K-77 is a key of two persons (shop's and crm's): a bare K-77 names nobody.
+  EXPECT_EQ(http_->Get("/v1/persons/K-77", analyst_).status, 404);
+
+  // An agent's open names him in any form; a person nobody has is refused.
+  auto opened = Post("/v1/cases", {{"person", "crm:K-77"}, {"text", "Rückfrage"}}, agent1_);
+  ASSERT_EQ(opened.status, 201) << opened.body;
+  EXPECT_EQ(opened.json()["person"], person);
+  EXPECT_EQ(Post("/v1/cases", {{"person", "shop:C-404"}, {"text", "x"}}, agent1_).status, 400);
+
+  // A subject nobody has yet is kept and listed, and resolves once its record arrives.
+  event("O-9", "order.placed", "shop:C-9001", "2026-11-23T12:00:00Z");
+  auto unresolved = http_->Get("/v1/subjects/unresolved", analyst_);
+  ASSERT_EQ(unresolved.status, 200) << unresolved.body;
+  bool listed = false;
+  const Json subjects = unresolved.json()["subjects"];
+  for (const auto& u : subjects) {
+    listed = listed || (u["subject"] == "shop:C-9001" && u["events"] == 1);
+    EXPECT_NE(u["subject"], "shop:C-1001") << unresolved.body;
+  }
+  EXPECT_TRUE(listed) << unresolved.body;
+  std::string late = NewPerson("C-9001", "Lena", "Spät");
+  unresolved = http_->Get("/v1/subjects/unresolved", analyst_);
+  EXPECT_EQ(unresolved.body.find("shop:C-9001"), std::string::npos) << unresolved.body;
+  Json late_view = http_->Get("/v1/persons/" + late, analyst_).json();
+  ASSERT_EQ(late_view["events"].size(), 1u) << late_view.dump();
+  EXPECT_EQ(late_view["events"][0]["id"], "O-9");
 }
 
 }  // namespace

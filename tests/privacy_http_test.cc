@@ -6,6 +6,7 @@
 // holds the address, and her cases and appliance keep only what shows they existed.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <set>
 
 #include "test_server.h"
@@ -167,9 +168,17 @@ TEST_F(PrivacyHttpTest, S4AddressTracedFromPortalToLeakThenErased) {
               {"payload", {{"from", from}, {"to", to}}}};
     return c.Post("/v1/events", e.dump(), agent_).status;
   };
-  ASSERT_EQ(mail("m1", "tarife@versicherung-nord.de", insurer_alias), 201);
-  ASSERT_EQ(mail("m2", "info@strom-direkt.de", power_alias), 201);
-  ASSERT_EQ(mail("m3", "win@cheap-deals.example", insurer_alias), 201);
+  // Header values as mailers write them: display names, angle addresses, a capitalised alias.
+  std::string shouted_alias = insurer_alias;
+  for (auto& ch : shouted_alias)
+    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  ASSERT_EQ(mail("m1", "Versicherung Nord <tarife@versicherung-nord.de>",
+                 "Anna Berger <" + insurer_alias + ">"),
+            201);
+  ASSERT_EQ(mail("m2", "info@strom-direkt.de", "<" + power_alias + ">"), 201);
+  ASSERT_EQ(
+      mail("m3", "\"Cheap Deals, Inc.\" <win@cheap-deals.example>", "Anna <" + shouted_alias + ">"),
+      201);
   auto leaks = c.Get("/v1/privacy/leaks", analyst_);
   ASSERT_EQ(leaks.status, 200) << leaks.body;
   ASSERT_EQ(leaks.json()["leaks"].size(), 1u) << leaks.body;
@@ -288,6 +297,17 @@ end_states:
   ASSERT_NE(ReadFile(sink_file).find(kAddress), std::string::npos)
       << "the welcome mail was delivered: " << ReadFile(sink_file);
 
+  // Events that name her as the portal and a shop know her (issue 20): "source:key", her
+  // record id, her address; their payloads carry her data.
+  for (const std::string& subject :
+       {std::string("portal-vergleich:PV-4711"), record_id, kAddress}) {
+    Json ev = {{"type", "order.placed"},
+               {"subject", subject},
+               {"occurred_at", "2026-03-01T10:00:00Z"},
+               {"payload", {{"customer_name", "Anna Berger"}, {"ship_to", "Lieferweg 9"}}}};
+    ASSERT_EQ(c.Post("/v1/events", ev.dump(), agent_).status, 201);
+  }
+
   // Erasure. Until now the database files do hold the address (so the check below means
   // something).
   EXPECT_NE((ReadFile(db_) + ReadFile(db_ + "-wal")).find(kAddress), std::string::npos);
@@ -360,7 +380,7 @@ end_states:
       for (const std::string& secret :
            {kAddress, insurer_alias, power_alias, std::string("anna.berger"),
             std::string("Sendlinger"), std::string("Rueckruf nach 18 Uhr"),
-            std::string("Trockner heizt nicht")}) {
+            std::string("Trockner heizt nicht"), std::string("Lieferweg 9")}) {
         EXPECT_EQ(Grep(bytes, secret), "") << "found in rapport.db" << suffix << " round " << round;
       }
     }

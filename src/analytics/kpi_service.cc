@@ -57,30 +57,28 @@ Status ForEachDocument(store::Store& store, std::string_view kind, Fn&& fn) {
   }
 }
 
-// Event subjects to person ids, remembered for one computation.
+// Event subjects to person ids through profiles' resolver (README "Subjects"), remembered for
+// one computation; a subject that names nobody counts for no person.
 class PersonResolver {
  public:
-  PersonResolver(store::Store& store, profiles::ProfileService& profiles)
-      : store_(store), profiles_(profiles) {}
+  explicit PersonResolver(profiles::SubjectResolver& resolver) : resolver_(resolver) {}
 
   std::string Resolve(const std::string& subject) {
     if (subject.empty()) return "";
-    if (subject.rfind("per_", 0) == 0) return subject;
     auto [it, fresh] = cache_.try_emplace(subject);
     if (!fresh) return it->second;
-    size_t colon = subject.find(':');
-    if (colon == std::string::npos) return "";
-    auto records =
-        store_.GetRecordsBySourceKey(subject.substr(0, colon), subject.substr(colon + 1));
-    if (!records.ok() || records->empty()) return "";
-    auto person = profiles_.PersonOfRecord(records->back().id);
-    if (person.ok()) it->second = *person;
+    auto resolved = resolver_.ResolveSubject(subject);
+    // A person id profiles no longer knows (erased) still stands for one customer, as before.
+    if (resolved.ok()) {
+      it->second = resolved->person;
+    } else if (subject.rfind("per_", 0) == 0) {
+      it->second = subject;
+    }
     return it->second;
   }
 
  private:
-  store::Store& store_;
-  profiles::ProfileService& profiles_;
+  profiles::SubjectResolver& resolver_;
   std::unordered_map<std::string, std::string> cache_;
 };
 
@@ -93,7 +91,7 @@ KpiService::KpiService(store::Store& store, profiles::ProfileService& profiles,
 Result<KpiReport> KpiService::Compute(const KpiRequest& request) {
   RETURN_IF_ERROR(ValidateRequest(request));
   KpiAccumulator acc(request);
-  PersonResolver persons(store_, profiles_);
+  PersonResolver persons(profiles_);
 
   // Annotations first: AddEvent counts the orders that carried a preference.
   RETURN_IF_ERROR(ForEachDocument(store_, "case-annotation", [&](const store::Document& d) {

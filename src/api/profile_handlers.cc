@@ -66,13 +66,40 @@ void AddProfileRoutes(Router& router, app::App& app) {
               [&app](Request& req) {
                 return Guarded([&]() -> Result<Response> {
                   ASSIGN_OR_RETURN(int64_t events, QueryInt(req, "events", 20, 0, 200));
-                  ASSIGN_OR_RETURN(
-                      Json p, app.profiles().GetPerson(req.params["id"], static_cast<int>(events)));
+                  // Any subject names its person here ("shop:C-1001", an e-mail address), so
+                  // that a mail gateway holding an outbox subject finds whom to write to.
+                  const std::string& asked = req.params["id"];
+                  std::string id = asked;
+                  auto resolved = app.profiles().ResolveSubject(asked);
+                  bool by_subject =
+                      resolved.ok() && resolved->by != "person" && resolved->by != "merged";
+                  if (by_subject) id = resolved->person;
+                  ASSIGN_OR_RETURN(Json p, app.profiles().GetPerson(id, static_cast<int>(events)));
+                  if (by_subject) p["resolved_from"] = {{"subject", asked}, {"by", resolved->by}};
                   // Durable preferences (cases) belong to what an agent sees of a customer.
                   ASSIGN_OR_RETURN(Json prefs, app.cases().Preferences(p.value("id", "")));
                   p["preferences"] = prefs["preferences"];
                   RETURN_IF_ERROR(AuditRead(app, req, "person.read", p.value("id", "")));
                   return JsonResponse(200, p);
+                });
+              }});
+
+  router.Add({"GET", "/v1/subjects/unresolved", kReaders, false,
+              "Event subjects that name no person (yet), most events first: ?limit=",
+              [&app](Request& req) {
+                return Guarded([&]() -> Result<Response> {
+                  ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", 100, 1, 1000));
+                  ASSIGN_OR_RETURN(auto unresolved,
+                                   app.profiles().UnresolvedSubjects(static_cast<size_t>(limit)));
+                  Json list = Json::array();
+                  for (const auto& u : unresolved) {
+                    list.push_back({{"subject", u.subject},
+                                    {"reason", u.reason},
+                                    {"events", u.events},
+                                    {"first_event", u.first_event},
+                                    {"last_event", u.last_event}});
+                  }
+                  return JsonResponse(200, Json{{"subjects", list}});
                 });
               }});
 

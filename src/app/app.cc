@@ -243,20 +243,39 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
     return cases->OpenFromJourney(action).status();
   };
   // Messages and webhooks about an order carry the customer's preferences (invoice format).
-  outbox.annotate = [cases = app->cases_.get()](Json& action) {
-    return cases->AnnotateOutboxAction(action);
+  outbox.annotate = [cases = app->cases_.get(), profiles = app->profiles_.get()](Json& action) {
+    RETURN_IF_ERROR(cases->AnnotateOutboxAction(action));
+    // A message names whom it goes to (issue 20): the golden record's contact point for its
+    // channel, of the person its subject (else its instance key) names. Without one it still
+    // goes to the sink, with the reason, for the gateway to hold: holding it here would stop
+    // journeys whose customers have no record yet.
+    if (action.value("kind", "") != "message") return OkStatus();
+    std::string subject = action.value("subject", "");
+    if (subject.empty()) subject = action.value("instance_key", "");
+    auto contact = subject.empty()
+                       ? Result<profiles::ContactPoint>(NotFound("the message names no subject"))
+                       : profiles->ContactPointFor(subject, action.value("channel", "email"));
+    if (contact.ok()) {
+      action["recipient"] = {{"person", contact->person},
+                             {"channel", contact->channel},
+                             {"name", contact->name},
+                             {"address", contact->address},
+                             {"record", contact->record}};
+    } else if (contact.status().code() == StatusCode::kNotFound ||
+               contact.status().code() == StatusCode::kInvalidArgument) {
+      action["recipient"] = nullptr;
+      action["recipient_missing"] = contact.status().message();
+    } else {
+      return contact.status();
+    }
+    return OkStatus();
   };
   app->outbox_ = std::make_unique<journey::OutboxDeliverer>(*app->store_, *app->clock_,
                                                             app->metrics_, *app->journeys_, outbox);
   RETURN_IF_ERROR(app->outbox_->Open());
-  // A case opened through the API is about a person profiles knows (as an asset's owner is).
-  app->cases_->SetPersonCheck([profiles = app->profiles_.get()](const std::string& person) {
-    auto view = profiles->GetPerson(person, 0);
-    if (!view.ok() && view.status().code() == StatusCode::kNotFound) {
-      return InvalidArgument("unknown person " + person, "person");
-    }
-    return view.status();
-  });
+  // Cases name their person as profiles resolves the subject (issue 20): an API open of a
+  // person profiles does not know is refused, as an asset's owner is.
+  app->cases_->SetSubjectResolver(app->profiles_.get());
   // A partner reads a person it names itself only through what it holds of that person
   // (ledger.h invariant 7): its work order for the person's appliance, its case about them.
   app->privacy_->AddPartnerRelationship(

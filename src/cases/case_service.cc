@@ -168,6 +168,18 @@ void CaseService::CountChange(const Json* before, const Json& after) {
   PublishOpenCases();
 }
 
+void CaseService::CountEventError(const std::string& body) {
+  if (metrics_ == nullptr) return;
+  auto why = ParseJson(body);
+  // An open that failed has no "problem"; it is counted as such.
+  std::string problem = why.ok() ? why->value("problem", "open_failed") : "open_failed";
+  metrics_
+      ->GetCounter("rapport_cases_event_errors_total",
+                   "Events the case rules could not use (case-event-error), by problem",
+                   "problem=\"" + problem + "\"")
+      .Add();
+}
+
 void CaseService::PublishOpenCases() {
   for (const auto& [team, n] : open_by_team_) {
     metrics_->SetGauge("rapport_cases_open", "Open cases (not resolved or closed), by team",
@@ -337,14 +349,25 @@ Status CaseService::CheckOpen(const OpenCaseRequest& request, const Actor& actor
   return CheckedRouting(*config(), request, actor).status();
 }
 
-void CaseService::SetPersonCheck(std::function<Status(const std::string& person)> check) {
-  person_check_ = std::move(check);
-}
+void CaseService::SetSubjectResolver(profiles::SubjectResolver* resolver) { resolver_ = resolver; }
 
 Status CaseService::CheckPerson(const OpenCaseRequest& request) const {
   // Issue 18, finding 9: a case for a person id nobody has was opened (201) and sat on a queue.
-  if (!person_check_ || request.source != "agent" || request.person.empty()) return OkStatus();
-  return person_check_(request.person);
+  if (!resolver_ || request.source != "agent" || request.person.empty()) return OkStatus();
+  auto resolved = resolver_->ResolveSubject(request.person);
+  if (resolved.status().code() == StatusCode::kNotFound) {
+    return InvalidArgument("unknown person " + request.person + ": " + resolved.status().message(),
+                           "person");
+  }
+  return resolved.status();
+}
+
+std::string CaseService::PersonOf(std::string_view subject) const {
+  if (!resolver_ || subject.empty()) return std::string(subject);
+  auto resolved = resolver_->ResolveSubject(subject);
+  // Unresolved (or the resolver failing): the subject is kept as it came, never dropped; it is
+  // listed by GET /v1/subjects/unresolved and resolves on a later read once its record exists.
+  return resolved.ok() ? resolved->person : std::string(subject);
 }
 
 Status CaseService::OpenInto(const ConfigPtr& cfg, const OpenCaseRequest& r, const Actor& actor,
@@ -352,8 +375,9 @@ Status CaseService::OpenInto(const ConfigPtr& cfg, const OpenCaseRequest& r, con
   ASSIGN_OR_RETURN(RoutingDecision decision, CheckedRouting(*cfg, r, actor));
   const Team* team = cfg->FindTeam(decision.team);
   std::string id = ids_.Next("case");
+  const std::string person = PersonOf(r.person);
   Json c = {{"id", id},
-            {"person", r.person},
+            {"person", person},
             {"type", r.type},
             {"priority", r.priority},
             {"title", r.title},
@@ -373,6 +397,7 @@ Status CaseService::OpenInto(const ConfigPtr& cfg, const OpenCaseRequest& r, con
             {"messages", 0},
             {"sla", Json::array()},
             {"timeline", Json::array()}};
+  if (person != r.person) c["subject"] = r.person;  // as the event or caller named it
   if (!r.source_event.empty()) c["source"]["event"] = r.source_event;
   if (!r.event_type.empty()) c["source"]["event_type"] = r.event_type;
   if (!r.attributes.empty()) c["attributes"] = r.attributes;
@@ -582,6 +607,13 @@ Result<Json> CaseService::List(const CaseFilter& f, const Actor& actor) {
   Json out = Json::array();
   std::string after;
   int limit = std::clamp(f.limit, 1, 1000);
+  const std::string wanted_person = f.person.empty() ? "" : PersonOf(f.person);
+  std::map<std::string, std::string> resolved;  // one resolution per distinct stored person
+  auto person_now = [&](const std::string& stored) -> const std::string& {
+    auto [it, fresh] = resolved.try_emplace(stored);
+    if (fresh) it->second = PersonOf(stored);
+    return it->second;
+  };
   while (static_cast<int>(out.size()) < limit) {
     ASSIGN_OR_RETURN(auto docs, store_.ListDocuments(kCaseKind, "", after, 500));
     if (docs.empty()) break;
@@ -591,7 +623,9 @@ Result<Json> CaseService::List(const CaseFilter& f, const Actor& actor) {
       if (actor.is_partner() && c.value("org", "") != actor.org) continue;
       if (!f.team.empty() && c.value("team", "") != f.team) continue;
       if (!f.state.empty() && c.value("state", "") != f.state) continue;
-      if (!f.person.empty() && c.value("person", "") != f.person) continue;
+      // Resolved again on read: a case opened before its subject's record arrived, or for a
+      // person merged since, is found under the person id now.
+      if (!f.person.empty() && person_now(c.value("person", "")) != wanted_person) continue;
       if (!f.type.empty() && c.value("type", "") != f.type) continue;
       out.push_back({{"id", c["id"]},
                      {"revision", d.revision},
@@ -827,6 +861,9 @@ Result<Json> CaseService::ChangeState(std::string_view id, std::string_view stat
 Result<Json> CaseService::SetPreference(std::string_view person, std::string_view name,
                                         std::string_view value, const Actor& actor,
                                         std::string_view case_id) {
+  // Kept under the person the subject names, so that every form of it finds them.
+  const std::string resolved_person = PersonOf(person);
+  person = resolved_person;
   ConfigPtr cfg = config();
   const PreferenceSpec* spec = cfg->FindPreference(name);
   if (!spec) return InvalidArgument("unknown preference '" + std::string(name) + "'", "name");
@@ -846,7 +883,7 @@ Result<Json> CaseService::SetPreference(std::string_view person, std::string_vie
     int64_t case_revision = 0;
     if (!case_id.empty()) {
       ASSIGN_OR_RETURN(auto loaded, Load(case_id, actor));
-      if (loaded.first.value("person", "") != person) {
+      if (PersonOf(loaded.first.value("person", "")) != person) {
         return InvalidArgument(
             "case '" + std::string(case_id) + "' is not about person '" + std::string(person) + "'",
             "case");
@@ -883,7 +920,8 @@ Result<Json> CaseService::SetPreference(std::string_view person, std::string_vie
                                           "' are changed by too many writers at once; retry");
 }
 
-Result<Json> CaseService::Preferences(std::string_view person) {
+Result<Json> CaseService::Preferences(std::string_view subject) {
+  const std::string person = PersonOf(subject);
   ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kPreferenceKind, person));
   if (!doc) return Json{{"person", person}, {"preferences", Json::object()}};
   return ParseJson(doc->body);
@@ -1052,7 +1090,7 @@ Result<Json> CaseService::ErasePerson(
     ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kAnnotationKind, event));
     if (!doc) continue;
     ASSIGN_OR_RETURN(Json a, ParseJson(doc->body));
-    if (!ids.count(a.value("subject", ""))) continue;
+    if (!ids.count(a.value("subject", "")) && !ids.count(a.value("person", ""))) continue;
     forget.deletes.emplace_back(kAnnotationKind, event);
     ++annotations;
   }
@@ -1068,15 +1106,18 @@ Status CaseService::HandleEvent(const ConfigPtr& cfg, const Event& e, store::Wri
   bool feedback = std::any_of(cfg->feedback.event_types.begin(), cfg->feedback.event_types.end(),
                               [&](const std::string& p) { return EventTypeMatches(p, e.type); });
   if (feedback && !e.subject.empty()) {
-    // The sender's payload may have any shape: a text that is no string is no text, and a
-    // rating is clamped before the cast (a huge double would be undefined behaviour).
-    auto text_it = e.payload.find("text");
-    std::string text =
-        text_it != e.payload.end() && text_it->is_string() ? text_it->get<std::string>() : "";
-    std::optional<int> rating;
-    if (auto r = e.payload.find("rating"); r != e.payload.end() && r->is_number()) {
-      rating = static_cast<int>(std::clamp(r->get<double>(), -1e6, 1e6));
+    // The keys read are the configuration's; an event they cannot read is kept with the
+    // reason (and counted once committed, see CatchUp) instead of silently opening nothing.
+    FeedbackReading reading = ReadFeedback(cfg->feedback, e.payload);
+    if (!reading.problem.empty()) {
+      Json why = {{"event", e.id},
+                  {"type", e.type},
+                  {"problem", reading.problem},
+                  {"error", reading.problem_detail}};
+      batch.puts.push_back({{kEventErrorKind, e.id, why.dump()}, -1});
     }
+    const std::string& text = reading.text;
+    const std::optional<int>& rating = reading.rating;
     FeedbackClass cls = ClassifyFeedback(cfg->feedback, text, rating);
     if (cls.sentiment == "negative") {
       OpenCaseRequest r;
@@ -1163,7 +1204,9 @@ Result<std::optional<Json>> CaseService::AnnotationOf(const ConfigPtr& cfg, cons
     for (const auto& pattern : p.applies_to) applies = applies || EventTypeMatches(pattern, e.type);
   }
   if (!applies) return std::optional<Json>();
-  ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kPreferenceKind, e.subject));
+  // The preferences of the person the order names, whichever of its keys the order uses.
+  const std::string person = PersonOf(e.subject);
+  ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kPreferenceKind, person));
   if (!doc) return std::optional<Json>();
   ASSIGN_OR_RETURN(Json prefs, ParseJson(doc->body));
   Json apply = Json::object();
@@ -1182,6 +1225,7 @@ Result<std::optional<Json>> CaseService::AnnotationOf(const ConfigPtr& cfg, cons
   return std::optional<Json>(Json{{"event", e.id},
                                   {"type", e.type},
                                   {"subject", e.subject},
+                                  {"person", person},
                                   {"annotated_at", FormatTime(clock_.Now())},
                                   {"preferences", apply}});
 }
@@ -1256,6 +1300,7 @@ Result<size_t> CaseService::CatchUp() {
     if (s.code() == StatusCode::kAborted) continue;  // another server moved on; look again
     RETURN_IF_ERROR(s);
     for (const auto& put : batch.puts) {
+      if (put.doc.kind == kEventErrorKind) CountEventError(put.doc.body);
       if (put.doc.kind != kCaseKind || put.expected_revision != 0) continue;
       if (auto opened = ParseJson(put.doc.body); opened.ok()) CountChange(nullptr, *opened);
     }

@@ -45,6 +45,7 @@
 #include "core/ids.h"
 #include "core/json.h"
 #include "core/metrics.h"
+#include "profiles/subjects.h"
 #include "store/store.h"
 
 namespace rapport::cases {
@@ -106,17 +107,20 @@ class CaseService {
   ConfigPtr config() const;
 
   // With request.idempotency_key, a repeated open returns the case of the first one.
-  // An agent's open (source "agent": the API, agents and partners) of a person the person check
-  // does not know is refused with its error (kInvalidArgument naming "person"), nothing stored.
+  // The case's `person` is the person its subject resolves to (SetSubjectResolver), `subject`
+  // the form it came in when that differs; a subject that resolves to nobody is kept as it
+  // came (journey and event opens), except in an agent's open (source "agent": the API, agents
+  // and partners), which is refused (kInvalidArgument naming "person"), nothing stored.
   Result<Json> Open(const OpenCaseRequest& request, const Actor& actor);
   // The checks Open makes before it writes anything (person, fields, team, priority, a
   // partner's own organisation), without writing: so that a caller decides something else in
   // between (the disclosure check of a partner's open) only for a request that would be opened.
   Status CheckOpen(const OpenCaseRequest& request, const Actor& actor) const;
-  // Whether a person id names a person (App: profiles; an error refuses the open). Journey and
-  // event opens name the subject their events carry and are not checked. Unset: no check.
-  // Called while wiring, before the service is used from several threads.
-  void SetPersonCheck(std::function<Status(const std::string& person)> check);
+  // Who a subject names (App: the ProfileService; not owned). Cases, preferences, the list's
+  // person filter and annotations key by the person it resolves to. Unset (unit tests): a
+  // subject is its own person. Called while wiring, before the service is used from several
+  // threads.
+  void SetSubjectResolver(profiles::SubjectResolver* resolver);
   // Opens the case of a journey's open_case outbox action (journey/instance.h,
   // OutboxActionToJson): {"idempotency_key","journey","instance_key","action","subject",
   // "case":{"type","team"?,"priority"?,"title"?,"keys":{...}},"params":{...}}. The subject is
@@ -210,6 +214,8 @@ class CaseService {
   // that changes by other servers are absorbed) and publishes the gauge.
   Status RecountOpenCases();
   void PublishOpenCases();  // metrics_mu_ held
+  // rapport_cases_event_errors_total{problem} for a committed case-event-error body.
+  void CountEventError(const std::string& body);
   // Group commit: concurrent writes of different cases share one transaction (one fsync);
   // if the shared write fails (a revision conflict), each is written alone for its own answer.
   struct PendingWrite;
@@ -220,8 +226,11 @@ class CaseService {
   const Clock& clock_;
   IdSource& ids_;
   MetricsRegistry* metrics_;
-  std::function<Status(const std::string& person)> person_check_;
+  profiles::SubjectResolver* resolver_ = nullptr;
   Status CheckPerson(const OpenCaseRequest& request) const;
+  // The person id `subject` resolves to; the subject itself when it resolves to nobody (kept
+  // as it came, so that it resolves when read again after its record arrived).
+  std::string PersonOf(std::string_view subject) const;
   std::mutex metrics_mu_;
   std::map<std::string, int64_t> open_by_team_;  // guarded by metrics_mu_
   std::optional<Time> last_recount_;             // guarded by metrics_mu_

@@ -193,6 +193,32 @@ TEST_F(CaseServiceTest, NegativeFeedbackOpensACaseWhoseSlaWarnsThenEscalates) {
   EXPECT_EQ(*service_->RunDue(), 0u);
 }
 
+TEST_F(CaseServiceTest, StarsOpenACaseAndAnUnreadableRatingIsKeptWithItsReason) {
+  Event stars;
+  stars.id = "fb-stars";
+  stars.type = "feedback.submitted";
+  stars.subject = "per_7";
+  stars.payload = {{"stars", 2}, {"text", "Rechnung vom Finanzamt abgelehnt"}};
+  PostEvent(stars);
+  Event bad = stars;
+  bad.id = "fb-bad";
+  bad.subject = "per_8";
+  bad.payload = {{"stars", 11}, {"text", "alles gut"}};
+  PostEvent(bad);
+  ASSERT_TRUE(service_->RunDue().ok());
+  auto list = service_->List({.person = "per_7"}, agent1_);
+  ASSERT_EQ((*list)["cases"].size(), 1u);
+  EXPECT_EQ((*list)["cases"][0]["priority"], "high") << "rating 2 maps to high";
+  EXPECT_TRUE((*service_->List({.person = "per_8"}, agent1_))["cases"].empty());
+  auto why = store_->GetDocument("case-event-error", "fb-bad");
+  ASSERT_TRUE(why.ok() && *why);
+  Json reason = *ParseJson((*why)->body);
+  EXPECT_EQ(reason["problem"], "rating_invalid");
+  EXPECT_NE(reason["error"].get<std::string>().find("payload.stars = 11"), std::string::npos)
+      << reason.dump();
+  EXPECT_FALSE(*store_->GetDocument("case-event-error", "fb-stars"));
+}
+
 TEST_F(CaseServiceTest, BusinessHoursSlaDoesNotRunOverTheWeekend) {
   // Friday 2026-11-27 17:00 local: 1 h Friday, 10 h Monday, 10 h Tuesday, 3 h Wednesday.
   ASSERT_TRUE(clock_.AdvanceTo(*ParseTime("2026-11-27T16:00:00Z")).ok());

@@ -206,10 +206,19 @@ std::shared_ptr<CasesConfig> Compile(const YAML::Node& root) {
   }
   if (const YAML::Node f = root["feedback"]; f.IsDefined()) {
     CheckKeys(f, "feedback",
-              {"event_types", "scale", "negative_at_or_below", "positive_at_or_above", "topics",
-               "negative_words", "positive_words", "case_type", "priority_by_rating"});
+              {"event_types", "rating_fields", "text_fields", "lowest", "scale",
+               "negative_at_or_below", "positive_at_or_above", "topics", "negative_words",
+               "positive_words", "case_type", "priority_by_rating"});
     FeedbackRules& fr = c->feedback;
     fr.event_types = StringList(f["event_types"], "event_types");
+    // Given lists replace the defaults; an empty one would read nothing, which is the silent
+    // failure these keys exist to prevent.
+    for (auto [key, list] : {std::pair{"rating_fields", &fr.rating_fields},
+                             std::pair{"text_fields", &fr.text_fields}}) {
+      if (!f[key].IsDefined()) continue;
+      *list = StringList(f[key], key);
+      if (list->empty()) Fail(f[key], std::string(key) + " must name at least one payload key");
+    }
     auto int_of = [](const YAML::Node& n, const std::string& what) {
       try {
         return n.as<int>();
@@ -218,6 +227,8 @@ std::shared_ptr<CasesConfig> Compile(const YAML::Node& root) {
       }
     };
     if (f["scale"].IsDefined()) fr.scale = int_of(f["scale"], "scale");
+    if (f["lowest"].IsDefined()) fr.lowest = int_of(f["lowest"], "lowest");
+    if (fr.lowest >= fr.scale) Fail(f, "lowest must be below scale");
     if (f["negative_at_or_below"].IsDefined())
       fr.negative_at_or_below = int_of(f["negative_at_or_below"], "negative_at_or_below");
     if (f["positive_at_or_above"].IsDefined())
@@ -344,6 +355,8 @@ routing:
   default_team: general
 feedback:
   event_types: [feedback.submitted, rating.submitted]
+  rating_fields: [rating, stars]
+  text_fields: [text, comment]
   topics:
     invoice: [rechnung, invoice, finanzamt, tax office, vat, ust, umsatzsteuer, billing]
     delivery: [lieferung, delivery, paket, parcel, versand, shipping, zustell, carrier]

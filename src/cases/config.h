@@ -53,6 +53,11 @@ struct SlaPolicy {
 
 struct FeedbackRules {
   std::vector<std::string> event_types;  // events that carry ratings / free text
+  // The payload keys read, first present wins: senders name a rating "rating" or "stars"
+  // (the demo's shop does), and a key nobody reads would silently open nothing.
+  std::vector<std::string> rating_fields = {"rating", "stars"};
+  std::vector<std::string> text_fields = {"text", "comment"};
+  int lowest = 1;  // a rating outside lowest..scale is refused, not clamped
   int scale = 5;
   int negative_at_or_below = 2;
   int positive_at_or_above = 4;

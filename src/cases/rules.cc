@@ -3,6 +3,8 @@
 #include "cases/rules.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 
 namespace rapport::cases {
 
@@ -201,6 +203,65 @@ Json FeedbackClass::ToJson() const {
             {"sentiment_words", sentiment_words}};
   j["rating"] = rating ? Json(*rating) : Json(nullptr);
   return j;
+}
+
+namespace {
+std::string JoinKeys(const std::vector<std::string>& keys) {
+  std::string out;
+  for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k;
+  return out;
+}
+}  // namespace
+
+FeedbackReading ReadFeedback(const FeedbackRules& rules, const Json& payload) {
+  FeedbackReading out;
+  if (!payload.is_object()) {
+    out.problem = "no_field";
+    out.problem_detail = "the payload is no object; the feedback rules read " +
+                         JoinKeys(rules.rating_fields) + ", " + JoinKeys(rules.text_fields);
+    return out;
+  }
+  bool any_text_key = false;
+  for (const auto& key : rules.text_fields) {
+    auto it = payload.find(key);
+    if (it == payload.end()) continue;
+    any_text_key = true;
+    if (it->is_string()) {
+      out.text = it->get<std::string>();
+      break;
+    }
+  }
+  auto rating_key = std::find_if(rules.rating_fields.begin(), rules.rating_fields.end(),
+                                 [&](const std::string& k) { return payload.contains(k); });
+  if (rating_key != rules.rating_fields.end()) {
+    const Json& v = payload.at(*rating_key);
+    std::optional<double> number;
+    if (v.is_number()) {
+      number = v.get<double>();
+    } else if (v.is_string()) {
+      const std::string& t = v.get_ref<const std::string&>();
+      double parsed = 0;
+      auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), parsed);
+      if (ec == std::errc() && end == t.data() + t.size() && !t.empty()) number = parsed;
+    }
+    // Compared as a double first: a huge value must not reach the int cast.
+    if (number && *number == std::floor(*number) && *number >= rules.lowest &&
+        *number <= rules.scale) {
+      out.rating = static_cast<int>(*number);
+      out.rating_field = *rating_key;
+    } else {
+      out.problem = "rating_invalid";
+      out.problem_detail = "payload." + *rating_key + " = " + v.dump() +
+                           " is no whole number from " + std::to_string(rules.lowest) + " to " +
+                           std::to_string(rules.scale) + "; the rating is left out";
+    }
+  } else if (!any_text_key) {
+    out.problem = "no_field";
+    out.problem_detail = "the payload has none of the keys the feedback rules read (" +
+                         JoinKeys(rules.rating_fields) + ", " + JoinKeys(rules.text_fields) +
+                         "; see feedback.rating_fields and text_fields)";
+  }
+  return out;
 }
 
 FeedbackClass ClassifyFeedback(const FeedbackRules& rules, std::string_view text,

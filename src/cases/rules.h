@@ -46,6 +46,22 @@ struct FeedbackClass {
   Json ToJson() const;
 };
 
+// What a feedback event says, read from the payload keys the rules name (`rating_fields`,
+// `text_fields`; the first key present wins).
+struct FeedbackReading {
+  std::string text;
+  std::optional<int> rating;
+  std::string rating_field;  // the key the rating was read from ("" if none)
+  // Why the event cannot be read as the rules expect, "" when it can: "rating_invalid" (a
+  // rating key holds no whole number in lowest..scale; the rating is then left out, the text
+  // still counts) or "no_field" (none of the keys is present: the rules read nothing of it).
+  std::string problem;
+  std::string problem_detail;  // the sentence for case-event-error
+};
+// The payload may have any shape (it comes from outside): a rating is a whole number or a
+// string holding one ("2" from a CSV import); anything else is refused, never clamped.
+FeedbackReading ReadFeedback(const FeedbackRules& rules, const Json& payload);
+
 // The rating decides the sentiment when there is one; otherwise negative and positive words
 // (a positive word right after "nicht"/"not"/"kein" counts as negative).
 FeedbackClass ClassifyFeedback(const FeedbackRules& rules, std::string_view text,

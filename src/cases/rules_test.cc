@@ -102,5 +102,67 @@ TEST(ClassifyFeedback, WithoutRatingWordsAndNegationDecide) {
   EXPECT_EQ(ClassifyFeedback(f, "Hallo", {}).topic, "other");
 }
 
+TEST(FeedbackReadingTest, DefaultKeysReadRatingOrStarsAndTextOrComment) {
+  ConfigPtr cfg = Config();
+  const FeedbackRules& rules = cfg->feedback;
+  auto stars = ReadFeedback(rules, Json{{"stars", 2}, {"text", "Rechnung falsch"}});
+  EXPECT_EQ(stars.rating, 2);
+  EXPECT_EQ(stars.rating_field, "stars");
+  EXPECT_EQ(stars.text, "Rechnung falsch");
+  EXPECT_TRUE(stars.problem.empty());
+  auto from_csv = ReadFeedback(rules, Json{{"rating", "4"}, {"comment", "gut"}});
+  EXPECT_EQ(from_csv.rating, 4) << "a CSV import gives the rating as a string";
+  EXPECT_EQ(from_csv.text, "gut");
+}
+
+TEST(FeedbackReadingTest, ARatingOutsideTheScaleOrNoNumberIsRefusedNotClamped) {
+  ConfigPtr cfg = Config();
+  const FeedbackRules& rules = cfg->feedback;
+  for (const Json& bad : {Json(0), Json(6), Json(2.5), Json(1e300), Json("zwei"), Json("2 "),
+                          Json(nullptr), Json::array({2}), Json(true)}) {
+    auto r = ReadFeedback(rules, Json{{"stars", bad}, {"text", "schlecht"}});
+    EXPECT_FALSE(r.rating) << bad.dump();
+    EXPECT_EQ(r.problem, "rating_invalid") << bad.dump();
+    EXPECT_NE(r.problem_detail.find("payload.stars"), std::string::npos) << r.problem_detail;
+    EXPECT_EQ(r.text, "schlecht") << "the text still counts";
+  }
+}
+
+TEST(FeedbackReadingTest, APayloadWithNoKeyTheRulesReadIsNamedAsSuch) {
+  ConfigPtr cfg = Config();
+  const FeedbackRules& rules = cfg->feedback;
+  auto r = ReadFeedback(rules, Json{{"score", 1}});
+  EXPECT_EQ(r.problem, "no_field");
+  EXPECT_NE(r.problem_detail.find("rating, stars"), std::string::npos) << r.problem_detail;
+  EXPECT_EQ(ReadFeedback(rules, Json::array()).problem, "no_field");
+}
+
+TEST(FeedbackReadingTest, ConfiguredKeysReplaceTheDefaults) {
+  auto c = LoadConfig(R"(
+teams: [{id: general}]
+routing: {default_team: general}
+feedback:
+  event_types: [review.posted]
+  rating_fields: [score]
+  text_fields: [body]
+  lowest: 0
+  scale: 10
+)",
+                      "keys.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto r = ReadFeedback((*c)->feedback, Json{{"score", 0}, {"stars", 5}, {"body", "meh"}});
+  EXPECT_EQ(r.rating, 0);
+  EXPECT_EQ(r.text, "meh");
+  auto empty = LoadConfig(R"(
+teams: [{id: general}]
+routing: {default_team: general}
+feedback: {event_types: [x], rating_fields: []}
+)",
+                          "empty.yaml");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.status().message().find("rating_fields must name"), std::string::npos)
+      << empty.status().ToString();
+}
+
 }  // namespace
 }  // namespace rapport::cases

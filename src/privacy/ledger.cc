@@ -9,6 +9,7 @@
 #include <set>
 
 #include "identity/normalize.h"
+#include "privacy/mail_address.h"
 
 namespace rapport::privacy {
 
@@ -942,49 +943,78 @@ Result<size_t> Ledger::ScanInboundMail() {
     for (const Event& e : page.events) {
       after = std::max(after, e.seq);
       if (e.type != kInboundMail) continue;
-      // The sender's payload may have any shape; only strings count.
+      // The sender's payload may have any shape; only strings count, and they are header
+      // values as mailers write them ("Max Leser <alias@…>", several recipients, comments).
       auto text = [&e](const char* key) {
         auto it = e.payload.find(key);
         return it != e.payload.end() && it->is_string() ? it->get<std::string>() : std::string();
       };
-      std::string to = Lower(text("to"));
-      std::string from = Lower(text("from"));
-      if (to.empty() || from.empty()) continue;
-      ASSIGN_OR_RETURN(auto alias_doc, store_.GetDocument(kAlias, to));
-      if (!alias_doc) continue;  // not an alias we issued: nothing to attribute
-      ASSIGN_OR_RETURN(Json alias, ParseJson(alias_doc->body));
-      std::string recipient = alias.value("recipient", "");
-      std::string sender_domain = from.substr(from.find('@') + 1);
-      ASSIGN_OR_RETURN(auto r, Recipient(recipient));
-      std::vector<std::string> domains = {Lower(recipient)};
-      if (r) {
-        for (const auto& d : (*r).value("mail_domains", Json::array())) domains.push_back(d);
+      std::string from_header = text("from");
+      std::string recipients_header = text("to");
+      if (std::string cc = text("cc"); !cc.empty()) {
+        recipients_header += recipients_header.empty() ? cc : ", " + cc;
       }
-      bool own = std::any_of(domains.begin(), domains.end(), [&](const std::string& d) {
-        return sender_domain == d ||
-               (sender_domain.size() > d.size() &&
-                sender_domain.compare(sender_domain.size() - d.size(), d.size(), d) == 0 &&
-                sender_domain[sender_domain.size() - d.size() - 1] == '.');
-      });
-      if (own) continue;
-      std::string person = alias.value("person", "");
-      Json leak = {
-          {"id", "leak~" + e.id},
-          {"person", person},
-          {"recipient", recipient},
-          {"alias", to},
-          {"sender", from},
-          {"sender_domain", sender_domain},
-          {"event", e.id},
-          {"received_at", FormatTime(e.occurred_at)},
-          {"found_at", FormatTime(clock_.Now())},
-          {"finding", "the address given only to '" + recipient + "' received mail from '" +
-                          sender_domain + "', which never received it from us"}};
-      batch.puts.push_back({{kLeak, "leak~" + e.id, leak.dump(), 0}, -1});
-      entries.push_back(
-          Entry(SystemActor(), "leak.found", person,
-                {{"recipient", recipient}, {"event", e.id}, {"sender_domain", sender_domain}}));
-      ++found;
+      if (from_header.empty() || recipients_header.empty()) continue;
+      auto senders = ParseAddressList(from_header);
+      auto recipients = ParseAddressList(recipients_header);
+      if (!senders.ok() || !recipients.ok()) {
+        // Outside input: a header we cannot read attributes nothing, and must not stop the
+        // scan of every later mail; the log says which one and why.
+        spdlog::warn("leak scan: mail.inbound {} skipped: {}", e.id,
+                     (!senders.ok() ? senders.status() : recipients.status()).ToString());
+        continue;
+      }
+      std::set<std::string> seen_aliases;
+      int finding_in_mail = 0;
+      for (const MailAddress& to : *recipients) {
+        std::string alias_key = to.Key();
+        if (!seen_aliases.insert(alias_key).second) continue;
+        ASSIGN_OR_RETURN(auto alias_doc, store_.GetDocument(kAlias, alias_key));
+        if (!alias_doc) continue;  // not an alias we issued: nothing to attribute
+        ASSIGN_OR_RETURN(Json alias, ParseJson(alias_doc->body));
+        std::string recipient = alias.value("recipient", "");
+        ASSIGN_OR_RETURN(auto r, Recipient(recipient));
+        std::vector<std::string> domains = {Lower(recipient)};
+        if (r) {
+          for (const auto& d : (*r).value("mail_domains", Json::array())) domains.push_back(d);
+        }
+        auto own = [&domains](const std::string& sender_domain) {
+          return std::any_of(domains.begin(), domains.end(), [&](const std::string& d) {
+            return sender_domain == d ||
+                   (sender_domain.size() > d.size() &&
+                    sender_domain.compare(sender_domain.size() - d.size(), d.size(), d) == 0 &&
+                    sender_domain[sender_domain.size() - d.size() - 1] == '.');
+          });
+        };
+        // Mail naming several senders is the recipient's own only if all of them are: one
+        // outside address among them means the alias reached someone else.
+        auto outsider = std::find_if(senders->begin(), senders->end(),
+                                     [&](const MailAddress& a) { return !own(a.domain); });
+        if (outsider == senders->end()) continue;
+        std::string sender_domain = outsider->domain;
+        std::string person = alias.value("person", "");
+        // The first finding of a mail keeps the id "leak~<event>" that single-recipient mail
+        // always had; further aliases in the same mail are numbered in header order.
+        std::string leak_id = "leak~" + e.id;
+        if (++finding_in_mail > 1) leak_id += "~" + std::to_string(finding_in_mail);
+        Json leak = {
+            {"id", leak_id},
+            {"person", person},
+            {"recipient", recipient},
+            {"alias", alias_key},
+            {"sender", outsider->Key()},
+            {"sender_domain", sender_domain},
+            {"event", e.id},
+            {"received_at", FormatTime(e.occurred_at)},
+            {"found_at", FormatTime(clock_.Now())},
+            {"finding", "the address given only to '" + recipient + "' received mail from '" +
+                            sender_domain + "', which never received it from us"}};
+        batch.puts.push_back({{kLeak, leak_id, leak.dump(), 0}, -1});
+        entries.push_back(
+            Entry(SystemActor(), "leak.found", person,
+                  {{"recipient", recipient}, {"event", e.id}, {"sender_domain", sender_domain}}));
+        ++found;
+      }
     }
     batch.puts.push_back(
         {{kCursor, kInboundMail, Json{{"after", after}}.dump(), 0}, cursor ? cursor->revision : 0});
@@ -1145,12 +1175,19 @@ Result<Json> Ledger::EraseLocked(const std::string& person_id, const auth::Princ
     store::Erasure e;
     for (const auto& r : view["records"]) e.record_ids.push_back(r["id"]);
     for (const auto& ev : view["events"]) e.event_ids.push_back(ev["id"]);
-    // The view lists the latest events only: every event that names the person, by one of its
-    // ids or a source key of its records, is emptied in the log.
+    // The view lists the latest events only: every event that names the person in a subject
+    // form profiles resolves (README "Subjects") is emptied in the log — its ids, its records'
+    // ids, "source:key" and bare keys, and its contact points.
     e.event_links = ids;
     e.event_links.push_back(person);
-    for (const auto& r : view["records"]) e.event_links.push_back(r.value("source_key", ""));
+    for (const auto& r : view["records"]) {
+      e.event_links.push_back(r.value("id", ""));
+      e.event_links.push_back(r.value("source", "") + ":" + r.value("source_key", ""));
+      e.event_links.push_back(r.value("source_key", ""));
+    }
     std::set<std::string> needles = IdentifyingValues(view);
+    // Her e-mail addresses and phone numbers as given and canonical: subjects rules 6 and 7.
+    e.event_links.insert(e.event_links.end(), needles.begin(), needles.end());
     // Aliases go with the address they stand for; the register keeps who got one.
     Status aliases = [&]() -> Status {
       ASSIGN_OR_RETURN(auto alias_docs, PersonDocuments(store_, kPersonAlias, ids));

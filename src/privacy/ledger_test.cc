@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <map>
 
 #include "store/sqlite/sqlite_store.h"
 
@@ -77,6 +79,16 @@ class LedgerTest : public ::testing::Test {
     auto d = ledger_->Decide({person, recipient, purpose, {}, "api"}, Admin());
     EXPECT_TRUE(d.ok()) << d.status().ToString();
     return d.ok() && d->allowed;
+  }
+
+  // Inbound mail as the leak scan reads it: header values of `from` and `to`.
+  void Mail(const std::string& id, const std::string& from, const std::string& to) {
+    Event e;
+    e.id = id;
+    e.type = "mail.inbound";
+    e.occurred_at = e.received_at = clock_.Now();
+    e.payload = {{"from", from}, {"to", to}};
+    ASSERT_TRUE(store_->AppendEvents({e}).ok());
   }
 
   std::string AuditText(const std::string& subject) {
@@ -271,17 +283,9 @@ TEST_F(LedgerTest, MailToAnAliasFromOutsideItsRecipientIsOneLeakNamingTheRecipie
   Consent(anna, {"offers"}, {"insurer"});
   std::string alias = (*ledger_->Disclose({anna, "insurer", "offers", {"email"}, "api"},
                                           Admin()))["fields"]["email"];
-  auto mail = [&](const std::string& id, const std::string& from, const std::string& to) {
-    Event e;
-    e.id = id;
-    e.type = "mail.inbound";
-    e.occurred_at = e.received_at = clock_.Now();
-    e.payload = {{"from", from}, {"to", to}};
-    ASSERT_TRUE(store_->AppendEvents({e}).ok());
-  };
-  mail("m1", "news@mail.insurer.example", alias);              // the recipient's own subdomain
-  mail("m2", "win@spam.example", "someone-else@example.org");  // not an alias of ours
-  mail("m3", "win@spam.example", alias);
+  Mail("m1", "news@mail.insurer.example", alias);              // the recipient's own subdomain
+  Mail("m2", "win@spam.example", "someone-else@example.org");  // not an alias of ours
+  Mail("m3", "win@spam.example", alias);
   EXPECT_EQ(*ledger_->ScanInboundMail(), 1u);
   EXPECT_EQ(*ledger_->ScanInboundMail(), 0u) << "each mail is looked at once";
   auto leaks = ledger_->ListLeaks();
@@ -290,6 +294,41 @@ TEST_F(LedgerTest, MailToAnAliasFromOutsideItsRecipientIsOneLeakNamingTheRecipie
   EXPECT_EQ((*leaks)["leaks"][0]["person"], anna);
   EXPECT_EQ((*leaks)["leaks"][0]["event"], "m3");
   EXPECT_NE(AuditText(anna).find("leak.found"), std::string::npos);
+}
+
+TEST_F(LedgerTest, LeakScanReadsHeadersAsMailersWriteThem) {
+  std::string anna = Anna();
+  ASSERT_TRUE(
+      ledger_->PutRecipient("stadtwerke-a", {{"mail_domains", {"stadtwerke-a.de"}}}, Admin()).ok());
+  ASSERT_TRUE(
+      ledger_->PutRecipient("insurer", {{"mail_domains", {"insurer.example"}}}, Admin()).ok());
+  Consent(anna, {"offers"}, {"stadtwerke-a", "insurer"});
+  std::string to_utility = (*ledger_->Disclose({anna, "stadtwerke-a", "offers", {"email"}, "api"},
+                                               Admin()))["fields"]["email"];
+  std::string to_insurer = (*ledger_->Disclose({anna, "insurer", "offers", {"email"}, "api"},
+                                               Admin()))["fields"]["email"];
+  std::string shouted = to_insurer;
+  for (auto& c : shouted) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  // The legitimate recipient writing to its own alias, with a display name: not a leak.
+  Mail("own", "Stadtwerke A <angebote@stadtwerke-a.de>", "Anna Muster <" + to_utility + ">");
+  // A list broker writing to both aliases at once, one of them in capitals: two findings.
+  Mail("two", "\"Adressverlag, Werbung\" <info@adressverlag.de> (Newsletter)",
+       "<" + to_utility + ">, Anna <" + shouted + ">, someone@else.example");
+  Mail("junk", "no address here", to_utility);  // unreadable: skipped, the scan goes on
+  Mail("one", "win@spam.example", "Kunden: " + to_insurer + ";");
+  EXPECT_EQ(*ledger_->ScanInboundMail(), 3u);
+  auto leaks = (*ledger_->ListLeaks())["leaks"];
+  ASSERT_EQ(leaks.size(), 3u) << leaks.dump();
+  std::map<std::string, Json> by_id;
+  for (const auto& l : leaks) by_id[l["id"]] = l;
+  ASSERT_TRUE(by_id.count("leak~two") && by_id.count("leak~two~2") && by_id.count("leak~one"))
+      << leaks.dump();
+  EXPECT_EQ(by_id["leak~two"]["recipient"], "stadtwerke-a");
+  EXPECT_EQ(by_id["leak~two"]["sender_domain"], "adressverlag.de");
+  EXPECT_EQ(by_id["leak~two"]["sender"], "info@adressverlag.de");
+  EXPECT_EQ(by_id["leak~two~2"]["recipient"], "insurer");
+  EXPECT_EQ(by_id["leak~two~2"]["alias"], to_insurer);
+  EXPECT_EQ(by_id["leak~one"]["sender_domain"], "spam.example");
 }
 
 TEST_F(LedgerTest, WebhookAboutAPersonNeedsTheSameCoverAsAnyDisclosure) {

@@ -75,7 +75,10 @@ Status ProfileService::Impl::Commit(Txn& t) {
     persons[id] = std::move(p);
   }
   for (const auto& [rec, per] : t.record_person) record_person[rec] = per;
-  for (const auto& [sk, per] : t.source_person) source_person[sk] = per;
+  for (const auto& [sk, per] : t.source_person) {
+    source_person[sk] = per;
+    sources.insert(sk.substr(0, sk.find('\x1f')));  // SourceKey's separator
+  }
   for (const auto& id : t.deleted_households) {
     if (auto it = households.find(id); it != households.end()) {
       std::erase(households_at[it->second.key], id);

@@ -87,6 +87,7 @@ Status ProfileService::Impl::LoadPersons() {
         const Member& m = p.records[r];
         record_person[m.id] = p.id;
         source_person[SourceKey(m.source, m.source_key)] = p.id;
+        sources.insert(m.source);
         RETURN_IF_ERROR(AddToIndex(m.id, std::move(loaded.normalized[r])));
         AddPostings(m.id, loaded.search_keys[r]);
       }
@@ -148,6 +149,7 @@ Status ProfileService::Impl::Reload() {
   persons.clear();
   record_person.clear();
   source_person.clear();
+  sources.clear();
   redirects.clear();
   merged_into.clear();
   households.clear();
@@ -160,6 +162,7 @@ Status ProfileService::Impl::Reload() {
   posted.clear();
   event_cursor = 0;
   events_by_value.clear();
+  event_subjects.clear();
   return EnsureLoaded();
 }
 

@@ -15,6 +15,25 @@ std::string ProfileService::Impl::ResolveId(std::string id) const {
   return id;
 }
 
+std::vector<std::string> ProfileService::Impl::MergedInto(const std::string& current) const {
+  std::vector<std::string> merged;
+  std::vector<std::string> pending = {current};
+  std::set<std::string> seen = {current};
+  while (!pending.empty()) {
+    std::string to = std::move(pending.back());
+    pending.pop_back();
+    auto it = merged_into.find(to);
+    if (it == merged_into.end()) continue;
+    for (const auto& from : it->second) {
+      if (!seen.insert(from).second) continue;
+      merged.push_back(from);
+      pending.push_back(from);
+    }
+  }
+  std::sort(merged.begin(), merged.end());
+  return merged;
+}
+
 const internal::Person* ProfileService::Impl::Peek(const Txn& t, const std::string& id) const {
   if (t.deleted_persons.count(id)) return nullptr;
   if (auto it = t.persons.find(id); it != t.persons.end()) return &it->second;

@@ -72,22 +72,7 @@ Result<std::vector<std::string>> ProfileService::AllIds(const std::string& id) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   RETURN_IF_ERROR(impl_->Sync());
   std::string current = impl_->ResolveId(id);
-  // Everything merged into `current`, directly or through a chain of merges.
-  std::vector<std::string> merged;
-  std::vector<std::string> pending = {current};
-  std::set<std::string> seen = {current};
-  while (!pending.empty()) {
-    std::string to = std::move(pending.back());
-    pending.pop_back();
-    auto it = impl_->merged_into.find(to);
-    if (it == impl_->merged_into.end()) continue;
-    for (const auto& from : it->second) {
-      if (!seen.insert(from).second) continue;
-      merged.push_back(from);
-      pending.push_back(from);
-    }
-  }
-  std::sort(merged.begin(), merged.end());
+  std::vector<std::string> merged = impl_->MergedInto(current);
   merged.insert(merged.begin(), current);
   return merged;
 }

@@ -42,6 +42,7 @@
 #include "core/model.h"
 #include "identity/match_index.h"
 #include "profiles/fields.h"
+#include "profiles/subjects.h"
 #include "store/store.h"
 
 namespace rapport::profiles {
@@ -101,10 +102,10 @@ std::string MailingToCsv(const MailingSummary& mailing);
 //  "avoided":{"duplicates","same_household","total"}}}
 Json MailingToJson(const MailingSummary& mailing);
 
-class ProfileService {
+class ProfileService : public SubjectResolver {
  public:
   ProfileService(store::Store& store, const Clock& clock, IdSource& ids, Options options = {});
-  ~ProfileService();
+  ~ProfileService() override;
 
   // Reads the stored persons, households, reviews and labels and builds the in-memory match
   // index. Every other method does this on first use; a server calls it before listening so
@@ -159,6 +160,17 @@ class ProfileService {
   // them. For data other modules keep by person id (the privacy ledger's consents, aliases,
   // disclosures). Costs one pass over the redirects. An unknown id gives just itself.
   Result<std::vector<std::string>> AllIds(const std::string& id);
+
+  // SubjectResolver (subjects.h): the person a subject names, by the README's rules.
+  Result<ResolvedSubject> ResolveSubject(std::string_view subject) override;
+  // The golden record's contact point of the person `subject` names, for `channel` ("email";
+  // "sms" or "phone"; "letter", "post" or "postal"). kNotFound naming why when the subject names
+  // nobody or the person has no such contact point; kInvalidArgument for another channel. No
+  // consent check: the caller decides whether the message may go (see README, outbox).
+  Result<ContactPoint> ContactPointFor(std::string_view subject, std::string_view channel);
+  // Event subjects that resolve to no person now, most events first, at most `limit`.
+  // Reads the events stored since the last call (the event index is a cache, like the 360's).
+  Result<std::vector<UnresolvedSubject>> UnresolvedSubjects(size_t limit = 1000);
 
   // The person a record belongs to ("" if none); for tests and tools.
   Result<std::string> PersonOfRecord(const std::string& record_id);

@@ -316,6 +316,68 @@ TEST_F(ProfilesTest, AllIdsNamesEveryPersonMergedInThroughChainsUntilUndone) {
   EXPECT_EQ(*service_->AllIds(hans), (std::vector<std::string>{hans}));
 }
 
+TEST_F(ProfilesTest, EverySubjectFormResolvesToItsPersonByTheReadmesRules) {
+  auto rec = IngestS2();  // shop K1..K5: Johann (K1, K2), Anna, Hans, Johanna
+  std::string johann = PersonOf(rec[0]), anna = PersonOf(rec[2]), hans = PersonOf(rec[3]);
+  SourceRecord crm{"",
+                   "crm",
+                   "K3",
+                   {{"vorname", "Greta"},
+                    {"nachname", "Zett"},
+                    {"email", "Greta.Zett+news@Example.org"},
+                    {"telefon", "089 1234567"}},
+                   {}};
+  std::string greta = PersonOf(Ingest({crm})[0]);
+  ASSERT_NE(greta, anna);
+  ASSERT_TRUE(service_->Merge(johann, hans, {"user", "agent"}).ok());  // hans → johann
+  auto resolve = [&](const std::string& subject) -> std::pair<std::string, std::string> {
+    auto r = service_->ResolveSubject(subject);
+    if (!r.ok()) return {"", r.status().message()};
+    return {r->person, r->by};
+  };
+  EXPECT_EQ(resolve(johann), std::make_pair(johann, std::string("person")));
+  EXPECT_EQ(resolve(hans), std::make_pair(johann, std::string("merged")));
+  EXPECT_EQ(resolve(rec[2]), std::make_pair(anna, std::string("record")));
+  EXPECT_EQ(resolve("shop:K3"), std::make_pair(anna, std::string("source_key")));
+  EXPECT_EQ(resolve("crm:K3"), std::make_pair(greta, std::string("source_key")));
+  EXPECT_EQ(resolve("K1"), std::make_pair(johann, std::string("bare_key")));
+  EXPECT_EQ(resolve("greta.zett@example.org"), std::make_pair(greta, std::string("email")));
+  EXPECT_EQ(resolve("GRETA.ZETT+other-alias@EXAMPLE.ORG").first, greta) << "plus-tags too";
+  EXPECT_EQ(resolve("+49 89 1234567"), std::make_pair(greta, std::string("phone")));
+  // A bare key of two persons is no answer, nor is a key nobody has.
+  auto ambiguous = resolve("K3");
+  EXPECT_EQ(ambiguous.first, "");
+  EXPECT_NE(ambiguous.second.find("of 2 persons"), std::string::npos) << ambiguous.second;
+  EXPECT_EQ(service_->ResolveSubject("shop:K404").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->ResolveSubject("").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(ProfilesTest, UnresolvedSubjectsAreListedUntilTheirRecordArrives) {
+  IngestS2();
+  Event e;
+  e.id = "o-1";
+  e.type = "order.placed";
+  e.subject = "shop:K9";
+  e.occurred_at = e.received_at = clock_.Now();
+  Event known = e;
+  known.id = "o-2";
+  known.subject = "shop:K1";
+  ASSERT_TRUE(store_->AppendEvents({e, known}).ok());
+  auto list = service_->UnresolvedSubjects();
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].subject, "shop:K9");
+  EXPECT_EQ((*list)[0].events, 1);
+  EXPECT_EQ((*list)[0].first_event, "o-1");
+  std::string late =
+      PersonOf(Ingest({{"", "shop", "K9", {{"vorname", "Lena"}, {"nachname", "Spät"}}, {}}})[0]);
+  EXPECT_TRUE(service_->UnresolvedSubjects()->empty());
+  auto view = service_->GetPerson(late);
+  ASSERT_TRUE(view.ok());
+  ASSERT_EQ((*view)["events"].size(), 1u) << "the late record's person shows the event";
+  EXPECT_EQ((*view)["events"][0]["id"], "o-1");
+}
+
 TEST_F(ProfilesTest, SplitMovesRecordsToANewPersonAndTheEngineRespectsIt) {
   auto rec = IngestS2();
   std::string johann = PersonOf(rec[0]);

@@ -72,6 +72,7 @@ Status ProfileService::Impl::ApplyStored(const std::string& kind, const std::str
     for (const auto& m : p.records) {
       record_person[m.id] = p.id;
       source_person[SourceKey(m.source, m.source_key)] = p.id;
+      sources.insert(m.source);
       if (!index->Contains(m.id)) {
         RETURN_IF_ERROR(AddToIndex(m.id, m.canon));
         AddPostings(m.id, m.canon);

@@ -82,8 +82,14 @@ Status ProfileService::Impl::CatchUpEvents() {
         if (q.size() > kEventsPerValue) q.pop_front();
       };
       note(e.subject);
+      for (const auto& key : ContactKeys(e.subject)) note(key);
       for (const auto& [k, v] : e.keys) {
         if (v != e.subject) note(v);
+      }
+      if (!e.subject.empty()) {
+        SubjectSeen& seen = event_subjects[e.subject];
+        if (seen.events++ == 0) seen.first_event = e.id;
+        seen.last_event = e.id;
       }
       event_cursor = std::max(event_cursor, e.seq);
     }
@@ -98,8 +104,17 @@ Result<Json> ProfileService::Impl::PersonView(const Person& p, int events_limit)
             {"golden", GoldenToJson(Golden(p))},
             {"address", AddressJson(p)}};
   Json recs = Json::array();
+  // Every value an event may name this person by (the forms ResolveSubject accepts): its id
+  // and the ids merged into it, each record's id, "source:key" and bare key, and the contact
+  // keys of its records' e-mail addresses and phone numbers.
   std::set<std::string> values = {p.id};
+  for (auto& merged : MergedInto(p.id)) values.insert(std::move(merged));
   for (const auto& m : p.records) {
+    values.insert(m.id);
+    values.insert(m.source + ":" + m.source_key);
+    for (auto& key : internal::SearchKeys(m.canon)) {
+      if (key.rfind("e:", 0) == 0 || key.rfind("n:", 0) == 0) values.insert(std::move(key));
+    }
     recs.push_back({{"id", m.id},
                     {"source", m.source},
                     {"source_key", m.source_key},

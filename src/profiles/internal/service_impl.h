@@ -71,6 +71,8 @@ struct ProfileService::Impl {
   std::unordered_map<std::string, Person> persons;
   std::unordered_map<std::string, std::string> record_person;
   std::unordered_map<std::string, std::string> source_person;
+  // Every source a record came from (a handful): a bare key is looked up under each.
+  std::set<std::string> sources;
   std::unordered_map<std::string, std::string> redirects;
   // The reverse of `redirects`: which ids were merged directly into an id.
   std::unordered_map<std::string, std::vector<std::string>> merged_into;
@@ -88,7 +90,15 @@ struct ProfileService::Impl {
   int64_t head_revision = 0;  // of kHead: the last change this memory reflects
 
   int64_t event_cursor = 0;
+  // Events by the values that may name a person: subject, key values, and the contact keys
+  // ("e:…", "n:…") of a subject that is an e-mail address or phone number.
   std::unordered_map<std::string, std::deque<std::pair<int64_t, std::string>>> events_by_value;
+  // Every distinct event subject, for the list of those that resolve to nobody.
+  struct SubjectSeen {
+    int64_t events = 0;
+    std::string first_event, last_event;
+  };
+  std::unordered_map<std::string, SubjectSeen> event_subjects;
 
   // Everything one decision changes, applied to memory only after the store took it.
   struct Txn {
@@ -148,6 +158,8 @@ struct ProfileService::Impl {
   // --- Lookups through the open transaction (lookups.cc) ---------------------------------------
 
   std::string ResolveId(std::string id) const;
+  // The ids merged into `current`, directly or through a chain of merges, sorted.
+  std::vector<std::string> MergedInto(const std::string& current) const;
   const Person* Peek(const Txn& t, const std::string& id) const;
   Person& Touch(Txn& t, const std::string& id);
   std::string PersonOf(const Txn& t, const std::string& record) const;
@@ -225,6 +237,13 @@ struct ProfileService::Impl {
   Json AddressJson(const Person& p) const;
   Json HouseholdJson(const Household& h) const;
   Status CatchUpEvents();
+
+  // --- Subjects (subjects.cc) -------------------------------------------------------------------
+
+  // "e:<canonical e-mail>" or "n:<E.164>" when `subject` is a contact point (the search
+  // postings' keys, so a record's contact points are found without another index); else none.
+  static std::vector<std::string> ContactKeys(std::string_view subject);
+  Result<ResolvedSubject> ResolveSubject(std::string_view subject) const;
   Result<Json> PersonView(const Person& p, int events_limit);
 };
 
