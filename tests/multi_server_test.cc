@@ -44,6 +44,12 @@ std::string FreshDatabase(const std::string& name) {
   return "postgresql://rapport@/" + name + "?host=" + dir;
 }
 
+// One audit key for every server and command on the database, kept off it as an operator
+// would (a PostgreSQL database has no default key file).
+void ShareAuditKey(const ScratchDir& dir) {
+  ::setenv("RAPPORT_AUDIT_KEY_FILE", dir.File("audit-key").c_str(), 1);
+}
+
 std::string Event(const std::string& id, const std::string& type, const Json& keys,
                   const std::string& at, bool trade_in = false) {
   Json e = {{"id", id}, {"type", type}, {"keys", keys}, {"occurred_at", at}};
@@ -55,8 +61,9 @@ TEST(MultiServer, ThreeServersOnePostgresOneKilledEveryEventOnceEveryActionOnce)
   const std::string url = FreshDatabase("rapport_multi_server");
   ASSERT_FALSE(url.empty()) << "no PostgreSQL: RAPPORT_TEST_PG=" << PgSocketDir()
                             << " (run under ctest, which starts a cluster)";
-  const std::string token = CreateToken(url, "admin");
   ScratchDir dir;
+  ShareAuditKey(dir);
+  const std::string token = CreateToken(url, "admin");
   const std::vector<std::string> clock = {"--clock", "manual", "--clock-start",
                                           "2026-11-02T08:00:00Z"};
   std::vector<std::unique_ptr<ServerProcess>> servers;
@@ -170,6 +177,8 @@ TEST(MultiServer, RecordsOfOneCustomerPostedToThreeServersAtOnceMakeOnePerson) {
   const std::string url = FreshDatabase("rapport_multi_server_profiles");
   ASSERT_FALSE(url.empty()) << "no PostgreSQL: RAPPORT_TEST_PG=" << PgSocketDir()
                             << " (run under ctest, which starts a cluster)";
+  ScratchDir dir;
+  ShareAuditKey(dir);
   const std::string token = CreateToken(url, "admin");
   std::vector<std::unique_ptr<ServerProcess>> servers;
   for (int i = 0; i < 3; ++i) {
