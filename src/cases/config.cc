@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <set>
 
+#include "core/csv.h"
+
 namespace rapport::cases {
 
 namespace {
@@ -332,6 +334,10 @@ Result<ConfigPtr> LoadConfig(std::string_view yaml, std::string_view file) {
     if (m.line >= 0) w += ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
     return w;
   };
+  // Names and words end up in JSON answers and case documents, which must be UTF-8.
+  if (!IsValidUtf8(yaml)) {
+    return InvalidArgument("the configuration is not UTF-8 text", std::string(file));
+  }
   try {
     YAML::Node root = YAML::Load(std::string(yaml));
     auto config = Compile(root);

@@ -16,6 +16,15 @@ TEST(LoadConfig, NamesFileLineAndColumnOfAnUnknownTeam) {
   EXPECT_NE(c.status().message().find("unknown team 'b'"), std::string::npos);
 }
 
+// Found by cases_fuzzer: a Latin-1 word went into the rules and later broke every JSON answer
+// that named it.
+TEST(LoadConfig, RefusesTextThatIsNotUtf8) {
+  auto config = LoadConfig("teams:\n  - {id: kasse, name: \"R\xFCckgabe\"}\n", "cases.yaml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().where(), "cases.yaml");
+  EXPECT_NE(config.status().message().find("not UTF-8"), std::string::npos);
+}
+
 TEST(LoadConfig, RejectsUnknownKeysFieldsAndBadDurations) {
   auto key = LoadConfig("teams: [{id: a, colour: red}]\n", "f.yaml");
   ASSERT_FALSE(key.ok());
