@@ -368,11 +368,14 @@ class WebhookReceiver {
         }
         if (data.size() >= need) break;
       }
+      // The status is read before the request is visible: a test that sees the request and
+      // then changes the status must not change this request's answer.
+      const int status = status_.load();
       if (header_end != std::string::npos) {
         std::lock_guard<std::mutex> lock(mu_);
         requests_.push_back({data.substr(0, header_end + 2), data.substr(header_end + 4)});
       }
-      std::string answer = "HTTP/1.1 " + std::to_string(status_.load()) +
+      std::string answer = "HTTP/1.1 " + std::to_string(status) +
                            " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
       (void)!write(c, answer.data(), answer.size());
       close(c);
