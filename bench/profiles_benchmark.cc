@@ -1,6 +1,7 @@
 // Profiles benchmarks against the SQLite store (slow suite, run on purpose):
 //   BM_ResolveImport   generated German customers (identity/generator.h) stored and resolved
-//                      in batches of 1000, as `rapport import` does; records/s.
+//                      in batches of 1000, as `rapport import` does; records/s with the
+//                      pairwise precision, recall and F1 of the persons of the same run.
 //   BM_ResolveOne      with RAPPORT_BENCH_RECORDS records resolved, one new record stored and
 //                      resolved at a time, as `POST /v1/records` does; p50/p99 latency.
 //   BM_GetPerson, BM_Search: customer 360 and fuzzy search on the same store; p50/p99.
@@ -13,9 +14,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
+#include <unordered_map>
 
 #include "core/csv.h"
 #include "identity/generator.h"
+#include "identity/pipeline.h"
 #include "profiles/profiles.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -27,7 +30,9 @@ size_t BenchRecords() {
   return env ? std::strtoull(env, nullptr, 10) : 100000;
 }
 
-std::vector<SourceRecord> Generated(size_t n, uint64_t seed, const std::string& source) {
+// `truth`, when given, receives each record's true person (the generator's person_id).
+std::vector<SourceRecord> Generated(size_t n, uint64_t seed, const std::string& source,
+                                    std::vector<std::string>* truth = nullptr) {
   std::ostringstream out;
   identity::GenerateCustomers({n, seed}, out);
   auto reader = CsvReader::Open(out.str());
@@ -42,6 +47,7 @@ std::vector<SourceRecord> Generated(size_t n, uint64_t seed, const std::string& 
     r.source = source;
     r.source_key = row[0];
     for (size_t i = 1; i < row.size() && i < header.size(); ++i) {
+      if (header[i] == "person_id" && truth != nullptr) truth->push_back(row[i]);
       if (header[i] == "person_id" || header[i] == "household_id") continue;
       r.fields.emplace_back(header[i], row[i]);
     }
@@ -57,6 +63,7 @@ struct Fixture {
   std::unique_ptr<store::Store> store;
   std::unique_ptr<ProfileService> service;
   std::vector<std::string> person_ids;
+  std::vector<std::string> record_ids;  // in load order
 
   explicit Fixture(const std::string& name) {
     path = (std::filesystem::temp_directory_path() / ("rapport_profiles_bench_" + name + ".db"))
@@ -80,6 +87,7 @@ struct Fixture {
       for (auto& r : part) {
         r.id = ids.Next("rec");
         r.received_at = clock.Now();
+        record_ids.push_back(r.id);
       }
       ASSIGN_OR_RETURN(auto puts, store->PutRecords(part));
       RETURN_IF_ERROR(service->Resolve(part, puts).status());
@@ -109,9 +117,23 @@ void Percentiles(benchmark::State& state, std::vector<double>& micros) {
   state.counters["p99_us"] = micros[std::min(micros.size() - 1, micros.size() * 99 / 100)];
 }
 
+// Pairwise quality of the persons a fixture resolved, against the generator's truth.
+Result<identity::PairMetrics> Quality(Fixture& fx, const std::vector<std::string>& truth) {
+  std::unordered_map<std::string, uint32_t> index_of_person;
+  std::vector<uint32_t> cluster;
+  for (const auto& record : fx.record_ids) {
+    ASSIGN_OR_RETURN(std::string person, fx.service->PersonOfRecord(record));
+    auto [it, added] =
+        index_of_person.emplace(person, static_cast<uint32_t>(index_of_person.size()));
+    cluster.push_back(it->second);
+  }
+  return identity::ClusterPairMetrics(cluster, truth);
+}
+
 void BM_ResolveImport(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
-  auto records = Generated(n, 11, "import");
+  std::vector<std::string> truth;
+  auto records = Generated(n, 11, "import", &truth);
   for (auto _ : state) {
     Fixture fx("import");
     auto t0 = std::chrono::steady_clock::now();
@@ -124,6 +146,14 @@ void BM_ResolveImport(benchmark::State& state) {
     state.SetIterationTime(seconds);
     state.counters["records_per_s"] = static_cast<double>(n) / seconds;
     state.counters["persons"] = static_cast<double>(*fx.service->PersonCount());
+    auto quality = Quality(fx, truth);
+    if (!quality.ok()) {
+      state.SkipWithError(quality.status().ToString().c_str());
+      return;
+    }
+    state.counters["precision"] = quality->precision;
+    state.counters["recall"] = quality->recall;
+    state.counters["F1"] = quality->f1;
   }
 }
 BENCHMARK(BM_ResolveImport)

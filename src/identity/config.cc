@@ -158,25 +158,33 @@ Status CheckKey(const MatchConfig& c, const std::string& key, const std::string&
 }
 
 std::vector<std::vector<std::string>> DefaultBlocking(const MatchConfig& c) {
-  static const std::vector<std::vector<std::string>> kCandidates = {
-      {"surname.phonetic", "given_name.phonetic"},
-      {"surname", "given_name.initial", "postcode"},
-      {"given_name.canonical", "surname.initial", "birth_date.year"},
-      {"birth_date"},
-      {"postcode", "address.number"},
-      {"address.street", "address.number", "given_name.initial"},
-      {"surname.phonetic", "postcode"},
-      {"given_name.phonetic", "postcode"},
-      {"surname", "birth_date.md"},
-      {"given_name.canonical", "birth_date.md"},
-      {"national_id"},
-      {"email"},
-      {"phone"}};
+  // Each entry lists alternatives; the first whose keys all exist is taken. A birth date alone
+  // pairs everyone born on one day (a block of ~30 per day in a million customers, all of them
+  // compared) and is only worth it when there is no postcode to narrow it.
+  static const std::vector<std::vector<std::vector<std::string>>> kCandidates = {
+      {{"surname.phonetic", "given_name.phonetic"}},
+      {{"surname", "given_name.initial", "postcode"}},
+      {{"given_name.canonical", "surname.initial", "birth_date.year"}},
+      {{"birth_date", "postcode"}, {"birth_date"}},
+      {{"postcode", "address.number"}},
+      {{"address.street", "address.number", "given_name.initial"}},
+      {{"surname.phonetic", "postcode"}},
+      {{"given_name.phonetic", "postcode"}},
+      {{"surname", "birth_date.md"}},
+      {{"given_name.canonical", "birth_date"}},
+      {{"national_id"}},
+      {{"email"}},
+      {{"phone"}}};
   std::vector<std::vector<std::string>> out;
-  for (const auto& rule : kCandidates) {
-    bool ok = true;
-    for (const auto& key : rule) ok = ok && CheckKey(c, key, "").ok();
-    if (ok) out.push_back(rule);
+  for (const auto& alternatives : kCandidates) {
+    for (const auto& rule : alternatives) {
+      bool ok = true;
+      for (const auto& key : rule) ok = ok && CheckKey(c, key, "").ok();
+      if (ok) {
+        out.push_back(rule);
+        break;
+      }
+    }
   }
   if (out.empty()) {
     // Unusual columns: block on each comparison's whole value.

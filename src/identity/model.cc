@@ -758,23 +758,24 @@ Explanation MatchModel::Evaluate(const NormalizedRecord& a, const NormalizedReco
   Discounts(v.levels.data(), v.names_swapped, &household, &neighbour);
   const bool moved = address_ >= 0 && v.levels[address_] == LastLevel(ComparisonKind::kAddress);
   double total = e.prior_weight;
+  char tf_note[64];
   for (size_t i = 0; i < n; ++i) {
     const ComparisonSpec& spec = config_.comparisons[i];
     const ComparisonParams& p = params_[i];
     int l = v.levels[i];
     double w = 0;
-    std::string note;
+    // Static text: batch scoring evaluates every candidate pair and must not allocate.
+    std::string_view note;
     if (l >= 0) {
       w = level_weights_[i][l];
       if (l == 0 && UsesTermFrequency(spec.kind) && p.tf_total > 0) {
-        auto it = p.tf.find(std::string(TfValue(spec.kind, a.values[i])));
+        auto it = p.tf.find(TfValue(spec.kind, a.values[i]));
         double count = it == p.tf.end() ? 1.0 : it->second;
         double f = count / static_cast<double>(p.tf_total);
         w = Log2(p.m[0] / f);
         if (with_text) {
-          char buf[64];
-          std::snprintf(buf, sizeof buf, "term frequency %.2g", f);
-          note = buf;
+          std::snprintf(tf_note, sizeof tf_note, "term frequency %.2g", f);
+          note = tf_note;
         }
       }
       if (w > 0 && spec.kind == ComparisonKind::kCity && postcode_ >= 0 &&
@@ -802,7 +803,7 @@ Explanation MatchModel::Evaluate(const NormalizedRecord& a, const NormalizedReco
       f.weight = w;
       f.left = DescribeValue(spec.kind, a.values[i]);
       f.right = DescribeValue(spec.kind, b.values[i]);
-      f.note = note;
+      f.note = std::string(note);
     }
   }
   e.total_weight = total;

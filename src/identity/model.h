@@ -114,11 +114,18 @@ struct Explanation {
   Json ToJson() const;
 };
 
+// Lets a map keyed by std::string be searched with a string_view, without a copy per lookup
+// (term frequencies are looked up for every agreeing candidate pair).
+struct TransparentStringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 struct ComparisonParams {
   std::vector<double> m, u;  // per level, each summing to 1
   // Term frequencies of exact values (kGivenName, kSurname, kCity): value → count among
   // `tf_total` non-missing values. Empty: no adjustment.
-  std::unordered_map<std::string, uint32_t> tf;
+  std::unordered_map<std::string, uint32_t, TransparentStringHash, std::equal_to<>> tf;
   uint64_t tf_total = 0;
   // Values so frequent that they stand for "unknown" (kBirthDate: 01.01.1970 on thousands of
   // records; kEmail, kPhone: a shop's "keine@mail.de"): compared as missing. Sorted.
