@@ -44,8 +44,8 @@ std::string DbPath() {
 void Prepare(store::Store& store) {
   auto stats = store.Stats();
   if (stats.ok() && static_cast<size_t>(stats->events) >= BenchEvents()) return;
-  static const char* kTypes[] = {"order.placed",  "kit.label_created", "kit.picked_up",
-                                 "kit.delivered", "device.shipped",    "device.received",
+  static const char* kTypes[] = {"order.placed",     "kit.label_created", "kit.picked_up",
+                                 "kit.delivered",    "device.shipped",    "device.received",
                                  "payment.received", "feedback.submitted"};
   const size_t n = BenchEvents();
   const Duration step = std::chrono::duration_cast<Duration>(std::chrono::hours(24 * kDays)) / n;
@@ -83,7 +83,7 @@ void BM_Kpis(benchmark::State& state) {
   privacy::AuditLog audit(**store, clock);
   profiles::ProfileService profiles(**store, clock, ids);
   service::ServiceNetwork service(**store, clock, ids, audit, &profiles, {});
-  KpiService kpis(**store, profiles, service, audit);
+  KpiService kpis(**store, profiles, service, audit, cases::FeedbackRules{});
   KpiRequest request;
   request.from = kStart;
   request.to = kStart + std::chrono::hours(24 * kDays);

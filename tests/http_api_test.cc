@@ -159,6 +159,27 @@ TEST(HttpApiWorkerTest, OddPayloadsNeitherCrashNorStallTheBackgroundWork) {
   EXPECT_EQ(c.Get("/health").status, 200);
   auto leaks = c.Get("/v1/privacy/leaks", admin);
   EXPECT_EQ(leaks.status, 200) << leaks.body;
+
+  // Analytics reads a rating as the cases config does: from "stars" too (the demo's shop sends
+  // it), for the customer the subject names; the 1e300 above is no rating at all.
+  auto put = c.Post(
+      "/v1/records",
+      R"({"source":"shop","source_key":"C-5","fields":{"first_name":"Eva","last_name":"Roth"}})",
+      admin);
+  ASSERT_EQ(put.status, 201) << put.body;
+  posted = c.Post(
+      "/v1/events",
+      R"({"id":"r1","type":"rating.submitted","subject":"shop:C-5","occurred_at":"2026-11-23T08:30:00Z","payload":{"stars":1}})",
+      admin);
+  ASSERT_EQ(posted.status, 201) << posted.body;
+  auto at_risk = c.Get(
+      "/v1/analytics/"
+      "kpis?from=2026-11-22T00:00:00Z&to=2026-11-24T00:00:00Z&format=csv&table=at_risk",
+      admin);
+  ASSERT_EQ(at_risk.status, 200) << at_risk.body;
+  EXPECT_NE(at_risk.body.find("rated 1/5 (rating.submitted)"), std::string::npos) << at_risk.body;
+  EXPECT_NE(at_risk.body.find(",r1"), std::string::npos) << at_risk.body;
+  EXPECT_EQ(at_risk.body.find(",f1"), std::string::npos) << at_risk.body;
 }
 
 TEST_F(HttpApiTest, ReadsOfPersonalDataAreAuditedInAChainThatVerifies) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -491,6 +492,42 @@ TEST_P(StoreConformanceTest, EraseRemovesAnAddressFromEveryTableAndBumpsRevision
   ASSERT_EQ(due->size(), 1u);
   EXPECT_EQ((*due)[0].body.find(mail), std::string::npos);
   EXPECT_EQ((*store_->ReadLog("timeline", "per_1", 0, 10))[0].body, "mail to [erased]");
+}
+
+// A person writes her address as she likes ("Anna.Erased@Example.ORG") and senders build event
+// ids from it: the erasure finds every spelling and renames such ids, each to its own name.
+TEST_P(StoreConformanceTest, EraseIgnoresCaseAndRenamesEventIdsThatEmbedTheAddress) {
+  const std::string mail = "anna.erased+shop@example.org";
+  Event shouted = MakeEvent("welcome-Anna.Erased+SHOP@Example.org", "K-1");
+  shouted.payload = {{"to", "Max <ANNA.ERASED+shop@EXAMPLE.ORG>"}, {"note", "a (b) [c] *"}};
+  Event second = MakeEvent("reminder-anna.erased+shop@example.org", "K-1");
+  Event other = MakeEvent("welcome-berta@example.org", "K-2");
+  other.payload = {{"to", "berta@example.org"}};
+  ASSERT_TRUE(store_->AppendEvents({shouted, second, other}).ok());
+  WriteBatch b;
+  b.puts.push_back({{"alias", "x", "{\"to\":\"Anna.Erased+Shop@example.org\"}", 0}, 0});
+  ASSERT_TRUE(store_->Write(b).ok());
+
+  auto counts = store_->Erase({.needles = {mail}});
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_FALSE(store_->GetEvent(shouted.id).ok()) << "the id still names her";
+  EXPECT_FALSE(store_->GetEvent(second.id).ok());
+  auto page = store_->ListEvents({.subject = "K-1", .after = 0, .limit = 10});
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->events.size(), 2u) << "renamed, not dropped";
+  EXPECT_NE(page->events[0].id, page->events[1].id);
+  for (const auto& ev : page->events) {
+    std::string all = ev.id + ev.subject + ev.payload.dump();
+    std::string lower = all;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    EXPECT_EQ(lower.find("anna.erased"), std::string::npos) << all;
+    EXPECT_NE(ev.id.find("[erased]"), std::string::npos) << ev.id;
+  }
+  EXPECT_EQ(page->events[0].payload["note"], "a (b) [c] *") << "other text stays as it was";
+  EXPECT_EQ((*store_->GetDocument("alias", "x"))->body, "{\"to\":\"[erased]\"}");
+  auto kept = store_->GetEvent("welcome-berta@example.org");
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(kept->payload["to"], "berta@example.org");
 }
 
 TEST_P(StoreConformanceTest, EraseEmptiesEveryEventLinkedToAPersonBySubjectOrKey) {

@@ -1,7 +1,9 @@
 #include "analytics/kpi_service.h"
 
+#include <algorithm>
 #include <unordered_map>
 
+#include "cases/rules.h"
 #include "journey/definition.h"
 
 namespace rapport::analytics {
@@ -85,12 +87,27 @@ class PersonResolver {
 }  // namespace
 
 KpiService::KpiService(store::Store& store, profiles::ProfileService& profiles,
-                       service::ServiceNetwork& service, privacy::AuditLog& audit)
-    : store_(store), profiles_(profiles), service_(service), audit_(audit) {}
+                       service::ServiceNetwork& service, privacy::AuditLog& audit,
+                       cases::FeedbackRules feedback)
+    : store_(store),
+      profiles_(profiles),
+      service_(service),
+      audit_(audit),
+      feedback_(std::move(feedback)) {}
 
-Result<KpiReport> KpiService::Compute(const KpiRequest& request) {
-  RETURN_IF_ERROR(ValidateRequest(request));
+Result<KpiReport> KpiService::Compute(const KpiRequest& asked) {
+  RETURN_IF_ERROR(ValidateRequest(asked));
+  KpiRequest request = asked;
+  request.rating_scale = feedback_.scale;
+  request.negative_rating_at_or_below = feedback_.negative_at_or_below;
   KpiAccumulator acc(request);
+  // The events the cases config reads as feedback; without a config, any event that carries a
+  // rating field.
+  auto IsFeedback = [&](const std::string& type) {
+    return feedback_.event_types.empty() ||
+           std::find(feedback_.event_types.begin(), feedback_.event_types.end(), type) !=
+               feedback_.event_types.end();
+  };
   PersonResolver persons(profiles_);
 
   // Annotations first: AddEvent counts the orders that carried a preference.
@@ -107,9 +124,7 @@ Result<KpiReport> KpiService::Compute(const KpiRequest& request) {
     for (const auto& e : page.events) {
       EventFact f{e.id, e.type, "", e.occurred_at, std::nullopt, "", "", ""};
       if (e.payload.is_object()) {
-        if (auto r = e.payload.find("rating"); r != e.payload.end() && r->is_number()) {
-          f.rating = r->get<int>();
-        }
+        if (IsFeedback(e.type)) f.rating = cases::ReadFeedback(feedback_, e.payload).rating;
         if (e.type == "mailing.sent") {
           f.segment = Str(e.payload, "segment");
           f.mailing = Str(e.payload, "name");

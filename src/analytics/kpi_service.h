@@ -14,6 +14,7 @@
 #pragma once
 
 #include "analytics/kpis.h"
+#include "cases/config.h"
 #include "privacy/audit.h"
 #include "profiles/profiles.h"
 #include "service/service.h"
@@ -23,8 +24,11 @@ namespace rapport::analytics {
 
 class KpiService {
  public:
+  // `feedback`: the cases configuration's rules, so that a rating counts here exactly when
+  // it opens a case there (the payload keys it is read from, its scale).
   KpiService(store::Store& store, profiles::ProfileService& profiles,
-             service::ServiceNetwork& service, privacy::AuditLog& audit);
+             service::ServiceNetwork& service, privacy::AuditLog& audit,
+             cases::FeedbackRules feedback);
 
   // Errors: ValidateRequest's, or the store's.
   Result<KpiReport> Compute(const KpiRequest& request);
@@ -34,6 +38,7 @@ class KpiService {
   profiles::ProfileService& profiles_;
   service::ServiceNetwork& service_;
   privacy::AuditLog& audit_;
+  cases::FeedbackRules feedback_;
 };
 
 }  // namespace rapport::analytics

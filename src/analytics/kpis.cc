@@ -127,9 +127,11 @@ void KpiAccumulator::AddEvent(const EventFact& e) {
   if (e.type == "privacy.request" && !e.person.empty()) {
     open_requests_[{e.person, e.request_kind}].push_back(e.occurred_at);
   }
-  if (e.rating && *e.rating <= 2) {
+  if (e.rating && *e.rating <= request_.negative_rating_at_or_below) {
     BadExperience(e.person, e.occurred_at, "low-rating",
-                  "rated " + std::to_string(*e.rating) + "/5 (" + e.type + ")", e.id);
+                  "rated " + std::to_string(*e.rating) + "/" +
+                      std::to_string(request_.rating_scale) + " (" + e.type + ")",
+                  e.id);
   }
   BucketRow* row = Row(e.occurred_at);
   if (!row) return;

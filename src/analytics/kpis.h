@@ -40,6 +40,10 @@ struct KpiRequest {
   Duration first_time_fix_window = std::chrono::hours(24 * 30);
   // How long a bad experience keeps a customer at risk when nothing resolved follows it.
   Duration at_risk_window = std::chrono::hours(24 * 90);
+  // The cases configuration's rating scale: a rating at or below `negative_rating_at_or_below`
+  // is a bad experience.
+  int rating_scale = 5;
+  int negative_rating_at_or_below = 2;
 };
 // kInvalidArgument naming the field when from >= to or the period has more than 400 buckets.
 Status ValidateRequest(const KpiRequest& request);
@@ -52,7 +56,7 @@ struct EventFact {
   std::string type;
   std::string person;  // the subject resolved to a person id ("" if unknown)
   Time occurred_at{};
-  std::optional<int> rating;  // payload.rating of feedback
+  std::optional<int> rating;  // of a feedback event, read as the cases config's rules read it
   std::string segment;        // payload.segment of mailing.sent
   std::string mailing;        // payload.name of mailing.sent
   std::string request_kind;   // payload.kind of privacy.request ("access" | "erasure")

@@ -186,6 +186,20 @@ TEST(Kpis, ALowRatingIsAtRiskUntilACaseOfTheirsIsResolvedAfterIt) {
   EXPECT_EQ(r.at_risk[0].ref, "f1");
 }
 
+// The cases configuration's scale decides what a bad rating is (here 1..10, bad up to 4).
+TEST(Kpis, ALowRatingIsLowOnTheConfiguredScale) {
+  KpiRequest request = Period();
+  request.rating_scale = 10;
+  request.negative_rating_at_or_below = 4;
+  KpiAccumulator acc(request);
+  acc.AddEvent({"f1", "feedback.submitted", "per_a", T("2026-11-05T10:00:00Z"), 4});
+  acc.AddEvent({"f2", "feedback.submitted", "per_b", T("2026-11-05T10:00:00Z"), 5});
+  KpiReport r = acc.Finish();
+  ASSERT_EQ(r.at_risk.size(), 1u);
+  EXPECT_EQ(r.at_risk[0].person, "per_a");
+  EXPECT_NE(r.at_risk[0].reason.find("4/10"), std::string::npos) << r.at_risk[0].reason;
+}
+
 TEST(Kpis, ABreachedSlaAndAQuestionAskedTwiceAreBadExperiences) {
   KpiAccumulator acc(Period());
   CaseFact late{"case_1", "per_a", "feedback", "invoicing", "event", T("2026-11-05T10:00:00Z")};

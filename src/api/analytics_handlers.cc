@@ -193,7 +193,9 @@ void AddAnalyticsRoutes(Router& router, app::App& app) {
          if (table != "series" && table != "at_risk") {
            return ErrorResponse(InvalidArgument("table must be series or at_risk", "table"));
          }
-         analytics::KpiService kpis(app.store(), app.profiles(), app.service(), app.audit());
+         cases::ConfigPtr cases_config = app.cases().config();
+         analytics::KpiService kpis(app.store(), app.profiles(), app.service(), app.audit(),
+                                    cases_config ? cases_config->feedback : cases::FeedbackRules{});
          auto report = kpis.Compute(*request);
          if (!report.ok()) return ErrorResponse(report.status());
          if (format == "json") return JsonResponse(200, ReportJson(*report));

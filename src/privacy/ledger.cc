@@ -436,6 +436,11 @@ Status Ledger::OnRecordsStored(const std::vector<SourceRecord>& records) {
 
 // --- Consents ---------------------------------------------------------------------------------
 
+Result<std::string> Ledger::PersonOf(const std::string& subject) {
+  ASSIGN_OR_RETURN(profiles::ResolvedSubject resolved, profiles_.ResolveSubject(subject));
+  return resolved.person;
+}
+
 Result<Json> Ledger::GiveConsent(const std::string& person, const Json& body,
                                  const auth::Principal& by) {
   if (!body.is_object()) return InvalidArgument("expected a JSON object", "body");
@@ -873,7 +878,11 @@ Status Ledger::CheckWebhook(const Json& action) {
   for (const char* key : {"subject", "instance_key"}) {
     auto it = action.find(key);
     if (it == action.end() || !it->is_string() || it->get<std::string>().empty()) continue;
-    view = profiles_.GetPerson(it->get<std::string>(), 0);
+    // "shop:C-1001" or an e-mail address names a person as much as a person id does: a
+    // webhook about her is a disclosure of her data whatever form its subject has.
+    auto person = PersonOf(it->get<std::string>());
+    if (!person.ok() && person.status().code() != StatusCode::kNotFound) return person.status();
+    view = person.ok() ? profiles_.GetPerson(*person, 0) : Result<Json>(person.status());
     if (view.ok()) break;
     if (view.status().code() != StatusCode::kNotFound) return view.status();
   }
@@ -1034,7 +1043,8 @@ Result<Json> Ledger::ListLeaks() {
 
 // --- Data subject requests --------------------------------------------------------------------
 
-Result<Json> Ledger::AccessReport(const std::string& person_id, const auth::Principal& by) {
+Result<Json> Ledger::AccessReport(const std::string& subject, const auth::Principal& by) {
+  ASSIGN_OR_RETURN(std::string person_id, PersonOf(subject));
   ASSIGN_OR_RETURN(Json view, profiles_.GetPerson(person_id, 200));
   std::string person = view["id"];
   ASSIGN_OR_RETURN(auto retention, RetentionDays());
@@ -1157,13 +1167,30 @@ void Ledger::AddErasureStep(std::string name, ErasureStep step) {
   erasure_steps_.emplace_back(std::move(name), std::move(step));
 }
 
-Result<Json> Ledger::EraseLocked(const std::string& person_id, const auth::Principal& by,
+Result<Json> Ledger::EraseLocked(const std::string& subject, const auth::Principal& by,
                                  const std::string& reason) {
   Json erasure;
   profiles::Actor actor{"user", by.name.empty() ? by.token_id : by.name};
+  ASSIGN_OR_RETURN(std::string person_id, PersonOf(subject));
   // Read before: the callback runs under the profiles lock. The ids merged into the person
   // keep ledger data of it (aliases, disclosures) too.
   ASSIGN_OR_RETURN(auto ids, profiles_.AllIds(person_id));
+  // A bare key ("C-1001"), an e-mail address or a phone number names her only when no one
+  // else has it (a family's shared address, the same customer number in two systems): the
+  // events under such a subject are hers to empty only then. Their text is replaced anyway.
+  std::vector<std::string> own_subjects;
+  {
+    ASSIGN_OR_RETURN(Json before, profiles_.GetPerson(person_id, 0));
+    std::set<std::string> shared_forms = IdentifyingValues(before);
+    for (const auto& r : before.value("records", Json::array())) {
+      shared_forms.insert(r.value("source_key", ""));
+    }
+    for (const auto& form : shared_forms) {
+      if (form.empty()) continue;
+      auto resolved = profiles_.ResolveSubject(form);
+      if (resolved.ok() && resolved->person == person_id) own_subjects.push_back(form);
+    }
+  }
   auto erased = profiles_.ErasePerson(person_id, actor, [&](const Json& view) -> Status {
     // The person document is gone now and cannot be erased again: from here on every part is
     // tried even when another failed, and the erasure record says what happened.
@@ -1183,11 +1210,9 @@ Result<Json> Ledger::EraseLocked(const std::string& person_id, const auth::Princ
     for (const auto& r : view["records"]) {
       e.event_links.push_back(r.value("id", ""));
       e.event_links.push_back(r.value("source", "") + ":" + r.value("source_key", ""));
-      e.event_links.push_back(r.value("source_key", ""));
     }
+    e.event_links.insert(e.event_links.end(), own_subjects.begin(), own_subjects.end());
     std::set<std::string> needles = IdentifyingValues(view);
-    // Her e-mail addresses and phone numbers as given and canonical: subjects rules 6 and 7.
-    e.event_links.insert(e.event_links.end(), needles.begin(), needles.end());
     // Aliases go with the address they stand for; the register keeps who got one.
     Status aliases = [&]() -> Status {
       ASSIGN_OR_RETURN(auto alias_docs, PersonDocuments(store_, kPersonAlias, ids));

@@ -243,6 +243,9 @@ class Ledger {
   Result<Json> RunRetentionIfDue();
 
  private:
+  // The person id `subject` names (any form of README "Subjects": "shop:C-1001", an e-mail
+  // address, a merged-away id), kNotFound when it names none or several.
+  Result<std::string> PersonOf(const std::string& subject);
   struct SourceVersions {
     std::vector<std::pair<Time, Json>> versions;  // oldest first
   };

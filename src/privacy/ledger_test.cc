@@ -451,6 +451,53 @@ TEST_F(LedgerTest, ErasureLeavesNoAddressOrAliasAndKeepsARecordOfItself) {
   EXPECT_EQ(ledger_->Erase(anna, Admin(), "again").status().code(), StatusCode::kNotFound);
 }
 
+// A data subject request and a webhook name the person as the sending system knows her
+// ("portal:PV-1", her e-mail address); a bare key that two persons have names neither, so the
+// erasure of one leaves the other's events under it alone.
+TEST_F(LedgerTest, RequestsAndWebhooksFindThePersonByAnySubjectButNotByAnotherPersonsKey) {
+  std::string anna = Anna();
+  std::string bernd = AddPerson(
+      "crm", "PV-1", {{"vorname", "Bernd"}, {"nachname", "Kurz"}, {"email", "bernd@example.org"}});
+  ASSERT_NE(anna, bernd);
+  auto event = [&](std::string id, std::string subject, Json payload) {
+    Event e;
+    e.id = std::move(id);
+    e.type = "order.placed";
+    e.subject = std::move(subject);
+    e.occurred_at = e.received_at = clock_.Now();
+    e.payload = std::move(payload);
+    return e;
+  };
+  ASSERT_TRUE(store_
+                  ->AppendEvents({event("o-anna", "portal:PV-1", {{"name", "Anna Berger"}}),
+                                  event("o-shared-key", "PV-1", {{"name", "Bernd Kurz"}}),
+                                  event("o-mail", "ANNA@example.org", {{"name", "Anna B."}})})
+                  .ok());
+
+  auto report = ledger_->AccessReport("portal:PV-1", Admin());
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ((*report)["person"], anna);
+  EXPECT_EQ(ledger_->AccessReport("PV-1", Admin()).status().code(), StatusCode::kNotFound)
+      << "two persons have the key PV-1";
+
+  Json webhook = {{"kind", "webhook"},
+                  {"url", "http://elsewhere.example/"},
+                  {"journey", "orders"},
+                  {"action", "notify"},
+                  {"subject", "portal:PV-1"}};
+  EXPECT_EQ(ledger_->CheckWebhook(webhook).code(), StatusCode::kPermissionDenied)
+      << "a webhook about her is checked whatever form names her";
+
+  auto erased = ledger_->Erase("anna@example.org", Admin(), "Art. 17");
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_EQ(profiles_->GetPerson(anna).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetEvent("o-anna")->payload, Json::object());
+  EXPECT_EQ(store_->GetEvent("o-mail")->subject, "[erased]") << "found ignoring case";
+  EXPECT_EQ(store_->GetEvent("o-shared-key")->payload["name"], "Bernd Kurz")
+      << "PV-1 is also Bernd's key: his event stays";
+  EXPECT_TRUE(profiles_->GetPerson(bernd).ok());
+}
+
 // The modules that keep copies of a person's data (cases, service, the outbox file) erase
 // them as steps of the one erasure: each gets the person's ids and identifying values, may
 // hand Store::Erase what only it can change, and its answer is kept in the erasure record.

@@ -121,7 +121,10 @@ Result<Json> ProfileService::Impl::PersonView(const Person& p, int events_limit)
                     {"received_at", FormatTime(m.received_at)},
                     {"fields", FieldsToObject(m.raw)},
                     {"link", Json::parse(m.link)}});
-    values.insert(m.source_key);
+    // A bare key names this person only when no other person has it (README "Subjects").
+    if (auto by_key = ResolveSubject(m.source_key); by_key.ok() && by_key->person == p.id) {
+      values.insert(m.source_key);
+    }
   }
   j["records"] = recs;
   if (auto it = households.find(p.household); it != households.end()) {

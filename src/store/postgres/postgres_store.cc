@@ -9,6 +9,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <cctype>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -22,6 +23,28 @@ namespace {
 
 constexpr int64_t kMigrationLock = 0x52505054;  // 'RPPT'
 constexpr int64_t kEventLogLock = 0x52505055;
+
+// An erasure needle as a regular expression that matches exactly it: every ASCII character
+// other than a letter or digit is escaped (a backslash before those would start an escape).
+std::string RegexLiteral(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x80 && !std::isalnum(u)) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// A replacement text for regexp_replace: a backslash there refers to a group.
+std::string RegexReplacement(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
 
 struct Migration {
   int version;
@@ -592,58 +615,78 @@ class PostgresStore final : public Store {
         counts.events += n;
       }
       for (const auto& needle : e.needles) {
-        std::vector<std::string> p = {needle, e.replacement};
-        ASSIGN_OR_RETURN(int64_t n,
-                         run("erase_n_records",
-                             "UPDATE records SET fields = replace(fields::text, $1, $2)::jsonb, "
-                             "source_key = replace(source_key, $1, $2) "
-                             "WHERE strpos(fields::text, $1) > 0 OR strpos(source_key, $1) > 0",
-                             p));
+        // $1 the needle (matched ignoring case), $2 the replacement, $3 the needle as a regular
+        // expression for regexp_replace(…, 'gi').
+        std::vector<std::string> p = {needle, RegexReplacement(e.replacement),
+                                      RegexLiteral(needle)};
+        ASSIGN_OR_RETURN(
+            int64_t n,
+            run("erase_n_records",
+                "UPDATE records SET fields = regexp_replace(fields::text, $3, $2, 'gi')::jsonb, "
+                "source_key = regexp_replace(source_key, $3, $2, 'gi') "
+                "WHERE strpos(lower(fields::text), lower($1)) > 0 OR strpos(lower(source_key), "
+                "lower($1)) > 0",
+                p));
         counts.records += n;
-        ASSIGN_OR_RETURN(n, run("erase_n_events",
-                                "UPDATE events SET subject = replace(subject, $1, $2), "
-                                "keys = replace(keys::text, $1, $2)::jsonb, "
-                                "payload = replace(payload::text, $1, $2)::jsonb "
-                                "WHERE strpos(subject, $1) > 0 OR strpos(keys::text, $1) > 0 "
-                                "OR strpos(payload::text, $1) > 0",
-                                p));
+        ASSIGN_OR_RETURN(n,
+                         run("erase_n_events",
+                             "UPDATE events SET subject = regexp_replace(subject, $3, $2, 'gi'), "
+                             "keys = regexp_replace(keys::text, $3, $2, 'gi')::jsonb, "
+                             "payload = regexp_replace(payload::text, $3, $2, 'gi')::jsonb "
+                             "WHERE strpos(lower(subject), lower($1)) > 0 OR "
+                             "strpos(lower(keys::text), lower($1)) > 0 "
+                             "OR strpos(lower(payload::text), lower($1)) > 0",
+                             p));
+        counts.events += n;
+        // An event id that embeds the address ("welcome-anna@example.org") is renamed; the
+        // seq keeps two renamed ids apart.
+        ASSIGN_OR_RETURN(n,
+                         run("erase_n_event_ids",
+                             "UPDATE events e SET id = regexp_replace(e.id, $3, $2::text || '#' || "
+                             "e.seq::text, 'gi') WHERE strpos(lower(e.id), lower($1)) > 0",
+                             p));
         counts.events += n;
         ASSIGN_OR_RETURN(n, run("erase_n_doc_bodies",
-                                "UPDATE documents SET body = replace(body, $1, $2), "
-                                "revision = revision + 1 WHERE strpos(body, $1) > 0",
+                                "UPDATE documents SET body = regexp_replace(body, $3, $2, 'gi'), "
+                                "revision = revision + 1 WHERE strpos(lower(body), lower($1)) > 0",
                                 p));
         counts.documents += n;
         // A renamed id that already exists elsewhere: the row is dropped instead.
-        ASSIGN_OR_RETURN(n, run("erase_n_doc_ids",
-                                "UPDATE documents d SET id = replace(d.id, $1, $2), "
-                                "revision = d.revision + 1 WHERE strpos(d.id, $1) > 0 AND NOT "
-                                "EXISTS (SELECT 1 FROM documents o WHERE o.kind = d.kind AND "
-                                "o.id = replace(d.id, $1, $2))",
-                                p));
+        ASSIGN_OR_RETURN(
+            n, run("erase_n_doc_ids",
+                   "UPDATE documents d SET id = regexp_replace(d.id, $3, $2, 'gi'), "
+                   "revision = d.revision + 1 WHERE strpos(lower(d.id), lower($1)) > 0 AND NOT "
+                   "EXISTS (SELECT 1 FROM documents o WHERE o.kind = d.kind AND "
+                   "o.id = regexp_replace(d.id, $3, $2, 'gi'))",
+                   p));
         counts.documents += n;
-        RETURN_IF_ERROR(
-            run("erase_n_doc_left", "DELETE FROM documents WHERE strpos(id, $1) > 0", {needle})
-                .status());
+        RETURN_IF_ERROR(run("erase_n_doc_left",
+                            "DELETE FROM documents WHERE strpos(lower(id), lower($1)) > 0",
+                            {needle})
+                            .status());
         ASSIGN_OR_RETURN(n, run("erase_n_queue_bodies",
-                                "UPDATE queue_items SET body = replace(body, $1, $2) "
-                                "WHERE strpos(body, $1) > 0",
+                                "UPDATE queue_items SET body = regexp_replace(body, $3, $2, 'gi') "
+                                "WHERE strpos(lower(body), lower($1)) > 0",
                                 p));
         counts.queue_items += n;
-        ASSIGN_OR_RETURN(n, run("erase_n_queue_ids",
-                                "UPDATE queue_items q SET id = replace(q.id, $1, $2) "
-                                "WHERE strpos(q.id, $1) > 0 AND NOT EXISTS (SELECT 1 FROM "
-                                "queue_items o WHERE o.queue = q.queue AND "
-                                "o.id = replace(q.id, $1, $2))",
-                                p));
+        ASSIGN_OR_RETURN(
+            n, run("erase_n_queue_ids",
+                   "UPDATE queue_items q SET id = regexp_replace(q.id, $3, $2, 'gi') "
+                   "WHERE strpos(lower(q.id), lower($1)) > 0 AND NOT EXISTS (SELECT 1 FROM "
+                   "queue_items o WHERE o.queue = q.queue AND "
+                   "o.id = regexp_replace(q.id, $3, $2, 'gi'))",
+                   p));
         counts.queue_items += n;
-        RETURN_IF_ERROR(
-            run("erase_n_queue_left", "DELETE FROM queue_items WHERE strpos(id, $1) > 0", {needle})
-                .status());
-        ASSIGN_OR_RETURN(n, run("erase_n_logs",
-                                "UPDATE log_lines SET key = replace(key, $1, $2), "
-                                "body = replace(body, $1, $2) "
-                                "WHERE strpos(key, $1) > 0 OR strpos(body, $1) > 0",
-                                p));
+        RETURN_IF_ERROR(run("erase_n_queue_left",
+                            "DELETE FROM queue_items WHERE strpos(lower(id), lower($1)) > 0",
+                            {needle})
+                            .status());
+        ASSIGN_OR_RETURN(
+            n, run("erase_n_logs",
+                   "UPDATE log_lines SET key = regexp_replace(key, $3, $2, 'gi'), "
+                   "body = regexp_replace(body, $3, $2, 'gi') "
+                   "WHERE strpos(lower(key), lower($1)) > 0 OR strpos(lower(body), lower($1)) > 0",
+                   p));
         counts.log_lines += n;
       }
       for (const auto& [seq, body] : e.log_bodies) {

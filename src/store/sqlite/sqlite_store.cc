@@ -753,50 +753,59 @@ class SqliteStore final : public Store {
       std::string_view to = e.replacement;
       for (const auto& n : e.needles) {
         std::string_view needle = n;
-        RETURN_IF_ERROR(
-            Run("UPDATE records SET fields = replace(fields, ?1, ?2), "
-                "source_key = replace(source_key, ?1, ?2) "
-                "WHERE instr(fields, ?1) > 0 OR instr(source_key, ?1) > 0",
-                {needle, to}));
+        RETURN_IF_ERROR(Run(
+            "UPDATE records SET fields = replace_nocase(fields, ?1, ?2), "
+            "source_key = replace_nocase(source_key, ?1, ?2) "
+            "WHERE instr(lower(fields), lower(?1)) > 0 OR instr(lower(source_key), lower(?1)) > 0",
+            {needle, to}));
         counts.records += changes();
         RETURN_IF_ERROR(
-            Run("UPDATE events SET subject = replace(subject, ?1, ?2), "
-                "keys = replace(keys, ?1, ?2), payload = replace(payload, ?1, ?2) "
-                "WHERE instr(subject, ?1) > 0 OR instr(keys, ?1) > 0 "
-                "OR instr(payload, ?1) > 0",
+            Run("UPDATE events SET subject = replace_nocase(subject, ?1, ?2), "
+                "keys = replace_nocase(keys, ?1, ?2), payload = replace_nocase(payload, ?1, ?2) "
+                "WHERE instr(lower(subject), lower(?1)) > 0 OR instr(lower(keys), lower(?1)) > 0 "
+                "OR instr(lower(payload), lower(?1)) > 0",
+                {needle, to}));
+        counts.events += changes();
+        // An event id that embeds the address ("welcome-anna@example.org") is renamed; the
+        // seq keeps two renamed ids apart.
+        RETURN_IF_ERROR(
+            Run("UPDATE OR IGNORE events SET id = replace_nocase(id, ?1, ?2 || '#' || seq) "
+                "WHERE instr(lower(id), lower(?1)) > 0",
                 {needle, to}));
         counts.events += changes();
         RETURN_IF_ERROR(
-            Run("UPDATE event_subjects SET subject = replace(subject, ?1, ?2) "
-                "WHERE instr(subject, ?1) > 0",
+            Run("UPDATE event_subjects SET subject = replace_nocase(subject, ?1, ?2) "
+                "WHERE instr(lower(subject), lower(?1)) > 0",
                 {needle, to}));
         RETURN_IF_ERROR(
-            Run("UPDATE documents SET body = replace(body, ?1, ?2), "
-                "revision = revision + 1 WHERE instr(body, ?1) > 0",
+            Run("UPDATE documents SET body = replace_nocase(body, ?1, ?2), "
+                "revision = revision + 1 WHERE instr(lower(body), lower(?1)) > 0",
                 {needle, to}));
         counts.documents += changes();
         // A renamed id that already exists elsewhere: the row is dropped instead.
         RETURN_IF_ERROR(
-            Run("UPDATE OR IGNORE documents SET id = replace(id, ?1, ?2), "
-                "revision = revision + 1 WHERE instr(id, ?1) > 0",
+            Run("UPDATE OR IGNORE documents SET id = replace_nocase(id, ?1, ?2), "
+                "revision = revision + 1 WHERE instr(lower(id), lower(?1)) > 0",
                 {needle, to}));
         counts.documents += changes();
-        RETURN_IF_ERROR(Run("DELETE FROM documents WHERE instr(id, ?1) > 0", {needle}));
         RETURN_IF_ERROR(
-            Run("UPDATE queue_items SET body = replace(body, ?1, ?2) "
-                "WHERE instr(body, ?1) > 0",
+            Run("DELETE FROM documents WHERE instr(lower(id), lower(?1)) > 0", {needle}));
+        RETURN_IF_ERROR(
+            Run("UPDATE queue_items SET body = replace_nocase(body, ?1, ?2) "
+                "WHERE instr(lower(body), lower(?1)) > 0",
                 {needle, to}));
         counts.queue_items += changes();
         RETURN_IF_ERROR(
-            Run("UPDATE OR IGNORE queue_items SET id = replace(id, ?1, ?2) "
-                "WHERE instr(id, ?1) > 0",
+            Run("UPDATE OR IGNORE queue_items SET id = replace_nocase(id, ?1, ?2) "
+                "WHERE instr(lower(id), lower(?1)) > 0",
                 {needle, to}));
         counts.queue_items += changes();
-        RETURN_IF_ERROR(Run("DELETE FROM queue_items WHERE instr(id, ?1) > 0", {needle}));
         RETURN_IF_ERROR(
-            Run("UPDATE log_lines SET key = replace(key, ?1, ?2), "
-                "body = replace(body, ?1, ?2) "
-                "WHERE instr(key, ?1) > 0 OR instr(body, ?1) > 0",
+            Run("DELETE FROM queue_items WHERE instr(lower(id), lower(?1)) > 0", {needle}));
+        RETURN_IF_ERROR(
+            Run("UPDATE log_lines SET key = replace_nocase(key, ?1, ?2), "
+                "body = replace_nocase(body, ?1, ?2) "
+                "WHERE instr(lower(key), lower(?1)) > 0 OR instr(lower(body), lower(?1)) > 0",
                 {needle, to}));
         counts.log_lines += changes();
       }
