@@ -583,6 +583,63 @@ TEST_F(CasesServer, APartnerReadsThePersonOfItsOrganisationsCaseOnly) {
   EXPECT_EQ(other.body.find("Vogel"), std::string::npos);
 }
 
+// Issue 20: what hangs on a person follows it. A preference set under an id that a merge then
+// absorbs, or under a subject whose record arrives only later, belongs to the person; its
+// erasure takes the case and the preference kept under the subject as it first came.
+TEST_F(CasesServer, PreferencesAndCasesFollowMergesLateRecordsAndErasure) {
+  std::string anna = NewPerson("C-1", "Anna", "Zeller");
+  std::string bruno = NewPerson("C-2", "Bruno", "Yilmaz");
+  ASSERT_FALSE(anna.empty() || bruno.empty() || anna == bruno);
+  auto put = http_->Request("PUT", "/v1/persons/" + bruno + "/preferences/contact_channel",
+                            R"({"value":"letter"})", agent1_);
+  ASSERT_EQ(put.status, 200) << put.body;
+  put = http_->Request("PUT", "/v1/persons/" + anna + "/preferences/language", R"({"value":"de"})",
+                       agent1_);
+  ASSERT_EQ(put.status, 200) << put.body;
+  auto merged = Post("/v1/persons/" + anna + "/merge", {{"other", bruno}}, agent1_);
+  ASSERT_EQ(merged.status, 200) << merged.body;
+  std::string survivor = http_->Get("/v1/persons/" + bruno, analyst_).json().value("id", "");
+  Json prefs = http_->Get("/v1/persons/" + survivor + "/preferences", analyst_).json();
+  EXPECT_EQ(prefs["preferences"]["contact_channel"]["value"], "letter") << prefs.dump();
+  EXPECT_EQ(prefs["preferences"]["language"]["value"], "de") << prefs.dump();
+
+  // A rating from a customer whose record is not there yet: the case keeps the subject.
+  auto rated = Post("/v1/events",
+                    {{"id", "R-late"},
+                     {"type", "rating.submitted"},
+                     {"subject", "shop:C-3"},
+                     {"occurred_at", "2026-11-23T09:00:00Z"},
+                     {"payload", {{"stars", 1}, {"text", "Rechnung an Clara Xaver falsch"}}}},
+                    agent1_);
+  ASSERT_EQ(rated.status, 201) << rated.body;
+  Json list;
+  ASSERT_TRUE(WaitUntil([&] {
+    list = http_->Get("/v1/cases?person=shop:C-3", analyst_).json();
+    return list["cases"].size() == 1;
+  })) << list.dump();
+  std::string case_id = list["cases"][0]["id"];
+  auto pref =
+      Post("/v1/cases/" + case_id + "/preferences",
+           {{"name", "invoice_format"}, {"value", "tax-compliant-with-buyer-vat-id"}}, agent1_);
+  ASSERT_EQ(pref.status, 200) << pref.body;
+
+  std::string clara = NewPerson("C-3", "Clara", "Xaver");
+  ASSERT_FALSE(clara.empty());
+  prefs = http_->Get("/v1/persons/" + clara + "/preferences", analyst_).json();
+  EXPECT_EQ(prefs["preferences"]["invoice_format"]["value"], "tax-compliant-with-buyer-vat-id")
+      << prefs.dump();
+  EXPECT_EQ(http_->Get("/v1/cases?person=" + clara, analyst_).json()["cases"].size(), 1u);
+
+  auto erased = Post("/v1/persons/shop:C-3/erasure", {{"reason", "Art. 17"}}, admin_);
+  ASSERT_EQ(erased.status, 200) << erased.body;
+  Json c = Case(case_id, agent1_);
+  EXPECT_EQ(c.dump().find("Clara Xaver"), std::string::npos) << c.dump();
+  prefs = http_->Get("/v1/persons/shop:C-3/preferences", analyst_).json();
+  EXPECT_TRUE(prefs["preferences"].empty()) << prefs.dump();
+  EXPECT_EQ((ReadFile(db_) + ReadFile(db_ + "-wal")).find("Clara Xaver"), std::string::npos)
+      << "the database files";
+}
+
 }  // namespace
 }  // namespace rapport::testing
 

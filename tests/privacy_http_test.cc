@@ -16,8 +16,13 @@ namespace {
 
 const std::string kAddress = "anna.berger@example.org";
 
+// Ignoring case: a sender may have written the address or alias in capitals.
 std::string Grep(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) == std::string::npos ? "" : needle;
+  auto lower = [](std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  return lower(haystack).find(lower(needle)) == std::string::npos ? "" : needle;
 }
 
 class PrivacyHttpTest : public ::testing::Test {

@@ -291,7 +291,7 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
   // An erasure reaches every copy of the person's data outside profiles and the ledger.
   app->privacy_->AddErasureStep(
       "cases", [cases = app->cases_.get()](const privacy::ErasureScope& s, store::Erasure& e) {
-        return cases->ErasePerson(s.ids, s.events, s.erasure, &e.log_bodies);
+        return cases->ErasePerson(s.subjects, s.events, s.erasure, &e.log_bodies);
       });
   app->privacy_->AddErasureStep(
       "service", [service = app->service_.get()](const privacy::ErasureScope& s, store::Erasure&) {
@@ -300,7 +300,7 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
   app->privacy_->AddErasureStep(
       "outbox_file",
       [outbox = app->outbox_.get()](const privacy::ErasureScope& s, store::Erasure&) {
-        return outbox->EraseFromSink(s.ids, s.needles, s.erasure);
+        return outbox->EraseFromSink(s.subjects, s.needles, s.erasure);
       });
   return app;
 }

@@ -370,6 +370,33 @@ std::string CaseService::PersonOf(std::string_view subject) const {
   return resolved.ok() ? resolved->person : std::string(subject);
 }
 
+std::vector<std::string> CaseService::SubjectsOf(const std::string& person) const {
+  if (!resolver_ || person.empty()) return {person};
+  auto subjects = resolver_->SubjectsOf(person);
+  return subjects.ok() ? std::move(*subjects) : std::vector<std::string>{person};
+}
+
+Result<Json> CaseService::PreferencesOf(const std::string& person) {
+  Json merged = Json::object();
+  for (const auto& subject : SubjectsOf(person)) {
+    ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kPreferenceKind, subject));
+    if (!doc) continue;
+    ASSIGN_OR_RETURN(Json doc_json, ParseJson(doc->body));
+    // items() refers to its object: keep the object alive for the whole loop.
+    const Json prefs = doc_json.value("preferences", Json::object());
+    for (const auto& [name, entry] : prefs.items()) {
+      auto at = ParseTime(entry.value("set_at", ""));
+      auto kept = merged.find(name);
+      if (kept != merged.end()) {
+        auto kept_at = ParseTime(kept->value("set_at", ""));
+        if (!at.ok() || (kept_at.ok() && *kept_at >= *at)) continue;
+      }
+      merged[name] = entry;
+    }
+  }
+  return Json{{"person", person}, {"preferences", std::move(merged)}};
+}
+
 Status CaseService::OpenInto(const ConfigPtr& cfg, const OpenCaseRequest& r, const Actor& actor,
                              Time now, store::WriteBatch& batch, Json* out) {
   ASSIGN_OR_RETURN(RoutingDecision decision, CheckedRouting(*cfg, r, actor));
@@ -654,9 +681,12 @@ Result<bool> CaseService::OrgHasCaseAbout(const std::vector<std::string>& person
     for (const auto& d : docs) {
       ASSIGN_OR_RETURN(Json c, ParseJson(d.body));
       if (c.value("org", "") != org) continue;
-      const std::string person = c.value("person", "");
-      if (std::find(person_ids.begin(), person_ids.end(), person) != person_ids.end()) {
-        return true;
+      // A case opened before its subject resolved keeps the subject: resolved now.
+      const std::string stored = c.value("person", "");
+      for (const std::string& person : {stored, PersonOf(stored)}) {
+        if (std::find(person_ids.begin(), person_ids.end(), person) != person_ids.end()) {
+          return true;
+        }
       }
     }
     if (docs.size() < 500) return false;
@@ -921,10 +951,7 @@ Result<Json> CaseService::SetPreference(std::string_view person, std::string_vie
 }
 
 Result<Json> CaseService::Preferences(std::string_view subject) {
-  const std::string person = PersonOf(subject);
-  ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kPreferenceKind, person));
-  if (!doc) return Json{{"person", person}, {"preferences", Json::object()}};
-  return ParseJson(doc->body);
+  return PreferencesOf(PersonOf(subject));
 }
 
 Result<Json> CaseService::Annotation(std::string_view event_id) {
@@ -1206,9 +1233,7 @@ Result<std::optional<Json>> CaseService::AnnotationOf(const ConfigPtr& cfg, cons
   if (!applies) return std::optional<Json>();
   // The preferences of the person the order names, whichever of its keys the order uses.
   const std::string person = PersonOf(e.subject);
-  ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kPreferenceKind, person));
-  if (!doc) return std::optional<Json>();
-  ASSIGN_OR_RETURN(Json prefs, ParseJson(doc->body));
+  ASSIGN_OR_RETURN(Json prefs, PreferencesOf(person));
   Json apply = Json::object();
   for (const auto& [name, entry] : prefs["preferences"].items()) {
     const PreferenceSpec* spec = cfg->FindPreference(name);

@@ -172,11 +172,12 @@ class CaseService {
   // yet is annotated now, so a fast journey does not outrun its preferences.
   Status AnnotateOutboxAction(Json& action);
 
-  // Erasure (GDPR Art. 17) of the person known by `person_ids` (its id and every id merged
-  // into it). Each of its cases keeps what shows that it existed and how it was handled: id,
-  // person id (a reference only, the person is gone), type, priority, state, team, channel,
-  // source, dates, routing, SLAs, counts, field names and who collected them, and of its
-  // timeline the kinds, times, actors, teams and states. Every value and free text becomes
+  // Erasure (GDPR Art. 17) of the person known by `person_ids` (every subject naming it:
+  // SubjectResolver::SubjectsOf, so cases and preferences kept before it resolved go too). Each of
+  // its cases keeps what shows that it existed and how it was handled: id, person id (a reference
+  // only, the person is gone), type, priority, state, team, channel, source, dates, routing, SLAs,
+  // counts, field names and who collected them, and of its timeline the kinds, times, actors, teams
+  // and states. Every value and free text becomes
   // "[erased]": field values (and earlier ones), title, attributes, the verification method,
   // the feedback's words and rating, and in the timeline what the customer said, notes,
   // messages, reasons. The person's preferences and the annotations of `event_ids` are
@@ -231,6 +232,13 @@ class CaseService {
   // The person id `subject` resolves to; the subject itself when it resolves to nobody (kept
   // as it came, so that it resolves when read again after its record arrived).
   std::string PersonOf(std::string_view subject) const;
+  // Every subject `person` is named by (SubjectResolver::SubjectsOf), the person first; just
+  // `person` without a resolver or when it names nobody.
+  std::vector<std::string> SubjectsOf(const std::string& person) const;
+  // The preferences kept under any of `person`'s subjects — set before a merge under the id
+  // merged away, or before its record arrived under the subject as it came — the latest
+  // setting of each winning. {"person": person, "preferences": {…}}.
+  Result<Json> PreferencesOf(const std::string& person);
   std::mutex metrics_mu_;
   std::map<std::string, int64_t> open_by_team_;  // guarded by metrics_mu_
   std::optional<Time> last_recount_;             // guarded by metrics_mu_

@@ -1175,22 +1175,9 @@ Result<Json> Ledger::EraseLocked(const std::string& subject, const auth::Princip
   // Read before: the callback runs under the profiles lock. The ids merged into the person
   // keep ledger data of it (aliases, disclosures) too.
   ASSIGN_OR_RETURN(auto ids, profiles_.AllIds(person_id));
-  // A bare key ("C-1001"), an e-mail address or a phone number names her only when no one
-  // else has it (a family's shared address, the same customer number in two systems): the
-  // events under such a subject are hers to empty only then. Their text is replaced anyway.
-  std::vector<std::string> own_subjects;
-  {
-    ASSIGN_OR_RETURN(Json before, profiles_.GetPerson(person_id, 0));
-    std::set<std::string> shared_forms = IdentifyingValues(before);
-    for (const auto& r : before.value("records", Json::array())) {
-      shared_forms.insert(r.value("source_key", ""));
-    }
-    for (const auto& form : shared_forms) {
-      if (form.empty()) continue;
-      auto resolved = profiles_.ResolveSubject(form);
-      if (resolved.ok() && resolved->person == person_id) own_subjects.push_back(form);
-    }
-  }
+  // Every form that names her and no one else (a bare key or an e-mail address two persons
+  // share names neither): the events, cases and preferences kept under it are hers.
+  ASSIGN_OR_RETURN(auto subjects, profiles_.SubjectsOf(person_id));
   auto erased = profiles_.ErasePerson(person_id, actor, [&](const Json& view) -> Status {
     // The person document is gone now and cannot be erased again: from here on every part is
     // tried even when another failed, and the erasure record says what happened.
@@ -1206,12 +1193,7 @@ Result<Json> Ledger::EraseLocked(const std::string& subject, const auth::Princip
     // form profiles resolves (README "Subjects") is emptied in the log — its ids, its records'
     // ids, "source:key" and bare keys, and its contact points.
     e.event_links = ids;
-    e.event_links.push_back(person);
-    for (const auto& r : view["records"]) {
-      e.event_links.push_back(r.value("id", ""));
-      e.event_links.push_back(r.value("source", "") + ":" + r.value("source_key", ""));
-    }
-    e.event_links.insert(e.event_links.end(), own_subjects.begin(), own_subjects.end());
+    e.event_links.insert(e.event_links.end(), subjects.begin(), subjects.end());
     std::set<std::string> needles = IdentifyingValues(view);
     // Aliases go with the address they stand for; the register keeps who got one.
     Status aliases = [&]() -> Status {
@@ -1250,7 +1232,7 @@ Result<Json> Ledger::EraseLocked(const std::string& subject, const auth::Princip
     if (!all_events.ok()) incomplete["events"] = all_events.ToString();  // the steps get the view's
     std::sort(events.begin(), events.end());
     events.erase(std::unique(events.begin(), events.end()), events.end());
-    ErasureScope scope{id, person, ids, e.needles, std::move(events), clock_.Now()};
+    ErasureScope scope{id, person, ids, subjects, e.needles, std::move(events), clock_.Now()};
     for (const auto& [name, step] : erasure_steps_) {
       Result<Json> done = step(scope, e);
       if (done.ok()) {

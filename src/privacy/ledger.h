@@ -92,9 +92,12 @@ inline constexpr char kCaseHandlingPurpose[] = "case-handling";
 // What an erasure hands to the modules that keep copies of a person's data beside profiles and
 // the ledger (cases, the service network, the outbox sink file), so that each erases its own.
 struct ErasureScope {
-  std::string erasure;               // the erasure record's id ("era_…")
-  std::string person;                // the erased person's id
-  std::vector<std::string> ids;      // it and every id merged into it
+  std::string erasure;           // the erasure record's id ("era_…")
+  std::string person;            // the erased person's id
+  std::vector<std::string> ids;  // it and every id merged into it
+  // Every subject naming it only (SubjectResolver::SubjectsOf: ids, record ids, "source:key",
+  // unshared bare keys and contact points): data kept under a subject that had not resolved.
+  std::vector<std::string> subjects;
   std::vector<std::string> needles;  // its e-mail addresses, phone numbers and aliases
   std::vector<std::string> events;   // ids of its events
   Time at{};

@@ -163,6 +163,7 @@ class ProfileService : public SubjectResolver {
 
   // SubjectResolver (subjects.h): the person a subject names, by the README's rules.
   Result<ResolvedSubject> ResolveSubject(std::string_view subject) override;
+  Result<std::vector<std::string>> SubjectsOf(std::string_view person) override;
   // The golden record's contact point of the person `subject` names, for `channel` ("email";
   // "sms" or "phone"; "letter", "post" or "postal"). kNotFound naming why when the subject names
   // nobody or the person has no such contact point; kInvalidArgument for another channel. No

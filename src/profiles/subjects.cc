@@ -96,6 +96,35 @@ Result<ResolvedSubject> ProfileService::ResolveSubject(std::string_view subject)
   return impl_->ResolveSubject(subject);
 }
 
+Result<std::vector<std::string>> ProfileService::SubjectsOf(std::string_view person) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  RETURN_IF_ERROR(impl_->Sync());
+  ASSIGN_OR_RETURN(ResolvedSubject resolved, impl_->ResolveSubject(person));
+  const internal::Person& p = impl_->persons.at(resolved.person);
+  std::vector<std::string> out = {p.id};
+  for (auto& merged : impl_->MergedInto(p.id)) out.push_back(std::move(merged));
+  auto if_only_hers = [&](const std::string& form) {
+    if (form.empty() || std::find(out.begin(), out.end(), form) != out.end()) return;
+    auto named = impl_->ResolveSubject(form);
+    if (named.ok() && named->person == p.id) out.push_back(form);
+  };
+  for (const auto& m : p.records) {
+    out.push_back(m.id);
+    out.push_back(m.source + ":" + m.source_key);
+    if_only_hers(m.source_key);
+    for (const auto& [name, value] : m.raw) {
+      if (Impl::ContactKeys(value).empty()) continue;
+      if_only_hers(value);
+      if (value.find('@') != std::string::npos) {
+        std::string lower = value;
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if_only_hers(lower);
+      }
+    }
+  }
+  return out;
+}
+
 Result<ContactPoint> ProfileService::ContactPointFor(std::string_view subject,
                                                      std::string_view channel) {
   std::lock_guard<std::mutex> lock(impl_->mu);

@@ -55,6 +55,13 @@ class SubjectResolver {
   // resolve (or resolve elsewhere), so callers that keep data by person resolve again when
   // they read it, or keep the subject beside the person.
   virtual Result<ResolvedSubject> ResolveSubject(std::string_view subject) = 0;
+
+  // Every subject that names the person `person` names (by ResolveSubject) and no one else: its
+  // id first, the ids merged into it, its records' ids and "source:key"s, its bare keys and its
+  // e-mail addresses and phone numbers as its records give them (and e-mail addresses in
+  // lower case). For data kept under a subject before it resolved, or under an id merged
+  // away since: a reader looks under each. kNotFound when `person` names nobody.
+  virtual Result<std::vector<std::string>> SubjectsOf(std::string_view person) = 0;
 };
 
 }  // namespace rapport::profiles
