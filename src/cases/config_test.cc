@@ -25,6 +25,14 @@ TEST(LoadConfig, RefusesTextThatIsNotUtf8) {
   EXPECT_NE(config.status().message().find("not UTF-8"), std::string::npos);
 }
 
+TEST(LoadConfig, RefusesControlCharactersNamingTheLine) {
+  auto config = LoadConfig(std::string("teams:\n  - id: fs\t\0_rc\n", 23), "cases.yaml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().where(), "cases.yaml:2");
+  EXPECT_NE(config.status().message().find("control character 0"), std::string::npos)
+      << config.status().ToString();
+}
+
 TEST(LoadConfig, RejectsUnknownKeysFieldsAndBadDurations) {
   auto key = LoadConfig("teams: [{id: a, colour: red}]\n", "f.yaml");
   ASSERT_FALSE(key.ok());
