@@ -630,6 +630,18 @@ TEST_F(CasesServer, PreferencesAndCasesFollowMergesLateRecordsAndErasure) {
       << prefs.dump();
   EXPECT_EQ(http_->Get("/v1/cases?person=" + clara, analyst_).json()["cases"].size(), 1u);
 
+  // Her access report, asked for by the key she knows, shows the case and the preference.
+  auto report = http_->Get("/v1/persons/shop:C-3/access-report", admin_);
+  ASSERT_EQ(report.status, 200) << report.body;
+  const Json report_json = report.json();
+  EXPECT_EQ(report_json["person"], clara);
+  ASSERT_EQ(report_json["cases"].size(), 1u) << report.body;
+  EXPECT_EQ(report_json["cases"][0]["id"], case_id);
+  EXPECT_EQ(report_json["preferences"]["invoice_format"]["value"],
+            "tax-compliant-with-buyer-vat-id");
+  auto html = http_->Get("/v1/persons/shop:C-3/access-report?format=html", admin_);
+  EXPECT_NE(html.body.find(case_id), std::string::npos) << html.body;
+
   auto erased = Post("/v1/persons/shop:C-3/erasure", {{"reason", "Art. 17"}}, admin_);
   ASSERT_EQ(erased.status, 200) << erased.body;
   Json c = Case(case_id, agent1_);

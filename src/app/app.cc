@@ -288,6 +288,22 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
                                           const auth::Principal& partner) {
         return cases->OrgHasCaseAbout(ids, partner.org);
       });
+  // An access report shows what the cases keep about the person too.
+  app->privacy_->AddAccessReportPart(
+      "cases",
+      [cases = app->cases_.get()](const std::string& person,
+                                  const std::vector<std::string>&) -> Result<Json> {
+        cases::Actor system{"system", "system", "", "access report"};
+        ASSIGN_OR_RETURN(Json list, cases->List({.person = person, .limit = 1000}, system));
+        return list["cases"];
+      });
+  app->privacy_->AddAccessReportPart(
+      "preferences",
+      [cases = app->cases_.get()](const std::string& person,
+                                  const std::vector<std::string>&) -> Result<Json> {
+        ASSIGN_OR_RETURN(Json prefs, cases->Preferences(person));
+        return prefs["preferences"];
+      });
   // An erasure reaches every copy of the person's data outside profiles and the ledger.
   app->privacy_->AddErasureStep(
       "cases", [cases = app->cases_.get()](const privacy::ErasureScope& s, store::Erasure& e) {

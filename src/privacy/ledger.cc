@@ -1151,6 +1151,12 @@ Result<Json> Ledger::AccessReport(const std::string& subject, const auth::Princi
                  {"aliases", aliases},
                  {"leaks", leaks},
                  {"events", events}};
+  if (!access_report_parts_.empty()) {
+    ASSIGN_OR_RETURN(auto subjects, profiles_.SubjectsOf(person));
+    for (const auto& [name, part] : access_report_parts_) {
+      ASSIGN_OR_RETURN(report[name], part(person, subjects));
+    }
+  }
   RETURN_IF_ERROR(audit_.Append(Entry(
       by, "person.access_report", person,
       {{"records", view["records"].size()}, {"disclosures", disclosures["disclosures"].size()}})));
@@ -1161,6 +1167,10 @@ Result<Json> Ledger::Erase(const std::string& person, const auth::Principal& by,
                            const std::string& reason) {
   std::lock_guard<std::mutex> lock(disclose_mu_);
   return EraseLocked(person, by, reason);
+}
+
+void Ledger::AddAccessReportPart(std::string name, AccessReportPart part) {
+  access_report_parts_.emplace_back(std::move(name), std::move(part));
 }
 
 void Ledger::AddErasureStep(std::string name, ErasureStep step) {

@@ -110,6 +110,12 @@ struct ErasureScope {
 // profiles lock: it must not call ProfileService.
 using ErasureStep = std::function<Result<Json>(const ErasureScope& scope, store::Erasure& erasure)>;
 
+// One module's part of an access report (GDPR Art. 15): what it keeps about the person with id
+// `person` (and `subjects`, every form naming it: SubjectResolver::SubjectsOf), as JSON under
+// the part's name. Runs outside the profiles lock.
+using AccessReportPart = std::function<Result<Json>(const std::string& person,
+                                                    const std::vector<std::string>& subjects)>;
+
 // Whether `partner` holds a relationship of its own with the person known by `person_ids` (its
 // id and every id merged into it): a work order for the person's appliance within the access
 // window, a case of its organisation. Added by the modules that keep them (App wires them).
@@ -233,6 +239,9 @@ class Ledger {
   // committed is a "warnings" entry (and the call succeeds).
   Result<Json> Erase(const std::string& person, const auth::Principal& by,
                      const std::string& reason);
+  // Adds a module's part of every access report ({"parts": {name: …}}, in the order added).
+  // Called while wiring, before the ledger is used from several threads.
+  void AddAccessReportPart(std::string name, AccessReportPart part);
   // Adds a module's part of every erasure (run in the order added, before Store::Erase).
   // Called while wiring, before the ledger is used from several threads.
   void AddErasureStep(std::string name, ErasureStep step);
@@ -286,6 +295,7 @@ class Ledger {
   std::mutex retention_mu_;
   std::optional<Time> retention_due_;  // cached from the setting
   std::vector<std::pair<std::string, ErasureStep>> erasure_steps_;
+  std::vector<std::pair<std::string, AccessReportPart>> access_report_parts_;
   std::vector<std::pair<std::string, PartnerRelationship>> partner_relationships_;
 };
 

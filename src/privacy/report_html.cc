@@ -124,6 +124,18 @@ std::string AccessReportHtml(const Json& r) {
     h += Row(
         {Text(l["found_at"]), Text(l["recipient"]), Text(l["sender_domain"]), Text(l["finding"])});
   }
+  h += "</table>\n<h2>Your service cases</h2>\n<table>" +
+       Row({"Case", "Opened", "Type", "Team", "State", "Title"}, "th");
+  for (const auto& c : r.value("cases", Json::array())) {
+    h += Row({Text(c["id"]), Text(c["opened_at"]), Text(c["type"]), Text(c["team"]),
+              Text(c["state"]), Text(c["title"])});
+  }
+  h += "</table>\n<h2>Your preferences</h2>\n<table>" + Row({"Preference", "Value", "Set"}, "th");
+  // items() refers to its object: keep the object alive for the whole loop.
+  const Json preferences = r.value("preferences", Json::object());
+  for (const auto& [name, p] : preferences.items()) {
+    h += Row({Text(Json(name)), Text(p["value"]), Text(p["set_at"])});
+  }
   h += "</table>\n<p>Events about you on record: " + std::to_string(r["events"].size()) +
        ".</p>\n</body></html>\n";
   return h;
