@@ -290,17 +290,13 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
       });
   // An access report shows what the cases keep about the person too.
   app->privacy_->AddAccessReportPart(
-      "cases",
-      [cases = app->cases_.get()](const std::string& person,
-                                  const std::vector<std::string>&) -> Result<Json> {
+      "cases", [cases = app->cases_.get()](const std::string& person) -> Result<Json> {
         cases::Actor system{"system", "system", "", "access report"};
         ASSIGN_OR_RETURN(Json list, cases->List({.person = person, .limit = 1000}, system));
         return list["cases"];
       });
   app->privacy_->AddAccessReportPart(
-      "preferences",
-      [cases = app->cases_.get()](const std::string& person,
-                                  const std::vector<std::string>&) -> Result<Json> {
+      "preferences", [cases = app->cases_.get()](const std::string& person) -> Result<Json> {
         ASSIGN_OR_RETURN(Json prefs, cases->Preferences(person));
         return prefs["preferences"];
       });

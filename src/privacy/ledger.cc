@@ -1151,11 +1151,8 @@ Result<Json> Ledger::AccessReport(const std::string& subject, const auth::Princi
                  {"aliases", aliases},
                  {"leaks", leaks},
                  {"events", events}};
-  if (!access_report_parts_.empty()) {
-    ASSIGN_OR_RETURN(auto subjects, profiles_.SubjectsOf(person));
-    for (const auto& [name, part] : access_report_parts_) {
-      ASSIGN_OR_RETURN(report[name], part(person, subjects));
-    }
+  for (const auto& [name, part] : access_report_parts_) {
+    ASSIGN_OR_RETURN(report[name], part(person));
   }
   RETURN_IF_ERROR(audit_.Append(Entry(
       by, "person.access_report", person,
@@ -1202,8 +1199,7 @@ Result<Json> Ledger::EraseLocked(const std::string& subject, const auth::Princip
     // The view lists the latest events only: every event that names the person in a subject
     // form profiles resolves (README "Subjects") is emptied in the log — its ids, its records'
     // ids, "source:key" and bare keys, and its contact points.
-    e.event_links = ids;
-    e.event_links.insert(e.event_links.end(), subjects.begin(), subjects.end());
+    e.event_links = subjects;  // its ids first (SubjectsOf), then the other forms
     std::set<std::string> needles = IdentifyingValues(view);
     // Aliases go with the address they stand for; the register keeps who got one.
     Status aliases = [&]() -> Status {

@@ -111,10 +111,8 @@ struct ErasureScope {
 using ErasureStep = std::function<Result<Json>(const ErasureScope& scope, store::Erasure& erasure)>;
 
 // One module's part of an access report (GDPR Art. 15): what it keeps about the person with id
-// `person` (and `subjects`, every form naming it: SubjectResolver::SubjectsOf), as JSON under
-// the part's name. Runs outside the profiles lock.
-using AccessReportPart = std::function<Result<Json>(const std::string& person,
-                                                    const std::vector<std::string>& subjects)>;
+// `person`, as JSON under the part's name. Runs outside the profiles lock.
+using AccessReportPart = std::function<Result<Json>(const std::string& person)>;
 
 // Whether `partner` holds a relationship of its own with the person known by `person_ids` (its
 // id and every id merged into it): a work order for the person's appliance within the access
