@@ -27,6 +27,15 @@ std::string Scalar(const YAML::Node& node, const std::string& what) {
   return node.Scalar();
 }
 
+// An id others refer to (a team, a rule): a text that is not empty, or nothing could name it
+// (found by cases_fuzzer: `id: !` is an empty tagged scalar, and a team without a name got
+// every case).
+std::string Id(const YAML::Node& node, const std::string& what) {
+  std::string id = Scalar(node, what);
+  if (id.empty()) Fail(node, what + " must not be empty");
+  return id;
+}
+
 std::vector<std::string> StringList(const YAML::Node& node, const std::string& what) {
   std::vector<std::string> out;
   if (!node.IsDefined() || node.IsNull()) return out;
@@ -116,10 +125,10 @@ std::shared_ptr<CasesConfig> Compile(const YAML::Node& root) {
   for (const auto& f : root["fields"]) {
     FieldSpec spec;
     if (f.IsScalar()) {
-      spec.name = f.Scalar();
+      spec.name = Id(f, "field name");
     } else {
       CheckKeys(f, "a field", {"name", "label"});
-      spec.name = Scalar(f["name"], "field name");
+      spec.name = Id(f["name"], "field name");
       if (f["label"].IsDefined()) spec.label = Scalar(f["label"], "field label");
     }
     if (c->FindField(spec.name)) Fail(f, "field '" + spec.name + "' is declared twice");
@@ -131,7 +140,7 @@ std::shared_ptr<CasesConfig> Compile(const YAML::Node& root) {
   for (const auto& t : teams) {
     CheckKeys(t, "a team", {"id", "name", "skills", "needs", "org"});
     Team team;
-    team.id = Scalar(t["id"], "team id");
+    team.id = Id(t["id"], "team id");
     if (c->FindTeam(team.id)) Fail(t["id"], "team '" + team.id + "' is declared twice");
     team.name = t["name"].IsDefined() ? Scalar(t["name"], "team name") : team.id;
     team.skills = StringList(t["skills"], "skills");
@@ -160,7 +169,7 @@ std::shared_ptr<CasesConfig> Compile(const YAML::Node& root) {
       CheckKeys(rn, "a routing rule",
                 {"id", "team", "keywords", "event_types", "case_types", "attributes"});
       RoutingRule rule;
-      rule.id = Scalar(rn["id"], "rule id");
+      rule.id = Id(rn["id"], "rule id");
       if (!ids.insert(rule.id).second) Fail(rn["id"], "rule '" + rule.id + "' is declared twice");
       rule.team = Scalar(rn["team"], "rule team");
       check_team(rn["team"], rule.team);
@@ -256,7 +265,7 @@ std::shared_ptr<CasesConfig> Compile(const YAML::Node& root) {
   for (const auto& r : root["case_rules"]) {
     CheckKeys(r, "a case rule", {"id", "event_types", "type", "priority"});
     CaseRule rule;
-    rule.id = Scalar(r["id"], "case rule id");
+    rule.id = Id(r["id"], "case rule id");
     if (!case_rule_ids.insert(rule.id).second) {
       Fail(r["id"], "case rule '" + rule.id + "' is declared twice");
     }
@@ -273,7 +282,7 @@ std::shared_ptr<CasesConfig> Compile(const YAML::Node& root) {
   for (const auto& p : root["preferences"]) {
     CheckKeys(p, "a preference", {"name", "values", "applies_to"});
     PreferenceSpec spec;
-    spec.name = Scalar(p["name"], "preference name");
+    spec.name = Id(p["name"], "preference name");
     spec.values = StringList(p["values"], "values");
     spec.applies_to = StringList(p["applies_to"], "applies_to");
     c->preferences.push_back(std::move(spec));

@@ -33,6 +33,19 @@ TEST(LoadConfig, RefusesControlCharactersNamingTheLine) {
       << config.status().ToString();
 }
 
+// Found by cases_fuzzer: `id: !` is a tagged empty scalar; a team nobody can name got every case.
+TEST(LoadConfig, RefusesEmptyIdsNamingWhere) {
+  for (const char* yaml :
+       {"teams:\n  - id: !\n", "teams:\n  - id: \"\"\n", "fields: [\"\"]\nteams: [{id: a}]\n",
+        "teams: [{id: a}]\nrouting:\n  rules:\n    - {id: '', team: a}\n"}) {
+    auto config = LoadConfig(yaml, "cases.yaml");
+    ASSERT_FALSE(config.ok()) << yaml;
+    EXPECT_NE(config.status().message().find("must not be empty"), std::string::npos)
+        << config.status().ToString();
+    EXPECT_EQ(config.status().where().rfind("cases.yaml:", 0), 0u) << config.status().ToString();
+  }
+}
+
 TEST(LoadConfig, RejectsUnknownKeysFieldsAndBadDurations) {
   auto key = LoadConfig("teams: [{id: a, colour: red}]\n", "f.yaml");
   ASSERT_FALSE(key.ok());
