@@ -63,11 +63,12 @@ class CasesServer : public ::testing::Test {
     http_ = std::make_unique<HttpClient>(server_->Client());
   }
 
-  std::string NewPerson(const std::string& key, const std::string& given,
-                        const std::string& family) {
+  std::string NewPerson(const std::string& key, const std::string& given, const std::string& family,
+                        const std::string& email = "") {
     Json rec = {{"source", "shop"},
                 {"source_key", key},
                 {"fields", {{"given_name", given}, {"family_name", family}, {"city", "Köln"}}}};
+    if (!email.empty()) rec["fields"]["email"] = email;
     auto r = http_->Post("/v1/records", rec.dump(), agent1_);
     EXPECT_EQ(r.status, 201) << r.body;
     return r.json().value("person", "");
@@ -204,7 +205,7 @@ TEST_F(CasesServer, S3HandoverKeepsEverythingAndNothingIsAskedTwice) {
 
 // S5: the invoice that the tax office rejected.
 TEST_F(CasesServer, S5NegativeRatingBecomesAnInvoicingCaseEscalatesAndTheFixSticks) {
-  std::string person = NewPerson("C-2002", "Erika", "Mustermann");
+  std::string person = NewPerson("C-2002", "Erika", "Mustermann", "erika@example.org");
   ASSERT_FALSE(person.empty());
   // Every order's invoice goes out through the invoice journey's outbox.
   auto deployed =
@@ -583,6 +584,64 @@ TEST_F(CasesServer, APartnerReadsThePersonOfItsOrganisationsCaseOnly) {
   EXPECT_EQ(other.body.find("Vogel"), std::string::npos);
 }
 
+// Issue 20: a sender that names its rating "score" opens no case for any complaint; the
+// configuration check (HTTP and `rapport cases check --db`) finds the rule that reads nothing of
+// what arrives, and a configuration naming the key reads it.
+TEST_F(CasesServer, TheConfigurationCheckFindsFeedbackEventsItsRulesReadNothingOf) {
+  for (int i = 0; i < 3; ++i) {
+    auto r = Post("/v1/events",
+                  {{"id", "score-" + std::to_string(i)},
+                   {"type", "rating.submitted"},
+                   {"subject", "shop:C-" + std::to_string(i)},
+                   {"occurred_at", "2026-11-23T09:00:00Z"},
+                   {"payload", {{"score", 1}, {"note", "Rechnung falsch"}}}},
+                  agent1_);
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+  auto stars = Post("/v1/events",
+                    {{"id", "stars-0"},
+                     {"type", "feedback.submitted"},
+                     {"subject", "shop:C-9"},
+                     {"occurred_at", "2026-11-23T09:00:00Z"},
+                     {"payload", {{"stars", 5}}}},
+                    agent1_);
+  ASSERT_EQ(stars.status, 201) << stars.body;
+  std::string example = ReadFile(SourceDir() + "/examples/cases/cases.yaml");
+  auto check = http_->Request("POST", "/v1/cases-config/check", example, admin_);
+  ASSERT_EQ(check.status, 200) << check.body;
+  Json report = check.json();
+  EXPECT_FALSE(report["ok"].get<bool>()) << report.dump();
+  ASSERT_EQ(report["feedback_check"]["problems"].size(), 1u) << report.dump();
+  std::string problem = report["feedback_check"]["problems"][0];
+  for (const char* word :
+       {"3 of 3 'rating.submitted'", "note, score", "score-0", "rating_fields"}) {
+    EXPECT_NE(problem.find(word), std::string::npos) << word << " in " << problem;
+  }
+  bool stars_read = false;
+  for (const auto& t : report["feedback_check"]["event_types"]) {
+    if (t["type"] == "feedback.submitted") stars_read = t["read_by"].value("stars", 0) == 1;
+  }
+  EXPECT_TRUE(stars_read) << report.dump();
+  EXPECT_EQ(http_->Request("POST", "/v1/cases-config/check", example, agent1_).status, 403);
+  EXPECT_EQ(http_->Request("POST", "/v1/cases-config/check", "teams: [", admin_).status, 400);
+
+  std::string out;
+  EXPECT_EQ(
+      RunRapport({"cases", "check", SourceDir() + "/examples/cases/cases.yaml", "--db", db_}, &out),
+      1)
+      << out;
+  EXPECT_NE(out.find("3 of 3 'rating.submitted' events carry none"), std::string::npos) << out;
+
+  std::string fixed = example;
+  size_t at = fixed.find("rating_fields: [rating, stars]");
+  ASSERT_NE(at, std::string::npos) << "the example names its rating keys";
+  fixed.replace(at, std::string("rating_fields: [rating, stars]").size(),
+                "rating_fields: [rating, stars, score]");
+  auto put = http_->Request("PUT", "/v1/cases-config", fixed, admin_);
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_TRUE(put.json()["feedback_check"]["problems"].empty()) << put.body;
+}
+
 // Issue 20: what hangs on a person follows it. A preference set under an id that a merge then
 // absorbs, or under a subject whose record arrives only later, belongs to the person; its
 // erasure takes the case and the preference kept under the subject as it first came.
@@ -596,6 +655,15 @@ TEST_F(CasesServer, PreferencesAndCasesFollowMergesLateRecordsAndErasure) {
   put = http_->Request("PUT", "/v1/persons/" + anna + "/preferences/language", R"({"value":"de"})",
                        agent1_);
   ASSERT_EQ(put.status, 200) << put.body;
+  auto nobody = http_->Request("PUT", "/v1/persons/per_DOESNOTEXIST/preferences/language",
+                               R"({"value":"de"})", agent1_);
+  EXPECT_EQ(nobody.status, 404) << nobody.body;
+  EXPECT_NE(nobody.body.find("per_DOESNOTEXIST"), std::string::npos) << nobody.body;
+  EXPECT_EQ(http_->Get("/v1/persons/per_DOESNOTEXIST/preferences", analyst_)
+                .json()
+                .dump()
+                .find("language"),
+            std::string::npos);
   auto merged = Post("/v1/persons/" + anna + "/merge", {{"other", bruno}}, agent1_);
   ASSERT_EQ(merged.status, 200) << merged.body;
   std::string survivor = http_->Get("/v1/persons/" + bruno, analyst_).json().value("id", "");

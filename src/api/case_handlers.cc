@@ -391,9 +391,27 @@ void AddCaseRoutes(Router& router, app::App& app) {
               [&app](Request& req) {
                 return Guarded([&]() -> Result<Response> {
                   ASSIGN_OR_RETURN(auto cfg, app.cases().SetConfig(req.body, "request body"));
+                  ASSIGN_OR_RETURN(auto feedback, app.cases().CheckFeedbackFields(*cfg));
                   return JsonResponse(200, {{"teams", cfg->teams.size()},
                                             {"rules", cfg->rules.size()},
-                                            {"slas", cfg->slas.size()}});
+                                            {"slas", cfg->slas.size()},
+                                            {"feedback_check", feedback.ToJson()}});
+                });
+              }});
+
+  router.Add({"POST",
+              "/v1/cases-config/check",
+              {Role::kAdmin},
+              false,
+              "Check a cases configuration (YAML body) without putting it in force: errors name "
+              "line:column; feedback_check lists the logged feedback events its rules read no "
+              "key of",
+              [&app](Request& req) {
+                return Guarded([&]() -> Result<Response> {
+                  ASSIGN_OR_RETURN(auto cfg, cases::LoadConfig(req.body, "request body"));
+                  ASSIGN_OR_RETURN(auto feedback, app.cases().CheckFeedbackFields(*cfg));
+                  return JsonResponse(200, {{"ok", !feedback.AnyTypeUnread()},
+                                            {"feedback_check", feedback.ToJson()}});
                 });
               }});
 

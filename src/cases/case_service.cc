@@ -891,6 +891,15 @@ Result<Json> CaseService::ChangeState(std::string_view id, std::string_view stat
 Result<Json> CaseService::SetPreference(std::string_view person, std::string_view name,
                                         std::string_view value, const Actor& actor,
                                         std::string_view case_id) {
+  if (case_id.empty() && resolver_) {
+    // Outside a case nothing else vouches for the subject: a preference for nobody is refused
+    // (a case's subject may still be waiting for its record and is kept as it came).
+    auto resolved = resolver_->ResolveSubject(person);
+    if (resolved.status().code() == StatusCode::kNotFound) {
+      return NotFound("no person '" + std::string(person) + "'", "id");
+    }
+    RETURN_IF_ERROR(resolved.status());
+  }
   // Kept under the person the subject names, so that every form of it finds them.
   const std::string resolved_person = PersonOf(person);
   person = resolved_person;
@@ -1270,11 +1279,18 @@ Status CaseService::AnnotateOutboxAction(Json& action) {
     if (doc) {
       ASSIGN_OR_RETURN(annotation, ParseJson(doc->body));
     } else {
-      // The case worker has not looked at this event yet: annotate it now, once (revision 0),
-      // so that the annotation and every payload that carries it agree.
+      // No annotation: either none applied when the case worker looked at the event, or the
+      // worker has not looked yet. Only then is it annotated now, once (revision 0), so that
+      // the annotation and every payload that carries it agree; a preference set after the
+      // worker passed the event must not reach back to it.
       auto event = store_.GetEvent(event_id);
       if (event.status().code() == StatusCode::kNotFound) continue;
       ASSIGN_OR_RETURN(Event e, std::move(event));
+      ASSIGN_OR_RETURN(auto cursor_doc, store_.GetDocument(kCursorKind, kCursorId));
+      if (cursor_doc) {
+        ASSIGN_OR_RETURN(Json cursor, ParseJson(cursor_doc->body));
+        if (e.seq <= cursor.value("after", int64_t{0})) continue;
+      }
       ASSIGN_OR_RETURN(annotation, AnnotationOf(cfg, e));
       if (!annotation) continue;
       store::WriteBatch batch;
@@ -1301,6 +1317,32 @@ Status CaseService::AnnotateOutboxAction(Json& action) {
   action["preferences"] = std::move(values);
   action["preferences_provenance"] = std::move(provenance);
   return OkStatus();
+}
+
+Result<FeedbackFieldTally> CaseService::CheckFeedbackFields(const CasesConfig& cfg,
+                                                            int64_t max_events) {
+  FeedbackFieldTally tally(cfg.feedback);
+  // An exact type is read through the log's type filter; a pattern ("rating.*") reads all.
+  std::vector<std::string> queries;
+  for (const auto& type : cfg.feedback.event_types) {
+    if (type.find('*') != std::string::npos) {
+      queries = {""};
+      break;
+    }
+    queries.push_back(type);
+  }
+  for (const auto& type : queries) {
+    int64_t after = 0;
+    int64_t seen = 0;
+    do {
+      ASSIGN_OR_RETURN(auto page,
+                       store_.ListEvents({.type = type, .after = after, .limit = kEventChunk}));
+      for (const auto& e : page.events) tally.Add(e.type, e.id, e.payload);
+      seen += static_cast<int64_t>(page.events.size());
+      after = page.next_after;
+    } while (after != 0 && seen < max_events);
+  }
+  return tally;
 }
 
 Result<size_t> CaseService::CatchUp() {

@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "cases/config.h"
+#include "cases/rules.h"
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/json.h"
@@ -105,6 +106,10 @@ class CaseService {
   // Validates `yaml`, keeps it in the store and uses it from now on. Errors name file:line.
   Result<ConfigPtr> SetConfig(std::string_view yaml, std::string_view file);
   ConfigPtr config() const;
+  // Which payload keys the log's feedback events carry, read with `cfg`'s feedback rules
+  // (FeedbackFieldTally): at most `max_events` events per configured event type, the first.
+  Result<FeedbackFieldTally> CheckFeedbackFields(const CasesConfig& cfg,
+                                                 int64_t max_events = 100000);
 
   // With request.idempotency_key, a repeated open returns the case of the first one.
   // The case's `person` is the person its subject resolves to (SetSubjectResolver), `subject`

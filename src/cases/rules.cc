@@ -264,6 +264,72 @@ FeedbackReading ReadFeedback(const FeedbackRules& rules, const Json& payload) {
   return out;
 }
 
+void FeedbackFieldTally::Add(std::string_view type, std::string_view event_id,
+                             const Json& payload) {
+  bool feedback = std::any_of(rules_.event_types.begin(), rules_.event_types.end(),
+                              [&](const std::string& p) { return EventTypeMatches(p, type); });
+  if (!feedback) return;
+  auto it = types_.find(type);
+  if (it == types_.end()) it = types_.emplace(std::string(type), TypeTally{}).first;
+  TypeTally& t = it->second;
+  ++t.events;
+  bool read = false;
+  if (payload.is_object()) {
+    for (const auto* keys : {&rules_.rating_fields, &rules_.text_fields}) {
+      for (const auto& key : *keys) {
+        if (!payload.contains(key)) continue;
+        ++t.read_by[key];
+        read = true;
+        break;
+      }
+    }
+  }
+  if (read) return;
+  ++t.unread;
+  if (t.unread_example.empty()) t.unread_example = std::string(event_id);
+  if (payload.is_object()) {
+    for (const auto& [key, value] : payload.items()) {
+      // A bounded list: a sender with free-form keys must not grow the report without end.
+      if (t.unread_keys.size() < 20 || t.unread_keys.count(key)) ++t.unread_keys[key];
+    }
+  }
+}
+
+bool FeedbackFieldTally::AnyTypeUnread() const {
+  return std::any_of(types_.begin(), types_.end(), [](const auto& kv) {
+    return kv.second.events > 0 && kv.second.unread == kv.second.events;
+  });
+}
+
+Json FeedbackFieldTally::ToJson() const {
+  Json types = Json::array();
+  Json problems = Json::array();
+  const std::string reads = JoinKeys(rules_.rating_fields) + ", " + JoinKeys(rules_.text_fields);
+  for (const auto& [type, t] : types_) {
+    Json keys = Json::array();
+    for (const auto& [key, n] : t.unread_keys) keys.push_back(key);
+    types.push_back({{"type", type},
+                     {"events", t.events},
+                     {"read_by", t.read_by},
+                     {"unread", t.unread},
+                     {"unread_example", t.unread_example},
+                     {"unread_keys", keys}});
+    if (t.unread == 0) continue;
+    std::string sentence = std::to_string(t.unread) + " of " + std::to_string(t.events) + " '" +
+                           type + "' events carry none of the keys the feedback rules read (" +
+                           reads + ")";
+    if (!keys.empty()) {
+      std::string carried;
+      for (const auto& k : keys) carried += (carried.empty() ? "" : ", ") + k.get<std::string>();
+      sentence += "; they carry " + carried;
+    }
+    sentence += "; e.g. event " + t.unread_example +
+                ". Name the key in feedback.rating_fields or text_fields.";
+    problems.push_back(sentence);
+  }
+  return {{"event_types", types}, {"problems", problems}};
+}
+
 FeedbackClass ClassifyFeedback(const FeedbackRules& rules, std::string_view text,
                                std::optional<int> rating) {
   FeedbackClass out;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cases/config.h"
@@ -61,6 +62,33 @@ struct FeedbackReading {
 // The payload may have any shape (it comes from outside): a rating is a whole number or a
 // string holding one ("2" from a CSV import); anything else is refused, never clamped.
 FeedbackReading ReadFeedback(const FeedbackRules& rules, const Json& payload);
+
+// Which of the configured payload keys the feedback events of a log carry, per event type:
+// `rapport cases check --db` and the configuration routes report it, so that a sender naming
+// its rating "score" is found before its complaints silently open nothing (issue 20).
+class FeedbackFieldTally {
+ public:
+  explicit FeedbackFieldTally(FeedbackRules rules) : rules_(std::move(rules)) {}
+  // Events of types the rules do not read are ignored.
+  void Add(std::string_view type, std::string_view event_id, const Json& payload);
+  // True when some event type has events and the rules read none of them: a rule that
+  // matches no field of what arrives.
+  bool AnyTypeUnread() const;
+  // {"event_types":[{"type","events","read_by":{key:n},"unread","unread_example",
+  //   "unread_keys":[...]}], "problems":[sentence...]}
+  Json ToJson() const;
+
+ private:
+  struct TypeTally {
+    int64_t events = 0;
+    std::map<std::string, int64_t> read_by;  // payload key → events it was read from
+    int64_t unread = 0;
+    std::string unread_example;
+    std::map<std::string, int64_t> unread_keys;  // keys the unread events carry instead
+  };
+  FeedbackRules rules_;
+  std::map<std::string, TypeTally, std::less<>> types_;
+};
 
 // The rating decides the sentiment when there is one; otherwise negative and positive words
 // (a positive word right after "nicht"/"not"/"kein" counts as negative).

@@ -18,6 +18,7 @@ struct CaseArgs {
   std::vector<std::string> attributes;  // name=value
   int rating = -1;
   std::string db = "rapport.db";
+  std::string check_db;  // cases check: also read this log's feedback events
   std::string id;
   std::string team, state, person;
 };
@@ -34,7 +35,28 @@ int Check(const CaseArgs& a) {
             << " teams, " << (*cfg)->rules.size() << " routing rules, " << (*cfg)->slas.size()
             << " SLA policies, " << (*cfg)->feedback.topics.size() << " feedback topics, "
             << (*cfg)->preferences.size() << " preferences\n";
-  return 0;
+  if (a.check_db.empty()) return 0;
+  // The rules against what actually arrives: a feedback rule that reads no key of the log's
+  // feedback events would open no case for any complaint.
+  auto app = OpenForCommand(a.check_db);
+  if (!app.ok()) return ReportError(app.status());
+  auto tally = (*app)->cases().CheckFeedbackFields(**cfg);
+  if (!tally.ok()) return ReportError(tally.status());
+  Json report = tally->ToJson();
+  for (const auto& t : report["event_types"]) {
+    std::cout << a.check_db << ": feedback '" << t["type"].get<std::string>()
+              << "': " << t["events"] << " events, read by";
+    for (const auto& [key, n] : t["read_by"].items()) std::cout << " " << key << " (" << n << ")";
+    std::cout << (t["read_by"].empty() ? " no key" : "") << "\n";
+  }
+  if (report["event_types"].empty()) {
+    std::cout << a.check_db << ": no feedback events in the log yet\n";
+  }
+  for (const auto& problem : report["problems"]) {
+    std::cerr << a.check_db << ": " << (tally->AnyTypeUnread() ? "error" : "warning") << ": "
+              << problem.get<std::string>() << "\n";
+  }
+  return tally->AnyTypeUnread() ? 1 : 0;
 }
 
 int RouteCommand(const CaseArgs& a) {
@@ -94,9 +116,14 @@ void AddCaseCommands(CLI::App& app, int* exit_code) {
       "cases", "Cases configuration (check, dry runs of routing and feedback rules) and cases");
   group->require_subcommand(1);
 
-  CLI::App* check =
-      group->add_subcommand("check", "Validate a cases YAML file; errors name file:line:column");
+  CLI::App* check = group->add_subcommand(
+      "check",
+      "Validate a cases YAML file (errors name file:line:column) and, with --db, "
+      "its feedback rules against the logged feedback events");
   check->add_option("file", a->file, "cases YAML")->required();
+  check->add_option("--db", a->check_db,
+                    "also read the feedback events of this database: exit 1 if an event type "
+                    "the feedback rules read has events but none carries a key they read");
   check->callback([a, exit_code] { *exit_code = Check(*a); });
 
   CLI::App* route =
