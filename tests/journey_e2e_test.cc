@@ -69,6 +69,36 @@ class JourneyServer {
   HttpResult Deploy(const std::string& yaml) {
     return client_->Post("/v1/journeys", yaml, token_, "application/yaml");
   }
+  // The shop's customer a subject ("shop:C-1", or the bare key "P-9") names, with an e-mail
+  // address: a message to a customer nobody knows is held, not sent (issue 20).
+  HttpResult AddCustomer(const std::string& subject) {
+    size_t colon = subject.find(':');
+    std::string source = colon == std::string::npos ? "shop" : subject.substr(0, colon);
+    std::string key = colon == std::string::npos ? subject : subject.substr(colon + 1);
+    Json record = {{"source", source},
+                   {"source_key", key},
+                   {"fields",
+                    {{"given_name", "Kundin"},
+                     {"family_name", key},
+                     {"email", "kundin." + key + "@example.org"}}}};
+    return client_->Post("/v1/records", record.dump(), token_);
+  }
+  // The trade-in journey's webhooks hand the customer's order to logistics and payments: as
+  // in any real deployment, those recipients are registered with their legal basis, or the
+  // ledger refuses the webhooks of customers it knows.
+  void RegisterTradeInRecipients() {
+    for (const auto& [name, url, purpose] :
+         {std::tuple{"logistics", "https://logistics.example.com/", "fulfilment"},
+          std::tuple{"payments", "https://payments.example.com/", "payout"}}) {
+      Json body = {{"organisation", name},
+                   {"legal_basis", "contract"},
+                   {"purposes", {purpose}},
+                   {"endpoints", {{{"url", url}, {"purpose", purpose}}}}};
+      auto r = client_->Request("PUT", std::string("/v1/privacy/recipients/") + name, body.dump(),
+                                token_);
+      EXPECT_EQ(r.status, 200) << r.body;
+    }
+  }
   HttpResult PostEvent(const std::string& json) {
     return client_->Post("/v1/events", json, token_);
   }
@@ -137,6 +167,14 @@ TEST_P(ScenarioThroughApi, ServerSendsExactlyTheExpectedActions) {
   auto deployed = s.Deploy(ReadFile(SourceDir() + "/" + scenario->definition));
   ASSERT_EQ(deployed.status, 201) << deployed.body;
   const std::string journey = deployed.json().value("name", "");
+  s.RegisterTradeInRecipients();
+  std::set<std::string> customers;
+  for (const ArrivingEvent& e : events) {
+    std::string subject = ParseJson(e.json)->value("subject", "");
+    if (!subject.empty() && customers.insert(subject).second) {
+      ASSERT_EQ(s.AddCustomer(subject).status, 201) << subject;
+    }
+  }
 
   // Moves the clock from timer to timer up to (not including) `limit`, as a scheduler that
   // is never late would: every pending timer fires at its due time.
@@ -187,7 +225,8 @@ TEST_P(ScenarioThroughApi, ServerSendsExactlyTheExpectedActions) {
   // the sink (no webhook sending here), each once.
   size_t to_sink = 0;
   for (const Json& a : s.Outbox()) to_sink += a.value("kind", "") != "open_case";
-  ASSERT_TRUE(WaitUntil([&] { return SinkKeys(s.sink()).size() == to_sink; }));
+  ASSERT_TRUE(WaitUntil([&] { return SinkKeys(s.sink()).size() == to_sink; }))
+      << "held: " << s.http().Get("/v1/outbox/held", s.token()).body;
   for (const auto& [key, n] : SinkKeys(s.sink())) EXPECT_EQ(n, 1) << key;
 }
 
@@ -206,7 +245,8 @@ INSTANTIATE_TEST_SUITE_P(S1, ScenarioThroughApi,
 
 // --- Definitions: bad ones and new versions -------------------------------------------
 
-const char* kOrder = R"({"id":"o1","type":"order.placed","keys":{"order_id":"O-1"},)"
+const char* kOrder = R"({"id":"o1","type":"order.placed","subject":"shop:C-1",)"
+                     R"("keys":{"order_id":"O-1"},)"
                      R"("occurred_at":"2026-11-02T09:00:00Z","payload":{"trade_in":true}})";
 const char* kLabel =
     R"({"id":"o2","type":"kit.label_created","keys":{"order_id":"O-1","shipment_id":"S-1"},)"
@@ -282,6 +322,108 @@ TEST(JourneyApi, NewVersionLeavesRunningInstancesOnTheirs) {
             201);
   EXPECT_EQ(s.Instance("trade-in", "O-1").json().value("version", 0), 1);
   EXPECT_EQ(s.Instance("trade-in", "O-2").json().value("version", 0), 2);
+}
+
+// Issue 20: a message goes to the golden record's contact point, through the consent check of
+// its purpose; without a known customer, an address for its channel or a consent it is held
+// with the reason (not sent to nobody), and leaves once the record or the consent arrives.
+TEST(JourneyApi, AMessageWithoutRecipientOrConsentIsHeldAndLeavesOnceTheyArrive) {
+  ScratchDir dir;
+  JourneyServer s(dir, {"--clock", "manual", "--clock-start", "2026-11-02T09:00:00Z"});
+  std::string yaml = R"(journey: welcome
+version: 1
+correlation: order_id
+start: order.placed
+events:
+  order.placed: {keys: [order_id]}
+  payment.received: {keys: [order_id]}
+steps:
+  - name: ordered
+    completed_by: order.placed
+  - name: paid
+    completed_by: payment.received
+actions:
+  - name: confirm_order
+    kind: message
+    channel: email
+    template: order_confirmation
+    requires: [order.placed]
+  - name: newsletter_offer
+    kind: message
+    channel: email
+    template: newsletter
+    requires: [order.placed]
+    params:
+      purpose: newsletter
+  - name: text_message
+    kind: message
+    channel: sms
+    template: order_sms
+    requires: [order.placed]
+end_states:
+  - name: paid
+    when: paid
+)";
+  ASSERT_EQ(s.Deploy(yaml).status, 201);
+  auto order = [&](const std::string& id, const std::string& subject) {
+    Json e = {{"id", id},
+              {"type", "order.placed"},
+              {"subject", subject},
+              {"keys", {{"order_id", id}}},
+              {"occurred_at", "2026-11-02T09:00:00Z"}};
+    return s.PostEvent(e.dump());
+  };
+  // Nobody is known under shop:C-5 yet.
+  ASSERT_EQ(order("O-5", "shop:C-5").status, 201);
+  auto held = [&] {
+    Json body = s.http().Get("/v1/outbox/held", s.token()).json();
+    std::map<std::string, std::string> out;  // action key -> reason
+    for (const auto& h : body["held"]) out[h["idempotency_key"]] = h["reason"];
+    return out;
+  };
+  std::map<std::string, std::string> now_held;
+  ASSERT_TRUE(WaitUntil([&] {
+    now_held = held();
+    return now_held.size() == 3;
+  })) << s.http().Get("/v1/outbox/held", s.token()).body;
+  EXPECT_NE(now_held["welcome/O-5/confirm_order#0"].find("shop:C-5"), std::string::npos)
+      << now_held["welcome/O-5/confirm_order#0"];
+  EXPECT_TRUE(SinkKeys(s.sink()).empty()) << "nothing is sent to nobody";
+
+  // The record arrives (e-mail, no phone): within the hour the e-mails go, the SMS stays held
+  // for want of a number, the newsletter for want of a consent.
+  ASSERT_EQ(s.AddCustomer("shop:C-5").status, 201);
+  ASSERT_EQ(s.MoveClockTo(*ParseTime("2026-11-02T10:00:01Z")).status, 200);
+  ASSERT_TRUE(WaitUntil([&] { return SinkKeys(s.sink()).size() == 1; }));
+  std::string sink = ReadFile(s.sink());
+  Json sent = *ParseJson(sink.substr(0, sink.find('\n')));
+  EXPECT_EQ(sent["action"]["action"], "confirm_order");
+  EXPECT_EQ(sent["action"]["recipient"]["address"], "kundin.C-5@example.org") << sink;
+  EXPECT_FALSE(sent["action"].contains("held_since")) << sink;
+  now_held = held();
+  ASSERT_EQ(now_held.size(), 2u);
+  EXPECT_NE(now_held["welcome/O-5/text_message#0"].find("no phone number"), std::string::npos)
+      << now_held["welcome/O-5/text_message#0"];
+  EXPECT_NE(now_held["welcome/O-5/newsletter_offer#0"].find("no active consent"), std::string::npos)
+      << now_held["welcome/O-5/newsletter_offer#0"];
+
+  // A consent for the newsletter, to the company itself: the offer goes out at the next look.
+  std::string person = s.http().Get("/v1/persons/shop:C-5", s.token()).json().value("id", "");
+  ASSERT_FALSE(person.empty());
+  Json consent = {{"purposes", {"newsletter"}},
+                  {"recipients", {"self"}},
+                  {"proof", {{"text_version", "nl-1"}, {"channel", "web"}, {"reference", "f-1"}}}};
+  auto given = s.http().Post("/v1/persons/" + person + "/consents", consent.dump(), s.token());
+  ASSERT_EQ(given.status, 201) << given.body;
+  ASSERT_EQ(s.MoveClockTo(*ParseTime("2026-11-02T11:00:02Z")).status, 200);
+  ASSERT_TRUE(WaitUntil([&] { return SinkKeys(s.sink()).size() == 2; }));
+  EXPECT_EQ(held().size(), 1u);
+
+  // Held a week, the SMS is given up, named as held, never sent.
+  ASSERT_EQ(s.MoveClockTo(*ParseTime("2026-11-09T12:00:00Z")).status, 200);
+  ASSERT_TRUE(WaitUntil([&] { return held().empty(); }));
+  EXPECT_EQ(SinkKeys(s.sink()).size(), 2u);
+  EXPECT_EQ(SinkKeys(s.sink()).count("welcome/O-5/text_message#0"), 0u);
 }
 
 TEST(JourneyApi, CancelEndsTheInstanceThroughItsCancellationEndState) {
@@ -467,6 +609,8 @@ TEST_P(CrashAt, RestartDeliversEveryActionOnceAndLosesNoEvent) {
     s = std::make_unique<JourneyServer>(dir, clock);
   }
   ASSERT_EQ(s->Deploy(TradeInYaml()).status, 201);
+  ASSERT_EQ(s->AddCustomer("shop:C-1").status, 201);
+  s->RegisterTradeInRecipients();
   std::vector<std::string> acknowledged;
   auto post = [&](const char* event) {
     auto r = s->PostEvent(event);
@@ -523,6 +667,8 @@ TEST(OutboxClaims, ADeadServersClaimsMoveToAnotherServerWhenTheLeaseEnds) {
     s = std::make_unique<JourneyServer>(dir, with({"--server-id", "server-a"}));
   }
   ASSERT_EQ(s->Deploy(TradeInYaml()).status, 201);
+  ASSERT_EQ(s->AddCustomer("shop:C-1").status, 201);
+  s->RegisterTradeInRecipients();
   s->PostEvent(kOrder);  // the server may end before it answers
   ASSERT_EQ(s->process().WaitForExit(30000), kFailpointExitCode) << "failpoint not reached";
   const Time crashed_at = *ParseTime("2026-11-02T09:00:00Z");

@@ -51,9 +51,10 @@ void ShareAuditKey(const ScratchDir& dir) {
 }
 
 std::string Event(const std::string& id, const std::string& type, const Json& keys,
-                  const std::string& at, bool trade_in = false) {
+                  const std::string& at, bool trade_in = false, const std::string& subject = "") {
   Json e = {{"id", id}, {"type", type}, {"keys", keys}, {"occurred_at", at}};
   if (trade_in) e["payload"] = {{"trade_in", true}};
+  if (!subject.empty()) e["subject"] = subject;
   return e.dump();
 }
 
@@ -82,6 +83,29 @@ TEST(MultiServer, ThreeServersOnePostgresOneKilledEveryEventOnceEveryActionOnce)
   }
 
   constexpr int kOrders = 60;
+  {
+    // The shop's customers, with the address their confirmation goes to, and the logistics
+    // partner their return labels are ordered from (a registered recipient: the ledger checks
+    // every webhook about a known customer).
+    HttpClient c = servers[0]->Client();
+    Json logistics = {
+        {"organisation", "logistics"},
+        {"legal_basis", "contract"},
+        {"purposes", {"fulfilment"}},
+        {"endpoints", {{{"url", "https://logistics.example.com/"}, {"purpose", "fulfilment"}}}}};
+    auto registered = c.Request("PUT", "/v1/privacy/recipients/logistics", logistics.dump(), token);
+    ASSERT_EQ(registered.status, 200) << registered.body;
+    for (int i = 0; i < kOrders; ++i) {
+      Json record = {{"source", "shop"},
+                     {"source_key", "C-" + std::to_string(i)},
+                     {"fields",
+                      {{"given_name", "Kunde"},
+                       {"family_name", "Nummer" + std::to_string(i)},
+                       {"email", "kunde" + std::to_string(i) + "@example.org"}}}};
+      auto r = c.Post("/v1/records", record.dump(), token);
+      ASSERT_EQ(r.status, 201) << r.body;
+    }
+  }
   // Sends every event to every live server at once (one thread per server, as if a load
   // balancer retried on all of them); server 2 is killed halfway through the orders.
   auto send_to_all = [&](const std::vector<std::string>& events, int kill_after) {
@@ -113,8 +137,8 @@ TEST(MultiServer, ThreeServersOnePostgresOneKilledEveryEventOnceEveryActionOnce)
   std::vector<std::string> orders, tracking;
   for (int i = 0; i < kOrders; ++i) {
     std::string o = "O-" + std::to_string(i), sh = "S-" + std::to_string(i);
-    orders.push_back(
-        Event(o + "-placed", "order.placed", {{"order_id", o}}, "2026-11-02T09:00:00Z", true));
+    orders.push_back(Event(o + "-placed", "order.placed", {{"order_id", o}}, "2026-11-02T09:00:00Z",
+                           true, "shop:C-" + std::to_string(i)));
     tracking.push_back(Event(o + "-label", "kit.label_created",
                              {{"order_id", o}, {"shipment_id", sh}}, "2026-11-02T15:00:00Z"));
     tracking.push_back(

@@ -83,6 +83,27 @@ void AddJourneyRoutes(Router& router, app::App& app) {
               }});
 
   router.Add({"GET",
+              "/v1/outbox/held",
+              {Role::kAdmin, Role::kAnalyst},
+              false,
+              "Messages held instead of sent (no person, no contact point for the channel, no "
+              "consent for the purpose), with the reason: ?after=<idempotency key>&limit=",
+              [&app](Request& req) {
+                return Guarded([&]() -> Result<Response> {
+                  ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", 100, 1, 1000));
+                  auto after = req.query.find("after");
+                  ASSIGN_OR_RETURN(auto held, app.outbox().ListHeld(
+                                                  after == req.query.end() ? "" : after->second,
+                                                  static_cast<int>(limit)));
+                  Json body = {{"held", held}};
+                  body["next_after"] = static_cast<int64_t>(held.size()) == limit
+                                           ? Json(held.back()["idempotency_key"])
+                                           : Json(nullptr);
+                  return JsonResponse(200, body);
+                });
+              }});
+
+  router.Add({"GET",
               "/v1/outbox",
               {Role::kAdmin, Role::kAnalyst},
               false,

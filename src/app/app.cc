@@ -243,31 +243,34 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
     return cases->OpenFromJourney(action).status();
   };
   // Messages and webhooks about an order carry the customer's preferences (invoice format).
-  outbox.annotate = [cases = app->cases_.get(), profiles = app->profiles_.get()](Json& action) {
+  outbox.annotate = [cases = app->cases_.get(), profiles = app->profiles_.get(),
+                     ledger = app->privacy_.get()](Json& action) {
     RETURN_IF_ERROR(cases->AnnotateOutboxAction(action));
     // A message names whom it goes to (issue 20): the golden record's contact point for its
-    // channel, of the person its subject (else its instance key) names. Without one it still
-    // goes to the sink, with the reason, for the gateway to hold: holding it here would stop
-    // journeys whose customers have no record yet.
+    // channel, of the person its subject (else its instance key) names, through the consent
+    // check of its purpose. Without either it is held with the reason (kFailedPrecondition),
+    // not sent to nobody; the outbox looks again later, so it leaves once the record or the
+    // consent arrives.
     if (action.value("kind", "") != "message") return OkStatus();
     std::string subject = action.value("subject", "");
     if (subject.empty()) subject = action.value("instance_key", "");
-    auto contact = subject.empty()
-                       ? Result<profiles::ContactPoint>(NotFound("the message names no subject"))
-                       : profiles->ContactPointFor(subject, action.value("channel", "email"));
-    if (contact.ok()) {
-      action["recipient"] = {{"person", contact->person},
-                             {"channel", contact->channel},
-                             {"name", contact->name},
-                             {"address", contact->address},
-                             {"record", contact->record}};
-    } else if (contact.status().code() == StatusCode::kNotFound ||
-               contact.status().code() == StatusCode::kInvalidArgument) {
-      action["recipient"] = nullptr;
-      action["recipient_missing"] = contact.status().message();
-    } else {
-      return contact.status();
+    if (subject.empty()) return FailedPrecondition("the message names no subject");
+    auto contact = profiles->ContactPointFor(subject, action.value("channel", "email"));
+    if (contact.status().code() == StatusCode::kNotFound ||
+        contact.status().code() == StatusCode::kInvalidArgument) {
+      return FailedPrecondition(contact.status().message());
     }
+    RETURN_IF_ERROR(contact.status());
+    std::string purpose;
+    if (auto params = action.find("params"); params != action.end() && params->is_object()) {
+      if (auto p = params->find("purpose"); p != params->end() && p->is_string()) purpose = *p;
+    }
+    RETURN_IF_ERROR(ledger->CheckOwnMessage(contact->person, purpose));
+    action["recipient"] = {{"person", contact->person},
+                           {"channel", contact->channel},
+                           {"name", contact->name},
+                           {"address", contact->address},
+                           {"record", contact->record}};
     return OkStatus();
   };
   app->outbox_ = std::make_unique<journey::OutboxDeliverer>(*app->store_, *app->clock_,
@@ -311,8 +314,11 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
       });
   app->privacy_->AddErasureStep(
       "outbox_file",
-      [outbox = app->outbox_.get()](const privacy::ErasureScope& s, store::Erasure&) {
-        return outbox->EraseFromSink(s.subjects, s.needles, s.erasure);
+      [outbox = app->outbox_.get()](const privacy::ErasureScope& s,
+                                    store::Erasure&) -> Result<Json> {
+        ASSIGN_OR_RETURN(Json sink, outbox->EraseFromSink(s.subjects, s.needles, s.erasure));
+        ASSIGN_OR_RETURN(sink["held"], outbox->EraseHeld(s.subjects, s.needles));
+        return sink;
       });
   return app;
 }

@@ -689,6 +689,20 @@ Result<Json> Ledger::PayloadFor(const Json& view, const std::vector<std::string>
   return out;
 }
 
+Status Ledger::CheckOwnMessage(const std::string& person, const std::string& purpose) {
+  if (purpose.empty()) return OkStatus();
+  ASSIGN_OR_RETURN(auto ids, profiles_.AllIds(person));
+  ASSIGN_OR_RETURN(auto consents, ActiveConsents(ids));
+  for (const auto& c : consents) {
+    if (Contains(c["purposes"], purpose) &&
+        (Contains(c["recipients"], "self") || Contains(c["recipients"], "*"))) {
+      return OkStatus();
+    }
+  }
+  return FailedPrecondition("no active consent of " + person + " names purpose '" + purpose +
+                            "' for the company's own messages (recipients \"self\" or \"*\")");
+}
+
 Result<DisclosureDecision> Ledger::Decide(const DisclosureRequest& request,
                                           const auth::Principal& by, Json* payload) {
   if (request.recipient.empty()) return InvalidArgument("name the recipient", "recipient");

@@ -186,6 +186,12 @@ class Ledger {
   // the requested fields, e-mail replaced by the recipient's alias, when it is allowed.
   Result<DisclosureDecision> Decide(const DisclosureRequest& request, const auth::Principal& by,
                                     Json* payload = nullptr);
+  // A message of the company's own that names a purpose (a journey message's `purpose` param,
+  // e.g. "newsletter"): allowed under an active consent of the person naming that purpose for
+  // the company itself (recipients "self" or "*"); kFailedPrecondition with the reason
+  // otherwise (the outbox holds the message). Messages without a purpose serve the customer's
+  // own order (contract) and are not asked about.
+  Status CheckOwnMessage(const std::string& person, const std::string& purpose);
   // One person's data for a recipient: kPermissionDenied with the reason when refused.
   Result<Json> Disclose(const DisclosureRequest& request, const auth::Principal& by);
   // The one gate for every read of personal data by a partner token: the partner persons

@@ -42,7 +42,14 @@ OutboxDeliverer::OutboxDeliverer(store::Store& store, const Clock& clock, Metric
       journeys_(journeys),
       options_(std::move(options)),
       delivered_(metrics.GetCounter("rapport_outbox_delivered_total", "Actions delivered")),
-      failed_(metrics.GetCounter("rapport_outbox_failures_total", "Failed delivery attempts")) {}
+      failed_(metrics.GetCounter("rapport_outbox_failures_total", "Failed delivery attempts")),
+      held_(metrics.GetCounter("rapport_outbox_holds_total",
+                               "Times an action was held for want of a contact point or consent")) {
+}
+
+namespace {
+constexpr const char* kHeldKind = "outbox-held";
+}  // namespace
 
 Status OutboxDeliverer::Open() {
   std::ifstream in(options_.sink_file);
@@ -138,7 +145,13 @@ Result<size_t> OutboxDeliverer::DeliverDue() {
                    store_.ClaimDue("outbox", now, now + options_.lease, 50, options_.server_id));
   if (due.empty()) return 0;
   store::WriteBatch batch;
+  // Ids of the actions held before (their queue body says so): once they leave, they are no
+  // longer listed as held.
+  std::set<std::string> was_held;
   auto settle = [&](const store::QueueItem& item, const Status& s) {
+    if (was_held.count(item.id) && (s.ok() || item.attempts + 1 >= options_.max_attempts)) {
+      batch.deletes.emplace_back(kHeldKind, item.id);
+    }
     if (s.ok()) {
       batch.dequeue.push_back({"outbox", item.id});
       batch.append.push_back(
@@ -165,12 +178,58 @@ Result<size_t> OutboxDeliverer::DeliverDue() {
   // Sink lines of this round go out in one write and one fdatasync.
   std::string lines;
   std::vector<const store::QueueItem*> in_lines;
+  // Not sent to nobody: kept in the queue with the reason, looked at again later. `since` is
+  // when it was first held (null: now).
+  auto hold = [&](const store::QueueItem& item, const Json& action, Json since, const Status& why) {
+    if (!since.is_string()) since = FormatTime(now);
+    held_.Add();
+    auto first = ParseTime(since.get<std::string>());
+    if (first.ok() && now - *first >= options_.max_hold) {
+      batch.dequeue.push_back({"outbox", item.id});
+      batch.deletes.emplace_back(kHeldKind, item.id);
+      batch.append.push_back(
+          {"outbox-dead", item.id,
+           Json{{"idempotency_key", item.id},
+                {"held", true},
+                {"error", "held since " + since.get<std::string>() + ": " + why.message()}}
+               .dump(),
+           now});
+      return;
+    }
+    Json listed = {{"idempotency_key", item.id},
+                   {"kind", action.value("kind", "")},
+                   {"subject", action.value("subject", "")},
+                   {"channel", action.value("channel", "")},
+                   {"template", action.value("template", "")},
+                   {"reason", why.message()},
+                   {"held_since", since},
+                   {"checked_at", FormatTime(now)}};
+    batch.puts.push_back({{kHeldKind, item.id, listed.dump()}, -1});
+    Json body = Json::parse(item.body, nullptr, false);
+    store::QueueItem later = item;
+    if (body.is_object()) {
+      body["held_since"] = since;
+      later.body = body.dump();
+    }
+    later.due = now + options_.hold_recheck;
+    batch.reschedule.push_back(later);
+  };
   for (const auto& item : due) {
     ASSIGN_OR_RETURN(Json action, ParseJson(item.body));
+    Json held_since;
+    if (auto it = action.find("held_since"); it != action.end()) {
+      held_since = *it;
+      was_held.insert(item.id);
+      action.erase(it);
+    }
     Failpoint("outbox.before_send");
     if (action.value("kind", "") != "open_case" && options_.annotate) {
       if (Status annotated = options_.annotate(action); !annotated.ok()) {
-        settle(item, annotated);
+        if (annotated.code() == StatusCode::kFailedPrecondition) {
+          hold(item, action, held_since, annotated);
+        } else {
+          settle(item, annotated);
+        }
         continue;
       }
     }
@@ -234,6 +293,44 @@ Result<size_t> OutboxDeliverer::DeliverDue() {
 }
 
 Result<std::optional<Time>> OutboxDeliverer::NextDue() { return store_.NextDue("outbox"); }
+
+Result<int64_t> OutboxDeliverer::EraseHeld(const std::vector<std::string>& person_ids,
+                                           const std::vector<std::string>& needles) {
+  std::lock_guard<std::mutex> lock(mu_);  // not while a round may hold (and reschedule) them
+  store::WriteBatch batch;
+  std::string after;
+  int64_t erased = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(auto docs, store_.ListDocuments(kHeldKind, "", after, 500));
+    for (const auto& d : docs) {
+      ASSIGN_OR_RETURN(Json held, ParseJson(d.body));
+      const std::string subject = held.value("subject", "");
+      bool about = std::find(person_ids.begin(), person_ids.end(), subject) != person_ids.end() ||
+                   std::any_of(needles.begin(), needles.end(), [&](const std::string& n) {
+                     return !n.empty() && subject.find(n) != std::string::npos;
+                   });
+      if (!about) continue;
+      batch.deletes.emplace_back(kHeldKind, d.id);
+      batch.dequeue.push_back({"outbox", d.id});
+      ++erased;
+    }
+    if (docs.size() < 500) break;
+    after = docs.back().id;
+  }
+  if (!batch.empty()) RETURN_IF_ERROR(store_.Write(batch));
+  return erased;
+}
+
+Result<std::vector<Json>> OutboxDeliverer::ListHeld(std::string_view after_key, int limit) {
+  ASSIGN_OR_RETURN(auto docs, store_.ListDocuments(kHeldKind, "", after_key, limit));
+  std::vector<Json> out;
+  out.reserve(docs.size());
+  for (const auto& d : docs) {
+    ASSIGN_OR_RETURN(Json j, ParseJson(d.body));
+    out.push_back(std::move(j));
+  }
+  return out;
+}
 
 Result<Json> OutboxDeliverer::EraseFromSink(const std::vector<std::string>& person_ids,
                                             const std::vector<std::string>& needles,

@@ -35,9 +35,14 @@ struct OutboxOptions {
   // as dead with the reason instead of being retried. Unset: written to the sink like a task.
   std::function<Status(const Json& action)> open_case;
   // Adds to a message, webhook or task before it leaves (and before webhook_gate): the app
-  // puts the customer's preferences annotated on the action's events (cases module) into it.
-  // An error is retried like a failed delivery.
+  // puts the customer's preferences annotated on the action's events (cases module) and a
+  // message's recipient into it. kFailedPrecondition holds the action (no usable contact
+  // point, no consent): it is not sent, is listed with the reason (ListHeld) and looked at
+  // again every `hold_recheck`, so it leaves once the record or the consent arrives, and is
+  // given up as dead after `max_hold`. Any other error is retried like a failed delivery.
   std::function<Status(Json& action)> annotate;
+  Duration hold_recheck = std::chrono::hours(1);
+  Duration max_hold = std::chrono::hours(24 * 7);
   // This server's name on its claims (`--server-id`, default the host name; unique among the
   // servers of one database). "" (a command-line tool): claims name nobody, and ReclaimOwn and
   // RenewClaims do nothing.
@@ -70,6 +75,9 @@ class OutboxDeliverer {
   Duration lease() const { return options_.lease; }
   // The earliest time something is due, if anything.
   Result<std::optional<Time>> NextDue();
+  // The actions held now (see OutboxOptions::annotate), in key order, after `after_key`:
+  // {"idempotency_key","kind","subject","channel","template","reason","held_since","checked_at"}.
+  Result<std::vector<Json>> ListHeld(std::string_view after_key, int limit);
 
   // Erasure (GDPR Art. 17) in the sink file. A line is about the person when its action's
   // subject or instance key is one of `person_ids`, or it contains one of `needles` (the
@@ -81,6 +89,10 @@ class OutboxDeliverer {
   // Returns {"file", "lines": how many were replaced}; a missing file has none.
   Result<Json> EraseFromSink(const std::vector<std::string>& person_ids,
                              const std::vector<std::string>& needles, std::string_view erasure_id);
+  // Erasure of the held actions about the person (subject one of `person_ids` or containing
+  // one of `needles`): they leave the queue unsent and the held list. Returns how many.
+  Result<int64_t> EraseHeld(const std::vector<std::string>& person_ids,
+                            const std::vector<std::string>& needles);
 
  private:
   Status AppendToSink(const std::string& lines);
@@ -92,6 +104,7 @@ class OutboxDeliverer {
   OutboxOptions options_;
   Counter& delivered_;
   Counter& failed_;
+  Counter& held_;
   std::mutex mu_;
   std::set<std::string> in_sink_;
   // Guards the sink file only, and nothing is locked while it is held: an erasure rewrites the
