@@ -642,6 +642,84 @@ TEST_F(CasesServer, TheConfigurationCheckFindsFeedbackEventsItsRulesReadNothingO
   EXPECT_TRUE(put.json()["feedback_check"]["problems"].empty()) << put.body;
 }
 
+// Issue 20: a case belongs to whom its subject names now. A split moves the record a case came
+// under, and the case with it; an undone merge gives each person its cases back; an erasure of
+// the person left behind does not take them.
+TEST_F(CasesServer, CasesFollowTheirRecordThroughASplitAndAnUndoneMerge) {
+  std::string anna = NewPerson("C-41", "Anna", "Winter");
+  std::string bert = NewPerson("C-42", "Bert", "Sommer");
+  ASSERT_FALSE(anna.empty() || bert.empty() || anna == bert);
+  // A CRM record of a third customer that an agent wrongly put to Anna.
+  auto crm = Post("/v1/records",
+                  {{"source", "crm"},
+                   {"source_key", "K-43"},
+                   {"fields", {{"given_name", "Carla"}, {"family_name", "Herbst"}}}},
+                  agent1_);
+  ASSERT_EQ(crm.status, 201) << crm.body;
+  std::string carla = crm.json().value("person", "");
+  std::string crm_record = crm.json().value("record", crm.json().value("id", ""));
+  auto wrong = Post("/v1/persons/" + anna + "/merge", {{"other", carla}}, agent1_);
+  ASSERT_EQ(wrong.status, 200) << wrong.body;
+  auto rate = [&](const std::string& id, const std::string& subject) {
+    auto r = Post("/v1/events",
+                  {{"id", id},
+                   {"type", "rating.submitted"},
+                   {"subject", subject},
+                   {"occurred_at", "2026-11-23T09:00:00Z"},
+                   {"payload", {{"stars", 1}, {"text", "Rechnung falsch"}}}},
+                  agent1_);
+    ASSERT_EQ(r.status, 201) << r.body;
+  };
+  rate("R-41", "shop:C-41");
+  rate("R-43", "crm:K-43");
+  rate("R-42", "shop:C-42");
+  auto cases_of = [&](const std::string& person) {
+    std::set<std::string> subjects;
+    Json list = http_->Get("/v1/cases?person=" + person, analyst_).json();
+    for (const auto& c : list["cases"]) {
+      Json full = Case(c["id"], analyst_);
+      EXPECT_EQ(full["person"], c["person"]) << full.dump();
+      subjects.insert(full.value("subject", full.value("person", "")));
+    }
+    return subjects;
+  };
+  ASSERT_TRUE(WaitUntil([&] { return cases_of(anna).size() == 2; }));
+  ASSERT_EQ(cases_of(bert).size(), 1u);
+
+  // The CRM record is split off: Carla's case goes with it.
+  std::string survivor = http_->Get("/v1/persons/shop:C-41", analyst_).json().value("id", "");
+  auto split = Post("/v1/persons/" + survivor + "/split", {{"records", {crm_record}}}, agent1_);
+  ASSERT_EQ(split.status, 200) << split.body;
+  std::string carla_now = http_->Get("/v1/persons/crm:K-43", analyst_).json().value("id", "");
+  ASSERT_FALSE(carla_now.empty());
+  ASSERT_NE(carla_now, survivor);
+  EXPECT_EQ(cases_of(survivor), std::set<std::string>{"shop:C-41"});
+  EXPECT_EQ(cases_of(carla_now), std::set<std::string>{"crm:K-43"});
+
+  // Anna and Bert merged by mistake and the merge undone: each has their own case again.
+  auto merged = Post("/v1/persons/" + survivor + "/merge", {{"other", bert}}, agent1_);
+  ASSERT_EQ(merged.status, 200) << merged.body;
+  std::string both = http_->Get("/v1/persons/shop:C-42", analyst_).json().value("id", "");
+  EXPECT_EQ(cases_of(both).size(), 2u);
+  auto undo =
+      Post("/v1/merges/" + merged.json().value("id", "") + "/undo", Json::object(), agent1_);
+  ASSERT_EQ(undo.status, 200) << undo.body;
+  std::string anna_now = http_->Get("/v1/persons/shop:C-41", analyst_).json().value("id", "");
+  std::string bert_now = http_->Get("/v1/persons/shop:C-42", analyst_).json().value("id", "");
+  ASSERT_NE(anna_now, bert_now);
+  EXPECT_EQ(cases_of(anna_now), std::set<std::string>{"shop:C-41"});
+  EXPECT_EQ(cases_of(bert_now), std::set<std::string>{"shop:C-42"});
+
+  // Anna's erasure leaves Carla's case (once Anna's by its stored person) untouched.
+  auto erased = Post("/v1/persons/" + anna_now + "/erasure", {{"reason", "Art. 17"}}, admin_);
+  ASSERT_EQ(erased.status, 200) << erased.body;
+  Json carla_list = http_->Get("/v1/cases?person=" + carla_now, analyst_).json();
+  ASSERT_EQ(carla_list["cases"].size(), 1u);
+  Json carlas = Case(carla_list["cases"][0]["id"], analyst_);
+  EXPECT_FALSE(carlas.contains("erased")) << carlas.dump();
+  EXPECT_EQ(carlas["title"].get<std::string>().rfind("Feedback 1/5", 0), 0u) << carlas.dump();
+}
+
 // Issue 20: what hangs on a person follows it. A preference set under an id that a merge then
 // absorbs, or under a subject whose record arrives only later, belongs to the person; its
 // erasure takes the case and the preference kept under the subject as it first came.

@@ -426,6 +426,66 @@ end_states:
   EXPECT_EQ(SinkKeys(s.sink()).count("welcome/O-5/text_message#0"), 0u);
 }
 
+// Issue 20: a person's journeys are found whatever form of them their events named — source:key,
+// bare key, e-mail address — and a late record or a merge brings in the ones started under a
+// subject nobody had yet; the 360 and the access report list them.
+TEST(JourneyApi, APersonsJourneysAreFoundUnderEveryFormOfItsSubject) {
+  ScratchDir dir;
+  JourneyServer s(dir, {"--clock", "manual", "--clock-start", "2026-11-02T09:00:00Z"});
+  ASSERT_EQ(s.Deploy(TradeInYaml()).status, 201);
+  ASSERT_EQ(s.AddCustomer("shop:C-1").status, 201);
+  ASSERT_EQ(s.AddCustomer("shop:C-2").status, 201);
+  auto order = [&](const std::string& id, const std::string& subject) {
+    Json e = {{"id", id},
+              {"type", "order.placed"},
+              {"subject", subject},
+              {"keys", {{"order_id", id}}},
+              {"occurred_at", "2026-11-02T09:00:00Z"},
+              {"payload", {{"trade_in", true}}}};
+    ASSERT_EQ(s.PostEvent(e.dump()).status, 201) << id;
+  };
+  order("O-1", "shop:C-1");
+  order("O-2", "C-1");
+  order("O-3", "Kundin.C-1@Example.org");
+  order("O-4", "shop:C-9");  // nobody yet
+  order("O-5", "shop:C-2");  // someone else
+  auto keys_of = [&](const std::string& subject) {
+    auto r = s.http().Get("/v1/persons/" + subject + "/journeys", s.token());
+    EXPECT_EQ(r.status, 200) << r.body;
+    std::set<std::string> keys;
+    const Json body = r.json();
+    for (const auto& j : body["journeys"]) {
+      EXPECT_EQ(j["journey"], "trade-in");
+      EXPECT_EQ(j["status"], "running") << j.dump();
+      keys.insert(j["key"]);
+    }
+    return keys;
+  };
+  EXPECT_EQ(keys_of("shop:C-1"), (std::set<std::string>{"O-1", "O-2", "O-3"}));
+  EXPECT_EQ(keys_of("shop:C-2"), std::set<std::string>{"O-5"});
+  EXPECT_EQ(s.http().Get("/v1/persons/per_DOESNOTEXIST/journeys", s.token()).status, 404);
+
+  // C-9's record arrives and turns out to be the same customer: merged, O-4 is hers too.
+  ASSERT_EQ(s.AddCustomer("shop:C-9").status, 201);
+  std::string first = s.http().Get("/v1/persons/shop:C-1", s.token()).json().value("id", "");
+  std::string late = s.http().Get("/v1/persons/shop:C-9", s.token()).json().value("id", "");
+  ASSERT_FALSE(first.empty() || late.empty());
+  if (first != late) {
+    auto merged =
+        s.http().Post("/v1/persons/" + first + "/merge", Json{{"other", late}}.dump(), s.token());
+    ASSERT_EQ(merged.status, 200) << merged.body;
+  }
+  EXPECT_EQ(keys_of("shop:C-9"), (std::set<std::string>{"O-1", "O-2", "O-3", "O-4"}));
+  Json person = s.http().Get("/v1/persons/shop:C-1", s.token()).json();
+  EXPECT_EQ(person["journeys"].size(), 4u) << person["journeys"].dump();
+  auto report = s.http().Get("/v1/persons/shop:C-1/access-report", s.token());
+  ASSERT_EQ(report.status, 200) << report.body;
+  EXPECT_EQ(report.json()["journeys"].size(), 4u) << report.body;
+  auto html = s.http().Get("/v1/persons/shop:C-1/access-report?format=html", s.token());
+  ASSERT_EQ(html.status, 200);
+  EXPECT_NE(html.body.find("O-4"), std::string::npos);
+}
+
 TEST(JourneyApi, CancelEndsTheInstanceThroughItsCancellationEndState) {
   ScratchDir dir;
   JourneyServer s(dir, {"--clock", "manual", "--clock-start", "2026-11-02T09:00:00Z"});

@@ -79,8 +79,21 @@ void AddProfileRoutes(Router& router, app::App& app) {
                   // Durable preferences (cases) belong to what an agent sees of a customer.
                   ASSIGN_OR_RETURN(Json prefs, app.cases().Preferences(p.value("id", "")));
                   p["preferences"] = prefs["preferences"];
+                  ASSIGN_OR_RETURN(p["journeys"], app.JourneysOf(p.value("id", "")));
                   RETURN_IF_ERROR(AuditRead(app, req, "person.read", p.value("id", "")));
                   return JsonResponse(200, p);
+                });
+              }});
+
+  router.Add({"GET", "/v1/persons/{id}/journeys", kReaders, false,
+              "The journey instances about a person, whatever form of it their events named "
+              "(person id, source:key, bare key, e-mail address): journey, key, status",
+              [&app](Request& req) {
+                return Guarded([&]() -> Result<Response> {
+                  ASSIGN_OR_RETURN(auto resolved, app.profiles().ResolveSubject(req.params["id"]));
+                  ASSIGN_OR_RETURN(Json list, app.JourneysOf(resolved.person));
+                  RETURN_IF_ERROR(AuditRead(app, req, "person.read", resolved.person));
+                  return JsonResponse(200, {{"person", resolved.person}, {"journeys", list}});
                 });
               }});
 

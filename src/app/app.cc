@@ -303,6 +303,10 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
         ASSIGN_OR_RETURN(Json prefs, cases->Preferences(person));
         return prefs["preferences"];
       });
+  app->privacy_->AddAccessReportPart(
+      "journeys", [app_ptr = app.get()](const std::string& person) -> Result<Json> {
+        return app_ptr->JourneysOf(person);
+      });
   // An erasure reaches every copy of the person's data outside profiles and the ledger.
   app->privacy_->AddErasureStep(
       "cases", [cases = app->cases_.get()](const privacy::ErasureScope& s, store::Erasure& e) {
@@ -321,6 +325,11 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
         return sink;
       });
   return app;
+}
+
+Result<Json> App::JourneysOf(const std::string& person) {
+  ASSIGN_OR_RETURN(auto subjects, profiles_->SubjectsOf(person));
+  return journeys_->InstancesOf(subjects);
 }
 
 Result<Time> App::AdvanceClock(std::optional<Duration> by, std::optional<Time> to) {

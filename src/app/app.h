@@ -93,6 +93,9 @@ class App {
   // Moves a manual clock forward (by `by`, or to `to`) and persists the new time.
   // kFailedPrecondition with the system clock or for a time in the past.
   Result<Time> AdvanceClock(std::optional<Duration> by, std::optional<Time> to);
+  // The journey instances about a person, under any of the forms its events name it by
+  // (JourneyService::InstancesOf with profiles' SubjectsOf); kNotFound for an unknown person.
+  Result<Json> JourneysOf(const std::string& person);
 
  private:
   App() = default;

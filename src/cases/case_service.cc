@@ -370,6 +370,14 @@ std::string CaseService::PersonOf(std::string_view subject) const {
   return resolved.ok() ? resolved->person : std::string(subject);
 }
 
+std::string CaseService::PersonNow(const Json& stored_case) const {
+  auto subject = stored_case.find("subject");
+  if (subject != stored_case.end() && subject->is_string() && !subject->empty()) {
+    return PersonOf(subject->get<std::string>());
+  }
+  return PersonOf(stored_case.value("person", ""));
+}
+
 std::vector<std::string> CaseService::SubjectsOf(const std::string& person) const {
   if (!resolver_ || person.empty()) return {person};
   auto subjects = resolver_->SubjectsOf(person);
@@ -582,6 +590,7 @@ Result<Json> CaseService::ReadTimeline(std::string_view id) {
 
 Result<Json> CaseService::Get(std::string_view id, const Actor& actor) {
   ASSIGN_OR_RETURN(auto loaded, Load(id, actor));
+  loaded.first["person"] = PersonNow(loaded.first);
   loaded.first["revision"] = loaded.second;
   ASSIGN_OR_RETURN(loaded.first["timeline"], ReadTimeline(id));
   return loaded.first;
@@ -635,8 +644,12 @@ Result<Json> CaseService::List(const CaseFilter& f, const Actor& actor) {
   std::string after;
   int limit = std::clamp(f.limit, 1, 1000);
   const std::string wanted_person = f.person.empty() ? "" : PersonOf(f.person);
-  std::map<std::string, std::string> resolved;  // one resolution per distinct stored person
-  auto person_now = [&](const std::string& stored) -> const std::string& {
+  std::map<std::string, std::string> resolved;  // one resolution per distinct subject
+  auto person_now = [&](const Json& c) -> const std::string& {
+    auto subject = c.find("subject");
+    std::string stored = subject != c.end() && subject->is_string() && !subject->empty()
+                             ? subject->get<std::string>()
+                             : c.value("person", "");
     auto [it, fresh] = resolved.try_emplace(stored);
     if (fresh) it->second = PersonOf(stored);
     return it->second;
@@ -650,13 +663,14 @@ Result<Json> CaseService::List(const CaseFilter& f, const Actor& actor) {
       if (actor.is_partner() && c.value("org", "") != actor.org) continue;
       if (!f.team.empty() && c.value("team", "") != f.team) continue;
       if (!f.state.empty() && c.value("state", "") != f.state) continue;
-      // Resolved again on read: a case opened before its subject's record arrived, or for a
-      // person merged since, is found under the person id now.
-      if (!f.person.empty() && person_now(c.value("person", "")) != wanted_person) continue;
+      // Resolved again on read: a case opened before its subject's record arrived, for a
+      // person merged since, or whose record a split or undo moved, is found under the person
+      // id now.
+      if (!f.person.empty() && person_now(c) != wanted_person) continue;
       if (!f.type.empty() && c.value("type", "") != f.type) continue;
       out.push_back({{"id", c["id"]},
                      {"revision", d.revision},
-                     {"person", c["person"]},
+                     {"person", person_now(c)},
                      {"type", c["type"]},
                      {"priority", c["priority"]},
                      {"state", c["state"]},
@@ -681,12 +695,10 @@ Result<bool> CaseService::OrgHasCaseAbout(const std::vector<std::string>& person
     for (const auto& d : docs) {
       ASSIGN_OR_RETURN(Json c, ParseJson(d.body));
       if (c.value("org", "") != org) continue;
-      // A case opened before its subject resolved keeps the subject: resolved now.
-      const std::string stored = c.value("person", "");
-      for (const std::string& person : {stored, PersonOf(stored)}) {
-        if (std::find(person_ids.begin(), person_ids.end(), person) != person_ids.end()) {
-          return true;
-        }
+      // Resolved now: a case opened before its subject resolved, or whose record moved.
+      const std::string person = PersonNow(c);
+      if (std::find(person_ids.begin(), person_ids.end(), person) != person_ids.end()) {
+        return true;
       }
     }
     if (docs.size() < 500) return false;
@@ -1082,7 +1094,14 @@ Result<Json> CaseService::ErasePerson(
     after = docs.back().id;
     for (const auto& d : docs) {
       ASSIGN_OR_RETURN(Json c, ParseJson(d.body));
-      if (ids.count(c.value("person", ""))) theirs.push_back(d.id);
+      // By the form it came in when there is one: not a case whose record a split or undo
+      // moved to someone else (its subject is then no form of this person's). Not resolved
+      // here: an erasure holds the profiles' lock.
+      auto subject = c.find("subject");
+      const std::string named = subject != c.end() && subject->is_string() && !subject->empty()
+                                    ? subject->get<std::string>()
+                                    : c.value("person", "");
+      if (ids.count(named)) theirs.push_back(d.id);
     }
   }
   for (const auto& id : theirs) {

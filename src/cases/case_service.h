@@ -237,6 +237,9 @@ class CaseService {
   // The person id `subject` resolves to; the subject itself when it resolves to nobody (kept
   // as it came, so that it resolves when read again after its record arrived).
   std::string PersonOf(std::string_view subject) const;
+  // Whom a stored case is about now: the subject it came with resolved again (a split or an
+  // undone merge moves the record it names, and the case with it), else its person.
+  std::string PersonNow(const Json& stored_case) const;
   // Every subject `person` is named by (SubjectResolver::SubjectsOf), the person first; just
   // `person` without a resolver or when it names nobody.
   std::vector<std::string> SubjectsOf(const std::string& person) const;

@@ -130,6 +130,13 @@ std::string AccessReportHtml(const Json& r) {
     h += Row({Text(c["id"]), Text(c["opened_at"]), Text(c["type"]), Text(c["team"]),
               Text(c["state"]), Text(c["title"])});
   }
+  h += "</table>\n<h2>Processes you are in</h2>\n<table>" +
+       Row({"Process", "Reference", "Started", "Status"}, "th");
+  for (const auto& j : r.value("journeys", Json::array())) {
+    std::string status = j.value("status", "");
+    if (!j.value("end_state", "").empty()) status += ": " + j.value("end_state", "");
+    h += Row({Text(j["journey"]), Text(j["key"]), Text(j["started_at"]), Text(Json(status))});
+  }
   h += "</table>\n<h2>Your preferences</h2>\n<table>" + Row({"Preference", "Value", "Set"}, "th");
   // items() refers to its object: keep the object alive for the whole loop.
   const Json preferences = r.value("preferences", Json::object());

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cctype>
 #include <deque>
 #include <set>
 
@@ -14,6 +15,24 @@ namespace {
 
 constexpr const char* kDefinitionKind = "journey-definition";
 constexpr const char* kInstanceKind = "journey-instance";
+// "<subject>~<journey>/<key>" → {"journey","key","subject"}: the instances about a subject.
+constexpr const char* kSubjectIndexKind = "journey-subject";
+constexpr const char* kSubjectIndexSetting = "journey.subject_index";
+
+// An e-mail address names its person however a sender capitalised it.
+std::string IndexForm(std::string subject) {
+  if (subject.find('@') != std::string::npos) {
+    for (char& c : subject) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return subject;
+}
+
+store::WriteBatch::Put SubjectIndexPut(const std::string& subject, const std::string& id) {
+  size_t slash = id.find('/');
+  std::string form = IndexForm(subject);
+  Json body = {{"journey", id.substr(0, slash)}, {"key", id.substr(slash + 1)}, {"subject", form}};
+  return {{kSubjectIndexKind, form + "~" + id, body.dump()}, -1};
+}
 constexpr const char* kAliasKind = "journey-alias";
 constexpr const char* kParkedKind = "journey-parked";
 constexpr const char* kTimerQueue = "journey-timers";
@@ -83,7 +102,8 @@ class JourneyService::Chunk {
     }
     ASSIGN_OR_RETURN(InstanceState state, StateFromJson(*def, body["state"]));
     Loaded& l = instances_[id];
-    l = Loaded{def, std::move(state), doc->revision, false};
+    std::string subject = state.subject;
+    l = Loaded{def, std::move(state), doc->revision, false, std::move(subject)};
     return &l;
   }
 
@@ -161,6 +181,9 @@ class JourneyService::Chunk {
       if (!l.dirty) continue;
       Json body = {{"version", l.def->version()}, {"state", StateToJson(*l.def, l.state)}};
       batch.puts.push_back({{kInstanceKind, id, body.dump()}, l.revision});
+      if (!l.state.subject.empty() && l.state.subject != l.indexed_subject) {
+        batch.puts.push_back(SubjectIndexPut(l.state.subject, id));
+      }
     }
     if (cursor) {
       Json body = {{"after", cursor->after}, {"definitions", cursor->definitions}};
@@ -174,7 +197,9 @@ class JourneyService::Chunk {
     if (s_.written_.size() > kWrittenLimit) s_.written_.clear();
     for (auto& [id, l] : instances_) {
       if (!l.dirty) continue;
-      s_.written_[id] = Loaded{l.def, std::move(l.state), l.revision + 1, false};
+      std::string subject = l.state.subject;
+      s_.written_[id] =
+          Loaded{l.def, std::move(l.state), l.revision + 1, false, std::move(subject)};
     }
     return OkStatus();
   }
@@ -253,7 +278,70 @@ Status JourneyService::ReloadDefinitions(int64_t generation) {
 Status JourneyService::Start() {
   std::lock_guard<std::mutex> lock(process_mu_);
   ASSIGN_OR_RETURN(LogCursor cursor, ReadCursor());
-  return ReloadDefinitions(cursor.definitions);
+  RETURN_IF_ERROR(ReloadDefinitions(cursor.definitions));
+  return IndexSubjectsOnce();
+}
+
+Status JourneyService::IndexSubjectsOnce() {
+  ASSIGN_OR_RETURN(auto done, store_.GetSetting(kSubjectIndexSetting));
+  if (done && *done == "1") return OkStatus();
+  std::string after;
+  while (true) {
+    ASSIGN_OR_RETURN(auto docs, store_.ListDocuments(kInstanceKind, "", after, 500));
+    store::WriteBatch batch;
+    for (const auto& d : docs) {
+      ASSIGN_OR_RETURN(Json body, ParseJson(d.body));
+      std::string subject = body["state"].value("subject", "");
+      if (!subject.empty()) batch.puts.push_back(SubjectIndexPut(subject, d.id));
+    }
+    if (!batch.empty()) RETURN_IF_ERROR(store_.Write(batch));
+    if (docs.size() < 500) break;
+    after = docs.back().id;
+  }
+  return store_.PutSetting(kSubjectIndexSetting, "1");
+}
+
+Result<Json> JourneyService::InstancesOf(const std::vector<std::string>& subjects) {
+  RETURN_IF_ERROR(CatchUp().status());
+  std::set<std::string> forms;
+  for (const auto& subject : subjects) {
+    if (!subject.empty()) forms.insert(IndexForm(subject));
+  }
+  std::set<std::string> ids;
+  for (const auto& subject : forms) {
+    std::string after;
+    while (true) {
+      ASSIGN_OR_RETURN(auto docs,
+                       store_.ListDocuments(kSubjectIndexKind, subject + "~", after, 500));
+      for (const auto& d : docs) {
+        ASSIGN_OR_RETURN(Json entry, ParseJson(d.body));
+        // "a~" also begins the entries of a subject "a~b": the body says whose it is.
+        if (entry.value("subject", "") != subject) continue;
+        ids.insert(entry.value("journey", "") + "/" + entry.value("key", ""));
+      }
+      if (docs.size() < 500) break;
+      after = docs.back().id;
+    }
+  }
+  Json out = Json::array();
+  for (const auto& id : ids) {
+    ASSIGN_OR_RETURN(auto doc, store_.GetDocument(kInstanceKind, id));
+    if (!doc) continue;
+    ASSIGN_OR_RETURN(Json body, ParseJson(doc->body));
+    const Json& st = body["state"];
+    // Indexed under a subject it no longer has (the subject is set once, but an erasure may
+    // have rewritten it): not listed.
+    if (!forms.count(IndexForm(st.value("subject", "")))) continue;
+    size_t slash = id.find('/');
+    out.push_back({{"journey", id.substr(0, slash)},
+                   {"key", id.substr(slash + 1)},
+                   {"version", body.value("version", 0)},
+                   {"status", st.value("status", "")},
+                   {"end_state", st.value("end_state", "")},
+                   {"subject", st.value("subject", "")},
+                   {"started_at", st.value("started_at", "")}});
+  }
+  return out;
 }
 
 DefinitionPtr JourneyService::Latest(std::string_view journey) const {

@@ -66,6 +66,12 @@ class JourneyService {
   // leads to a non-success end state. kFailedPrecondition if the journey has no such event.
   Result<Json> Cancel(std::string_view journey, std::string_view key, std::string_view reason);
 
+  // The instances about any of `subjects` (a person's ids and the forms its events name it
+  // by: profiles::SubjectResolver::SubjectsOf), by their subject, read through an index kept
+  // with every instance: [{"journey","key","version","status","end_state","subject",
+  // "started_at"}], journey and key order.
+  Result<Json> InstancesOf(const std::vector<std::string>& subjects);
+
   // The secret of a webhook action, created at deploy; kNotFound if unknown.
   Result<std::string> WebhookSecret(std::string_view journey, std::string_view action);
 
@@ -75,6 +81,7 @@ class JourneyService {
     InstanceState state;
     int64_t revision = 0;  // 0: new
     bool dirty = false;
+    std::string indexed_subject;  // the subject the stored instance is indexed under
   };
   class Chunk;
   struct LogCursor {
@@ -92,6 +99,8 @@ class JourneyService {
   Status Absorb(Chunk& c, const std::string& journey, Loaded& inst, Effects& fx,
                 std::vector<Event>* more);
   Result<size_t> CatchUpLocked();
+  // Once per database: indexes the instances stored before the subject index existed.
+  Status IndexSubjectsOnce();
 
   store::Store& store_;
   const Clock& clock_;

@@ -286,6 +286,47 @@ TEST_F(JourneyServiceTest, OpenCaseGoesInProcessAndMessagesAreAnnotatedBeforeThe
 
 // Two servers on one store take turns: each keeps the instances it wrote in memory, and a
 // copy made stale by the other server must never be written back.
+// Issue 20: a person's instances are found by subject, e-mail addresses whatever their case;
+// a database whose instances predate the index gets them indexed once, at start.
+TEST_F(JourneyServiceTest, InstancesAreFoundBySubjectAndOlderOnesIndexedOnceAtStart) {
+  Event a = Ev("a1", "order.placed", {{"order_id", "O-1"}}, "2026-11-02T09:00:00Z",
+               Json{{"trade_in", true}});
+  a.subject = "shop:C-1";
+  Event b = Ev("b1", "order.placed", {{"order_id", "O-2"}}, "2026-11-02T09:00:00Z",
+               Json{{"trade_in", true}});
+  b.subject = "Anna.Berg@Example.ORG";
+  Append({a, b});
+  ASSERT_TRUE(service_->CatchUp().ok());
+  auto keys = [&](std::vector<std::string> subjects) {
+    auto list = service_->InstancesOf(subjects);
+    EXPECT_TRUE(list.ok()) << list.status().ToString();
+    std::vector<std::string> out;
+    if (list.ok()) {
+      for (const auto& i : *list) out.push_back(i["key"]);
+    }
+    return out;
+  };
+  EXPECT_EQ(keys({"shop:C-1"}), std::vector<std::string>{"O-1"});
+  EXPECT_EQ(keys({"anna.berg@example.org", "shop:C-9"}), std::vector<std::string>{"O-2"});
+  EXPECT_TRUE(keys({"shop:C"}).empty()) << "a prefix of a subject is not the subject";
+
+  // As a database written before the index: no entries, no setting.
+  auto entries = store_->ListDocuments("journey-subject", "", "", 100);
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 2u);
+  store::WriteBatch forget;
+  for (const auto& d : *entries) forget.deletes.emplace_back("journey-subject", d.id);
+  forget.settings.emplace_back("journey.subject_index", "");
+  ASSERT_TRUE(store_->Write(forget).ok());
+  EXPECT_TRUE(keys({"shop:C-1"}).empty());
+  Reopen();
+  EXPECT_EQ(keys({"shop:C-1"}), std::vector<std::string>{"O-1"});
+  EXPECT_EQ(keys({"ANNA.BERG@example.org"}), std::vector<std::string>{"O-2"});
+  auto setting = store_->GetSetting("journey.subject_index");
+  ASSERT_TRUE(setting.ok());
+  EXPECT_EQ(setting->value_or(""), "1");
+}
+
 TEST_F(JourneyServiceTest, TwoServicesOnOneStoreNeverWriteFromAStaleCopy) {
   JourneyService other(*store_, clock_, metrics_);
   ASSERT_TRUE(other.Start().ok());

@@ -296,7 +296,9 @@ Result<std::optional<Time>> OutboxDeliverer::NextDue() { return store_.NextDue("
 
 Result<int64_t> OutboxDeliverer::EraseHeld(const std::vector<std::string>& person_ids,
                                            const std::vector<std::string>& needles) {
-  std::lock_guard<std::mutex> lock(mu_);  // not while a round may hold (and reschedule) them
+  // Not under mu_ (see sink_mu_): an erasure holds the profiles' lock, which a round holding
+  // mu_ may wait for. A round that looks at one of these meanwhile holds it again under the
+  // same key; Store::Erase replaces the person's needles in queue and document bodies anyway.
   store::WriteBatch batch;
   std::string after;
   int64_t erased = 0;

@@ -72,7 +72,7 @@ export function Person360({ id, me }) {
         ['When', (e) => fmtTime(e.occurred_at)], ['Type', (e) => e.type],
         ['Keys', (e) => Object.entries(e.keys || {}).map(([k, v]) => `${k}=${v}`).join(', ')],
       ]} /></section>
-    <${Journeys360} events=${p.events} />
+    <${Journeys360} journeys=${p.journeys} />
     <${Related} id=${p.id} writer=${writer} />
     ${p.reviews && p.reviews.length > 0 && html`<p>${p.reviews.length} open review(s): ${link('#/reviews', 'review queue')}</p>`}
   `}<//>`;
@@ -134,14 +134,13 @@ function MergeBox({ p, setStatus, reload }) {
     </div></section>`;
 }
 
-// The journeys the customer is in: the orders among their events.
-function Journeys360({ events }) {
-  const orders = [...new Set((events || []).map((e) => e.keys && e.keys.order_id).filter(Boolean))];
-  const [list] = useApi('/v1/journeys');
-  if (!list || orders.length === 0) return null;
+// The journeys the customer is in, whatever form of them their events named (the 360's list).
+function Journeys360({ journeys }) {
+  if (!journeys || journeys.length === 0) return null;
   return html`<section aria-labelledby="jr-h"><h2 id="jr-h">Journeys</h2>
-    <ul>${list.journeys.flatMap((j) => orders.filter((o) => j.correlation === 'order_id').map((o) =>
-      html`<li>${link(`#/journeys/${j.name}/${encodeURIComponent(o)}`, `${j.name} · ${o}`)}</li>`))}</ul></section>`;
+    <ul>${journeys.map((j) =>
+      html`<li>${link(`#/journeys/${j.journey}/${encodeURIComponent(j.key)}`, `${j.journey} · ${j.key}`)}
+        <span class="muted">${j.status}${j.end_state ? `: ${j.end_state}` : ''}</span></li>`)}</ul></section>`;
 }
 
 function Related({ id, writer }) {
