@@ -16,6 +16,7 @@
 #include <filesystem>
 
 #include "analytics/kpi_service.h"
+#include "cases/config.h"
 #include "core/clock.h"
 #include "core/ids.h"
 #include "privacy/audit.h"
@@ -83,7 +84,13 @@ void BM_Kpis(benchmark::State& state) {
   privacy::AuditLog audit(**store, clock);
   profiles::ProfileService profiles(**store, clock, ids);
   service::ServiceNetwork service(**store, clock, ids, audit, &profiles, {});
-  KpiService kpis(**store, profiles, service, audit, cases::FeedbackRules{});
+  // The feedback rules a server runs with until a cases configuration is given.
+  auto defaults = cases::LoadConfig(cases::DefaultConfigYaml(), "default.yaml");
+  if (!defaults.ok()) {
+    state.SkipWithError(defaults.status().ToString().c_str());
+    return;
+  }
+  KpiService kpis(**store, profiles, service, audit, (*defaults)->feedback);
   KpiRequest request;
   request.from = kStart;
   request.to = kStart + std::chrono::hours(24 * kDays);

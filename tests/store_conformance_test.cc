@@ -174,6 +174,31 @@ TEST_P(StoreConformanceTest, ListEventsPaginatesBySubjectWithACursor) {
   EXPECT_EQ(store_->ListEvents({.limit = 0}).status().where(), "limit");
 }
 
+TEST_P(StoreConformanceTest, ListEventsWithHeadsOnlyReadsTheContentsOfTheNamedTypesOnly) {
+  Event order = MakeEvent("o1");
+  order.type = "order.placed";
+  Event rating = MakeEvent("r1");
+  rating.type = "rating.submitted";
+  rating.payload = Json{{"stars", 2}};
+  rating.keys = {{"order_id", "O-1"}};
+  ASSERT_TRUE(store_->AppendEvents({order, rating}).ok());
+  store::EventQuery q{.limit = 10, .heads_only = true, .contents_of = {"rating.submitted"}};
+  auto page = store_->ListEvents(q);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->events.size(), 2u);
+  EXPECT_EQ(page->events[0].id, "o1");
+  EXPECT_EQ(page->events[0].type, "order.placed");
+  EXPECT_EQ(page->events[0].subject, "cust-1");
+  EXPECT_EQ(page->events[0].occurred_at, order.occurred_at);
+  EXPECT_TRUE(page->events[0].keys.empty());
+  EXPECT_TRUE(page->events[0].payload.empty()) << "a head only";
+  EXPECT_EQ(page->events[1].payload, rating.payload);
+  EXPECT_EQ(page->events[1].keys, rating.keys);
+  auto full = store_->ListEvents({.limit = 10});
+  ASSERT_TRUE(full.ok());
+  EXPECT_FALSE(full->events[0].payload.empty()) << "without heads_only every event is whole";
+}
+
 TEST_P(StoreConformanceTest, IdenticalRecordIsStoredOnceChangedRecordIsANewVersion) {
   SourceRecord r1 = MakeRecord("C-1", "Müller");
   auto put = store_->PutRecords({r1});

@@ -9,6 +9,7 @@
 // database is busy or unreachable (retry), kDataLoss/kInternal for damaged data or bugs.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -39,6 +40,16 @@ struct EventQuery {
   std::string type;     // empty: all types
   int64_t after = 0;    // cursor: only events with seq > after
   int limit = 100;      // 1..1000
+  // A reader of the whole log that needs the contents of a few types only (the KPI report):
+  // with heads_only, events come with empty keys and payload unless their type is one of
+  // contents_of, which saves parsing a million payloads nobody reads.
+  bool heads_only = false;
+  std::vector<std::string> contents_of;
+
+  bool WantsContents(std::string_view event_type) const {
+    return !heads_only ||
+           std::find(contents_of.begin(), contents_of.end(), event_type) != contents_of.end();
+  }
 };
 
 struct EventPage {

@@ -377,7 +377,7 @@ class PostgresStore final : public Store {
         page.next_after = page.events.back().seq;
         break;
       }
-      ASSIGN_OR_RETURN(auto e, ReadEvent(*res, i));
+      ASSIGN_OR_RETURN(auto e, ReadEvent(*res, i, &q));
       page.events.push_back(std::move(e));
     }
     return page;
@@ -916,17 +916,18 @@ class PostgresStore final : public Store {
     return rec;
   }
 
-  static Result<Event> ReadEvent(const PgResult& r, int row) {
+  static Result<Event> ReadEvent(const PgResult& r, int row, const EventQuery* q = nullptr) {
     Event e;
     e.seq = r.Int(row, 0);
     e.id = r.Text(row, 1);
     e.type = r.Text(row, 2);
     e.subject = r.Text(row, 3);
+    e.occurred_at = FromMicros(r.Int(row, 5));
+    e.received_at = FromMicros(r.Int(row, 6));
+    if (q && !q->WantsContents(e.type)) return e;
     ASSIGN_OR_RETURN(Json keys, ParseJson(r.Text(row, 4)));
     for (auto& [k, v] : keys.items())
       e.keys.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
-    e.occurred_at = FromMicros(r.Int(row, 5));
-    e.received_at = FromMicros(r.Int(row, 6));
     ASSIGN_OR_RETURN(e.payload, ParseJson(r.Text(row, 7)));
     return e;
   }

@@ -395,7 +395,7 @@ class SqliteStore final : public Store {
         page.next_after = page.events.back().seq;
         break;
       }
-      ASSIGN_OR_RETURN(auto e, ReadEvent(*s));
+      ASSIGN_OR_RETURN(auto e, ReadEvent(*s, &q));
       page.events.push_back(std::move(e));
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqliteError(reader->raw(), rc, "list events");
@@ -1066,17 +1066,18 @@ class SqliteStore final : public Store {
     return r;
   }
 
-  static Result<Event> ReadEvent(Statement& s) {
+  static Result<Event> ReadEvent(Statement& s, const EventQuery* q = nullptr) {
     Event e;
     e.seq = s.Int(0);
     e.id = s.Text(1);
     e.type = s.Text(2);
     e.subject = s.Text(3);
+    e.occurred_at = FromMicros(s.Int(5));
+    e.received_at = FromMicros(s.Int(6));
+    if (q && !q->WantsContents(e.type)) return e;
     ASSIGN_OR_RETURN(Json keys, ParseJson(s.Text(4)));
     for (auto& [k, v] : keys.items())
       e.keys.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
-    e.occurred_at = FromMicros(s.Int(5));
-    e.received_at = FromMicros(s.Int(6));
     ASSIGN_OR_RETURN(e.payload, ParseJson(s.Text(7)));
     return e;
   }
