@@ -180,6 +180,30 @@ TEST(HttpApiWorkerTest, OddPayloadsNeitherCrashNorStallTheBackgroundWork) {
   EXPECT_NE(at_risk.body.find("rated 1/5 (rating.submitted)"), std::string::npos) << at_risk.body;
   EXPECT_NE(at_risk.body.find(",r1"), std::string::npos) << at_risk.body;
   EXPECT_EQ(at_risk.body.find(",f1"), std::string::npos) << at_risk.body;
+
+  // The same figures as JSON, as per-scenario totals in CSV, and per day.
+  const std::string range = "from=2026-11-22&to=2026-11-24";
+  auto json = c.Get("/v1/analytics/kpis?" + range, admin);
+  ASSERT_EQ(json.status, 200) << json.body;
+  Json report = json.json();
+  EXPECT_EQ(report["s5"]["feedback_cases"], 1) << report["s5"].dump();
+  EXPECT_EQ(report["series"]["rows"].size(), 2u) << "one row per day";
+  auto totals = c.Get("/v1/analytics/kpis?" + range + "&format=csv&table=totals", admin);
+  ASSERT_EQ(totals.status, 200) << totals.body;
+  EXPECT_EQ(totals.body.rfind("scenario,figure,value\r\n", 0), 0u) << totals.body;
+  EXPECT_NE(totals.body.find("s5,feedback_cases,1\r\n"), std::string::npos) << totals.body;
+  EXPECT_NE(totals.body.find("s3,time_to_resolution.count,"), std::string::npos) << totals.body;
+  auto series = c.Get("/v1/analytics/kpis?" + range + "&format=csv", admin);
+  ASSERT_EQ(series.status, 200);
+  EXPECT_EQ(std::count(series.body.begin(), series.body.end(), '\n'), 3) << series.body;
+  // Wrong parameters are named; a partner sees no analytics.
+  auto month = c.Get("/v1/analytics/kpis?bucket=month", admin);
+  EXPECT_EQ(month.status, 400);
+  EXPECT_EQ(month.json()["error"]["field"], "bucket") << month.body;
+  EXPECT_EQ(c.Get("/v1/analytics/kpis?format=csv&table=nope", admin).status, 400);
+  EXPECT_EQ(c.Get("/v1/analytics/kpis?from=yesterday", admin).json()["error"]["field"], "from");
+  std::string partner = CreateToken(db, "partner", "partner-a");
+  EXPECT_EQ(c.Get("/v1/analytics/kpis", partner).status, 403);
 }
 
 TEST_F(HttpApiTest, ReadsOfPersonalDataAreAuditedInAChainThatVerifies) {

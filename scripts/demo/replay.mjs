@@ -174,7 +174,7 @@ async function main() {
   ev('dm-access-anna', 'privacy.request', anna, START + 12 * DAY + 10 * 3600000, {}, { kind: 'access' });
 
   // Lukas orders again after his invoice was fixed: the orders carry his preference.
-  ev('dm-O-lukas-2', 'order.placed', lukas, START + 6 * DAY + 3 * 3600000, { order_id: 'O-6900' }, { trade_in: false, items: ['case'] });
+  ev('dm-O-lukas-2', 'order.placed', lukas, START + 9 * DAY + 3 * 3600000, { order_id: 'O-6900' }, { trade_in: false, items: ['case'] });
   ev('dm-O-lukas-3', 'order.placed', lukas, START + 15 * DAY + 5 * 3600000, { order_id: 'O-6901' }, { trade_in: false, items: ['charger'] });
   events.sort((a, b) => a.at - b.at);
 
@@ -212,7 +212,9 @@ async function main() {
       }
     });
   }
-  at(4, 10, async () => {  // S5: the invoicing team fixes Lukas's invoice for good
+  // S5: nobody calls Lukas back within the first-contact SLA (24 business hours from Thursday
+  // evening: Tuesday 11:00), so his case escalates; that afternoon his invoice is fixed for good.
+  at(8, 14, async () => {
     const list = await get(`/v1/cases?person=${lukas}`);
     const c = list.cases.find((x) => x.type === 'feedback');
     if (!c) return;

@@ -1,5 +1,6 @@
 // Customer analytics over HTTP: the KPI report of src/analytics as JSON or CSV.
 #include <cmath>
+#include <functional>
 
 #include "analytics/kpi_service.h"
 #include "api/handlers.h"
@@ -59,6 +60,9 @@ Json DurationJson(const analytics::DurationStats& d) {
   return {{"count", d.count}, {"median_seconds", secs(d.median)}, {"p90_seconds", secs(d.p90)}};
 }
 
+// A sum of prices in EUR, to the cent (0.85 * 205 is 174.24999999999997 in binary).
+double Cents(double eur) { return std::round(eur * 100) / 100; }
+
 Json ReportJson(const analytics::KpiReport& r) {
   using analytics::Series;
   Json mailings = Json::array();
@@ -71,7 +75,7 @@ Json ReportJson(const analytics::KpiReport& r) {
                         {"households", m.counts.households},
                         {"without_address", m.counts.without_address},
                         {"letters_avoided", m.letters_avoided},
-                        {"cost_avoided_eur", m.cost_avoided}});
+                        {"cost_avoided_eur", Cents(m.cost_avoided)}});
   }
   Json recipients = Json::object();
   for (const auto& [name, f] : r.s4.recipients) {
@@ -119,7 +123,7 @@ Json ReportJson(const analytics::KpiReport& r) {
             {"households", r.s2.profiles.households},
             {"duplicates_found", r.s2.duplicates_found},
             {"letters_avoided", r.s2.letters_avoided},
-            {"cost_avoided_eur", r.s2.cost_avoided},
+            {"cost_avoided_eur", Cents(r.s2.cost_avoided)},
             {"mailings", mailings}}},
           {"s3",
            {{"cases_opened", r.s3.cases_opened},
@@ -165,6 +169,34 @@ std::string SeriesCsv(const analytics::KpiReport& r) {
   return out;
 }
 
+// Every scenario's figures as rows "scenario,figure,value" (a spreadsheet's pivot table reads
+// them): the JSON report's s1..s6, nested objects and lists named by their path.
+std::string TotalsCsv(const Json& report) {
+  std::string out = "scenario,figure,value\r\n";
+  std::function<void(const std::string&, const std::string&, const Json&)> add =
+      [&](const std::string& scenario, const std::string& path, const Json& v) {
+        if (v.is_object()) {
+          for (const auto& [k, child] : v.items())
+            add(scenario, path.empty() ? k : path + "." + k, child);
+        } else if (v.is_array()) {
+          for (size_t i = 0; i < v.size(); ++i) {
+            const Json& item = v[i];
+            std::string name = item.is_object() && item.contains("name")
+                                   ? item["name"].get<std::string>()
+                                   : std::to_string(i);
+            add(scenario, path + "." + name, item);
+          }
+        } else {
+          out += CsvCell(scenario) + "," + CsvCell(path) + "," +
+                 CsvCell(v.is_string() ? v.get<std::string>() : v.dump()) + "\r\n";
+        }
+      };
+  for (const char* scenario : {"s1", "s2", "s3", "s4", "s5", "s6"}) {
+    add(scenario, "", report[scenario]);
+  }
+  return out;
+}
+
 std::string AtRiskCsv(const analytics::KpiReport& r) {
   std::string out = "person,kind,reason,at,ref\r\n";
   for (const auto& a : r.at_risk) {
@@ -181,7 +213,7 @@ void AddAnalyticsRoutes(Router& router, app::App& app) {
       {"GET", "/v1/analytics/kpis", kReaders, false,
        "Customer KPIs per scenario computed from the logs, per day or week, and the customers "
        "at risk: ?from=&to=&bucket=day|week&letter_price=0.85&format=json|csv&table=series|"
-       "at_risk",
+       "totals|at_risk",
        [&app](Request& req) {
          Result<analytics::KpiRequest> request = RequestOf(req, app.clock().Now());
          if (!request.ok()) return ErrorResponse(request.status());
@@ -190,8 +222,9 @@ void AddAnalyticsRoutes(Router& router, app::App& app) {
          if (format != "json" && format != "csv") {
            return ErrorResponse(InvalidArgument("format must be json or csv", "format"));
          }
-         if (table != "series" && table != "at_risk") {
-           return ErrorResponse(InvalidArgument("table must be series or at_risk", "table"));
+         if (table != "series" && table != "at_risk" && table != "totals") {
+           return ErrorResponse(
+               InvalidArgument("table must be series, totals or at_risk", "table"));
          }
          cases::ConfigPtr cases_config = app.cases().config();
          analytics::KpiService kpis(app.store(), app.profiles(), app.service(), app.audit(),
@@ -201,7 +234,9 @@ void AddAnalyticsRoutes(Router& router, app::App& app) {
          if (format == "json") return JsonResponse(200, ReportJson(*report));
          Response r;
          r.content_type = "text/csv; charset=utf-8";
-         r.body = table == "series" ? SeriesCsv(*report) : AtRiskCsv(*report);
+         r.body = table == "series"   ? SeriesCsv(*report)
+                  : table == "totals" ? TotalsCsv(ReportJson(*report))
+                                      : AtRiskCsv(*report);
          r.headers.emplace_back("Content-Disposition",
                                 "attachment; filename=\"rapport-kpis-" + table + ".csv\"");
          return r;
