@@ -2,6 +2,8 @@
 // a fresh request_parser per request so the body limit applies to each.
 #include "api/http_server.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -10,7 +12,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
-#include <spdlog/spdlog.h>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -76,8 +77,9 @@ class HttpServer::Impl {
       });
     }
     DoAccept();
-    int n = options_.threads > 0 ? options_.threads
-                                 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    int n = options_.threads > 0
+                ? options_.threads
+                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     std::vector<std::thread> workers;
     for (int i = 1; i < n; ++i) workers.emplace_back([this] { RunWorker(); });
     RunWorker();
@@ -143,14 +145,15 @@ class HttpServer::Impl {
 
  private:
   void DoAccept() {
-    acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
-      if (ec) {
-        if (ec == net::error::operation_aborted || stopping_) return;
-      } else {
-        StartSession(std::move(socket));
-      }
-      if (!stopping_) DoAccept();
-    });
+    acceptor_.async_accept(net::make_strand(ioc_),
+                           [this](beast::error_code ec, tcp::socket socket) {
+                             if (ec) {
+                               if (ec == net::error::operation_aborted || stopping_) return;
+                             } else {
+                               StartSession(std::move(socket));
+                             }
+                             if (!stopping_) DoAccept();
+                           });
   }
 
   void StartSession(tcp::socket socket);
@@ -231,7 +234,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     if (ec) {
       // Malformed HTTP: answer if the peer can still hear us, then close.
       if (ec.category() == beast::error_code(http::error::bad_target).category()) {
-        return SendError(StatusCode::kInvalidArgument, "malformed HTTP request: " + ec.message(), 400);
+        return SendError(StatusCode::kInvalidArgument, "malformed HTTP request: " + ec.message(),
+                         400);
       }
       return Close();
     }
@@ -239,9 +243,10 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     auto req = parser_->release();
     bool keep_alive = req.keep_alive();
     unsigned version = req.version();
+    const bool head = req.method() == http::verb::head;
     Request request = ToRequest(std::move(req));
     Response response = server_.router().Dispatch(request);
-    Send(std::move(response), version, keep_alive && !server_.stopping());
+    Send(std::move(response), version, keep_alive && !server_.stopping(), head);
   }
 
   void SendError(StatusCode code, std::string message, int http_status) {
@@ -251,7 +256,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     Send(std::move(r), 11, false);
   }
 
-  void Send(Response&& response, unsigned version, bool keep_alive) {
+  void Send(Response&& response, unsigned version, bool keep_alive, bool head = false) {
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(response.status), version);
     res->set(http::field::server, "rapport");
@@ -260,6 +265,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     res->body() = std::move(response.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();
+    if (head) res->body().clear();  // the length of the body a GET would get, and no body
     res_ = res;
     http::async_write(stream_, *res,
                       beast::bind_front_handler(&Session::OnWrite, shared_from_this(), keep_alive));

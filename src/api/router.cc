@@ -178,7 +178,9 @@ const Route* Router::Match(const Request& request, std::map<std::string, std::st
       }
     }
     if (!ok) continue;
-    if (routes_[i].method == request.method) {
+    // HEAD is GET without the body (RFC 9110 9.3.2); the server drops the body it answers.
+    if (routes_[i].method == request.method ||
+        (request.method == "HEAD" && routes_[i].method == "GET")) {
       *params = std::move(captured);
       return &routes_[i];
     }

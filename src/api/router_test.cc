@@ -53,6 +53,16 @@ TEST_F(RouterTest, NoByteOfAPathOrQueryTurnsIntoAnException) {
   EXPECT_EQ(Body(query)["error"]["field"], "query.limit");
 }
 
+// HEAD is answered as GET is (the server then sends the headers only); it does not open a
+// route that has no GET, and it needs the GET's token.
+TEST_F(RouterTest, HeadIsAnsweredLikeGet) {
+  EXPECT_EQ(Call("HEAD", "/health").status, 200);
+  EXPECT_EQ(Call("HEAD", "/v1/events", admin_).status, 200);
+  EXPECT_EQ(Call("HEAD", "/v1/events").status, 401);
+  Response no_get = Call("HEAD", "/v1/admin/clock", admin_);
+  EXPECT_EQ(no_get.status, 405) << no_get.body;
+}
+
 TEST_F(RouterTest, AnExceptionQuotingInvalidUtf8IsStillAJsonError) {
   router_->Add({"GET", "/bytes", {auth::Role::kAdmin}, false, "test", [](Request&) -> Response {
                   throw std::runtime_error("bad byte \xff here");
