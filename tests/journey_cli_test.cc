@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -43,7 +44,9 @@ TEST(JourneyCliTest, CheckPassesTheTradeInJourneyWithTheBuiltInModel) {
   std::string out;
   int rc = RunRapport({"journey", "check", Src("examples/journeys/trade-in.yaml")}, &out);
   EXPECT_EQ(rc, 0) << out;
-  EXPECT_EQ(out.rfind("pass: trade-in v1: 7 properties hold in every run (", 0), 0u) << out;
+  EXPECT_EQ(out.rfind("model: built-in model: ", 0), 0u) << out;
+  EXPECT_NE(out.find("\npass: trade-in v1: 7 properties hold in every run ("), std::string::npos)
+      << out;
   EXPECT_NE(out.find(" states, "), std::string::npos) << out;
   EXPECT_NE(out.find("branches for another calendar day: "), std::string::npos) << out;
 }
@@ -67,6 +70,31 @@ TEST(JourneyCliTest, CheckRejectsTheOrderAnchoredReminderWithAReplayableCountere
   EXPECT_EQ(rc, 0) << run;
   EXPECT_NE(run.find("fired send_back_reminder #0"), std::string::npos) << run;
   EXPECT_EQ(run.find("kit.delivered occurred"), std::string::npos) << run;
+}
+
+// Issue 21: `--pessimistic` needs no deviations file to find what the optimistic model lets
+// pass; the report names its model; an invalid definition exits 2 (1 is a violation); the
+// counterexample directory is created.
+TEST(JourneyCliTest, CheckPessimisticNamesItsModelAndWritesCounterexamplesIntoANewDirectory) {
+  ScratchDir dir;
+  const std::string where = dir.File("new/sub");
+  std::string out;
+  int rc =
+      RunRapport({"journey", "check", Src("examples/journeys/broken/payout-needs-pickup-scan.yaml"),
+                  "--pessimistic", "--counterexamples", where},
+                 &out);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_EQ(out.rfind("model: built-in pessimistic model: ", 0), 0u) << out;
+  EXPECT_NE(out.find("at most 1 fault a run"), std::string::npos) << out;
+  EXPECT_NE(out.find("counterexample written to " + where + "/"), std::string::npos) << out;
+  EXPECT_TRUE(std::filesystem::is_directory(where));
+  rc = RunRapport({"journey", "check", Src("examples/journeys/trade-in.yaml"), "--pessimistic",
+                   "--deviations", Src(kModel)},
+                  &out);
+  EXPECT_EQ(rc, 2) << out;
+  std::ofstream(dir.File("bad.yaml")) << "journey: x\nversion: 1\nsteps: [\n";
+  rc = RunRapport({"journey", "check", dir.File("bad.yaml")}, &out);
+  EXPECT_EQ(rc, 2) << "an invalid definition is bad input: " << out;
 }
 
 TEST(JourneyCliTest, CheckJsonAndBadModel) {
@@ -152,8 +180,9 @@ TEST(JourneyCliTest, CheckReportsAModelItCannotProveExact) {
     int rc = RunRapport({"journey", "check", dir.File("kit.yaml"), "--deviations",
                          dir.File("m.yaml"), "--grid-divisor", divisor},
                         &out);
-    EXPECT_EQ(rc, 1) << out;
-    EXPECT_EQ(out.rfind("NOT PROVEN: kit v1: the time grid is not exact for this model", 0), 0u)
+    EXPECT_EQ(rc, 3) << "undecided, not a violation: " << out;
+    EXPECT_NE(out.find("\nNOT PROVEN: kit v1: the time grid is not exact for this model"),
+              std::string::npos)
         << out;
     EXPECT_NE(out.find("the timer of chase_carrier (1 business days from "), std::string::npos)
         << out;

@@ -3,6 +3,7 @@
 // `simulate` (issue 6) join the same group and use the same compiled definitions.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -64,7 +65,7 @@ DefinitionPtr LoadOrReport(const std::string& path, int* exit_code) {
   if (!def) {
     std::cerr << path << ": " << diags.size() << " problem" << (diags.size() == 1 ? "" : "s")
               << "; definition rejected\n";
-    *exit_code = 1;
+    *exit_code = 2;  // bad input, as everywhere; 1 is a violation
   }
   return def;
 }
@@ -186,6 +187,8 @@ std::optional<journey::DeviationModel> LoadModelOrReport(const journey::JourneyD
 struct CheckOptions {
   std::string definition;
   std::string deviations;
+  bool pessimistic = false;
+  int max_faults = -2;  // -2: the model's own bound
   bool json = false;
   uint64_t max_states = journey::CheckOptions{}.max_states;
   int grid_divisor = 1;
@@ -196,8 +199,13 @@ int Check(const CheckOptions& o) {
   int exit_code = 0;
   DefinitionPtr def = LoadOrReport(o.definition, &exit_code);
   if (!def) return exit_code;
-  auto model = LoadModelOrReport(*def, o.deviations, &exit_code);
+  if (o.pessimistic && !o.deviations.empty()) {
+    return Fail(InvalidArgument("give --pessimistic or --deviations, not both", "--pessimistic"));
+  }
+  auto model = o.pessimistic ? std::optional(journey::PessimisticDeviations(*def))
+                             : LoadModelOrReport(*def, o.deviations, &exit_code);
   if (!model) return exit_code;
+  if (o.max_faults != -2) model->max_faults = o.max_faults;
   journey::CheckOptions options;
   options.max_states = o.max_states;
   options.grid_divisor = o.grid_divisor;
@@ -207,7 +215,13 @@ int Check(const CheckOptions& o) {
   } else {
     std::cout << journey::CheckReportToText(*def, report);
   }
-  if (!o.counterexample_dir.empty()) {
+  if (!o.counterexample_dir.empty() && !report.violations.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.counterexample_dir, ec);
+    if (ec) {
+      return Fail(Status(StatusCode::kUnavailable, "cannot create the directory: " + ec.message(),
+                         o.counterexample_dir));
+    }
     for (const journey::Violation& v : report.violations) {
       if (v.events.empty()) continue;
       std::string path = o.counterexample_dir + "/" + v.property + ".ndjson";
@@ -217,7 +231,10 @@ int Check(const CheckOptions& o) {
       if (!o.json) std::cout << "counterexample written to " << path << "\n";
     }
   }
-  return report.pass() ? 0 : 1;
+  // 1: a property is violated; 3: nothing was violated but nothing was proven either (the
+  // exploration gave up, or the time grid is not exact for this model).
+  if (!report.violations.empty()) return 1;
+  return report.pass() ? 0 : 3;
 }
 
 void AddCheckCommand(CLI::App* journey, int* exit_code) {
@@ -227,11 +244,20 @@ void AddCheckCommand(CLI::App* journey, int* exit_code) {
       "Explore every order and timing of events the deviation model allows, through the real\n"
       "journey state machine, and check what reaches the customer: asked only when able to act,\n"
       "deadlines leave the promised time, nothing twice, no reminder after the task was done,\n"
-      "an end is reached, no silent wait, no unreachable step. Exit 0 pass, 1 violation (or\n"
-      "incomplete, or NOT PROVEN: the time grid is not provably exact for this model).");
+      "an end is reached, no silent wait, no unreachable step. Exit 0 pass, 1 violation,\n"
+      "2 invalid input, 3 undecided (INCOMPLETE: gave up; NOT PROVEN: the time grid is not\n"
+      "provably exact for this model). The report's first line names the model.");
   check->add_option("definition", o->definition, "Journey definition (YAML)")->required();
   check->add_option("--deviations", o->deviations,
                     "Deviation model (YAML); default: built-in (see docs/journeys.md)");
+  check->add_flag("--pessimistic", o->pessimistic,
+                  "Built-in pessimistic model: any step's event may also be lost, reported a day "
+                  "late or twice, or happen unreported; at most one such fault a run "
+                  "(--max-faults)");
+  check
+      ->add_option("--max-faults", o->max_faults,
+                   "At most this many faults (lost, missing, late, twice) in one run")
+      ->check(CLI::Range(0, 20));
   check->add_flag("--json", o->json, "Print the report as JSON");
   check->add_option("--max-states", o->max_states, "Give up (exit 1, incomplete) beyond this");
   check

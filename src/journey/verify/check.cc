@@ -99,7 +99,8 @@ struct Node {
   };
   std::vector<Arrived> trace;
   std::vector<std::tuple<ActionId, uint16_t, Time>> fired;
-  int faults = 0;
+  int faults = 0;      // events lost or reports missing: an instance may then wait for ever
+  int deviations = 0;  // faults of the model's budget: those, and late or second reports
   // Firings of customer-facing actions at `now`, judged against the world when the instant is
   // over (CloseInstant): something that happens later in the same instant (an effect of a timer
   // processed after this one) still happened by then, since the properties compare times.
@@ -321,7 +322,9 @@ uint64_t Checker::Key(const Node& n) const {
   b.reserve(512);
   auto put = [&](int64_t v) { b.append(reinterpret_cast<const char*>(&v), sizeof v); };
   put(ToMicros(n.now));
-  put(n.started * 4 + (n.faults > 0) * 2 + n.sent_since_event);
+  // The fault count only up to the budget matters: a run with a fault left explores more.
+  put(n.started * 4 + (n.faults > 0) * 2 + n.sent_since_event +
+      (m_.max_faults >= 0 ? 8 * std::min(n.deviations, m_.max_faults) : 0));
   put(n.e_lo);
   put(n.e_hi);
   const InstanceState& s = n.st;
@@ -1084,7 +1087,16 @@ void Checker::Explore(Node& n) {
         values = ((em.max_late - em.min_late) / grid_ + 1) * (em.duplicate ? 1 + lags : 1);
       }
       int64_t options = fault + values;
+      // The model's fault budget: once it is spent, what still happens happens on time, once
+      // and reported (an optional event may still not happen: that is no fault).
+      const bool spent = m_.max_faults >= 0 && n.deviations >= m_.max_faults;
+      auto is_fault = [&](int64_t i) {
+        if (i < fault) return c.kind == 1 || em.lost;
+        int64_t v = i - fault;
+        return c.kind == 1 && v > 0;  // a late or a second report
+      };
       auto build = [&](int64_t i, Node& b) {
+        if (is_fault(i)) ++b.deviations;
         if (i < fault) {
           if (c.kind == 1 || em.lost) ++b.faults;
           return;
@@ -1103,13 +1115,17 @@ void Checker::Explore(Node& n) {
         Push(b, {c.t + l, 1, c.entry, 0, c.t, 0});
         if (dup > 0) Push(b, {c.t + l + grid_ * (dup - 1), 1, c.entry, 1, c.t, 0});
       };
-      for (int64_t i = 0; i + 1 < options && !stop_; ++i) {
+      // The last option allowed is built in place (no copy), the others on copies.
+      int64_t last = options - 1;
+      while (spent && last > 0 && is_fault(last)) --last;
+      for (int64_t i = 0; i < last && !stop_; ++i) {
+        if (spent && is_fault(i)) continue;
         Node b = n;
         build(i, b);
         Explore(b);
       }
       if (stop_) return;
-      build(options - 1, n);
+      build(last, n);
       continue;
     }
     bool ended = n.started && n.st.status == InstanceStatus::kEnded;
@@ -1422,7 +1438,9 @@ std::string RelativeTo(Time t, Time start) {
 
 CheckReport CheckJourney(const JourneyDefinition& def, const DeviationModel& model,
                          const CheckOptions& options) {
-  return Checker(def, model, options).Run();
+  CheckReport report = Checker(def, model, options).Run();
+  report.model = model.Describe();
+  return report;
 }
 
 std::string CounterexampleNdjson(const Violation& v) {
@@ -1449,6 +1467,7 @@ Json CheckReportToJson(const JourneyDefinition& def, const CheckReport& r) {
   j["day_branches"] = r.day_branches;
   j["order_branches"] = r.order_branches;
   j["grid"] = FormatDuration(r.grid);
+  j["model"] = r.model;
   j["seconds"] = r.seconds;
   j["properties"] = r.properties;
   Json vs = Json::array();
@@ -1475,6 +1494,8 @@ Json CheckReportToJson(const JourneyDefinition& def, const CheckReport& r) {
 
 std::string CheckReportToText(const JourneyDefinition& def, const CheckReport& r) {
   std::ostringstream out;
+  // Which world was checked comes first: a pass is only as good as its model.
+  if (!r.model.empty()) out << "model: " << r.model << "\n";
   std::string size = std::to_string(r.states) + " states, " + std::to_string(r.runs) +
                      " runs, time grid " + FormatDuration(r.grid);
   if (r.day_branches + r.order_branches > 0) {

@@ -68,6 +68,7 @@ struct CheckReport {
   uint64_t order_branches = 0;
   Duration grid{0};
   double seconds = 0;
+  std::string model;                    // the deviation model checked against (Describe)
   std::vector<std::string> properties;  // checked, in report order
   std::vector<Violation> violations;    // at most one (the shortest) per property
   bool pass() const { return complete && not_exact.empty() && violations.empty(); }

@@ -288,7 +288,15 @@ std::optional<DeviationModel> DeviationCompiler::Compile(std::string_view yaml) 
       Error(root, "a deviation model is a YAML map (start:, events:, actions:)");
       return std::nullopt;
     }
-    CheckFields(root, {"start", "spread", "events", "actions"}, "deviations");
+    CheckFields(root, {"start", "spread", "max_faults", "events", "actions"}, "deviations");
+    if (const YAML::Node faults = root["max_faults"]) {
+      int n = -1;
+      if (!faults.IsScalar() || !YAML::convert<int>::decode(faults, n) || n < 0) {
+        Error(faults, "max_faults: expected a whole number of faults a run, 0 or more");
+      } else {
+        model_.max_faults = n;
+      }
+    }
     if (const YAML::Node start = root["start"]) {
       auto t = start.IsScalar() ? ParseTime(start.Scalar()) : Result<Time>(InvalidArgument("?"));
       if (t.ok()) {
@@ -382,9 +390,34 @@ int64_t Gcd(int64_t a, int64_t b) { return std::gcd(a, b); }
 
 }  // namespace
 
-DeviationModel DefaultDeviations(const JourneyDefinition& def) {
+std::string DeviationModel::Describe() const {
+  std::string out;
+  if (file == "(defaults)") {
+    out =
+        "built-in model: each step's event 0-3d after the previous step's (a step asked of the "
+        "customer 0-21d, and maybe never); nothing else lost, no late, missing or second "
+        "reports (--pessimistic for those)";
+  } else if (file == "(pessimistic)") {
+    out =
+        "built-in pessimistic model: each step's event 0-3d after the previous step's (the "
+        "customer's 0-21d), and any may be lost, reported up to 1d late or twice, or happen "
+        "without its report (not the customer's)";
+  } else {
+    out = "deviation model " + file;
+  }
+  if (max_faults >= 0) {
+    out += "; at most " + std::to_string(max_faults) + " fault" + (max_faults == 1 ? "" : "s") +
+           " a run";
+  }
+  return out;
+}
+
+namespace {
+
+DeviationModel BuiltIn(const JourneyDefinition& def, bool pessimistic, int max_faults) {
   DeviationModel m;
-  m.file = "(defaults)";
+  m.file = pessimistic ? "(pessimistic)" : "(defaults)";
+  m.max_faults = max_faults;
   m.start = DefaultStart();
   for (const ActionSpec& a : def.actions()) m.asks.push_back(a.asks_customer_to);
   EventModel start;
@@ -409,7 +442,17 @@ DeviationModel DefaultDeviations(const JourneyDefinition& def) {
     e.type = def.facts()[ev].name;
     e.after_event = prev;
     e.max_delay = asked[st.fact] ? 21 * kDay : 3 * kDay;
-    e.lost = asked[st.fact];  // a customer may never do what is asked
+    if (pessimistic) {
+      // Whatever happens outside may not happen (a lost parcel, a customer who never acts, a
+      // partner who never comes), may happen without its report (a scan not sent; not a step
+      // of the customer's), may be reported a day late (after later events) or twice.
+      e.lost = true;
+      e.missing = !asked[st.fact];
+      e.max_late = kDay;
+      e.duplicate = true;
+    } else {
+      e.lost = asked[st.fact];  // a customer may never do what is asked
+    }
     m.events.push_back(e);
     modelled[ev] = true;
     prev = ev;
@@ -431,6 +474,14 @@ DeviationModel DefaultDeviations(const JourneyDefinition& def) {
     modelled[es.fact] = true;
   }
   return m;
+}
+
+}  // namespace
+
+DeviationModel DefaultDeviations(const JourneyDefinition& def) { return BuiltIn(def, false, -1); }
+
+DeviationModel PessimisticDeviations(const JourneyDefinition& def, int max_faults) {
+  return BuiltIn(def, true, max_faults);
 }
 
 std::optional<DeviationModel> CompileDeviations(const JourneyDefinition& def, std::string_view yaml,

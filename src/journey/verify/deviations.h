@@ -55,8 +55,14 @@ struct DeviationModel {
   // For each action (by id): the step it asks the customer to do, kNoFact if none. Defaults to
   // the definition's asks_customer_to; a model may name it for actions that forget to.
   std::vector<FactId> asks;
+  // At most this many faults in one run (a lost or missing event, a late or duplicate report;
+  // an optional event not happening is no fault); -1: no bound. The built-in model bounds them
+  // so that every event may go wrong while the runs stay enumerable.
+  int max_faults = -1;
 
   const EventModel* Find(FactId event_fact) const;
+  // One line for reports: the file (or "built-in pessimistic model") and its bounds.
+  std::string Describe() const;
 };
 
 // The built-in model for a definition: the start event at Monday 2026-11-02 09:00 UTC; each
@@ -64,6 +70,11 @@ struct DeviationModel {
 // never for a step an action asks the customer to do); events that complete no step (e.g.
 // cancellations) optionally 0-3 days after the start. No duplicates, no late reports.
 DeviationModel DefaultDeviations(const JourneyDefinition& def);
+// The same chain, pessimistic (issue 21, `journey check --pessimistic`): every step's event
+// may also never happen, happen without its report (not a step asked of the customer: a scan
+// not sent), be reported up to a day late (after later events) or twice; at most `max_faults`
+// of these a run (-1: no bound), which keeps the runs enumerable.
+DeviationModel PessimisticDeviations(const JourneyDefinition& def, int max_faults = 1);
 
 // Parses a model for `def`. nullopt and at least one diagnostic on error.
 std::optional<DeviationModel> CompileDeviations(const JourneyDefinition& def, std::string_view yaml,

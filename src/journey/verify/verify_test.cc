@@ -122,6 +122,46 @@ TEST(DeviationsTest, YamlSyntaxErrorHasAPosition) {
   EXPECT_EQ(r.status().where(), "x.yaml:1:9");
 }
 
+// Issue 21: the pessimistic built-in model lets any step's event be lost, go unreported, come a
+// day late or twice (one fault a run by default); without any deviations file it finds what each
+// broken journey gets wrong, and a budget of 0 faults is the chain on time.
+TEST(DeviationsTest, ThePessimisticModelRejectsEveryBrokenJourneyWithoutAFile) {
+  DefinitionPtr def = Load("examples/journeys/trade-in.yaml");
+  ASSERT_TRUE(def);
+  DeviationModel m = PessimisticDeviations(*def);
+  EXPECT_EQ(m.max_faults, 1);
+  const EventModel* picked = m.Find(*def->FindFact("kit.picked_up"));
+  ASSERT_NE(picked, nullptr);
+  EXPECT_TRUE(picked->lost && picked->missing && picked->duplicate);
+  EXPECT_EQ(picked->max_late, std::chrono::hours(24));
+  const EventModel* shipped = m.Find(*def->FindFact("device.shipped"));
+  ASSERT_NE(shipped, nullptr);
+  EXPECT_FALSE(shipped->missing) << "a customer's step happens with its report or not at all";
+  EXPECT_NE(m.Describe().find("at most 1 fault a run"), std::string::npos) << m.Describe();
+
+  // The three the optimistic built-in model passes (the others it rejects already; the CLI
+  // test runs all six).
+  for (const char* broken :
+       {"lost-kit-no-timeout", "payout-needs-pickup-scan", "reminder-after-device"}) {
+    DefinitionPtr b = Load(std::string("examples/journeys/broken/") + broken + ".yaml");
+    ASSERT_TRUE(b) << broken;
+    CheckReport r = CheckJourney(*b, PessimisticDeviations(*b));
+    EXPECT_FALSE(r.violations.empty()) << broken << ": " << CheckReportToText(*b, r);
+    EXPECT_NE(r.model.find("pessimistic"), std::string::npos) << r.model;
+  }
+  // A file states its own budget.
+  auto budget = LoadDeviations(*def, "max_faults: 2\nevents:\n  order.placed: {}\n", "m.yaml");
+  ASSERT_TRUE(budget.ok()) << budget.status().ToString();
+  EXPECT_EQ(budget->max_faults, 2);
+  auto negative = LoadDeviations(*def, "max_faults: -1\nevents:\n  order.placed: {}\n", "m.yaml");
+  ASSERT_FALSE(negative.ok());
+  EXPECT_EQ(negative.status().where(), "m.yaml:1:13") << negative.status().ToString();
+  // No fault allowed: everything happens within its delays, once, reported: trade-in passes.
+  DeviationModel none = PessimisticDeviations(*def, 0);
+  CheckReport calm = CheckJourney(*def, none);
+  EXPECT_TRUE(calm.pass()) << CheckReportToText(*def, calm);
+}
+
 TEST(DeviationsTest, DefaultsChainTheStepsAndLetTheCustomerNotAct) {
   DefinitionPtr def = Load("examples/journeys/trade-in.yaml");
   ASSERT_TRUE(def);
@@ -146,7 +186,9 @@ TEST(DeviationsTest, DefaultsChainTheStepsAndLetTheCustomerNotAct) {
   EXPECT_GT(r.day_branches, 0u);
   EXPECT_TRUE(r.pass());
   std::string text = CheckReportToText(*def, r);
-  EXPECT_EQ(text.rfind("pass: trade-in v1: 7 properties hold in every run (", 0), 0u) << text;
+  EXPECT_EQ(text.rfind("model: built-in model: ", 0), 0u) << "the report names its model: " << text;
+  EXPECT_NE(text.find("\npass: trade-in v1: 7 properties hold in every run ("), std::string::npos)
+      << text;
   EXPECT_NE(text.find(" states, "), std::string::npos) << text;
   EXPECT_NE(text.find("branches for another calendar day: "), std::string::npos) << text;
 }
