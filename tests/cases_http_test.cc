@@ -23,15 +23,6 @@ std::string SourceDir() {
   return d ? d : RAPPORT_E2E_SOURCE_DIR;
 }
 
-template <typename Pred>
-bool WaitUntil(Pred pred, int timeout_ms = 20000) {
-  for (int waited = 0; waited < timeout_ms; waited += 20) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return pred();
-}
-
 // The value of one series in Prometheus text ("rapport_cases_open{team=\"billing\"}"), or -1
 // if the series is not there.
 double MetricValue(const std::string& text, const std::string& series) {

@@ -38,15 +38,6 @@ std::string SourceDir() {
 
 std::string TradeInYaml() { return ReadFile(SourceDir() + "/examples/journeys/trade-in.yaml"); }
 
-template <typename Pred>
-bool WaitUntil(Pred pred, int timeout_ms = 20000) {
-  for (int waited = 0; waited < timeout_ms; waited += 20) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return pred();
-}
-
 // A server with an admin token and the helpers the tests share.
 class JourneyServer {
  public:
@@ -301,6 +292,46 @@ TEST(JourneyApi, BadDefinitionsAndEventsAreRejectedAndChangeNoInstance) {
   auto list = s.http().Get("/v1/journeys", s.token()).json();
   ASSERT_EQ(list["journeys"].size(), 1u);
   EXPECT_EQ(list["journeys"][0].value("latest_version", 0), 1);
+}
+
+// Issue 21: what runs is what was checked. A journey that asks the customer before they can
+// act is refused with the check's report (422); forcing it deploys it and puts who forced it and
+// the report in the audit log.
+TEST(JourneyApi, DeployRunsTheCheckAndAForcedDeployIsAudited) {
+  ScratchDir dir;
+  JourneyServer s(dir, {"--clock", "manual", "--clock-start", "2026-11-02T09:00:00Z"});
+  const std::string broken =
+      ReadFile(SourceDir() + "/examples/journeys/broken/reminder-from-order.yaml");
+  auto refused = s.Deploy(broken);
+  ASSERT_EQ(refused.status, 422) << refused.body;
+  Json body = refused.json();
+  EXPECT_EQ(body["error"]["field"], "definition") << refused.body;
+  EXPECT_NE(body["error"]["message"].get<std::string>().find("?force=true"), std::string::npos);
+  EXPECT_FALSE(body["check"]["pass"].get<bool>());
+  EXPECT_FALSE(body["check"]["violations"].empty());
+  EXPECT_NE(body["check"]["model"].get<std::string>().find("built-in model"), std::string::npos);
+  EXPECT_TRUE(s.http().Get("/v1/journeys", s.token()).json()["journeys"].empty())
+      << "nothing deployed";
+  EXPECT_EQ(s.http().Post("/v1/journeys?force=maybe", broken, s.token(), "application/yaml").status,
+            400);
+
+  auto forced = s.http().Post("/v1/journeys?force=true", broken, s.token(), "application/yaml");
+  ASSERT_EQ(forced.status, 201) << forced.body;
+  EXPECT_TRUE(forced.json()["check"]["forced"].get<bool>()) << forced.body;
+  auto audit = s.http().Get("/v1/audit?subject=trade-in@1", s.token());
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  ASSERT_EQ(audit.json()["entries"].size(), 1u) << audit.body;
+  Json entry = audit.json()["entries"][0];
+  EXPECT_EQ(entry["action"], "journey.deploy_forced");
+  EXPECT_FALSE(entry["detail"]["violations"].empty()) << entry.dump();
+
+  // A journey that passes is deployed without a word, and says so.
+  std::string v2 = TradeInYaml();
+  v2.replace(v2.find("version: 1"), 10, "version: 2");
+  auto good = s.Deploy(v2);
+  ASSERT_EQ(good.status, 201) << good.body;
+  EXPECT_TRUE(good.json()["check"]["pass"].get<bool>()) << good.body;
+  EXPECT_FALSE(good.json()["check"]["forced"].get<bool>());
 }
 
 TEST(JourneyApi, NewVersionLeavesRunningInstancesOnTheirs) {

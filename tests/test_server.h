@@ -4,8 +4,10 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/json.h"
@@ -91,6 +93,17 @@ class ServerProcess {
 
 // The whole text of a file ("" if it cannot be read).
 std::string ReadFile(const std::string& path);
+
+// Polls `pred` every 20 ms until it holds or `timeout_ms` passed (background work of a server:
+// the cases worker, the outbox); the last answer of `pred`.
+template <typename Pred>
+bool WaitUntil(Pred pred, int timeout_ms = 20000) {
+  for (int waited = 0; waited < timeout_ms; waited += 20) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
 
 // Idempotency key → how often it is in an NDJSON outbox sink file.
 std::map<std::string, int> SinkKeys(const std::string& path);

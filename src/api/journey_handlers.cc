@@ -1,6 +1,8 @@
 // Routes of the journey runtime: deploy and list definitions, inspect and cancel instances,
 // read the outbox.
 #include "api/handlers.h"
+#include "journey/verify/check.h"
+#include "journey/verify/deviations.h"
 
 namespace rapport::api {
 
@@ -25,16 +27,59 @@ void AddJourneyRoutes(Router& router, app::App& app) {
               {Role::kAdmin},
               false,
               "Deploy a journey definition: the YAML text (Content-Type application/yaml) or "
-              "{\"yaml\",\"file\"}",
+              "{\"yaml\",\"file\",\"deviations\"}. It is checked first (journey check with "
+              "the built-in model, or the deviations given): a violation answers 422 with the "
+              "report; ?force=true deploys anyway, recording who forced it and the report in "
+              "the audit log",
               [&app](Request& req) {
                 return Guarded([&]() -> Result<Response> {
                   std::string yaml = req.body;
                   std::string file = "request";
+                  std::optional<std::string> deviations;
                   if (req.content_type.rfind("application/json", 0) == 0) {
                     ASSIGN_OR_RETURN(Json body, ParseJson(req.body));
                     ASSIGN_OR_RETURN(yaml, RequiredString(body, "yaml"));
                     ASSIGN_OR_RETURN(auto f, OptionalString(body, "file"));
                     if (f) file = *f;
+                    ASSIGN_OR_RETURN(deviations, OptionalString(body, "deviations"));
+                  }
+                  auto force = req.query.find("force");
+                  const bool forced = force != req.query.end() && force->second == "true";
+                  if (force != req.query.end() && !forced && force->second != "false") {
+                    return InvalidArgument("force must be true or false", "query.force");
+                  }
+                  // What is proved must be what runs: a journey that tells a customer something
+                  // wrong in some run of its world is not deployed without a person saying so.
+                  ASSIGN_OR_RETURN(auto def, journey::LoadDefinition(yaml, file));
+                  journey::DeviationModel model = journey::DefaultDeviations(*def);
+                  if (deviations) {
+                    ASSIGN_OR_RETURN(model,
+                                     journey::LoadDeviations(*def, *deviations, "deviations"));
+                  }
+                  journey::CheckOptions options;
+                  options.max_states = 5'000'000;  // a request; beyond it the check is undecided
+                  journey::CheckReport report = journey::CheckJourney(*def, model, options);
+                  Json check = journey::CheckReportToJson(*def, report);
+                  if (!report.violations.empty()) {
+                    if (!forced) {
+                      Response refused = ErrorResponse(FailedPrecondition(
+                          "journey check finds " + std::to_string(report.violations.size()) +
+                              " violated propert" + (report.violations.size() == 1 ? "y" : "ies") +
+                              " (first: " + report.violations.front().property + ": " +
+                              report.violations.front().message +
+                              "); fix the definition, or deploy with ?force=true",
+                          "definition"));
+                      Json body = *ParseJson(refused.body);
+                      body["check"] = check;
+                      return JsonResponse(422, body);
+                    }
+                    Json detail = {{"journey", def->name()},
+                                   {"version", def->version()},
+                                   {"model", report.model},
+                                   {"violations", check["violations"]}};
+                    RETURN_IF_ERROR(app.audit().Append(privacy::AuditLog::By(
+                        req.principal, "journey.deploy_forced",
+                        def->name() + "@" + std::to_string(def->version()), detail)));
                   }
                   ASSIGN_OR_RETURN(auto outcome, app.journeys().Deploy(yaml, file));
                   Json secrets = Json::object();
@@ -45,7 +90,13 @@ void AddJourneyRoutes(Router& router, app::App& app) {
                                       {{"name", outcome.definition->name()},
                                        {"version", outcome.definition->version()},
                                        {"created", outcome.created},
-                                       {"webhook_secrets", secrets}});
+                                       {"webhook_secrets", secrets},
+                                       {"check",
+                                        {{"pass", report.pass()},
+                                         {"forced", forced && !report.violations.empty()},
+                                         {"model", report.model},
+                                         {"complete", report.complete},
+                                         {"exact", report.not_exact.empty()}}}});
                 });
               }});
 

@@ -34,11 +34,19 @@ App::~App() {
 }
 
 Status App::ProcessNow() {
-  RETURN_IF_ERROR(journeys_->RunDue().status());            // catches up on events first
-  RETURN_IF_ERROR(privacy_->ScanInboundMail().status());    // leak findings from new mail
-  RETURN_IF_ERROR(privacy_->RunRetentionIfDue().status());  // once a day by the clock
-  RETURN_IF_ERROR(cases_->RunDue().status());               // feedback, annotations, SLA timers
-  return outbox_->DeliverDue().status();
+  auto once = [&]() -> Status {
+    RETURN_IF_ERROR(journeys_->RunDue().status());            // catches up on events first
+    RETURN_IF_ERROR(privacy_->ScanInboundMail().status());    // leak findings from new mail
+    RETURN_IF_ERROR(privacy_->RunRetentionIfDue().status());  // once a day by the clock
+    RETURN_IF_ERROR(cases_->RunDue().status());               // feedback, annotations, SLA timers
+    return outbox_->DeliverDue().status();
+  };
+  // kAborted: another server (or this one's worker) wrote the same documents first; what it did
+  // is done, and looking again does the rest (a clock move answered 409 under load otherwise).
+  for (int attempt = 0;; ++attempt) {
+    Status s = once();
+    if (s.code() != StatusCode::kAborted || attempt == 4) return s;
+  }
 }
 
 void App::RunWorkerLoop(Worker worker, const char* name, std::function<Status()> work,
