@@ -147,6 +147,30 @@ TEST(JourneyCliTest, SimulateIsDeterministicAndDrawsAChart) {
   EXPECT_NE(svg.find("kit_delivered"), std::string::npos);
 }
 
+// Issue 21: simulate shows who an anomaly happened to, and fails a CI job on the ones named.
+TEST(JourneyCliTest, SimulateShowsSampleCustomersAndFailsOnTheAnomaliesNamed) {
+  std::string out;
+  // The broken reminder goes out before the kit arrived: premature for some customers.
+  int rc = RunRapport(
+      {"journey", "simulate", Src("examples/journeys/broken/reminder-from-order.yaml"),
+       "--deviations", Src(kModel), "--customers", "300", "--fail-on", "duplicate,premature"},
+      &out);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("\npremature, e.g.:\n  C-"), std::string::npos) << out;
+  EXPECT_NE(out.find("order.placed occurred 2026-"), std::string::npos) << out;
+  EXPECT_NE(out.find("customers had premature"), std::string::npos) << out;
+  // The journey itself: no premature message, whatever else the model lets happen.
+  rc = RunRapport({"journey", "simulate", Src("examples/journeys/trade-in.yaml"), "--deviations",
+                   Src(kModel), "--customers", "300", "--fail-on", "premature,short-deadline"},
+                  &out);
+  EXPECT_EQ(rc, 0) << out;
+  rc = RunRapport({"journey", "simulate", Src("examples/journeys/trade-in.yaml"), "--customers",
+                   "10", "--fail-on", "late-ish"},
+                  &out);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("unknown anomaly 'late-ish'"), std::string::npos) << out;
+}
+
 // A model for which the time grid is not provably exact: a business day across the end of
 // daylight saving in Berlin is 25 hours. Check does not pass it (exit 1) and says why; on a finer
 // grid (--grid-divisor) the same rule is reported.

@@ -277,10 +277,25 @@ struct SimulateOptions {
   uint64_t seed = 1;
   std::string svg;
   bool json = false;
+  std::vector<std::string> fail_on;  // anomaly names, or "any"
 };
 
 int Simulate(const SimulateOptions& o) {
   int exit_code = 0;
+  std::vector<std::string> fail_on;
+  for (const std::string& name : o.fail_on) {
+    const auto& known = journey::AnomalyNames();
+    if (name == "any") {
+      fail_on.insert(fail_on.end(), known.begin(), known.end());
+    } else if (std::find(known.begin(), known.end(), name) != known.end()) {
+      fail_on.push_back(name);
+    } else {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      return Fail(
+          InvalidArgument("unknown anomaly '" + name + "' (" + list + ", any)", "--fail-on"));
+    }
+  }
   DefinitionPtr def = LoadOrReport(o.definition, &exit_code);
   if (!def) return exit_code;
   auto model = LoadModelOrReport(*def, o.deviations, &exit_code);
@@ -300,6 +315,15 @@ int Simulate(const SimulateOptions& o) {
     if (!out) return Fail(Internal("cannot write the chart", o.svg));
     if (!o.json) std::cout << "chart written to " << o.svg << "\n";
   }
+  // For CI: a journey whose simulated customers meet one of these anomalies fails the build.
+  for (const std::string& name : fail_on) {
+    if (report.anomalies[name] > 0) {
+      if (!o.json) {
+        std::cout << "fail: " << report.anomalies[name] << " customers had " << name << "\n";
+      }
+      return 1;
+    }
+  }
   return 0;
 }
 
@@ -309,8 +333,9 @@ void AddSimulateCommand(CLI::App* journey, int* exit_code) {
       "simulate",
       "Run synthetic customers through the real runtime on a virtual clock, with delays and\n"
       "faults drawn from the deviation model; report each anomaly's rate, percentiles of the\n"
-      "time to completion and (--svg) a chart of when each step completes. Deterministic for\n"
-      "a seed.");
+      "time to completion, three sample customers of each anomaly with their events, and\n"
+      "(--svg) a chart of when each step completes. Deterministic for a seed. Exit 0, or 1 when\n"
+      "an anomaly named by --fail-on happened.");
   sim->add_option("definition", o->definition, "Journey definition (YAML)")->required();
   sim->add_option("--customers", o->customers, "How many customers")
       ->required()
@@ -320,6 +345,10 @@ void AddSimulateCommand(CLI::App* journey, int* exit_code) {
   sim->add_option("--seed", o->seed, "Random seed (default 1)");
   sim->add_option("--svg", o->svg, "Write the timeline chart here");
   sim->add_flag("--json", o->json, "Print the report as JSON");
+  sim->add_option("--fail-on", o->fail_on,
+                  "Exit 1 if any customer had one of these anomalies (comma-separated: premature, "
+                  "short-deadline, duplicate, after-done, raced, silent-wait, not-ended, or any)")
+      ->delimiter(',');
   sim->callback([o, exit_code] { *exit_code = Simulate(*o); });
 }
 

@@ -18,6 +18,11 @@
 namespace rapport::journey {
 namespace {
 
+// Flag(c, i) marks the anomaly kNames[i].
+constexpr const char* kNames[] = {kAnomalyPremature, kAnomalyShortDeadline, kAnomalyDuplicate,
+                                  kAnomalyAfterDone, kAnomalyRaced,         kAnomalySilentWait,
+                                  kAnomalyNotEnded};
+
 constexpr int64_t kNever = INT64_MAX;
 constexpr int64_t kMinute = 60'000'000;
 constexpr int64_t kDayUs = 86'400'000'000;
@@ -78,6 +83,8 @@ class Simulator {
   void Receive(const Item& it);
   void Drain();
   void Judge(uint32_t c, const OutboxAction& o, ActionId id);
+  // Keeps customer c as a sample of each anomaly it had, up to three per anomaly.
+  void Sample(uint32_t c, const InstanceState& s, SimulateReport& r);
   void Flag(uint32_t c, int anomaly) { anomalies_[size_t{c} * kAnomalies + anomaly] = 1; }
   int64_t& Occurred(uint32_t c, size_t e) { return occurred_[c * ne_ + e]; }
   int64_t& Received(uint32_t c, size_t e) { return received_[c * ne_ + e]; }
@@ -85,9 +92,6 @@ class Simulator {
   int16_t& LastOcc(uint32_t c, size_t a) { return last_occ_[c * na_ + a]; }
 
   static constexpr int kAnomalies = 7;
-  static constexpr const char* kNames[kAnomalies] = {
-      kAnomalyPremature, kAnomalyShortDeadline, kAnomalyDuplicate, kAnomalyAfterDone,
-      kAnomalyRaced,     kAnomalySilentWait,    kAnomalyNotEnded};
 
   const JourneyDefinition& def_;
   const DeviationModel& m_;
@@ -203,6 +207,34 @@ void Simulator::Judge(uint32_t c, const OutboxAction& o, ActionId id) {
   }
 }
 
+void Simulator::Sample(uint32_t c, const InstanceState& s, SimulateReport& r) {
+  std::optional<SampleCustomer> sample;
+  for (int a = 0; a < kAnomalies; ++a) {
+    if (!anomalies_[size_t{c} * kAnomalies + a]) continue;
+    auto& list = r.samples[kNames[a]];
+    if (list.size() >= 3) continue;
+    if (!sample) {
+      std::vector<std::pair<int64_t, std::string>> lines;
+      for (size_t i = 0; i < ne_; ++i) {
+        int64_t occurred = Occurred(c, i);
+        if (occurred == kNever) continue;
+        int64_t received = Received(c, i);
+        lines.emplace_back(
+            occurred, m_.events[i].type + " occurred " + FormatTime(FromMicros(occurred)) +
+                          (received == kNever ? std::string(", never reported")
+                                              : ", received " + FormatTime(FromMicros(received))));
+      }
+      std::sort(lines.begin(), lines.end());
+      sample = SampleCustomer{"C-" + std::to_string(c), {}, ""};
+      for (auto& [at, line] : lines) sample->history.push_back(std::move(line));
+      sample->outcome = s.status == InstanceStatus::kEnded
+                            ? "ended: " + def_.end_states()[s.end_state].name
+                            : std::string("running");
+    }
+    list.push_back(*sample);
+  }
+}
+
 void Simulator::Drain() {
   auto& out = rt_->outbox();
   for (const OutboxAction& o : out) {
@@ -277,6 +309,11 @@ SimulateReport Simulator::Run() {
     for (uint32_t c = c0; c < c1; ++c) {
       const InstanceState* s = rt_->Find(def_.name(), "C-" + std::to_string(c));
       if (!s) continue;
+      if (s->status != InstanceStatus::kEnded) {
+        Flag(c, 6);
+        if (!sent_since_event_[c] && s->timers.empty()) Flag(c, 5);
+      }
+      Sample(c, *s, r);
       for (size_t i = 0; i < def_.steps().size(); ++i) {
         if (const HeldFact* h = s->Fact(def_.steps()[i].fact)) {
           bin(days[i], ToMicros(h->at) - start_[c]);
@@ -290,8 +327,6 @@ SimulateReport Simulator::Run() {
         if (end.success) completion.push_back(took);
       } else {
         ++r.running;
-        Flag(c, 6);
-        if (!sent_since_event_[c] && s->timers.empty()) Flag(c, 5);
       }
     }
     events_ += rt_->events_ingested();
@@ -335,6 +370,11 @@ SimulateReport Simulate(const JourneyDefinition& def, const DeviationModel& mode
   return Simulator(def, model, options).Run();
 }
 
+const std::vector<std::string>& AnomalyNames() {
+  static const std::vector<std::string> names(std::begin(kNames), std::end(kNames));
+  return names;
+}
+
 Json SimulateReportToJson(const SimulateReport& r) {
   Json j;
   j["customers"] = r.customers;
@@ -348,6 +388,13 @@ Json SimulateReportToJson(const SimulateReport& r) {
         {"rate", r.customers ? static_cast<double>(v) / static_cast<double>(r.customers) : 0.0}};
   }
   j["anomalies"] = std::move(an);
+  Json samples = Json::object();
+  for (const auto& [k, list] : r.samples) {
+    for (const auto& c : list) {
+      samples[k].push_back({{"customer", c.key}, {"history", c.history}, {"outcome", c.outcome}});
+    }
+  }
+  j["samples"] = std::move(samples);
   j["end_states"] = r.end_states;
   j["running"] = r.running;
   Json comp = Json::object();
@@ -373,6 +420,13 @@ std::string SimulateReportToText(const JourneyDefinition& def, const SimulateRep
         r.customers ? 100.0 * static_cast<double>(v) / static_cast<double>(r.customers) : 0.0);
     out << "  " << k << std::string(k.size() < 16 ? 16 - k.size() : 1, ' ') << v << "  " << buf
         << "\n";
+  }
+  for (const auto& [k, list] : r.samples) {
+    out << "\n" << k << ", e.g.:\n";
+    for (const auto& c : list) {
+      out << "  " << c.key << " (" << c.outcome << ")\n";
+      for (const auto& line : c.history) out << "    " << line << "\n";
+    }
   }
   out << "\nend states:\n";
   for (const auto& [k, v] : r.end_states) out << "  " << k << "  " << v << "\n";

@@ -35,6 +35,14 @@ inline constexpr const char* kAnomalyRaced = "raced";           // done, not yet
 inline constexpr const char* kAnomalySilentWait = "silent-wait";
 inline constexpr const char* kAnomalyNotEnded = "not-ended";
 
+// A customer an anomaly happened to, for a reader to follow: what happened in the world and
+// when the journey heard of it.
+struct SampleCustomer {
+  std::string key;                   // the instance key, "C-<n>"
+  std::vector<std::string> history;  // "<type> occurred <t>, received <t>" (or "never reported")
+  std::string outcome;               // "ended: <end state>" or "running"
+};
+
 struct SimulateReport {
   uint64_t customers = 0;
   uint64_t events = 0;   // events ingested
@@ -48,7 +56,12 @@ struct SimulateReport {
   std::vector<std::pair<std::string, Duration>> completion;
   // Per step (then "end"): how many customers completed it on day d after their start.
   std::vector<std::pair<std::string, std::vector<uint64_t>>> days;
+  // Per anomaly: the first three customers it happened to (by customer number).
+  std::map<std::string, std::vector<SampleCustomer>> samples;
 };
+
+// The anomaly names a report counts, in report order (for `--fail-on`).
+const std::vector<std::string>& AnomalyNames();
 
 SimulateReport Simulate(const JourneyDefinition& def, const DeviationModel& model,
                         const SimulateOptions& options);
