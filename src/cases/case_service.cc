@@ -370,12 +370,20 @@ std::string CaseService::PersonOf(std::string_view subject) const {
   return resolved.ok() ? resolved->person : std::string(subject);
 }
 
-std::string CaseService::PersonNow(const Json& stored_case) const {
+namespace {
+// The form a stored case named its customer in: the subject it came with when that differed
+// from the person it resolved to, else that person.
+std::string NamedIn(const Json& stored_case) {
   auto subject = stored_case.find("subject");
   if (subject != stored_case.end() && subject->is_string() && !subject->empty()) {
-    return PersonOf(subject->get<std::string>());
+    return subject->get<std::string>();
   }
-  return PersonOf(stored_case.value("person", ""));
+  return stored_case.value("person", "");
+}
+}  // namespace
+
+std::string CaseService::PersonNow(const Json& stored_case) const {
+  return PersonOf(NamedIn(stored_case));
 }
 
 std::vector<std::string> CaseService::SubjectsOf(const std::string& person) const {
@@ -646,12 +654,9 @@ Result<Json> CaseService::List(const CaseFilter& f, const Actor& actor) {
   const std::string wanted_person = f.person.empty() ? "" : PersonOf(f.person);
   std::map<std::string, std::string> resolved;  // one resolution per distinct subject
   auto person_now = [&](const Json& c) -> const std::string& {
-    auto subject = c.find("subject");
-    std::string stored = subject != c.end() && subject->is_string() && !subject->empty()
-                             ? subject->get<std::string>()
-                             : c.value("person", "");
-    auto [it, fresh] = resolved.try_emplace(stored);
-    if (fresh) it->second = PersonOf(stored);
+    std::string named = NamedIn(c);
+    auto [it, fresh] = resolved.try_emplace(named);
+    if (fresh) it->second = PersonOf(named);
     return it->second;
   };
   while (static_cast<int>(out.size()) < limit) {
@@ -1097,11 +1102,7 @@ Result<Json> CaseService::ErasePerson(
       // By the form it came in when there is one: not a case whose record a split or undo
       // moved to someone else (its subject is then no form of this person's). Not resolved
       // here: an erasure holds the profiles' lock.
-      auto subject = c.find("subject");
-      const std::string named = subject != c.end() && subject->is_string() && !subject->empty()
-                                    ? subject->get<std::string>()
-                                    : c.value("person", "");
-      if (ids.count(named)) theirs.push_back(d.id);
+      if (ids.count(NamedIn(c))) theirs.push_back(d.id);
     }
   }
   for (const auto& id : theirs) {

@@ -18,21 +18,6 @@ constexpr const char* kInstanceKind = "journey-instance";
 // "<subject>~<journey>/<key>" → {"journey","key","subject"}: the instances about a subject.
 constexpr const char* kSubjectIndexKind = "journey-subject";
 constexpr const char* kSubjectIndexSetting = "journey.subject_index";
-
-// An e-mail address names its person however a sender capitalised it.
-std::string IndexForm(std::string subject) {
-  if (subject.find('@') != std::string::npos) {
-    for (char& c : subject) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return subject;
-}
-
-store::WriteBatch::Put SubjectIndexPut(const std::string& subject, const std::string& id) {
-  size_t slash = id.find('/');
-  std::string form = IndexForm(subject);
-  Json body = {{"journey", id.substr(0, slash)}, {"key", id.substr(slash + 1)}, {"subject", form}};
-  return {{kSubjectIndexKind, form + "~" + id, body.dump()}, -1};
-}
 constexpr const char* kAliasKind = "journey-alias";
 constexpr const char* kParkedKind = "journey-parked";
 constexpr const char* kTimerQueue = "journey-timers";
@@ -49,6 +34,21 @@ constexpr int kChunk = 1000;  // timers per transaction, and events per page of 
 // Events per transaction: an instance's state is rewritten once per transaction that touched
 // it, so a longer transaction writes an instance with several events once.
 constexpr int kEventPages = 4;
+
+// An e-mail address names its person however a sender capitalised it.
+std::string IndexForm(std::string subject) {
+  if (subject.find('@') != std::string::npos) {
+    for (char& c : subject) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return subject;
+}
+
+store::WriteBatch::Put SubjectIndexPut(const std::string& subject, const std::string& id) {
+  size_t slash = id.find('/');
+  std::string form = IndexForm(subject);
+  Json body = {{"journey", id.substr(0, slash)}, {"key", id.substr(slash + 1)}, {"subject", form}};
+  return {{kSubjectIndexKind, form + "~" + id, body.dump()}, -1};
+}
 
 std::string Slot(std::string_view k, std::string_view v) {
   return std::string(k) + "=" + std::string(v);
