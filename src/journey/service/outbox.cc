@@ -288,7 +288,15 @@ Result<size_t> OutboxDeliverer::DeliverDue() {
     }
   }
   Failpoint("outbox.after_send");
-  RETURN_IF_ERROR(store_.Write(batch));
+  // What went out is settled, whatever it takes: left claimed, it would come due again for
+  // another server once the claim's lease ends, and go out twice. A serialization failure
+  // (kAborted: this server's heartbeat renewed the same claims meanwhile, on PostgreSQL)
+  // rolled the whole batch back, so writing it again is safe.
+  Status written = store_.Write(batch);
+  for (int attempt = 1; written.code() == StatusCode::kAborted && attempt < 10; ++attempt) {
+    written = store_.Write(batch);
+  }
+  RETURN_IF_ERROR(written);
   return delivered;
 }
 
