@@ -68,13 +68,40 @@ double Log2Odds(double p) {
 
 }  // namespace
 
-bool JoinsCoherently(const std::vector<PairScore>& cross, const ClusterOptions& options) {
-  double sum = 0;
-  for (const PairScore& c : cross) {
-    if (c.conflict) return false;
-    sum += Log2Odds(c.probability);
+namespace {
+
+// Whether an agreeing national id has overruled the conflict `comparison` between `x` and a
+// record z of the group that `y` matches without conflict.
+bool OverruledThroughAnother(size_t x, size_t y, int comparison, size_t size,
+                             const GroupPairScore& score, double threshold) {
+  for (size_t z = 0; z < size; ++z) {
+    if (z == x || z == y) continue;
+    PairScore xz = score(x, z);
+    if (!xz.overruled || xz.conflict_comparison != comparison) continue;
+    PairScore zy = score(z, y);
+    if (!zy.conflict && zy.probability >= threshold) return true;
   }
-  return sum >= options.min_mean_cross_log2_odds * static_cast<double>(cross.size());
+  return false;
+}
+
+}  // namespace
+
+bool JoinsCoherently(size_t a_size, size_t b_size, const GroupPairScore& score,
+                     const ClusterOptions& options) {
+  const size_t size = a_size + b_size;
+  double sum = 0;
+  for (size_t x = 0; x < a_size; ++x) {
+    for (size_t y = a_size; y < size; ++y) {
+      PairScore p = score(x, y);
+      if (p.conflict &&
+          !OverruledThroughAnother(x, y, p.conflict_comparison, size, score, options.threshold) &&
+          !OverruledThroughAnother(y, x, p.conflict_comparison, size, score, options.threshold)) {
+        return false;
+      }
+      sum += Log2Odds(p.probability);
+    }
+  }
+  return sum >= options.min_mean_cross_log2_odds * static_cast<double>(a_size * b_size);
 }
 
 std::vector<uint32_t> ClusterPairs(size_t n, std::vector<ScoredPair> pairs,
@@ -84,7 +111,7 @@ std::vector<uint32_t> ClusterPairs(size_t n, std::vector<ScoredPair> pairs,
   ClusterStats s;
   std::unordered_map<uint64_t, PairScore> known;
   known.reserve(pairs.size());
-  for (const auto& p : pairs) known[Key(p.a, p.b)] = {p.probability, p.conflict};
+  for (const auto& p : pairs) known[Key(p.a, p.b)] = p.score();
   pairs.erase(
       std::remove_if(pairs.begin(), pairs.end(),
                      [&](const ScoredPair& p) { return p.probability < options.threshold; }),
@@ -102,7 +129,7 @@ std::vector<uint32_t> ClusterPairs(size_t n, std::vector<ScoredPair> pairs,
     return p;
   };
   UnionFind uf(n);
-  std::vector<PairScore> cross;
+  std::vector<uint32_t> group;
   for (const auto& p : pairs) {
     uint32_t ra = uf.Find(p.a), rb = uf.Find(p.b);
     if (ra == rb) continue;
@@ -115,17 +142,17 @@ std::vector<uint32_t> ClusterPairs(size_t n, std::vector<ScoredPair> pairs,
       reason = &s.refused_large;
     }
     if (!refused && (ma.size() > 1 || mb.size() > 1)) {
-      cross.clear();
-      for (uint32_t x : ma) {
-        for (uint32_t y : mb) {
-          cross.push_back(lookup(x, y));
-          if (cross.back().conflict) break;
-        }
-        if (cross.back().conflict) break;
-      }
-      if (!JoinsCoherently(cross, options)) {
+      group.assign(ma.begin(), ma.end());
+      group.insert(group.end(), mb.begin(), mb.end());
+      bool conflict = false;
+      auto member_score = [&](size_t i, size_t j) {
+        PairScore s = lookup(group[i], group[j]);
+        conflict |= s.conflict && (i < ma.size()) != (j < ma.size());
+        return s;
+      };
+      if (!JoinsCoherently(ma.size(), mb.size(), member_score, options)) {
         refused = true;
-        if (!cross.back().conflict) reason = &s.refused_weak;
+        if (!conflict) reason = &s.refused_weak;
       }
     }
     if (refused) {

@@ -31,6 +31,10 @@ struct ScoredPair {
   uint32_t a = 0, b = 0;
   double probability = 0;
   bool conflict = false;
+  bool overruled = false;  // as in PairScore
+  int16_t conflict_comparison = -1;
+
+  PairScore score() const { return {probability, conflict, overruled, conflict_comparison}; }
 };
 
 struct ClusterOptions {
@@ -48,10 +52,20 @@ struct ClusterStats {
   size_t refused_large = 0;     // too many pairs to check
 };
 
-// Whether two groups of records may become one person, given the scores of pairs between
-// them: none is a conflict and their mean log2-odds reaches min_mean_cross_log2_odds. The
-// batch clustering and the live path (a record joining a stored person) both ask this.
-bool JoinsCoherently(const std::vector<PairScore>& cross, const ClusterOptions& options);
+// Scores a pair of the records of two groups about to become one: records 0..a_size-1 are
+// the first group's, a_size..a_size+b_size-1 the second's.
+using GroupPairScore = std::function<PairScore(size_t, size_t)>;
+
+// Whether two groups of records may become one person. Every pair between them is scored:
+// none may be a conflict and their mean log2-odds must reach min_mean_cross_log2_odds. A
+// conflict is forgiven only where an agreeing national id has already overruled the same
+// conflict for one of its records with a record that the other one matches: "Kia" among four
+// "Kai White" with one id is a typo the id explains, and a fifth "Kai White" with another id
+// does not become a different person because of it. Pairs within a group are scored only to
+// find such a record. The batch clustering and the live path (a record joining a stored
+// person) both ask this.
+bool JoinsCoherently(size_t a_size, size_t b_size, const GroupPairScore& score,
+                     const ClusterOptions& options);
 
 // Cluster index (0..k-1, in order of first record) for each of `n` records. `pairs` are the
 // scored candidate pairs (any probability; those below the threshold only inform the checks).

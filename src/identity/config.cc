@@ -167,6 +167,9 @@ std::vector<std::vector<std::string>> DefaultBlocking(const MatchConfig& c) {
       {{"given_name.canonical", "surname.initial", "birth_date.year"}},
       {{"birth_date", "postcode"}, {"birth_date"}},
       {{"postcode", "address.number"}},
+      // A mistyped postcode with swapped or mistyped names: only the birthday and the house
+      // number are left (blocks of a few records even at a million).
+      {{"birth_date", "address.number"}},
       {{"address.street", "address.number", "given_name.initial"}},
       {{"surname.phonetic", "postcode"}},
       {{"given_name.phonetic", "postcode"}},

@@ -122,6 +122,16 @@ std::vector<PairScore> MatchIndex::ScoreAgainst(const NormalizedRecord& record,
   return out;
 }
 
+Result<PairScore> MatchIndex::ScoreStored(std::string_view a, std::string_view b) const {
+  std::shared_lock lock(mu_);
+  auto x = by_id_.find(std::string(a));
+  auto y = by_id_.find(std::string(b));
+  if (x == by_id_.end() || y == by_id_.end()) {
+    return NotFound("record " + std::string(x == by_id_.end() ? a : b) + " is not in the index");
+  }
+  return model_.Score(slots_[x->second], slots_[y->second]);
+}
+
 std::vector<MatchCandidate> MatchIndex::Score(const NormalizedRecord& record,
                                               const std::vector<const NormalizedRecord*>& others,
                                               const MatchOptions& options) const {

@@ -67,6 +67,9 @@ class MatchIndex {
   std::vector<PairScore> ScoreAgainst(const NormalizedRecord& record,
                                       const std::vector<std::string_view>& ids) const;
 
+  // Two stored records scored against each other; kNotFound names an id that is not stored.
+  Result<PairScore> ScoreStored(std::string_view a, std::string_view b) const;
+
   // A copy of every stored record, each with its id (to fit a model to what is stored).
   std::vector<NormalizedRecord> Records() const;
 

@@ -605,7 +605,13 @@ PairScore MatchModel::Score(const NormalizedRecord& a, const NormalizedRecord& b
 PairScore MatchModel::Score(const NormalizedRecord& a, const NormalizedRecord& b,
                             const ComparisonVector& v) const {
   Explanation e = Evaluate(a, b, v, false);
-  return {e.probability, !e.conflict.empty()};
+  PairScore p{e.probability, !e.conflict.empty()};
+  p.overruled = !e.overruled.empty();
+  if (p.conflict || p.overruled) {
+    bool overruled = false;
+    p.conflict_comparison = Conflict(a, b, v, &overruled);
+  }
+  return p;
 }
 
 bool MatchModel::IsPlaceholder(size_t comparison, const FieldValue& f) const {
@@ -627,18 +633,29 @@ void MatchModel::CompareInto(const NormalizedRecord& a, const NormalizedRecord& 
     v.levels[i] =
         static_cast<int8_t>(CompareLevel(config_.comparisons[i].kind, a.values[i], b.values[i]));
   }
-  // Given name and surname swapped between the records (a common entry error).
+  // Given name and surname swapped between the records (a common entry error), each perhaps
+  // with a typo, or with one of the two names missing on one side ("Caleb" with no surname vs
+  // "Scott Caleb"): the names that are there agree crosswise.
   if (given_ >= 0 && surname_ >= 0) {
     int lg = LastLevel(ComparisonKind::kGivenName), ls = LastLevel(ComparisonKind::kSurname);
     const auto &ga = a.values[given_], &gb = b.values[given_];
     const auto &sa = a.values[surname_], &sb = b.values[surname_];
     bool poor_given = v.levels[given_] == lg || v.levels[given_] < 0;
     bool poor_surname = v.levels[surname_] == ls || v.levels[surname_] < 0;
-    if (poor_given && poor_surname && !ga.a.empty() && !sb.a.empty() && !gb.a.empty() &&
-        !sa.a.empty() && JaroWinklerAtLeast(ga.a, sb.a, 0.92) &&
-        JaroWinklerAtLeast(sa.a, gb.a, 0.92)) {
-      v.levels[given_] = 3;
-      v.levels[surname_] = 2;
+    auto alike = [](const std::string& x, const std::string& y) {
+      return JaroWinklerAtLeast(x, y, 0.92) ||
+             (x.size() >= 4 && y.size() >= 4 && WithinOneEdit(x, y));
+    };
+    auto crosswise = [&](const std::string& x, const std::string& y) {
+      return !x.empty() && !y.empty() && alike(x, y);
+    };
+    bool first_cross = crosswise(ga.a, sb.a), second_cross = crosswise(sa.a, gb.a);
+    bool first_open = ga.a.empty() || sb.a.empty(), second_open = sa.a.empty() || gb.a.empty();
+    if (poor_given && poor_surname &&
+        ((first_cross && (second_cross || second_open)) || (second_cross && first_open))) {
+      // A name missing on one side is no evidence either way.
+      v.levels[given_] = first_cross ? 3 : -1;
+      v.levels[surname_] = second_cross ? 2 : -1;
       v.names_swapped = true;
     }
   }
@@ -657,15 +674,16 @@ void MatchModel::CompareInto(const NormalizedRecord& a, const NormalizedRecord& 
 }
 
 int MatchModel::Conflict(const NormalizedRecord& a, const NormalizedRecord& b,
-                         const ComparisonVector& v) const {
+                         const ComparisonVector& v, bool* overruled) const {
   const size_t n = config_.comparisons.size();
   // One national id (tax id, social security number), exactly or one typo apart: the same
   // person, whatever a typist did to the first name or the birth date. Such ids are random
   // and long, so twins and namesakes are not one typo apart (customer numbers are not ids).
+  *overruled = false;
   for (size_t i = 0; i < n; ++i) {
     if (config_.comparisons[i].kind == ComparisonKind::kId && v.levels[i] >= 0 &&
         v.levels[i] <= 1) {
-      return -1;
+      *overruled = true;
     }
   }
   // Renamed and moved, with no e-mail address or phone number in common: a marriage and a
@@ -729,7 +747,7 @@ void MatchModel::Discounts(const int8_t* levels, bool names_swapped, bool* house
       // Not e-mail or phone: families share an address and a landline.
       case ComparisonKind::kId:
         strong_personal |= l <= 1;
-        same_national_id |= l == 0;
+        same_national_id |= l <= 1;  // as in Conflict: one typo apart is one id
         break;
       default:
         break;
@@ -808,7 +826,10 @@ Explanation MatchModel::Evaluate(const NormalizedRecord& a, const NormalizedReco
   }
   e.total_weight = total;
   e.probability = total > 60 ? 1.0 : total < -60 ? 0.0 : std::exp2(total) / (1 + std::exp2(total));
-  if (int c = Conflict(a, b, v); c >= 0) e.conflict = config_.comparisons[c].name;
+  bool overruled = false;
+  if (int c = Conflict(a, b, v, &overruled); c >= 0) {
+    (overruled ? e.overruled : e.conflict) = config_.comparisons[c].name;
+  }
   for (const auto& rule : rules_) {
     bool all = true;
     for (int i : rule) all = all && v.levels[i] == 0;
@@ -1086,6 +1107,10 @@ std::string Explanation::ToText() const {
     out += "  conflict: " + conflict +
            " speaks strongly against one person (never linked automatically)\n";
   }
+  if (!overruled.empty()) {
+    out += "  overruled: " + overruled +
+           " would speak against one person, but the national id agrees\n";
+  }
   return out;
 }
 
@@ -1106,6 +1131,7 @@ Json Explanation::ToJson() const {
   j["probability"] = probability;
   if (!rule.empty()) j["rule"] = rule;
   if (!conflict.empty()) j["conflict"] = conflict;
+  if (!overruled.empty()) j["overruled"] = overruled;
   if (names_swapped) j["names_swapped"] = true;
   return j;
 }

@@ -88,6 +88,11 @@ struct ComparisonVector {
 struct PairScore {
   double probability = 0;
   bool conflict = false;
+  // A conflict that an agreeing national id overruled: the pair is one person, but one of its
+  // records holds a wrong value (a typed-over first name), which explains the same conflict
+  // with the person's other records (see JoinsCoherently).
+  bool overruled = false;
+  int16_t conflict_comparison = -1;  // the comparison of the conflict, overruled or not
 };
 
 struct FieldExplanation {
@@ -107,6 +112,7 @@ struct Explanation {
   double probability = 0;   // 2^w / (1 + 2^w), or 1 when a deterministic rule fired
   std::string rule;         // the deterministic rule that fired, e.g. "email+birth_date"
   std::string conflict;     // the comparison that speaks strongly against ("" if none)
+  std::string overruled;    // a conflict's comparison that an agreeing national id overruled
   bool names_swapped = false;
 
   // A table, one line per field, then the total, e.g. "surname  exact  +8.81 ...".
@@ -202,9 +208,10 @@ class MatchModel {
   // P(match) of a comparison pattern under m, u and λ, with the discounts of scoring.
   double MatchPosterior(const int8_t* levels, const std::vector<std::vector<double>>& m,
                         const std::vector<std::vector<double>>& u, double lambda) const;
-  // Index of the comparison that speaks strongly against the pair, or -1.
-  int Conflict(const NormalizedRecord& a, const NormalizedRecord& b,
-               const ComparisonVector& v) const;
+  // Index of the comparison that speaks strongly against the pair, or -1. `*overruled` is set
+  // when a national id agrees: the index is then that of the conflict it overrules.
+  int Conflict(const NormalizedRecord& a, const NormalizedRecord& b, const ComparisonVector& v,
+               bool* overruled) const;
   bool IsPlaceholder(size_t comparison, const FieldValue& f) const;
   Explanation Evaluate(const NormalizedRecord& a, const NormalizedRecord& b,
                        const ComparisonVector& v, bool with_text) const;

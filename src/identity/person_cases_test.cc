@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <set>
@@ -226,6 +227,71 @@ TEST(PersonCases, AFirstNameTypoAtOneAddressWithOneBirthDateLinks) {
   Explanation e = MatchModel::Default(in.config).Explain(in.records[0], in.records[1]);
   EXPECT_TRUE(e.conflict.empty()) << e.ToText();
   EXPECT_GT(e.probability, 0.99) << e.ToText();
+}
+
+// The records of one person under one tax id, one of them with a mistyped first name, and
+// the same person once more under a mistyped id; and twins with their own ids beside them.
+constexpr char kWhites[] =
+    "id,vorname,nachname,strasse,plz,ort,geburtsdatum,steuer_id\n"
+    "k1,Kai,Weiß,Kreuzstraße 8,44139,Dortmund,09.10.1955,57910613842\n"
+    "k2,Kai,Weiss,Kreuzstr. 8,44139,Dortmund,09.10.1955,57910613842\n"
+    "k3,Kia,Weiß,Kreuzstraße 8,44139,Dortmund,09.10.1955,57910613842\n"
+    "k4,Kai,Weiß,Kreuzstraße 8,44139,Dortmund,09.10.1955,67793124401\n"
+    "t1,Lea,Weiß,Kreuzstraße 8,44139,Dortmund,14.03.1990,30218846117\n"
+    "t2,Jonas,Weiß,Kreuzstraße 8,44139,Dortmund,14.03.1990,91120473350\n";
+
+TEST(PersonCases, AFirstNameTheIdOverruledKeepsNoRecordOfThePersonOut) {
+  LoadedRecords in = Load(kWhites);
+  MatchModel model = MatchModel::Default(in.config);
+  Explanation typo = model.Explain(in.records[0], in.records[2]);
+  EXPECT_EQ(typo.overruled, "given_name") << typo.ToText();
+  EXPECT_TRUE(typo.conflict.empty()) << typo.ToText();
+  Explanation other_id = model.Explain(in.records[2], in.records[3]);
+  EXPECT_EQ(other_id.conflict, "given_name") << other_id.ToText();
+  // In every order: the conflict of "Kia" with the fourth record is the one the id overruled.
+  for (int rotation = 0; rotation < 4; ++rotation) {
+    std::vector<NormalizedRecord> records = in.records;
+    std::rotate(records.begin(), records.begin() + rotation, records.begin() + 4);
+    auto r = Dedupe(records, in.config, {.train = false});
+    ASSERT_TRUE(r.ok());
+    std::map<std::string, uint32_t> person;
+    for (size_t i = 0; i < records.size(); ++i) person[records[i].id] = r->cluster[i];
+    EXPECT_EQ(person["k1"], person["k2"]);
+    EXPECT_EQ(person["k1"], person["k3"]) << "rotation " << rotation;
+    EXPECT_EQ(person["k1"], person["k4"]) << "rotation " << rotation;
+    EXPECT_NE(person["t1"], person["t2"]) << "twins with their own ids";
+    EXPECT_NE(person["t1"], person["k1"]);
+  }
+}
+
+TEST(PersonCases, NoIdNoForgiveness) {
+  // The same four records without the id column: "Kia" is somebody else, and nothing links
+  // the first three "Kai" records to it.
+  std::string csv = "id,vorname,nachname,strasse,plz,ort,geburtsdatum\n";
+  for (std::string_view line : {"k1,Kai,Weiß,Kreuzstraße 8,44139,Dortmund,09.10.1955\n",
+                                "k2,Kai,Weiss,Kreuzstr. 8,44139,Dortmund,09.10.1955\n",
+                                "k3,Kia,Weiß,Kreuzstraße 8,44139,Dortmund,09.10.1955\n"}) {
+    csv += line;
+  }
+  LoadedRecords in = Load(csv);
+  auto r = Dedupe(in.records, in.config, {.train = false});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->cluster[0], r->cluster[1]);
+  EXPECT_NE(r->cluster[0], r->cluster[2]);
+}
+
+TEST(PersonCases, SwappedNamesWithOneNameMissingCompareCrosswise) {
+  LoadedRecords in = Load(std::string(kHeader) +
+                          "a,Krämer,,Am Bach 9,37073,Göttingen,02.02.1961,\n"
+                          "b,Johann,Krämer,Am Bach 9,37073,Göttingen,02.02.1961,\n"
+                          "c,Kraemr,Johann,Am Bach 9,37073,Göttingen,02.02.1961,\n");
+  MatchModel model = MatchModel::Default(in.config);
+  Explanation missing = model.Explain(in.records[0], in.records[1]);
+  EXPECT_TRUE(missing.names_swapped) << missing.ToText();
+  EXPECT_TRUE(missing.conflict.empty()) << missing.ToText();
+  Explanation typo = model.Explain(in.records[1], in.records[2]);
+  EXPECT_TRUE(typo.names_swapped) << typo.ToText();
+  EXPECT_GT(typo.probability, 0.99) << typo.ToText();
 }
 
 TEST(PersonCases, APlaceholderBirthDateDoesNotChain) {

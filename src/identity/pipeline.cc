@@ -91,7 +91,10 @@ std::vector<ScoredPair> ScorePairs(const MatchModel& model,
           }
           const auto& [x, y] = candidates[k];
           PairScore p = model.Score(records[x], records[y]);
-          if (p.probability >= threshold) parts[t].push_back({x, y, p.probability, p.conflict});
+          if (p.probability >= threshold) {
+            parts[t].push_back(
+                {x, y, p.probability, p.conflict, p.overruled, p.conflict_comparison});
+          }
         }
         size_t d = done.fetch_add(end - begin) + (end - begin);
         if (t == 0) Report(progress, "score", d, candidates.size());

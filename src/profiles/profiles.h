@@ -79,6 +79,7 @@ struct ResolveSummary {
   size_t already = 0;   // records that were resolved before (idempotent re-delivery)
   size_t new_persons = 0;
   size_t linked = 0;   // joined an existing person
+  size_t merged = 0;   // persons merged into another because a record matched both
   size_t reviews = 0;  // review items opened
 };
 

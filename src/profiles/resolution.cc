@@ -101,16 +101,57 @@ Status ProfileService::Impl::RefitModel(const std::vector<identity::NormalizedRe
   return OkStatus();
 }
 
+namespace {
+
+// The indexed records of a person (an erased record is no longer indexed).
+std::vector<std::string_view> IndexedRecords(const internal::Person& p,
+                                             const identity::MatchIndex& index) {
+  std::vector<std::string_view> ids;
+  ids.reserve(p.records.size());
+  for (const internal::Member& m : p.records) {
+    if (index.Contains(m.id)) ids.push_back(m.id);
+  }
+  return ids;
+}
+
+}  // namespace
+
 bool ProfileService::Impl::FitsPerson(const Txn& t, const std::string& person,
                                       const identity::NormalizedRecord& record) const {
   const Person* p = Peek(t, person);
   if (!p) return false;
-  const identity::ClusterOptions coherence;
+  identity::ClusterOptions coherence;
+  coherence.threshold = index->model().config().threshold;  // as the batch clustering has it
   if (p->records.size() > coherence.max_cross_pairs) return false;
-  std::vector<std::string_view> ids;
-  ids.reserve(p->records.size());
-  for (const Member& m : p->records) ids.push_back(m.id);
-  return identity::JoinsCoherently(index->ScoreAgainst(record, ids), coherence);
+  std::vector<std::string_view> ids = IndexedRecords(*p, *index);
+  std::vector<identity::PairScore> with_record = index->ScoreAgainst(record, ids);
+  // The record is the last of the group; pairs of members are scored only when a conflict
+  // needs explaining.
+  auto score = [&](size_t i, size_t j) {
+    if (i > j) std::swap(i, j);
+    if (j == ids.size()) return with_record[i];
+    auto s = index->ScoreStored(ids[i], ids[j]);
+    return s.ok() ? *s : identity::PairScore{};
+  };
+  return identity::JoinsCoherently(ids.size(), 1, score, coherence);
+}
+
+bool ProfileService::Impl::PersonsCohere(const Txn& t, const std::string& x,
+                                         const std::string& y) const {
+  const Person* a = Peek(t, x);
+  const Person* b = Peek(t, y);
+  if (!a || !b) return false;
+  identity::ClusterOptions coherence;
+  coherence.threshold = index->model().config().threshold;
+  if (a->records.size() * b->records.size() > coherence.max_cross_pairs) return false;
+  std::vector<std::string_view> ids = IndexedRecords(*a, *index);
+  const size_t a_size = ids.size();
+  for (std::string_view id : IndexedRecords(*b, *index)) ids.push_back(id);
+  auto score = [&](size_t i, size_t j) {
+    auto s = index->ScoreStored(ids[i], ids[j]);
+    return s.ok() ? *s : identity::PairScore{};
+  };
+  return identity::JoinsCoherently(a_size, ids.size() - a_size, score, coherence);
 }
 
 Status ProfileService::Impl::ResolveOne(Txn& t, const SourceRecord& rec, const std::string& id,
@@ -178,6 +219,22 @@ Status ProfileService::Impl::ResolveOne(Txn& t, const SourceRecord& rec, const s
   t.indexed.push_back(id);
   p.records.push_back(std::move(m));
   Audit(t, target, audit);
+  // A record that matches a second person as surely as its own is what the batch clustering
+  // merges the two by: the same coherence rule decides, and the merge is recorded (and can be
+  // undone) like one by hand. A pair a person has split stays apart.
+  if (!is_new) {
+    for (const auto& c : others) {
+      if (c.probability < options.upper || c.conflict) continue;
+      std::string q = PersonOf(t, c.id);
+      if (q.empty() || q == target || Distinct(t, target, q) || !PersonsCohere(t, target, q)) {
+        continue;
+      }
+      ASSIGN_OR_RETURN(Json merge, MergePersons(t, target, q, {"engine", "engine"},
+                                                "record " + id + " matches both"));
+      target = merge["survivor"].get<std::string>();
+      summary.merged++;
+    }
+  }
   size_t opened = 0;
   for (const auto& c : others) {
     if (opened >= options.max_reviews_per_record) break;

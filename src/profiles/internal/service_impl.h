@@ -217,6 +217,9 @@ struct ProfileService::Impl {
   // not only the record it matched best: one similar record never joins two people.
   bool FitsPerson(const Txn& t, const std::string& person,
                   const identity::NormalizedRecord& record) const;
+  // Whether two persons' records, all indexed, form one coherent person by the same rule: a
+  // record that matches both is what the batch clustering merges them by.
+  bool PersonsCohere(const Txn& t, const std::string& x, const std::string& y) const;
   Status ResolveOne(Txn& t, const SourceRecord& rec, const std::string& id, Prepared& prepared,
                     ResolveSummary& summary);
 
