@@ -47,6 +47,8 @@ Result<Blocker> Blocker::Create(const MatchConfig& config) {
         tr = Transform::kNumber;
       else if (t == "prefix3")
         tr = Transform::kPrefix3;
+      else if (t == "sorted")
+        tr = Transform::kSorted;
       else
         return InvalidArgument("unknown key transform '" + t + "'", where);
       parts.push_back({idx, config.comparisons[idx].kind, tr});
@@ -118,6 +120,14 @@ bool Blocker::KeyPart(const NormalizedRecord& r, const Part& p, std::string* out
       if (f.a.size() < 3) return false;
       out->append(f.a.substr(0, 3));
       return true;
+    case Transform::kSorted: {
+      // Two digits of an id typed the wrong way round, the commonest slip after one wrong
+      // digit: the key is the same.
+      std::string sorted = f.a;
+      std::sort(sorted.begin(), sorted.end());
+      out->append(sorted);
+      return true;
+    }
   }
   return false;
 }

@@ -58,7 +58,8 @@ class Blocker {
     kMonthDay,
     kStreet,
     kNumber,
-    kPrefix3
+    kPrefix3,
+    kSorted
   };
   struct Part {
     int comparison;

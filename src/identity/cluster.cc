@@ -70,16 +70,18 @@ double Log2Odds(double p) {
 
 namespace {
 
-// Whether an agreeing national id has overruled the conflict `comparison` between `x` and a
-// record z of the group that `y` matches without conflict.
-bool OverruledThroughAnother(size_t x, size_t y, int comparison, size_t size,
-                             const GroupPairScore& score, double threshold) {
+// Whether a national id makes `x` one person with a record z that differs from `x` on
+// `comparison`, agrees with `y` on it, and matches `y` without conflict.
+bool WrongValueVouchedForById(size_t x, size_t y, int comparison, size_t size,
+                              const GroupPairScore& score, double threshold) {
+  if (comparison < 0 || comparison >= 32) return false;
+  const uint32_t bit = uint32_t{1} << comparison;
   for (size_t z = 0; z < size; ++z) {
     if (z == x || z == y) continue;
     PairScore xz = score(x, z);
-    if (!xz.overruled || xz.conflict_comparison != comparison) continue;
+    if (!xz.id_agrees || !(xz.differs & bit)) continue;
     PairScore zy = score(z, y);
-    if (!zy.conflict && zy.probability >= threshold) return true;
+    if (!zy.conflict && (zy.agrees & bit) && zy.probability >= threshold) return true;
   }
   return false;
 }
@@ -94,8 +96,8 @@ bool JoinsCoherently(size_t a_size, size_t b_size, const GroupPairScore& score,
     for (size_t y = a_size; y < size; ++y) {
       PairScore p = score(x, y);
       if (p.conflict &&
-          !OverruledThroughAnother(x, y, p.conflict_comparison, size, score, options.threshold) &&
-          !OverruledThroughAnother(y, x, p.conflict_comparison, size, score, options.threshold)) {
+          !WrongValueVouchedForById(x, y, p.conflict_comparison, size, score, options.threshold) &&
+          !WrongValueVouchedForById(y, x, p.conflict_comparison, size, score, options.threshold)) {
         return false;
       }
       sum += Log2Odds(p.probability);

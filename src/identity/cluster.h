@@ -31,10 +31,13 @@ struct ScoredPair {
   uint32_t a = 0, b = 0;
   double probability = 0;
   bool conflict = false;
-  bool overruled = false;  // as in PairScore
-  int16_t conflict_comparison = -1;
+  int16_t conflict_comparison = -1;  // as in PairScore
+  bool id_agrees = false;
+  uint32_t differs = 0, agrees = 0;
 
-  PairScore score() const { return {probability, conflict, overruled, conflict_comparison}; }
+  PairScore score() const {
+    return {probability, conflict, conflict_comparison, id_agrees, differs, agrees};
+  }
 };
 
 struct ClusterOptions {
@@ -58,12 +61,13 @@ using GroupPairScore = std::function<PairScore(size_t, size_t)>;
 
 // Whether two groups of records may become one person. Every pair between them is scored:
 // none may be a conflict and their mean log2-odds must reach min_mean_cross_log2_odds. A
-// conflict is forgiven only where an agreeing national id has already overruled the same
-// conflict for one of its records with a record that the other one matches: "Kia" among four
-// "Kai White" with one id is a typo the id explains, and a fifth "Kai White" with another id
-// does not become a different person because of it. Pairs within a group are scored only to
-// find such a record. The batch clustering and the live path (a record joining a stored
-// person) both ask this.
+// conflict between x and y is forgiven only when a national id makes x one person with a
+// record z whose value of the conflicting comparison differs from x's and agrees with y's, and
+// z matches y without conflict: x holds a wrong value that its id vouches for ("Kia" among four
+// "Kai White" with one id), and a fifth "Kai White" with another id is not kept out by it.
+// Without an id, or where z has no value to compare, nothing is forgiven (a father and a son
+// of one name stay two). Pairs within a group are scored only to look for such a z. The batch
+// clustering and the live path (a record joining a stored person) both ask this.
 bool JoinsCoherently(size_t a_size, size_t b_size, const GroupPairScore& score,
                      const ClusterOptions& options);
 

@@ -117,6 +117,7 @@ const std::vector<std::string_view>& Transforms(ComparisonKind kind) {
   static const std::vector<std::string_view> kDate = {"", "year", "md"};
   static const std::vector<std::string_view> kAddress = {"", "street", "number"};
   static const std::vector<std::string_view> kPostcode = {"", "prefix3"};
+  static const std::vector<std::string_view> kId = {"", "sorted"};
   static const std::vector<std::string_view> kPlain = {""};
   switch (kind) {
     case ComparisonKind::kGivenName:
@@ -129,6 +130,8 @@ const std::vector<std::string_view>& Transforms(ComparisonKind kind) {
       return kAddress;
     case ComparisonKind::kPostcode:
       return kPostcode;
+    case ComparisonKind::kId:
+      return kId;
     default:
       return kPlain;
   }
@@ -175,7 +178,7 @@ std::vector<std::vector<std::string>> DefaultBlocking(const MatchConfig& c) {
       {{"given_name.phonetic", "postcode"}},
       {{"surname", "birth_date.md"}},
       {{"given_name.canonical", "birth_date"}},
-      {{"national_id"}},
+      {{"national_id.sorted"}},
       {{"email"}},
       {{"phone"}}};
   std::vector<std::vector<std::string>> out;

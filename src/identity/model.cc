@@ -556,6 +556,9 @@ MatchModel MatchModel::Default(const MatchConfig& config) {
     if (spec.kind == ComparisonKind::kPostcode && m.postcode_ < 0) {
       m.postcode_ = static_cast<int>(i);
     }
+    if (spec.kind == ComparisonKind::kText && spec.name == "address_extra") {
+      m.address_extra_ = static_cast<int>(i);
+    }
   }
   for (const auto& rule : config.rules) {
     std::vector<int> idx;
@@ -606,10 +609,17 @@ PairScore MatchModel::Score(const NormalizedRecord& a, const NormalizedRecord& b
                             const ComparisonVector& v) const {
   Explanation e = Evaluate(a, b, v, false);
   PairScore p{e.probability, !e.conflict.empty()};
-  p.overruled = !e.overruled.empty();
-  if (p.conflict || p.overruled) {
+  if (p.conflict) {
     bool overruled = false;
-    p.conflict_comparison = Conflict(a, b, v, &overruled);
+    p.conflict_comparison = static_cast<int16_t>(Conflict(a, b, v, &overruled));
+  }
+  const size_t n = std::min<size_t>(config_.comparisons.size(), 32);
+  for (size_t i = 0; i < n; ++i) {
+    int l = v.levels[i];
+    if (l < 0) continue;
+    ComparisonKind kind = config_.comparisons[i].kind;
+    (l == LastLevel(kind) ? p.differs : p.agrees) |= uint32_t{1} << i;
+    p.id_agrees |= kind == ComparisonKind::kId && l <= 1;
   }
   return p;
 }
@@ -657,6 +667,23 @@ void MatchModel::CompareInto(const NormalizedRecord& a, const NormalizedRecord& 
       v.levels[given_] = first_cross ? 3 : -1;
       v.levels[surname_] = second_cross ? 2 : -1;
       v.names_swapped = true;
+    }
+  }
+  // The street in the second address line on one record ("Hinterhaus" / "Hauptstr. 5" typed
+  // into the wrong lines): the street of each agrees with the other's second line.
+  if (address_ >= 0 && address_extra_ >= 0 &&
+      v.levels[address_] == LastLevel(ComparisonKind::kAddress) &&
+      v.levels[address_extra_] == LastLevel(ComparisonKind::kText)) {
+    const auto &ra = a.values[address_], &rb = b.values[address_];
+    const auto &xa = a.values[address_extra_], &xb = b.values[address_extra_];
+    auto street_in_line = [](const FieldValue& street, const FieldValue& line) {
+      std::string other = NormalizeStreet(line.a, "").street;
+      return !other.empty() && (JaroWinklerAtLeast(street.a, other, 0.9) ||
+                                TokenSetSimilarity(street.a, other) >= 0.8);
+    };
+    if (street_in_line(ra, xb) && street_in_line(rb, xa)) {
+      v.levels[address_] = ra.b.empty() || rb.b.empty() ? 2 : ra.b == rb.b ? 1 : 3;
+      v.levels[address_extra_] = -1;  // counted in the address
     }
   }
   // A placeholder agrees with itself on thousands of records and disagrees with every real

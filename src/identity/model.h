@@ -88,11 +88,12 @@ struct ComparisonVector {
 struct PairScore {
   double probability = 0;
   bool conflict = false;
-  // A conflict that an agreeing national id overruled: the pair is one person, but one of its
-  // records holds a wrong value (a typed-over first name), which explains the same conflict
-  // with the person's other records (see JoinsCoherently).
-  bool overruled = false;
-  int16_t conflict_comparison = -1;  // the comparison of the conflict, overruled or not
+  int16_t conflict_comparison = -1;  // the comparison of the conflict
+  // A national id agrees (exactly or one typo apart): one person whatever else differs.
+  bool id_agrees = false;
+  // Bit i: comparison i (of the first 32) differs at its last level / agrees at another level.
+  // For telling a record's wrong value from another person's (see JoinsCoherently).
+  uint32_t differs = 0, agrees = 0;
 };
 
 struct FieldExplanation {
@@ -226,6 +227,7 @@ class MatchModel {
   bool trained_ = false;
   TrainingReport training_;
   int given_ = -1, surname_ = -1, address_ = -1, postcode_ = -1;  // indices of special comparisons
+  int address_extra_ = -1;  // the second address line (kText named "address_extra")
 };
 
 }  // namespace rapport::identity

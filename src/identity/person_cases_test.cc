@@ -264,6 +264,24 @@ TEST(PersonCases, AFirstNameTheIdOverruledKeepsNoRecordOfThePersonOut) {
   }
 }
 
+TEST(PersonCases, AnIdWithTwoDigitsSwappedMeetsItsPersonInABlock) {
+  // Nothing else in common that a blocking rule reads: new names, no birth date, no number.
+  LoadedRecords in = Load(
+      "id,vorname,nachname,strasse,plz,ort,geburtsdatum,steuer_id\n"
+      "a,Blake,Moody,Studley Street,4869,Riverwood,,41378773105\n"
+      "b,Jacobie,Tilleq,Studley Steet,4869,Riverwood,,41377873105\n"
+      "c,Blake,Moody,Studley Street,4869,Riverwood,,52378773105\n");
+  auto blocker = Blocker::Create(in.config);
+  ASSERT_TRUE(blocker.ok()) << blocker.status().ToString();
+  auto pairs = blocker->CandidatePairs(in.records, nullptr, nullptr, 1);
+  auto paired = [&](uint32_t x, uint32_t y) {
+    return std::find(pairs.begin(), pairs.end(), RecordPair{x, y}) != pairs.end();
+  };
+  EXPECT_TRUE(paired(0, 1));
+  EXPECT_TRUE(paired(0, 2)) << "the names pair these two";
+  EXPECT_FALSE(paired(1, 2)) << "another id and another name";
+}
+
 TEST(PersonCases, NoIdNoForgiveness) {
   // The same four records without the id column: "Kia" is somebody else, and nothing links
   // the first three "Kai" records to it.

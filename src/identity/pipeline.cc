@@ -92,8 +92,8 @@ std::vector<ScoredPair> ScorePairs(const MatchModel& model,
           const auto& [x, y] = candidates[k];
           PairScore p = model.Score(records[x], records[y]);
           if (p.probability >= threshold) {
-            parts[t].push_back(
-                {x, y, p.probability, p.conflict, p.overruled, p.conflict_comparison});
+            parts[t].push_back({x, y, p.probability, p.conflict, p.conflict_comparison, p.id_agrees,
+                                p.differs, p.agrees});
           }
         }
         size_t d = done.fetch_add(end - begin) + (end - begin);
