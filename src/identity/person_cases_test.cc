@@ -282,6 +282,21 @@ TEST(PersonCases, AnIdWithTwoDigitsSwappedMeetsItsPersonInABlock) {
   EXPECT_FALSE(paired(1, 2)) << "another id and another name";
 }
 
+TEST(PersonCases, AnIdVouchesOnlyForWhatItsOtherRecordsCompare) {
+  // Father (with his tax id, once without a birth date) and son of one name at one address:
+  // the son's record matches the father's undated one, but nothing says his birth date is a
+  // typo of the father's.
+  LoadedRecords in = Load(
+      "id,vorname,nachname,strasse,plz,ort,geburtsdatum,steuer_id\n"
+      "f1,Johann,Berger,Kirchgasse 2,93047,Regensburg,12.05.1950,73810294655\n"
+      "f2,Johann,Berger,Kirchgasse 2,93047,Regensburg,,73810294655\n"
+      "s1,Johann,Berger,Kirchgasse 2,93047,Regensburg,30.09.1980,\n");
+  auto r = Dedupe(in.records, in.config, {.train = false});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->cluster[0], r->cluster[1]);
+  EXPECT_NE(r->cluster[0], r->cluster[2]);
+}
+
 TEST(PersonCases, NoIdNoForgiveness) {
   // The same four records without the id column: "Kia" is somebody else, and nothing links
   // the first three "Kai" records to it.
