@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config git
   libsqlite3-dev libboost-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
-  libspdlog-dev libfmt-dev libicu-dev libphonenumber-dev libsodium-dev libssl-dev
+  libspdlog-dev libfmt-dev libicu-dev libphonenumber-dev libabsl-dev libsodium-dev libssl-dev
   libxxhash-dev libjemalloc-dev libgtest-dev libgmock-dev libbenchmark-dev libpq-dev
   clang libclang-rt-14-dev postgresql-15 wrk curl
   chromium

@@ -11,6 +11,8 @@
 // that depend on the run are checked as the run is built (NotExact).
 #include "journey/verify/check.h"
 
+#include <absl/container/flat_hash_set.h>
+
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -18,7 +20,6 @@
 #include <set>
 #include <sstream>
 #include <tuple>
-#include <unordered_set>
 
 #include "core/ids.h"
 #include "journey/instance.h"
@@ -308,8 +309,9 @@ class Checker {
   // States explored, and of those the ones reached by a run without realisations. A realised run
   // merges into either; a run without merges only into the latter, so that a violation in its
   // future is found as an ordinary one, not as a candidate that needs confirmation.
-  std::unordered_set<uint64_t> visited_;
-  std::unordered_set<uint64_t> visited_grid_;
+  // Millions of keys: an open-addressing set, not one allocation per node.
+  absl::flat_hash_set<uint64_t> visited_;
+  absl::flat_hash_set<uint64_t> visited_grid_;
 };
 
 // A state's identity for merging: everything that can still influence the rest of a run and
