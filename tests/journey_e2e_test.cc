@@ -309,7 +309,8 @@ TEST(JourneyApi, DeployRunsTheCheckAndAForcedDeployIsAudited) {
   EXPECT_NE(body["error"]["message"].get<std::string>().find("?force=true"), std::string::npos);
   EXPECT_FALSE(body["check"]["pass"].get<bool>());
   EXPECT_FALSE(body["check"]["violations"].empty());
-  EXPECT_NE(body["check"]["model"].get<std::string>().find("built-in model"), std::string::npos);
+  EXPECT_NE(body["check"]["model"].get<std::string>().find("built-in optimistic model"),
+            std::string::npos);
   EXPECT_TRUE(s.http().Get("/v1/journeys", s.token()).json()["journeys"].empty())
       << "nothing deployed";
   EXPECT_EQ(s.http().Post("/v1/journeys?force=maybe", broken, s.token(), "application/yaml").status,

@@ -394,9 +394,9 @@ std::string DeviationModel::Describe() const {
   std::string out;
   if (file == "(defaults)") {
     out =
-        "built-in model: each step's event 0-3d after the previous step's (a step asked of the "
-        "customer 0-21d, and maybe never); nothing else lost, no late, missing or second "
-        "reports (--pessimistic for those)";
+        "built-in optimistic model: each step's event 0-3d after the previous step's (a step "
+        "asked of the customer 0-21d, and maybe never); nothing else lost, no late, missing or "
+        "second reports (the pessimistic model, check's default, has those)";
   } else if (file == "(pessimistic)") {
     out =
         "built-in pessimistic model: each step's event 0-3d after the previous step's (the "
