@@ -207,7 +207,8 @@ TEST(DeviationsTest, DefaultsChainTheStepsAndLetTheCustomerNotAct) {
   EXPECT_GT(r.day_branches, 0u);
   EXPECT_TRUE(r.pass());
   std::string text = CheckReportToText(*def, r);
-  EXPECT_EQ(text.rfind("model: built-in model: ", 0), 0u) << "the report names its model: " << text;
+  EXPECT_EQ(text.rfind("model: built-in optimistic model: ", 0), 0u)
+      << "the report names its model: " << text;
   EXPECT_NE(text.find("\npass: trade-in v1: 7 properties hold in every run ("), std::string::npos)
       << text;
   EXPECT_NE(text.find(" states, "), std::string::npos) << text;
