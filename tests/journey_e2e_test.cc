@@ -17,6 +17,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -521,6 +522,32 @@ TEST(JourneyApi, APersonsJourneysAreFoundUnderEveryFormOfItsSubject) {
   EXPECT_NE(html.body.find("O-4"), std::string::npos);
 }
 
+// Issue 21: a timed end runs on the server as in `journey check` and `journey run`: the
+// survey nobody answers ends by itself, its timer stored and fired like any other, nothing sent.
+TEST(JourneyApi, AnUnansweredSurveyEndsByItselfOnTheServer) {
+  ScratchDir dir;
+  JourneyServer s(dir, {"--clock", "manual", "--clock-start", "2026-11-02T09:00:00Z"});
+  auto deployed = s.Deploy(ReadFile(SourceDir() + "/examples/journeys/survey.yaml"));
+  ASSERT_EQ(deployed.status, 201) << deployed.body;
+  ASSERT_EQ(s.AddCustomer("shop:C-1").status, 201);
+  ASSERT_EQ(s.PostEvent(R"({"id":"d1","type":"order.delivered","subject":"shop:C-1",)"
+                        R"("keys":{"order_id":"O-1"},"occurred_at":"2026-11-02T09:00:00Z"})")
+                .status,
+            201);
+  Json running = s.Instance("survey", "O-1").json();
+  std::set<std::string> timers;
+  for (const Json& t : running["timers"]) timers.insert(t.value("action", ""));
+  EXPECT_EQ(timers, (std::set<std::string>{"survey_reminder", "end:expired"})) << running.dump();
+  ASSERT_EQ(s.MoveClockTo(*ParseTime("2026-12-02T09:00:00Z")).status, 200);
+  Json ended = s.Instance("survey", "O-1").json();
+  EXPECT_EQ(ended.value("status", ""), "ended") << ended.dump();
+  EXPECT_EQ(ended.value("end_state", ""), "expired");
+  EXPECT_TRUE(ended["timers"].empty());
+  std::vector<std::string> actions;
+  for (const Json& a : s.Outbox()) actions.push_back(a.value("action", ""));
+  EXPECT_EQ(actions, (std::vector<std::string>{"send_survey", "survey_reminder"}));
+}
+
 TEST(JourneyApi, CancelEndsTheInstanceThroughItsCancellationEndState) {
   ScratchDir dir;
   JourneyServer s(dir, {"--clock", "manual", "--clock-start", "2026-11-02T09:00:00Z"});
@@ -717,8 +744,8 @@ TEST_P(CrashAt, RestartDeliversEveryActionOnceAndLosesNoEvent) {
     // is the first timer to come due.
     ASSERT_TRUE(WaitUntil([&] { return SinkKeys(s->sink()).size() == 2; }));
     for (const char* e : {kLabel, kPickedUp, kDelivered}) post(e);
-    // The reminder, and a person's call should the device never come.
-    ASSERT_EQ(s->Instance("trade-in", "O-1").json()["timers"].size(), 2u);
+    // The reminder, a person's call should the device never come, and the end at 8 weeks.
+    ASSERT_EQ(s->Instance("trade-in", "O-1").json()["timers"].size(), 3u);
     s->MoveClockTo(*ParseTime("2026-11-14T12:01:00Z"));  // the server ends while answering
   }
   ASSERT_EQ(s->process().WaitForExit(30000), kFailpointExitCode) << "failpoint not reached";

@@ -30,6 +30,8 @@ std::string_view ActionKindName(ActionKind k) {
       return "task";
     case ActionKind::kOpenCase:
       return "open_case";
+    case ActionKind::kEnd:
+      return "end";
   }
   return "?";
 }
@@ -788,7 +790,11 @@ void DefinitionCompiler::CompileEndStates(const YAML::Node& node) {
       Error(e, "an end state is a map with name and when");
       continue;
     }
-    CheckFields(e, {"name", "when", "outcome", "then", "description"}, "end state");
+    CheckFields(e, {"name", "when", "after", "unless", "outcome", "then", "description"},
+                "end state");
+    if (e["unless"] && !e["after"]) {
+      Error(e["unless"], "end state: 'unless' belongs to a timed end ('after')");
+    }
     EndStateSpec spec;
     if (!e["name"]) {
       Error(e, "end state: missing 'name'");
@@ -796,8 +802,32 @@ void DefinitionCompiler::CompileEndStates(const YAML::Node& node) {
       spec.name = *n;
       if (!names.insert(*n).second) Error(e["name"], "duplicate name '" + *n + "': end state");
     }
-    if (!e["when"]) Error(e, "end state " + spec.name + ": missing 'when' (the facts that end it)");
-    spec.when = Facts(e["when"], "when");
+    if (!e["when"] && !e["after"]) {
+      Error(e, "end state " + spec.name +
+                   ": missing 'when' (the facts that end it) or 'after' (a time that does)");
+    }
+    if (e["when"]) spec.when = Facts(e["when"], "when");
+    if (auto at = e["after"]) {
+      // A journey that waits for an answer that may never come (a survey) ends by itself.
+      spec.after = ParseAnchor(at);
+      if (spec.after && def_->action_index_.count("end:" + spec.name)) {
+        Error(at, "end state " + spec.name + ": its timer is named end:" + spec.name +
+                      ", which an action has already");
+      } else if (spec.after) {
+        ActionSpec timer;
+        timer.name = "end:" + spec.name;
+        timer.kind = ActionKind::kEnd;
+        timer.audience = Audience::kInternal;
+        timer.after = spec.after;
+        timer.required = {spec.after->fact};
+        if (e["unless"]) timer.unless = Facts(e["unless"], "unless");
+        timer.ends_in = static_cast<int16_t>(def_->end_states_.size());
+        timer.line = at.Mark().line + 1;
+        timer.column = at.Mark().column + 1;
+        def_->action_index_[timer.name] = static_cast<ActionId>(def_->actions_.size());
+        def_->actions_.push_back(std::move(timer));
+      }
+    }
     if (auto o = e["outcome"]) {
       auto v = Scalar(o, "outcome");
       if (v && *v == "failure") {

@@ -110,7 +110,10 @@ struct Anchor {
   bool operator==(const Anchor&) const = default;
 };
 
-enum class ActionKind : uint8_t { kMessage, kWebhook, kTask, kOpenCase };
+// kEnd: the timer of a timed end state (`end_states: - {name, after}`), compiled into an
+// internal action named "end:<name>" so that it is scheduled, stored and explored as every timer
+// is; firing it ends the instance in that state and sends nothing.
+enum class ActionKind : uint8_t { kMessage, kWebhook, kTask, kOpenCase, kEnd };
 enum class Audience : uint8_t { kCustomer, kInternal };
 
 std::string_view ActionKindName(ActionKind k);
@@ -159,6 +162,7 @@ struct ActionSpec {
   // Listed in an end state's `then`: fires only when the instance enters that end state
   // (cancellation, compensation), never on its guards alone. Such actions are untimed.
   bool on_end = false;
+  int16_t ends_in = -1;  // kEnd: the end state it enters
   std::vector<ParamSpec> params;
   int line = 0;
   int column = 0;
@@ -166,7 +170,10 @@ struct ActionSpec {
 
 struct EndStateSpec {
   std::string name;
-  std::vector<FactId> when;    // any one ends the instance
+  std::vector<FactId> when;  // any one ends the instance
+  // A timed end: this long after a fact, if nothing ended it before and none of its `unless`
+  // facts holds (they are its timer's, the action "end:<name>").
+  std::optional<Anchor> after;
   bool success = true;         // false for cancellations, lost kits, lapses
   std::vector<ActionId> then;  // actions fired on entering it (guards still apply)
 };

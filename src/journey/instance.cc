@@ -137,7 +137,8 @@ class Stepper {
               std::string why);
   bool Record(const Event& e);
   void ReconcileTimers(const std::vector<const Event*>& causes);
-  void End(uint16_t end_state);
+  // `timed_out`: why a timed end came (its anchor passed); empty for an end by its facts.
+  void End(uint16_t end_state, const std::string& timed_out = "");
   void NoteLate(const Event& e, FactId f);
   TimelineEntry* Entry(TimelineKind kind, std::string subject, std::string text);
 
@@ -322,7 +323,7 @@ void Stepper::Decide(ActionId id, uint16_t occurrence, bool fire, std::optional<
   }
 }
 
-void Stepper::End(uint16_t end_state) {
+void Stepper::End(uint16_t end_state, const std::string& timed_out) {
   const EndStateSpec& end = def_.end_states()[end_state];
   for (ActionId id : end.then) {
     const ActionSpec& a = def_.actions()[id];
@@ -339,12 +340,14 @@ void Stepper::End(uint16_t end_state) {
   for (FactId f : end.when) {
     if (Holds(f)) facts += (facts.empty() ? "" : ", ") + FactName(f);
   }
-  if (auto* t = Entry(TimelineKind::kEnded, end.name,
-                      "ended in " + end.name + (end.success ? "" : " (failure)") + " because " +
-                          facts + " holds")) {
+  std::string because = timed_out.empty() ? facts + " holds" : timed_out;
+  if (auto* t = Entry(
+          TimelineKind::kEnded, end.name,
+          "ended in " + end.name + (end.success ? "" : " (failure)") + " because " + because)) {
     for (FactId f : end.when) {
       if (Holds(f)) t->reasons.push_back(Reason("when", f));
     }
+    if (!timed_out.empty()) t->reasons.push_back(Reason("after", end.after->fact));
   }
 }
 
@@ -577,6 +580,18 @@ Status Stepper::Fire(ActionId action, uint16_t occurrence) {
   Time base = def_.Resolve(*a.after, anchor->at);
   Time due = it->due;
   ++s_.steps;
+  if (a.ends_in >= 0) {
+    // A timed end: nothing is sent; the end state's own actions (then) run as for any end.
+    ActionProgress& p = Progress(action);
+    p.next = static_cast<uint16_t>(occurrence + 1);
+    ++p.fired;
+    p.last_fired = now_;
+    End(static_cast<uint16_t>(a.ends_in), def_.AnchorText(*a.after) + " passed at " +
+                                              FormatTime(due) + " and nothing ended it before");
+    SettleSteps();
+    ReconcileTimers({});
+    return OkStatus();
+  }
   // Invariant 6: after downtime only the last overdue occurrence is evaluated.
   while (occurrence + 1 < a.max_occurrences && base + a.every * (occurrence + 1) <= now_) {
     Decide(action, occurrence, false, due,

@@ -368,8 +368,35 @@ TEST_F(TradeInTest, GuardsUseFactsKnownNowRemindersLongOverdueExpire) {
   rt_.RunDue();
   EXPECT_TRUE(Sent("send_back_reminder").empty());
   EXPECT_TRUE(TimelineHas(TimelineKind::kSkipped, "send_back_reminder"));
-  // What is left is a person's call three weeks after the kit arrived.
-  EXPECT_EQ(rt_.pending_timers(), 1u);
+  // What is left: a person's call three weeks after the kit arrived, and the end at eight.
+  EXPECT_EQ(rt_.pending_timers(), 2u);
+}
+
+TEST_F(TradeInTest, ACustomerWhoKeepsTheDeviceEndsTheJourneyAfterEightWeeks) {
+  Time delivered = t0_ + days(2);
+  Send(Placed(t0_));
+  Send(Shipped(t0_ + hours(6)));
+  Send(Delivered(delivered));
+  RunBefore(delivered + days(56));
+  EXPECT_EQ(EndState(), "running");
+  EXPECT_EQ(Sent("escalate_device_not_sent").size(), 1u) << "a person called at three weeks";
+  RunUntil(delivered + days(56));
+  EXPECT_EQ(EndState(), "abandoned");
+  EXPECT_TRUE(TimelineHas(TimelineKind::kEnded, "abandoned"));
+  EXPECT_TRUE(Sent("end:abandoned").empty()) << "a timed end sends nothing";
+  EXPECT_EQ(rt_.pending_timers(), 0u);
+}
+
+TEST_F(TradeInTest, ATimedEndWaitsWhileItsUnlessHolds) {
+  Time delivered = t0_ + days(2);
+  Send(Placed(t0_));
+  Send(Shipped(t0_ + hours(6)));
+  Send(Delivered(delivered));
+  // The device is on its way at day 55 and is lost: no end at 56 days, the loss is a case.
+  Send(OrderEvent("device.shipped", delivered + days(55)));
+  RunUntil(delivered + days(80));
+  EXPECT_EQ(EndState(), "running");
+  EXPECT_EQ(Sent("escalate_device_not_received").size(), 1u);
 }
 
 TEST_F(TradeInTest, BoundedRepetitionsAtMostMaxReminders) {

@@ -347,7 +347,8 @@ TEST_F(JourneyServiceTest, TwoServicesOnOneStoreNeverWriteFromAStaleCopy) {
   }
   std::set<std::string> timers;
   for (const auto& t : (*inst)["timers"]) timers.insert(t["action"].get<std::string>());
-  EXPECT_EQ(timers, (std::set<std::string>{"send_back_reminder", "escalate_device_not_sent"}));
+  EXPECT_EQ(timers, (std::set<std::string>{"send_back_reminder", "escalate_device_not_sent",
+                                           "end:abandoned"}));
 }
 
 // A journey deployed through one server is used by every other server from its next round

@@ -101,6 +101,7 @@ struct Node {
   std::vector<Arrived> trace;
   std::vector<std::tuple<ActionId, uint16_t, Time>> fired;
   int faults = 0;      // events lost or reports missing: an instance may then wait for ever
+  int silent = 0;      // of the faults: customers who never did what they were asked to do
   int deviations = 0;  // faults of the model's budget: those, and late or second reports
   // Firings of customer-facing actions at `now`, judged against the world when the instant is
   // over (CloseInstant): something that happens later in the same instant (an effect of a timer
@@ -140,7 +141,7 @@ struct Candidate {
   Violation v;                 // with the real times, as `journey run` replays it
   std::vector<Time> occurred;  // real occurrence time per model entry, kNever if none
   std::vector<int64_t> race;   // per event of v: microseconds added because it lost a race
-  bool faults = false;         // something was lost or went missing
+  bool faults = false;         // something was lost or went missing (not a customer's inaction)
 };
 
 class Checker {
@@ -158,6 +159,18 @@ class Checker {
     entry_of_fact_.assign(def.facts().size(), -1);
     for (size_t i = 0; i < m.events.size(); ++i) entry_of_fact_[m.events[i].fact] = int(i);
     reached_.assign(def.facts().size(), false);
+    // The events by which a customer completes a step an action asks of them: never doing it
+    // is what customers do (a survey left unanswered), not a fault of the world, so a journey
+    // must still end when it happens.
+    customers_.assign(m.events.size(), false);
+    for (size_t i = 0; i < m.events.size(); ++i) {
+      for (const StepSpec& st : def.steps()) {
+        bool asked = std::find(m.asks.begin(), m.asks.end(), st.fact) != m.asks.end();
+        bool completes = std::find(st.completed_by.begin(), st.completed_by.end(),
+                                   m.events[i].fact) != st.completed_by.end();
+        if (asked && completes) customers_[i] = true;
+      }
+    }
     FindCalendarRules();
   }
 
@@ -301,6 +314,7 @@ class Checker {
   std::vector<std::vector<int>> calendar_days_;  // per entry: business-day counts from it
   std::map<std::pair<int64_t, int>, std::vector<Duration>> calendar_shifts_;
   std::vector<int> entry_of_fact_;
+  std::vector<bool> customers_;  // per model entry: a customer's answer to what was asked
   std::vector<bool> reached_;
   CheckReport report_;
   uint64_t reports_ = 0;                                      // calls of Report
@@ -327,6 +341,7 @@ uint64_t Checker::Key(const Node& n) const {
   // The fault count only up to the budget matters: a run with a fault left explores more.
   put(n.started * 4 + (n.faults > 0) * 2 + n.sent_since_event +
       (m_.max_faults >= 0 ? 8 * std::min(n.deviations, m_.max_faults) : 0));
+  put((n.faults > n.silent) * 2 + (n.silent > 0));
   put(n.e_lo);
   put(n.e_hi);
   const InstanceState& s = n.st;
@@ -473,7 +488,7 @@ void Checker::Report(const Node& n, const char* property, std::string message, s
     c.v.events = std::move(events);
     c.v.fired = FiredText(n);
     c.race = std::move(race);
-    c.faults = n.faults > 0;
+    c.faults = n.faults > n.silent;
     c.occurred.assign(m_.events.size(), kNever);
     for (size_t i = 0; i < m_.events.size(); ++i) {
       if (n.occurred[i] != kNever) c.occurred[i] = real(static_cast<uint16_t>(i), n.occurred[i]);
@@ -777,10 +792,13 @@ void Checker::Leaf(Node& n) {
   ++report_.runs;
   for (const HeldFact& h : n.st.facts) reached_[h.fact] = true;
   if (!n.started || n.st.status != InstanceStatus::kRunning) return;
-  if (n.faults == 0) {
+  if (n.faults == n.silent) {
     Report(n, kPropEnds,
-           "no end state is reached although nothing was lost: the instance waits for ever "
-           "(no event and no timer left)",
+           n.faults == 0 ? "no end state is reached although nothing was lost: the instance "
+                           "waits for ever (no event and no timer left)"
+                         : "no end state is reached when the customer does not do what was "
+                           "asked: the instance waits for ever (no event and no timer left); "
+                           "give an end state a time (end_states: - {name, after: ...})",
            "", -1, n.shift_now);
   } else if (!n.sent_since_event) {
     std::string last = n.trace.empty() ? "the start" : m_.events[n.trace.back().entry].type;
@@ -1101,6 +1119,7 @@ void Checker::Explore(Node& n) {
         if (is_fault(i)) ++b.deviations;
         if (i < fault) {
           if (c.kind == 1 || em.lost) ++b.faults;
+          if (c.kind != 1 && em.lost && customers_[c.entry]) ++b.silent;
           return;
         }
         int64_t v = i - fault;

@@ -30,7 +30,7 @@ inline constexpr const char* kPropCanAct = "can-act";          // asked only whe
 inline constexpr const char* kPropDeadline = "deadline";       // promised time to act is left
 inline constexpr const char* kPropOnce = "once";               // no action twice per occurrence
 inline constexpr const char* kPropNotDone = "not-after-done";  // no reminder once the task is done
-inline constexpr const char* kPropEnds = "ends";  // reaches an end when nothing is lost
+inline constexpr const char* kPropEnds = "ends";  // ends unless the world lost something
 inline constexpr const char* kPropNoSilentWait = "no-silent-wait";  // never waits unnoticed
 inline constexpr const char* kPropStepsReachable = "steps-reachable";
 

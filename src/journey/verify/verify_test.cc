@@ -183,6 +183,49 @@ TEST(DeviationsTest, ThePessimisticModelFindsALostParcelWithoutAFile) {
   EXPECT_EQ(negative.status().where(), "m.yaml:1:13") << negative.status().ToString();
 }
 
+// Issue 21: an answer the customer may never give must not keep a journey open for ever.
+TEST(CheckTest, ASurveyEndsByItselfAndWithoutItsTimedEndWaitsForEver) {
+  DefinitionPtr survey = Load("examples/journeys/survey.yaml");
+  ASSERT_TRUE(survey);
+  CheckReport r = CheckJourney(*survey, PessimisticDeviations(*survey));
+  EXPECT_TRUE(r.pass()) << CheckReportToText(*survey, r);
+  std::string text = ReadFile("examples/journeys/survey.yaml");
+  text = text.substr(0, text.find("  - name: expired"));
+  auto open = LoadDefinition(text, "survey-without-end.yaml");
+  ASSERT_TRUE(open.ok()) << open.status().ToString();
+  for (const DeviationModel& m : {PessimisticDeviations(**open), DefaultDeviations(**open)}) {
+    CheckReport f = CheckJourney(**open, m);
+    ASSERT_EQ(f.violations.size(), 1u) << CheckReportToText(**open, f);
+    EXPECT_EQ(f.violations[0].property, kPropEnds);
+    EXPECT_NE(f.violations[0].message.find("the customer does not do what was asked"),
+              std::string::npos)
+        << f.violations[0].message;
+  }
+}
+
+TEST(DefinitionTest, TimedEndsAreCheckedWhereTheyAreWritten) {
+  const std::string head =
+      "journey: s\nversion: 1\ncorrelation: order_id\nstart: order.delivered\n"
+      "events:\n  order.delivered: {keys: [order_id]}\n  survey.answered: {keys: [order_id]}\n"
+      "steps:\n  - {name: answered, completed_by: survey.answered}\n"
+      "actions:\n  - {name: ask, kind: message, channel: email, template: t, "
+      "requires: [order.delivered]}\nend_states:\n";
+  auto error = [&](const std::string& ends) {
+    auto d = LoadDefinition(head + ends, "s.yaml");
+    return d.ok() ? std::string() : d.status().message();
+  };
+  EXPECT_EQ(error("  - {name: done, when: answered}\n  - {name: expired, after: 30d from "
+                  "order.delivered, unless: [answered]}\n"),
+            "");
+  EXPECT_NE(error("  - {name: done}\n").find("missing 'when'"), std::string::npos);
+  EXPECT_NE(error("  - {name: done, when: answered, unless: [answered]}\n")
+                .find("'unless' belongs to a timed end"),
+            std::string::npos);
+  EXPECT_NE(error("  - {name: late, after: 30 days from order.delivered}\n").find("bad duration"),
+            std::string::npos)
+      << error("  - {name: late, after: 30 days from order.delivered}\n");
+}
+
 TEST(DeviationsTest, DefaultsChainTheStepsAndLetTheCustomerNotAct) {
   DefinitionPtr def = Load("examples/journeys/trade-in.yaml");
   ASSERT_TRUE(def);
