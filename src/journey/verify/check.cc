@@ -1426,6 +1426,22 @@ CheckReport Checker::Run() {
                why + ")");
     }
   }
+  // A reminder must say what it asks for: without the task (asks_customer_to in the definition,
+  // asks: in a deviations file) nothing shows that it stops once the customer has done it. A
+  // customer message that repeats and stops at some fact is a reminder.
+  for (ActionId id = 0; id < def_.actions().size(); ++id) {
+    const ActionSpec& a = def_.actions()[id];
+    if (a.kind != ActionKind::kMessage || a.audience != Audience::kCustomer ||
+        a.max_occurrences < 2 || a.unless.empty() || m_.asks[id] != kNoFact) {
+      continue;
+    }
+    Violation v;
+    v.property = kPropNotDone;  // no run shows it: the action field stays for fired actions
+    v.message = a.name + " reminds the customer up to " + std::to_string(a.max_occurrences) +
+                " times but names no task it asks for (asks_customer_to): nothing shows that it "
+                "stops once the customer has done it";
+    report_.violations.push_back(std::move(v));
+  }
   if (report_.complete) {
     for (const StepSpec& s : def_.steps()) {
       if (reached_[s.fact]) continue;

@@ -226,6 +226,26 @@ TEST(DefinitionTest, TimedEndsAreCheckedWhereTheyAreWritten) {
       << error("  - {name: late, after: 30 days from order.delivered}\n");
 }
 
+// Issue 21: without a deviations file nothing says which task the reminder of
+// broken/reminder-after-device.yaml asks for; check asks for it instead of passing.
+TEST(CheckTest, AReminderThatNamesNoTaskIsRejectedWithoutADeviationsFile) {
+  DefinitionPtr def = Load("examples/journeys/broken/reminder-after-device.yaml");
+  ASSERT_TRUE(def);
+  CheckReport r = CheckJourney(*def, DefaultDeviations(*def));
+  ASSERT_FALSE(r.violations.empty()) << CheckReportToText(*def, r);
+  EXPECT_EQ(r.violations[0].property, kPropNotDone);
+  EXPECT_NE(r.violations[0].message.find("send_back_reminder reminds the customer up to 2 times "
+                                         "but names no task"),
+            std::string::npos)
+      << r.violations[0].message;
+  EXPECT_TRUE(r.violations[0].events.empty());
+  DefinitionPtr good = Load("examples/journeys/trade-in.yaml");
+  ASSERT_TRUE(good);
+  for (const Violation& v : CheckJourney(*good, Model(*good)).violations) {
+    EXPECT_NE(v.property, kPropNotDone) << v.message;
+  }
+}
+
 TEST(DeviationsTest, DefaultsChainTheStepsAndLetTheCustomerNotAct) {
   DefinitionPtr def = Load("examples/journeys/trade-in.yaml");
   ASSERT_TRUE(def);
