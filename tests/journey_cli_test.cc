@@ -117,6 +117,35 @@ TEST(JourneyCliTest, CheckIsPessimisticByDefaultNamesItsModelAndWritesCounterexa
   EXPECT_EQ(rc, 2) << "an invalid definition is bad input: " << out;
 }
 
+// Issue 21: `rapport journey deploy` does what POST /v1/journeys does, on a database.
+TEST(JourneyCliTest, DeployChecksFirstRefusesAViolationAndAuditsAForcedDeploy) {
+  ScratchDir dir;
+  const std::string db = dir.File("r.db");
+  const std::string broken = Src("examples/journeys/broken/reminder-from-order.yaml");
+  std::string out;
+  int rc = RunRapport({"journey", "deploy", broken, "--db", db}, &out);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("not deployed: trade-in v1"), std::string::npos) << out;
+  EXPECT_NE(out.find("[deadline]"), std::string::npos) << out;
+  rc = RunRapport({"journey", "deploy", broken, "--db", db, "--force"}, &out);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("deployed: trade-in v1 (forced; recorded in the audit log)"),
+            std::string::npos)
+      << out;
+  rc = RunRapport({"audit", "list", "--db", db}, &out);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("\"action\":\"journey.deploy_forced\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"property\":\"deadline\""), std::string::npos) << out;
+  const std::string survey = Src("examples/journeys/survey.yaml");
+  rc = RunRapport({"journey", "deploy", survey, "--db", db}, &out);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("\ndeployed: survey v1\n"), std::string::npos) << out;
+  rc = RunRapport({"journey", "deploy", survey, "--db", db}, &out);
+  EXPECT_NE(out.find("already deployed: survey v1"), std::string::npos) << out;
+  rc = RunRapport({"journey", "deploy", dir.File("none.yaml"), "--db", db}, &out);
+  EXPECT_EQ(rc, 2) << out;
+}
+
 TEST(JourneyCliTest, CheckJsonAndBadModel) {
   std::string out;
   int rc = RunRapport({"journey", "check", Src("examples/journeys/broken/lost-kit-no-timeout.yaml"),

@@ -48,44 +48,26 @@ void AddJourneyRoutes(Router& router, app::App& app) {
                   if (force != req.query.end() && !forced && force->second != "false") {
                     return InvalidArgument("force must be true or false", "query.force");
                   }
-                  // What is proved must be what runs: a journey that tells a customer something
-                  // wrong in some run of its world is not deployed without a person saying so.
-                  ASSIGN_OR_RETURN(auto def, journey::LoadDefinition(yaml, file));
-                  journey::DeviationModel model = journey::DefaultDeviations(*def);
-                  if (deviations) {
-                    ASSIGN_OR_RETURN(model,
-                                     journey::LoadDeviations(*def, *deviations, "deviations"));
+                  ASSIGN_OR_RETURN(
+                      app::CheckedDeploy deployed,
+                      app.DeployChecked(yaml, file, deviations, forced, req.principal));
+                  const journey::CheckReport& report = deployed.report;
+                  if (!deployed.outcome) {
+                    Response refused = ErrorResponse(FailedPrecondition(
+                        "journey check finds " + std::to_string(report.violations.size()) +
+                            " violated propert" + (report.violations.size() == 1 ? "y" : "ies") +
+                            " (first: " + report.violations.front().property + ": " +
+                            report.violations.front().message +
+                            "); fix the definition, or deploy with ?force=true",
+                        "definition"));
+                    Json body = *ParseJson(refused.body);
+                    body["check"] = journey::CheckReportToJson(*deployed.definition, report);
+                    return JsonResponse(422, body);
                   }
-                  journey::CheckOptions options;
-                  options.max_states = 5'000'000;  // a request; beyond it the check is undecided
-                  journey::CheckReport report = journey::CheckJourney(*def, model, options);
-                  Json check = journey::CheckReportToJson(*def, report);
-                  if (!report.violations.empty()) {
-                    if (!forced) {
-                      Response refused = ErrorResponse(FailedPrecondition(
-                          "journey check finds " + std::to_string(report.violations.size()) +
-                              " violated propert" + (report.violations.size() == 1 ? "y" : "ies") +
-                              " (first: " + report.violations.front().property + ": " +
-                              report.violations.front().message +
-                              "); fix the definition, or deploy with ?force=true",
-                          "definition"));
-                      Json body = *ParseJson(refused.body);
-                      body["check"] = check;
-                      return JsonResponse(422, body);
-                    }
-                    Json detail = {{"journey", def->name()},
-                                   {"version", def->version()},
-                                   {"model", report.model},
-                                   {"violations", check["violations"]}};
-                    RETURN_IF_ERROR(app.audit().Append(privacy::AuditLog::By(
-                        req.principal, "journey.deploy_forced",
-                        def->name() + "@" + std::to_string(def->version()), detail)));
-                  }
-                  ASSIGN_OR_RETURN(auto outcome, app.journeys().Deploy(yaml, file));
+                  const journey::DeployOutcome& outcome = *deployed.outcome;
                   Json secrets = Json::object();
                   for (const auto& [action, secret] : outcome.webhook_secrets)
                     secrets[action] = secret;
-                  app.Poke();  // parked events may now have a journey
                   return JsonResponse(outcome.created ? 201 : 200,
                                       {{"name", outcome.definition->name()},
                                        {"version", outcome.definition->version()},
@@ -93,7 +75,7 @@ void AddJourneyRoutes(Router& router, app::App& app) {
                                        {"webhook_secrets", secrets},
                                        {"check",
                                         {{"pass", report.pass()},
-                                         {"forced", forced && !report.violations.empty()},
+                                         {"forced", deployed.forced},
                                          {"model", report.model},
                                          {"complete", report.complete},
                                          {"exact", report.not_exact.empty()}}}});

@@ -353,4 +353,38 @@ Result<Time> App::AdvanceClock(std::optional<Duration> by, std::optional<Time> t
   return now;
 }
 
+Result<CheckedDeploy> App::DeployChecked(std::string_view yaml, std::string_view file,
+                                         const std::optional<std::string>& deviations, bool force,
+                                         const auth::Principal& by) {
+  // What is proved must be what runs: a journey that tells a customer something wrong in some
+  // run of its world is not deployed without a person saying so.
+  CheckedDeploy out;
+  ASSIGN_OR_RETURN(out.definition, journey::LoadDefinition(yaml, file));
+  const journey::JourneyDefinition& def = *out.definition;
+  journey::DeviationModel model = journey::DefaultDeviations(def);
+  if (deviations) {
+    ASSIGN_OR_RETURN(model, journey::LoadDeviations(def, *deviations, "deviations"));
+  }
+  journey::CheckOptions options;
+  options.max_states = 5'000'000;  // beyond it the check is undecided, not a refusal
+  out.report = journey::CheckJourney(def, model, options);
+  if (!out.report.violations.empty()) {
+    if (!force) return out;
+    Json violations = Json::array();
+    for (const journey::Violation& v : out.report.violations) {
+      violations.push_back({{"property", v.property}, {"message", v.message}});
+    }
+    Json detail = {{"journey", def.name()},
+                   {"version", def.version()},
+                   {"model", out.report.model},
+                   {"violations", std::move(violations)}};
+    RETURN_IF_ERROR(audit().Append(privacy::AuditLog::By(
+        by, "journey.deploy_forced", def.name() + "@" + std::to_string(def.version()), detail)));
+    out.forced = true;
+  }
+  ASSIGN_OR_RETURN(out.outcome, journeys().Deploy(yaml, file));
+  Poke();  // parked events may now have a journey
+  return out;
+}
+
 }  // namespace rapport::app

@@ -17,6 +17,7 @@
 #include "ingest/ingest.h"
 #include "journey/service/journey_service.h"
 #include "journey/service/outbox.h"
+#include "journey/verify/check.h"
 #include "privacy/audit.h"
 #include "privacy/ledger.h"
 #include "profiles/profiles.h"
@@ -24,6 +25,16 @@
 #include "store/store.h"
 
 namespace rapport::app {
+
+// A journey deployment that `journey check` went before (POST /v1/journeys, `rapport journey
+// deploy`): the definition, the check's report, and what was deployed.
+struct CheckedDeploy {
+  journey::DefinitionPtr definition;
+  journey::CheckReport report;
+  // Empty: not deployed, because the check found a violation and nobody forced it.
+  std::optional<journey::DeployOutcome> outcome;
+  bool forced = false;  // deployed in spite of a violation (audited as journey.deploy_forced)
+};
 
 struct Config {
   // A SQLite file path (default), ":memory:", or a postgres:// URL.
@@ -93,6 +104,13 @@ class App {
   // Moves a manual clock forward (by `by`, or to `to`) and persists the new time.
   // kFailedPrecondition with the system clock or for a time in the past.
   Result<Time> AdvanceClock(std::optional<Duration> by, std::optional<Time> to);
+  // Checks a journey definition with the quick built-in model (or `deviations`, a deviation
+  // model's YAML) and deploys it when nothing is violated, or when `force` (then the forcing
+  // and the violations go to the audit log as `by`'s). Errors: the definition's or the
+  // deviation model's problems (kInvalidArgument, naming the line), the store's.
+  Result<CheckedDeploy> DeployChecked(std::string_view yaml, std::string_view file,
+                                      const std::optional<std::string>& deviations, bool force,
+                                      const auth::Principal& by);
   // The journey instances about a person, under any of the forms its events name it by
   // (JourneyService::InstancesOf with profiles' SubjectsOf); kNotFound for an unknown person.
   Result<Json> JourneysOf(const std::string& person);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/model.h"
@@ -37,26 +38,11 @@ struct RunOptions {
   bool quiet_timers = false;
 };
 
-Result<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot read file", path);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
-int Fail(const Status& s) {
-  std::cerr << "error: " << s.message();
-  if (!s.where().empty()) std::cerr << " (at " << s.where() << ")";
-  std::cerr << "\n";
-  return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ? 2 : 1;
-}
-
 // Loads and validates; prints every diagnostic as file:line:column: message.
 DefinitionPtr LoadOrReport(const std::string& path, int* exit_code) {
-  auto text = ReadWholeFile(path);
+  auto text = ReadFile(path);
   if (!text.ok()) {
-    *exit_code = Fail(text.status());
+    *exit_code = ReportError(text.status());
     return nullptr;
   }
   std::vector<journey::Diagnostic> diags;
@@ -95,20 +81,20 @@ int Run(const RunOptions& o) {
   int exit_code = 0;
   DefinitionPtr def = LoadOrReport(o.definition, &exit_code);
   if (!def) return exit_code;
-  auto text = ReadWholeFile(o.events);
-  if (!text.ok()) return Fail(text.status());
+  auto text = ReadFile(o.events);
+  if (!text.ok()) return ReportError(text.status());
   auto events = journey::ParseReplayEvents(*text, o.events);
-  if (!events.ok()) return Fail(events.status());
+  if (!events.ok()) return ReportError(events.status());
   journey::ReplayOptions replay;
   if (!o.until.empty()) {
     auto t = ParseTime(o.until);
-    if (!t.ok()) return Fail(t.status().WithWhere("--until"));
+    if (!t.ok()) return ReportError(t.status().WithWhere("--until"));
     replay.until = *t;
   }
   Time start = events->empty() ? replay.until.value_or(Time{}) : events->front().received_at;
   ManualClock clock(start);
   journey::Runtime rt(clock);
-  if (Status s = rt.Deploy(def); !s.ok()) return Fail(s);
+  if (Status s = rt.Deploy(def); !s.ok()) return ReportError(s);
   replay.on_entry = [&](const journey::RecordedEntry& r) { Print(r, o.json, o.quiet_timers); };
   journey::ReplayReport report = journey::Replay(rt, clock, *events, replay);
   for (const auto& w : report.warnings) std::cerr << "warning: " << w << "\n";
@@ -168,9 +154,9 @@ void AddRunCommand(CLI::App* journey, int* exit_code) {
 std::optional<journey::DeviationModel> LoadModelOrReport(const journey::JourneyDefinition& def,
                                                          const std::string& path, int* exit_code) {
   if (path.empty()) return journey::DefaultDeviations(def);
-  auto text = ReadWholeFile(path);
+  auto text = ReadFile(path);
   if (!text.ok()) {
-    *exit_code = Fail(text.status());
+    *exit_code = ReportError(text.status());
     return std::nullopt;
   }
   std::vector<journey::Diagnostic> diags;
@@ -201,11 +187,12 @@ int Check(const CheckOptions& o) {
   DefinitionPtr def = LoadOrReport(o.definition, &exit_code);
   if (!def) return exit_code;
   if ((o.pessimistic || o.optimistic) && !o.deviations.empty()) {
-    return Fail(InvalidArgument("give a built-in model or --deviations, not both",
-                                o.pessimistic ? "--pessimistic" : "--optimistic"));
+    return ReportError(InvalidArgument("give a built-in model or --deviations, not both",
+                                       o.pessimistic ? "--pessimistic" : "--optimistic"));
   }
   if (o.pessimistic && o.optimistic) {
-    return Fail(InvalidArgument("give --pessimistic or --optimistic, not both", "--optimistic"));
+    return ReportError(
+        InvalidArgument("give --pessimistic or --optimistic, not both", "--optimistic"));
   }
   // Without a deviations file, every deviation is thought of (issue 21): the pessimistic model.
   auto model = !o.deviations.empty() || o.optimistic
@@ -226,15 +213,16 @@ int Check(const CheckOptions& o) {
     std::error_code ec;
     std::filesystem::create_directories(o.counterexample_dir, ec);
     if (ec) {
-      return Fail(Status(StatusCode::kUnavailable, "cannot create the directory: " + ec.message(),
-                         o.counterexample_dir));
+      return ReportError(Status(StatusCode::kUnavailable,
+                                "cannot create the directory: " + ec.message(),
+                                o.counterexample_dir));
     }
     for (const journey::Violation& v : report.violations) {
       if (v.events.empty()) continue;
       std::string path = o.counterexample_dir + "/" + v.property + ".ndjson";
       std::ofstream out(path, std::ios::binary);
       out << journey::CounterexampleNdjson(v);
-      if (!out) return Fail(Internal("cannot write counterexample", path));
+      if (!out) return ReportError(Internal("cannot write counterexample", path));
       if (!o.json) std::cout << "counterexample written to " << path << "\n";
     }
   }
@@ -303,7 +291,7 @@ int Simulate(const SimulateOptions& o) {
     } else {
       std::string list;
       for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      return Fail(
+      return ReportError(
           InvalidArgument("unknown anomaly '" + name + "' (" + list + ", any)", "--fail-on"));
     }
   }
@@ -323,7 +311,7 @@ int Simulate(const SimulateOptions& o) {
   if (!o.svg.empty()) {
     std::ofstream out(o.svg, std::ios::binary);
     out << journey::SimulateReportToSvg(*def, report);
-    if (!out) return Fail(Internal("cannot write the chart", o.svg));
+    if (!out) return ReportError(Internal("cannot write the chart", o.svg));
     if (!o.json) std::cout << "chart written to " << o.svg << "\n";
   }
   // For CI: a journey whose simulated customers meet one of these anomalies fails the build.
@@ -363,15 +351,71 @@ void AddSimulateCommand(CLI::App* journey, int* exit_code) {
   sim->callback([o, exit_code] { *exit_code = Simulate(*o); });
 }
 
+struct DeployOptions {
+  std::string definition;
+  std::string deviations;
+  bool force = false;
+  std::string db;
+};
+
+// What POST /v1/journeys does, on a database: check, then deploy or refuse.
+int Deploy(const DeployOptions& o) {
+  auto yaml = ReadFile(o.definition);
+  if (!yaml.ok()) return ReportError(yaml.status());
+  std::optional<std::string> deviations;
+  if (!o.deviations.empty()) {
+    auto text = ReadFile(o.deviations);
+    if (!text.ok()) return ReportError(text.status());
+    deviations = *text;
+  }
+  auto app = OpenForCommand(o.db);
+  if (!app.ok()) return ReportError(app.status());
+  const char* user = std::getenv("USER");
+  auth::Principal by{"cli", auth::Role::kAdmin, "", user ? user : "command line"};
+  auto deployed = (*app)->DeployChecked(*yaml, o.definition, deviations, o.force, by);
+  if (!deployed.ok()) return ReportError(deployed.status());
+  std::cout << journey::CheckReportToText(*deployed->definition, deployed->report);
+  const journey::JourneyDefinition& def = *deployed->definition;
+  std::string name = def.name() + " v" + std::to_string(def.version());
+  if (!deployed->outcome) {
+    std::cout << "not deployed: " << name
+              << " violates what check proves; fix it, or deploy with --force\n";
+    return 1;
+  }
+  std::cout << (deployed->outcome->created ? "deployed: " : "already deployed: ") << name
+            << (deployed->forced ? " (forced; recorded in the audit log)" : "") << "\n";
+  for (const auto& [action, secret] : deployed->outcome->webhook_secrets) {
+    std::cout << "webhook secret of " << action << ": " << secret << "\n";
+  }
+  return 0;
+}
+
+void AddDeployCommand(CLI::App* journey, int* exit_code) {
+  auto o = std::make_shared<DeployOptions>();
+  CLI::App* deploy = journey->add_subcommand(
+      "deploy",
+      "Check a journey definition (the quick built-in model, or --deviations) and deploy it into\n"
+      "the database, as POST /v1/journeys does. Exit 0 deployed, 1 refused (a violation),\n"
+      "2 invalid input.");
+  deploy->add_option("definition", o->definition, "Journey definition (YAML)")->required();
+  deploy->add_option("--deviations", o->deviations, "Deviation model (YAML) to check against");
+  deploy->add_flag("--force", o->force,
+                   "Deploy in spite of violations; the audit log records who and what");
+  AddDbOption(deploy, &o->db);
+  deploy->callback([o, exit_code] { *exit_code = Deploy(*o); });
+}
+
 }  // namespace
 
 void AddJourneyCommands(CLI::App& app, int* exit_code) {
   CLI::App* journey = app.add_subcommand(
-      "journey", "Journey definitions: run offline, check and simulate (see docs/journeys.md)");
+      "journey",
+      "Journey definitions: run offline, check, simulate and deploy (see docs/journeys.md)");
   journey->require_subcommand(1);
   AddRunCommand(journey, exit_code);
   AddCheckCommand(journey, exit_code);
   AddSimulateCommand(journey, exit_code);
+  AddDeployCommand(journey, exit_code);
 }
 
 }  // namespace rapport::cli
