@@ -125,6 +125,7 @@ bool ProfileService::Impl::FitsPerson(const Txn& t, const std::string& person,
   if (p->records.size() > coherence.max_cross_pairs) return false;
   std::vector<std::string_view> ids = IndexedRecords(*p, *index);
   std::vector<identity::PairScore> with_record = index->ScoreAgainst(record, ids);
+  if (with_record.size() != ids.size()) return false;  // the index changed under us: no link
   // The record is the last of the group; pairs of members are scored only when a conflict
   // needs explaining.
   auto score = [&](size_t i, size_t j) {
