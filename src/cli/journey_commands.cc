@@ -344,9 +344,11 @@ void AddSimulateCommand(CLI::App* journey, int* exit_code) {
   sim->add_option("--seed", o->seed, "Random seed (default 1)");
   sim->add_option("--svg", o->svg, "Write the timeline chart here");
   sim->add_flag("--json", o->json, "Print the report as JSON");
-  sim->add_option("--fail-on", o->fail_on,
-                  "Exit 1 if any customer had one of these anomalies (comma-separated: premature, "
-                  "short-deadline, duplicate, after-done, raced, silent-wait, not-ended, or any)")
+  sim->add_option(
+         "--fail-on", o->fail_on,
+         "Exit 1 if any customer had one of these anomalies (comma-separated: premature, "
+         "short-deadline, duplicate, after-done, raced, silent-wait, not-ended, broken-promise, or "
+         "any)")
       ->delimiter(',');
   sim->callback([o, exit_code] { *exit_code = Simulate(*o); });
 }

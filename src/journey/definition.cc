@@ -130,6 +130,9 @@ class DefinitionCompiler {
   std::optional<FactId> Fact(const YAML::Node& node);
   std::vector<FactId> Facts(const YAML::Node& node, std::string_view what);
   std::optional<Anchor> ParseAnchor(const YAML::Node& node);
+  // As ParseAnchor, of a text put together elsewhere (a promise's within + from); errors at
+  // `where`.
+  std::optional<Anchor> ParseAnchorText(const std::string& text, const YAML::Node& where);
   std::optional<Duration> ParsePositiveDuration(const YAML::Node& node, std::string_view what);
 
   void CompileHeader(const YAML::Node& root);
@@ -263,6 +266,12 @@ std::optional<Duration> DefinitionCompiler::ParsePositiveDuration(const YAML::No
 std::optional<Anchor> DefinitionCompiler::ParseAnchor(const YAML::Node& node) {
   auto text = Scalar(node, "after");
   if (!text) return std::nullopt;
+  return ParseAnchorText(*text, node);
+}
+
+std::optional<Anchor> DefinitionCompiler::ParseAnchorText(const std::string& anchor_text,
+                                                          const YAML::Node& node) {
+  const std::string* text = &anchor_text;
   size_t from = text->find(" from ");
   if (from == std::string::npos) {
     Error(node,
@@ -586,7 +595,7 @@ void DefinitionCompiler::CompileAction(const YAML::Node& node, ActionSpec* a) {
   CheckFields(node,
               {"name", "kind", "audience", "channel", "template", "url", "queue", "case",
                "asks_customer_to", "requires", "unless", "after", "repeat", "expires",
-               "compensates", "params", "description"},
+               "compensates", "params", "promise", "description"},
               "action");
   if (!node["name"]) Error(node, "action: missing 'name'");
   std::string what = "action " + a->name;
@@ -718,6 +727,18 @@ void DefinitionCompiler::CompileAction(const YAML::Node& node, ActionSpec* a) {
       }
     }
   }
+  if (auto pr = node["promise"]) {
+    // What the message promises in words ("within 10 business days of the kit's arrival"):
+    // check holds every date it tells against it, not against the rule that computed the date.
+    if (!pr.IsMap() || !pr["within"] || !pr["from"]) {
+      Error(pr, what + ": promise is {within: '<duration>', from: <fact>}");
+    } else {
+      CheckFields(pr, {"within", "from"}, "promise");
+      auto within = Scalar(pr["within"], "promise.within");
+      auto from = Scalar(pr["from"], "promise.from");
+      if (within && from) a->promise = ParseAnchorText(*within + " from " + *from, pr);
+    }
+  }
   CheckAction(node, *a);
 }
 
@@ -763,6 +784,15 @@ void DefinitionCompiler::CheckAction(const YAML::Node& node, const ActionSpec& a
     }
     if (!never.empty()) {
       Error(at, what + ": timer anchored to " + fact_name(anchor) + ", " + never);
+    }
+  }
+  if (a.promise) {
+    bool dated = std::any_of(a.params.begin(), a.params.end(),
+                             [](const ParamSpec& p) { return p.date.has_value(); });
+    if (a.kind != ActionKind::kMessage || !dated) {
+      Error(node["promise"], what +
+                                 ": a promise belongs to a message that tells a date (a "
+                                 "param {date: ...})");
     }
   }
   for (const auto& p : a.params) {

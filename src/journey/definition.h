@@ -164,6 +164,9 @@ struct ActionSpec {
   bool on_end = false;
   int16_t ends_in = -1;  // kEnd: the end state it enters
   std::vector<ParamSpec> params;
+  // promise: {within, from}: the time the message promises the customer in words; every date
+  // it tells must leave at least that (journey check, property deadline).
+  std::optional<Anchor> promise;
   int line = 0;
   int column = 0;
 };

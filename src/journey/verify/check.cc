@@ -618,6 +618,36 @@ Checker::Findings Checker::JudgeFiring(ActionId action, int occurrence, Time at,
                                         def_.facts()[f].name + " (required) had not happened");
     }
   }
+  // A promise in words ("within 10 business days of the kit's arrival") is kept by every date
+  // told, whatever rule computed it; judged once what it counts from has happened.
+  if (a.promise) {
+    Time from = kNever;
+    int from_entry = -1;
+    for (size_t i = 0; i < m_.events.size(); ++i) {
+      if (def_.Implies(m_.events[i].fact, a.promise->fact) && occurred[i] < from) {
+        from = occurred[i];
+        from_entry = static_cast<int>(i);
+      }
+    }
+    if (from <= at) {
+      Time counted = from;
+      if (grid && from_entry >= 0) counted += Shift(*grid, static_cast<size_t>(from_entry));
+      if (grid && a.promise->business_days >= 0) {
+        CheckBusinessRule(counted, a.promise->business_days, "the promise of " + a.name);
+      }
+      Time promised = def_.Resolve(*a.promise, counted) + (from - counted);
+      for (const auto& [index, told_at] : told) {
+        if (told_at >= promised) continue;
+        out.emplace_back(kPropDeadline, label + " told the customer " + a.params[index].name + "=" +
+                                            FormatTime(told_at) +
+                                            ", before what it "
+                                            "promises: within " +
+                                            def_.AnchorText(*a.promise) + " (" +
+                                            def_.facts()[a.promise->fact].name + " at " +
+                                            FormatTime(from) + ") is " + FormatTime(promised));
+      }
+    }
+  }
   FactId asks = m_.asks[action];
   if (asks == kNoFact) return out;
   const std::string& step = def_.facts()[asks].name;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <iterator>
 #include <memory>
 #include <queue>
 #include <sstream>
@@ -21,7 +22,7 @@ namespace {
 // Flag(c, i) marks the anomaly kNames[i].
 constexpr const char* kNames[] = {kAnomalyPremature, kAnomalyShortDeadline, kAnomalyDuplicate,
                                   kAnomalyAfterDone, kAnomalyRaced,         kAnomalySilentWait,
-                                  kAnomalyNotEnded};
+                                  kAnomalyNotEnded,  kAnomalyBrokenPromise};
 
 constexpr int64_t kNever = INT64_MAX;
 constexpr int64_t kMinute = 60'000'000;
@@ -91,7 +92,7 @@ class Simulator {
   int64_t& FirstFired(uint32_t c, size_t a) { return first_fired_[c * na_ + a]; }
   int16_t& LastOcc(uint32_t c, size_t a) { return last_occ_[c * na_ + a]; }
 
-  static constexpr int kAnomalies = 7;
+  static constexpr int kAnomalies = std::size(kNames);
 
   const JourneyDefinition& def_;
   const DeviationModel& m_;
@@ -171,6 +172,21 @@ void Simulator::Judge(uint32_t c, const OutboxAction& o, ActionId id) {
   LastOcc(c, id) = static_cast<int16_t>(o.occurrence);
   if (a.audience != Audience::kCustomer) return;
   int64_t now = ToMicros(clock_->Now());
+  if (a.promise) {
+    int64_t from = kNever;
+    for (size_t i = 0; i < ne_; ++i) {
+      if (def_.Implies(m_.events[i].fact, a.promise->fact)) from = std::min(from, Occurred(c, i));
+    }
+    if (from <= now) {
+      Time promised = def_.Resolve(*a.promise, FromMicros(from));
+      for (const ParamSpec& p : a.params) {
+        auto it = p.date ? o.params.find(p.name) : o.params.end();
+        if (it == o.params.end() || !it->is_string()) continue;
+        auto told = ParseTime(it->get<std::string>());
+        if (told.ok() && *told < promised) Flag(c, 7);
+      }
+    }
+  }
   FactId asks = m_.asks[id];
   if (asks == kNoFact) return;
   // When the customer could act: the cause of the earliest event that completes the step.

@@ -34,6 +34,8 @@ inline constexpr const char* kAnomalyAfterDone = "after-done";  // task was know
 inline constexpr const char* kAnomalyRaced = "raced";           // done, not yet known
 inline constexpr const char* kAnomalySilentWait = "silent-wait";
 inline constexpr const char* kAnomalyNotEnded = "not-ended";
+// A date told earlier than the message's promise in words (promise: {within, from}).
+inline constexpr const char* kAnomalyBrokenPromise = "broken-promise";
 
 // A customer an anomaly happened to, for a reader to follow: what happened in the world and
 // when the journey heard of it.

@@ -246,6 +246,56 @@ TEST(CheckTest, AReminderThatNamesNoTaskIsRejectedWithoutADeviationsFile) {
   }
 }
 
+// Issue 21: a date that agrees with the rule that computed it still breaks the promise the
+// message makes in words ("within 14 business days"), and check says so.
+TEST(CheckTest, ADateComputedInCalendarDaysBreaksAPromiseInBusinessDays) {
+  DefinitionPtr def = Load("examples/journeys/broken/promise-in-calendar-days.yaml");
+  ASSERT_TRUE(def);
+  CheckReport r = CheckJourney(*def, DefaultDeviations(*def));
+  ASSERT_EQ(r.violations.size(), 1u) << CheckReportToText(*def, r);
+  EXPECT_EQ(r.violations[0].property, kPropDeadline);
+  EXPECT_NE(r.violations[0].message.find(
+                "before what it promises: within 14 business days from kit.delivered"),
+            std::string::npos)
+      << r.violations[0].message;
+  EXPECT_FALSE(r.violations[0].events.empty());
+  // The shipped journey promises what it computes (14 days): it passes.
+  DefinitionPtr good = Load("examples/journeys/trade-in.yaml");
+  ASSERT_TRUE(good);
+  ASSERT_TRUE(good->actions()[*good->FindAction("send_back_reminder")].promise);
+  EXPECT_TRUE(CheckJourney(*good, DefaultDeviations(*good)).pass());
+}
+
+TEST(DefinitionTest, APromiseBelongsToAMessageThatTellsADate) {
+  const std::string head =
+      "journey: p\nversion: 1\ncorrelation: order_id\nstart: order.placed\n"
+      "events:\n  order.placed: {keys: [order_id]}\n  order.paid: {keys: [order_id]}\n"
+      "steps:\n  - {name: paid, completed_by: order.paid}\nactions:\n";
+  const std::string ends = "end_states:\n  - {name: done, when: paid}\n";
+  auto error = [&](const std::string& action) {
+    auto d = LoadDefinition(head + action + ends, "p.yaml");
+    return d.ok() ? std::string() : d.status().message();
+  };
+  EXPECT_EQ(error("  - {name: ask, kind: message, channel: email, template: t, requires: "
+                  "[order.placed], promise: {within: 10 business days, from: order.placed}, "
+                  "params: {due: {date: 14d from order.placed}}}\n"),
+            "");
+  EXPECT_NE(error("  - {name: ask, kind: message, channel: email, template: t, requires: "
+                  "[order.placed], promise: {within: 10d, from: order.placed}}\n")
+                .find("a promise belongs to a message that tells a date"),
+            std::string::npos);
+  EXPECT_NE(error("  - {name: ask, kind: message, channel: email, template: t, requires: "
+                  "[order.placed], promise: {within: 10d}, params: {due: {date: 14d from "
+                  "order.placed}}}\n")
+                .find("promise is {within"),
+            std::string::npos);
+  EXPECT_NE(error("  - {name: ask, kind: message, channel: email, template: t, requires: "
+                  "[order.placed], promise: {within: soon, from: order.placed}, params: {due: "
+                  "{date: 14d from order.placed}}}\n")
+                .find("bad duration"),
+            std::string::npos);
+}
+
 TEST(DeviationsTest, DefaultsChainTheStepsAndLetTheCustomerNotAct) {
   DefinitionPtr def = Load("examples/journeys/trade-in.yaml");
   ASSERT_TRUE(def);
@@ -948,6 +998,21 @@ TEST(SimulateTest, CorrectTradeInHasNoCustomerFacingAnomaly) {
   // cancellations end), so strictly between 0 and the sum of those fault rates.
   EXPECT_GT(r.running, 0u);
   EXPECT_LT(r.running, 2000u * 15 / 100);
+}
+
+TEST(SimulateTest, CountsCustomersToldADateBeforeThePromise) {
+  DefinitionPtr broken = Load("examples/journeys/broken/promise-in-calendar-days.yaml");
+  ASSERT_TRUE(broken);
+  SimulateOptions o;
+  o.customers = 1000;
+  SimulateReport r = Simulate(*broken, Model(*broken), o);
+  // Every reminder of a customer whose kit arrived tells 14 calendar days for 14 business days.
+  EXPECT_GT(r.anomalies.at(kAnomalyBrokenPromise), 1000u / 4);
+  EXPECT_EQ(r.anomalies.at(kAnomalyShortDeadline), 0u) << "the date keeps its own rule";
+  EXPECT_FALSE(r.samples[kAnomalyBrokenPromise].empty());
+  DefinitionPtr good = Load("examples/journeys/trade-in.yaml");
+  ASSERT_TRUE(good);
+  EXPECT_EQ(Simulate(*good, Model(*good), o).anomalies.at(kAnomalyBrokenPromise), 0u);
 }
 
 TEST(SimulateTest, OrderAnchoredReminderIsPrematureAtTheRateTheModelImplies) {
