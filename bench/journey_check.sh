@@ -5,7 +5,7 @@
 #   bash bench/journey_check.sh
 #
 # Needs a Release build in build-rel. Expected: trade-in and invoice pass; each journey of
-# examples/journeys/broken/ is rejected (reminder-after-device only with its deviations file).
+# examples/journeys/broken/ is rejected, each for its own mistake.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RAPPORT=${RAPPORT:-build-rel/rapport}
