@@ -98,14 +98,19 @@ Result<journey::DefinitionPtr> LatestDefinition(app::App& app, const std::string
   return NotFound("no journey '" + name + "' is deployed", "name");
 }
 
+// The deviation model's YAML of a request body {"deviations": "<yaml>"}, if any.
+Result<std::optional<std::string>> DeviationsText(const Request& req) {
+  if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return std::optional<std::string>();
+  }
+  ASSIGN_OR_RETURN(Json body, ParseJson(req.body));
+  return OptionalString(body, "deviations");
+}
+
 // The deviation model of a request body {"deviations": "<yaml>"}, or the built-in one.
 Result<journey::DeviationModel> DeviationsOf(const Request& req,
                                              const journey::JourneyDefinition& def) {
-  if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
-    return journey::DefaultDeviations(def);
-  }
-  ASSIGN_OR_RETURN(Json body, ParseJson(req.body));
-  ASSIGN_OR_RETURN(auto yaml, OptionalString(body, "deviations"));
+  ASSIGN_OR_RETURN(auto yaml, DeviationsText(req));
   if (!yaml) return journey::DefaultDeviations(def);
   return journey::LoadDeviations(def, *yaml, "deviations");
 }
@@ -171,10 +176,8 @@ void AddConsoleRoutes(Router& router, app::App& app, std::string console_dir) {
               [&app](Request& req) {
                 return Guarded([&]() -> Result<Response> {
                   ASSIGN_OR_RETURN(auto def, LatestDefinition(app, req.params["name"]));
-                  ASSIGN_OR_RETURN(auto model, DeviationsOf(req, *def));
-                  journey::CheckOptions options;
-                  options.max_states = 5'000'000;  // a request, not a batch job
-                  auto report = journey::CheckJourney(*def, model, options);
+                  ASSIGN_OR_RETURN(auto deviations, DeviationsText(req));
+                  ASSIGN_OR_RETURN(auto report, app.CheckForRequest(*def, deviations));
                   return JsonResponse(200, journey::CheckReportToJson(*def, report));
                 });
               }});

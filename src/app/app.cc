@@ -353,6 +353,17 @@ Result<Time> App::AdvanceClock(std::optional<Duration> by, std::optional<Time> t
   return now;
 }
 
+Result<journey::CheckReport> App::CheckForRequest(const journey::JourneyDefinition& def,
+                                                  const std::optional<std::string>& deviations) {
+  journey::DeviationModel model = journey::DefaultDeviations(def);
+  if (deviations) {
+    ASSIGN_OR_RETURN(model, journey::LoadDeviations(def, *deviations, "deviations"));
+  }
+  journey::CheckOptions options;
+  options.max_states = 5'000'000;  // beyond it the check is undecided, not a refusal
+  return journey::CheckJourney(def, model, options);
+}
+
 Result<CheckedDeploy> App::DeployChecked(std::string_view yaml, std::string_view file,
                                          const std::optional<std::string>& deviations, bool force,
                                          const auth::Principal& by) {
@@ -361,13 +372,7 @@ Result<CheckedDeploy> App::DeployChecked(std::string_view yaml, std::string_view
   CheckedDeploy out;
   ASSIGN_OR_RETURN(out.definition, journey::LoadDefinition(yaml, file));
   const journey::JourneyDefinition& def = *out.definition;
-  journey::DeviationModel model = journey::DefaultDeviations(def);
-  if (deviations) {
-    ASSIGN_OR_RETURN(model, journey::LoadDeviations(def, *deviations, "deviations"));
-  }
-  journey::CheckOptions options;
-  options.max_states = 5'000'000;  // beyond it the check is undecided, not a refusal
-  out.report = journey::CheckJourney(def, model, options);
+  ASSIGN_OR_RETURN(out.report, CheckForRequest(def, deviations));
   if (!out.report.violations.empty()) {
     if (!force) return out;
     Json violations = Json::array();

@@ -104,6 +104,10 @@ class App {
   // Moves a manual clock forward (by `by`, or to `to`) and persists the new time.
   // kFailedPrecondition with the system clock or for a time in the past.
   Result<Time> AdvanceClock(std::optional<Duration> by, std::optional<Time> to);
+  // `journey check` as a request runs it: the quick built-in model, or `deviations` (a deviation
+  // model's YAML); undecided rather than slow beyond 5M states.
+  Result<journey::CheckReport> CheckForRequest(const journey::JourneyDefinition& def,
+                                               const std::optional<std::string>& deviations);
   // Checks a journey definition with the quick built-in model (or `deviations`, a deviation
   // model's YAML) and deploys it when nothing is violated, or when `force` (then the forcing
   // and the violations go to the audit log as `by`'s). Errors: the definition's or the
