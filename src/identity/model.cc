@@ -576,6 +576,10 @@ void MatchModel::CacheWeights() {
   level_weights_.clear();
   with_placeholders_.clear();
   placeholder_dates_.assign(params_.size(), {});
+  last_level_.clear();
+  for (const auto& spec : config_.comparisons) {
+    last_level_.push_back(static_cast<int8_t>(LastLevel(spec.kind)));
+  }
   for (size_t i = 0; i < params_.size(); ++i) {
     auto& p = params_[i];
     std::vector<double> w;
@@ -607,19 +611,15 @@ PairScore MatchModel::Score(const NormalizedRecord& a, const NormalizedRecord& b
 
 PairScore MatchModel::Score(const NormalizedRecord& a, const NormalizedRecord& b,
                             const ComparisonVector& v) const {
-  Explanation e = Evaluate(a, b, v, false);
-  PairScore p{e.probability, !e.conflict.empty()};
-  if (p.conflict) {
-    bool overruled = false;
-    p.conflict_comparison = static_cast<int16_t>(Conflict(a, b, v, &overruled));
-  }
+  int conflict = -1;
+  Explanation e = Evaluate(a, b, v, false, &conflict);
+  PairScore p{e.probability, conflict >= 0, static_cast<int16_t>(conflict)};
   const size_t n = std::min<size_t>(config_.comparisons.size(), 32);
   for (size_t i = 0; i < n; ++i) {
     int l = v.levels[i];
     if (l < 0) continue;
-    ComparisonKind kind = config_.comparisons[i].kind;
-    (l == LastLevel(kind) ? p.differs : p.agrees) |= uint32_t{1} << i;
-    p.id_agrees |= kind == ComparisonKind::kId && l <= 1;
+    (l == last_level_[i] ? p.differs : p.agrees) |= uint32_t{1} << i;
+    p.id_agrees |= config_.comparisons[i].kind == ComparisonKind::kId && l <= 1;
   }
   return p;
 }
@@ -789,7 +789,8 @@ void MatchModel::Discounts(const int8_t* levels, bool names_swapped, bool* house
 }
 
 Explanation MatchModel::Evaluate(const NormalizedRecord& a, const NormalizedRecord& b,
-                                 const ComparisonVector& v, bool with_text) const {
+                                 const ComparisonVector& v, bool with_text,
+                                 int* conflict_comparison) const {
   Explanation e;
   const size_t n = config_.comparisons.size();
   if (with_text) {
@@ -854,7 +855,10 @@ Explanation MatchModel::Evaluate(const NormalizedRecord& a, const NormalizedReco
   e.total_weight = total;
   e.probability = total > 60 ? 1.0 : total < -60 ? 0.0 : std::exp2(total) / (1 + std::exp2(total));
   bool overruled = false;
-  if (int c = Conflict(a, b, v, &overruled); c >= 0) {
+  int c = Conflict(a, b, v, &overruled);
+  if (conflict_comparison) *conflict_comparison = overruled ? -1 : c;
+  // Batch scoring needs only the index: no name is copied for it.
+  if (c >= 0 && (with_text || !conflict_comparison)) {
     (overruled ? e.overruled : e.conflict) = config_.comparisons[c].name;
   }
   for (const auto& rule : rules_) {

@@ -214,8 +214,10 @@ class MatchModel {
   int Conflict(const NormalizedRecord& a, const NormalizedRecord& b, const ComparisonVector& v,
                bool* overruled) const;
   bool IsPlaceholder(size_t comparison, const FieldValue& f) const;
+  // `conflict_comparison` (optional): the index of e.conflict, -1 when there is none.
   Explanation Evaluate(const NormalizedRecord& a, const NormalizedRecord& b,
-                       const ComparisonVector& v, bool with_text) const;
+                       const ComparisonVector& v, bool with_text,
+                       int* conflict_comparison = nullptr) const;
 
   MatchConfig config_;
   std::vector<ComparisonParams> params_;
@@ -227,7 +229,8 @@ class MatchModel {
   bool trained_ = false;
   TrainingReport training_;
   int given_ = -1, surname_ = -1, address_ = -1, postcode_ = -1;  // indices of special comparisons
-  int address_extra_ = -1;  // the second address line (kText named "address_extra")
+  int address_extra_ = -1;          // the second address line (kText named "address_extra")
+  std::vector<int8_t> last_level_;  // per comparison: its "different" level
 };
 
 }  // namespace rapport::identity
