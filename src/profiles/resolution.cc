@@ -114,14 +114,20 @@ std::vector<std::string_view> IndexedRecords(const internal::Person& p,
   return ids;
 }
 
+// The batch clustering's coherence rule, at its threshold.
+identity::ClusterOptions Coherence(const identity::MatchIndex& index) {
+  identity::ClusterOptions options;
+  options.threshold = index.model().config().threshold;
+  return options;
+}
+
 }  // namespace
 
 bool ProfileService::Impl::FitsPerson(const Txn& t, const std::string& person,
                                       const identity::NormalizedRecord& record) const {
   const Person* p = Peek(t, person);
   if (!p) return false;
-  identity::ClusterOptions coherence;
-  coherence.threshold = index->model().config().threshold;  // as the batch clustering has it
+  const identity::ClusterOptions coherence = Coherence(*index);
   if (p->records.size() > coherence.max_cross_pairs) return false;
   std::vector<std::string_view> ids = IndexedRecords(*p, *index);
   std::vector<identity::PairScore> with_record = index->ScoreAgainst(record, ids);
@@ -142,8 +148,7 @@ bool ProfileService::Impl::PersonsCohere(const Txn& t, const std::string& x,
   const Person* a = Peek(t, x);
   const Person* b = Peek(t, y);
   if (!a || !b) return false;
-  identity::ClusterOptions coherence;
-  coherence.threshold = index->model().config().threshold;
+  const identity::ClusterOptions coherence = Coherence(*index);
   if (a->records.size() * b->records.size() > coherence.max_cross_pairs) return false;
   std::vector<std::string_view> ids = IndexedRecords(*a, *index);
   const size_t a_size = ids.size();
