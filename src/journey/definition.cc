@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -34,6 +35,18 @@ std::string_view ActionKindName(ActionKind k) {
       return "end";
   }
   return "?";
+}
+
+std::string_view FactKindName(FactKind k) {
+  switch (k) {
+    case FactKind::kEvent:
+      return "event";
+    case FactKind::kStep:
+      return "step";
+    case FactKind::kAllOf:
+      return "all_of";
+  }
+  return "event";
 }
 
 std::string_view AudienceName(Audience a) {
@@ -138,7 +151,12 @@ class DefinitionCompiler {
   void CompileHeader(const YAML::Node& root);
   void CompileEvents(const YAML::Node& node);
   void CompileSteps(const YAML::Node& node);
+  // The fact that holds once all of `parts` hold ("latest(a, b)"), created on first use.
+  FactId AllOf(const std::vector<FactId>& parts);
+  // Parses "latest(a, b, ...)"; nullopt (and an error) if malformed or naming unknown facts.
+  std::optional<FactId> Latest(const std::string& text, const YAML::Node& node);
   void CompileImplications();
+  void CompileConditions();
   void CompileStart(const YAML::Node& node);
   void CompileCalendar(const YAML::Node& node);
   void CompileOpenCase(const YAML::Node& node, const std::string& what, ActionSpec* a);
@@ -287,7 +305,9 @@ std::optional<Anchor> DefinitionCompiler::ParseAnchorText(const std::string& anc
   trim(lhs);
   trim(rhs);
   Anchor a;
-  auto f = def_->FindFact(rhs);
+  auto f =
+      rhs.starts_with("latest(") && rhs.ends_with(")") ? Latest(rhs, node) : def_->FindFact(rhs);
+  if (!f && rhs.starts_with("latest(")) return std::nullopt;  // reported by Latest
   if (!f) {
     Error(node, "unknown fact '" + rhs + "' in '" + *text +
                     "' (a fact is a declared event type or a step name)");
@@ -422,13 +442,35 @@ void DefinitionCompiler::CompileSteps(const YAML::Node& node) {
     if (!s["completed_by"]) {
       Error(s, "step " + *name + ": missing 'completed_by' (the events that complete it)");
     }
-    for (const auto& n : ScalarList(s["completed_by"], "completed_by")) {
+    const YAML::Node by = s["completed_by"];
+    auto event = [&](const YAML::Node& n) -> std::optional<FactId> {
       auto f = def_->FindFact(n.Scalar());
       if (!f || def_->facts_[*f].kind != FactKind::kEvent) {
         Error(n, "unknown event '" + n.Scalar() + "' (declare it under events:)");
-        continue;
+        return std::nullopt;
       }
-      step.completed_by.push_back(*f);
+      return f;
+    };
+    if (by && by.IsMap()) {
+      // {all: [box.delivered, label.delivered]}: completed once every one of them happened.
+      CheckFields(by, {"all"}, "completed_by");
+      std::vector<FactId> parts;
+      auto names = ScalarList(by["all"], "completed_by.all");
+      for (const auto& n : names) {
+        auto f = event(n);
+        if (f && std::find(parts.begin(), parts.end(), *f) == parts.end()) parts.push_back(*f);
+      }
+      if (!by["all"]) {
+        // CheckFields named what is there instead.
+      } else if (names.size() < 2) {
+        Error(by, "step " + *name + ": completed_by.all needs at least two events");
+      } else if (parts.size() == names.size()) {
+        step.completed_by.push_back(AllOf(parts));
+      }
+    } else {
+      for (const auto& n : ScalarList(by, "completed_by")) {
+        if (auto f = event(n)) step.completed_by.push_back(*f);
+      }
     }
     FactId f = static_cast<FactId>(def_->facts_.size());
     step.fact = f;
@@ -439,10 +481,54 @@ void DefinitionCompiler::CompileSteps(const YAML::Node& node) {
   }
 }
 
+FactId DefinitionCompiler::AllOf(const std::vector<FactId>& parts) {
+  std::string name = "latest(";
+  for (size_t i = 0; i < parts.size(); ++i) {
+    name += (i ? ", " : "") + def_->facts_[parts[i]].name;
+  }
+  name += ")";
+  if (auto f = def_->FindFact(name)) return *f;
+  FactId f = static_cast<FactId>(def_->facts_.size());
+  def_->facts_.push_back({name, FactKind::kAllOf, 0, parts});
+  def_->fact_index_[name] = f;
+  // Facts may be added while actions are compiled, whose checks read the implications.
+  CompileImplications();
+  return f;
+}
+
+std::optional<FactId> DefinitionCompiler::Latest(const std::string& text, const YAML::Node& node) {
+  std::vector<FactId> parts;
+  std::string inner = text.substr(7, text.size() - 8);  // between "latest(" and ")"
+  std::istringstream names(inner);
+  bool ok = true;
+  for (std::string part; std::getline(names, part, ',');) {
+    while (!part.empty() && std::isspace(static_cast<unsigned char>(part.back()))) part.pop_back();
+    while (!part.empty() && std::isspace(static_cast<unsigned char>(part.front())))
+      part.erase(0, 1);
+    auto f = def_->FindFact(part);
+    if (!f) {
+      Error(node, "unknown fact '" + part + "' in '" + text +
+                      "' (a fact is a declared event type or a step name)");
+      ok = false;
+    } else if (std::find(parts.begin(), parts.end(), *f) == parts.end()) {
+      parts.push_back(*f);
+    }
+  }
+  if (!ok) return std::nullopt;
+  if (parts.size() < 2) {
+    Error(node, "'" + text +
+                    "': latest(...) names at least two facts, e.g. "
+                    "latest(box.delivered, label.delivered)");
+    return std::nullopt;
+  }
+  return AllOf(parts);
+}
+
 void DefinitionCompiler::CompileImplications() {
   size_t n = def_->facts_.size();
   def_->implies_.assign(n * n, false);
-  auto set = [&](FactId a, FactId b) { def_->implies_[a * n + b] = true; };
+  auto at = [&](size_t a, size_t b) { return def_->implies_[a * n + b]; };
+  auto set = [&](size_t a, size_t b) { def_->implies_[a * n + b] = true; };
   for (FactId f = 0; f < n; ++f) set(f, f);
   const auto& steps = def_->steps_;
   for (size_t i = 0; i < steps.size(); ++i) {
@@ -451,6 +537,81 @@ void DefinitionCompiler::CompileImplications() {
       for (size_t j = 0; j <= i; ++j) set(e, steps[j].fact);
     }
   }
+  for (FactId f = 0; f < n; ++f) {
+    for (FactId p : def_->facts_[f].parts) set(f, p);
+  }
+  // Transitively, and an all-of fact is implied by whatever implies each of its parts.
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t a = 0; a < n; ++a) {
+      for (size_t b = 0; b < n; ++b) {
+        if (at(a, b)) continue;
+        bool now = false;
+        for (size_t c = 0; c < n && !now; ++c) now = at(a, c) && at(c, b);
+        const auto& parts = def_->facts_[b].parts;
+        now = now || (!parts.empty() &&
+                      std::all_of(parts.begin(), parts.end(), [&](FactId p) { return at(a, p); }));
+        if (now) {
+          set(a, b);
+          changed = true;
+        }
+      }
+    }
+  }
+}
+
+void DefinitionCompiler::CompileConditions() {
+  size_t n = def_->facts_.size();
+  auto& conditions = def_->conditions_;
+  conditions.assign(n, {});
+  std::vector<bool> done(n, false);
+  // Facts form no cycle (a step depends on later steps and its completing facts, an all-of
+  // fact on its parts), so a depth-first walk terminates.
+  std::function<void(FactId)> compute = [&](FactId f) {
+    if (done[f]) return;
+    done[f] = true;
+    const FactSpec& spec = def_->facts_[f];
+    auto& out = conditions[f];
+    auto add_all = [&](FactId g) {
+      compute(g);
+      for (const auto& c : conditions[g]) {
+        if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+      }
+    };
+    switch (spec.kind) {
+      case FactKind::kEvent:
+        out.push_back({f});
+        break;
+      case FactKind::kStep: {
+        const StepSpec& st = def_->steps_[spec.index];
+        for (FactId c : st.completed_by) add_all(c);
+        if (spec.index + 1u < def_->steps_.size()) add_all(def_->steps_[spec.index + 1].fact);
+        break;
+      }
+      case FactKind::kAllOf: {
+        out.push_back({});
+        for (FactId p : spec.parts) {
+          compute(p);
+          std::vector<std::vector<FactId>> product;
+          for (const auto& left : out) {
+            for (const auto& right : conditions[p]) {
+              std::vector<FactId> c = left;
+              for (FactId e : right) {
+                if (std::find(c.begin(), c.end(), e) == c.end()) c.push_back(e);
+              }
+              std::sort(c.begin(), c.end());
+              if (std::find(product.begin(), product.end(), c) == product.end()) {
+                product.push_back(std::move(c));
+              }
+            }
+          }
+          out = std::move(product);
+        }
+        break;
+      }
+    }
+  };
+  for (FactId f = 0; f < n; ++f) compute(f);
 }
 
 void DefinitionCompiler::CompileStart(const YAML::Node& node) {
@@ -927,6 +1088,7 @@ DefinitionPtr DefinitionCompiler::Compile(std::string_view yaml) {
       for (const auto& a : root["actions"]) CompileAction(a, &def_->actions_[i++]);
     }
     if (!def_->events_.empty()) CheckRouting();
+    CompileConditions();
   } catch (const YAML::Exception& e) {
     ErrorAt(e.mark, "YAML: " + e.msg);
   } catch (const std::exception& e) {
@@ -988,7 +1150,9 @@ Json DefinitionToJson(const JourneyDefinition& def) {
   j["start"] = {{"on", def.facts()[def.start_fact()].name}, {"where", where}};
   Json facts = Json::array();
   for (const FactSpec& f : def.facts()) {
-    facts.push_back({{"name", f.name}, {"kind", f.kind == FactKind::kEvent ? "event" : "step"}});
+    Json fj = {{"name", f.name}, {"kind", FactKindName(f.kind)}};
+    if (!f.parts.empty()) fj["parts"] = names(f.parts);
+    facts.push_back(std::move(fj));
   }
   j["facts"] = std::move(facts);
   Json steps = Json::array();

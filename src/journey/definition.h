@@ -78,14 +78,20 @@ class BusinessCalendar {
 
 // "What is true" about an instance. A fact of kind kEvent holds once an event of that type was
 // applied; a fact of kind kStep holds once one of its completing events was applied or a later
-// step holds (steps are ordered; a later one implies the earlier ones).
-enum class FactKind : uint8_t { kEvent, kStep };
+// step holds (steps are ordered; a later one implies the earlier ones). A fact of kind kAllOf
+// holds once every one of its parts holds, since the latest of them: a step that needs two
+// parcels (`completed_by: {all: [box.delivered, label.delivered]}`) or an anchor counted from
+// the later of two facts (`10d from latest(box.delivered, label.delivered)`).
+enum class FactKind : uint8_t { kEvent, kStep, kAllOf };
 
 struct FactSpec {
-  std::string name;  // the event type ("kit.delivered") or the step name ("kit_delivered")
+  std::string name;  // the event type ("kit.delivered"), the step name, or "latest(a, b)"
   FactKind kind = FactKind::kEvent;
-  uint16_t index = 0;  // into events() or steps()
+  uint16_t index = 0;         // into events() or steps(); 0 for kAllOf
+  std::vector<FactId> parts;  // kAllOf: all must hold
 };
+
+std::string_view FactKindName(FactKind k);
 
 struct EventSpec {
   std::string type;
@@ -98,7 +104,8 @@ struct EventSpec {
 struct StepSpec {
   std::string name;
   FactId fact = kNoFact;
-  std::vector<FactId> completed_by;  // event facts; any one completes the step
+  // Any one completes the step: event facts, or one kAllOf fact of events (`{all: [..]}`).
+  std::vector<FactId> completed_by;
 };
 
 // A point in time derived from a fact: occurred_at(fact) + offset, or that many business days.
@@ -226,6 +233,36 @@ class JourneyDefinition {
   // completes and every earlier step; a step implies every earlier step).
   bool Implies(FactId a, FactId b) const { return implies_[a * facts_.size() + b]; }
 
+  // The ways fact `f` can come to hold, each a set of event facts that must all have occurred:
+  // {e} for an event; for a step, one set per completing event (or all-of) of it and of every
+  // later step; for an all-of fact, one set per combination of its parts' ways.
+  const std::vector<std::vector<FactId>>& Conditions(FactId f) const { return conditions_[f]; }
+  // When `f` began to hold, given when each event occurred (`event_time(event_fact)`, `never` -
+  // the greatest value of T - for one that has not): the earliest of its conditions, each at its
+  // latest event. *decided (optional) is that latest event, kNoFact if f never held.
+  template <typename T, typename EventTime>
+  T HoldsSince(FactId f, T never, EventTime&& event_time, FactId* decided = nullptr) const {
+    T best = never;
+    FactId best_event = kNoFact;
+    for (const auto& condition : conditions_[f]) {
+      T latest = event_time(condition.front());
+      FactId latest_event = condition.front();
+      for (size_t i = 1; i < condition.size(); ++i) {
+        T t = event_time(condition[i]);
+        if (t > latest) {
+          latest = t;
+          latest_event = condition[i];
+        }
+      }
+      if (latest < best) {
+        best = latest;
+        best_event = latest_event;
+      }
+    }
+    if (decided) *decided = best_event;
+    return best;
+  }
+
   // The time an anchor denotes once its fact holds since `fact_time`.
   Time Resolve(const Anchor& anchor, Time fact_time) const;
   // "10d from kit.delivered", "5 business days from kit_shipped".
@@ -248,7 +285,8 @@ class JourneyDefinition {
   std::vector<ActionSpec> actions_;
   std::vector<EndStateSpec> end_states_;
   BusinessCalendar calendar_;
-  std::vector<bool> implies_;  // facts x facts
+  std::vector<bool> implies_;                                 // facts x facts
+  std::vector<std::vector<std::vector<FactId>>> conditions_;  // by fact
   StringMap<FactId> fact_index_;
   StringMap<ActionId> action_index_;
 };

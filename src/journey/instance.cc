@@ -127,8 +127,9 @@ class Stepper {
   const std::string& FactName(FactId f) const { return def_.facts()[f].name; }
   bool Holds(FactId f) const { return s_.Holds(f); }
   ActionProgress& Progress(ActionId a);
-  void SetFact(FactId f, Time at, const std::string& event_id, bool implied);
-  void SettleSteps();
+  // True if f began to hold or now holds since earlier.
+  bool SetFact(FactId f, Time at, const std::string& event_id, bool implied);
+  void SettleFacts();
   void Settle();
   bool GuardsHold(const ActionSpec& a) const;
   std::vector<FactReason> Reasons(const ActionSpec& a) const;
@@ -168,7 +169,7 @@ ActionProgress& Stepper::Progress(ActionId a) {
   return *it;
 }
 
-void Stepper::SetFact(FactId f, Time at, const std::string& event_id, bool implied) {
+bool Stepper::SetFact(FactId f, Time at, const std::string& event_id, bool implied) {
   auto it = std::lower_bound(s_.facts.begin(), s_.facts.end(), f,
                              [](const HeldFact& h, FactId id) { return h.fact < id; });
   if (it != s_.facts.end() && it->fact == f) {
@@ -179,7 +180,7 @@ void Stepper::SetFact(FactId f, Time at, const std::string& event_id, bool impli
       it->event_id = event_id;
       it->implied = implied;
     }
-    return;
+    return earlier;
   }
   HeldFact h;
   h.fact = f;
@@ -195,28 +196,51 @@ void Stepper::SetFact(FactId f, Time at, const std::string& event_id, bool impli
       t->occurred_at = at;
     }
   }
+  return true;
 }
 
-// A step holds from the earliest of its own completing events and the next step.
-void Stepper::SettleSteps() {
+// A step holds from the earliest of its own completing facts and the next step; an all-of fact
+// from the latest of its parts, once all hold. Repeated until nothing changes: an all-of fact
+// may name a step, and a step may be completed by an all-of fact.
+void Stepper::SettleFacts() {
   const auto& steps = def_.steps();
-  for (size_t i = steps.size(); i-- > 0;) {
-    const StepSpec& st = steps[i];
-    const HeldFact* best = nullptr;
-    for (FactId e : st.completed_by) {
-      const HeldFact* h = s_.Fact(e);
-      if (h && (!best || h->at < best->at)) best = h;
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (FactId f = 0; f < def_.facts().size(); ++f) {
+      const FactSpec& spec = def_.facts()[f];
+      if (spec.kind != FactKind::kAllOf) continue;
+      const HeldFact* latest = nullptr;
+      for (FactId p : spec.parts) {
+        const HeldFact* h = s_.Fact(p);
+        if (!h) {
+          latest = nullptr;
+          break;
+        }
+        if (!latest || h->at > latest->at) latest = h;
+      }
+      if (!latest) continue;
+      Time at = latest->at;
+      std::string id = latest->event_id;
+      changed |= SetFact(f, at, id, false);
     }
-    if (best) {
-      Time at = best->at;
-      std::string id = best->event_id;
-      SetFact(st.fact, at, id, false);
-    }
-    if (i + 1 < steps.size()) {
-      if (const HeldFact* later = s_.Fact(steps[i + 1].fact)) {
-        Time at = later->at;
-        std::string id = later->event_id;
-        SetFact(st.fact, at, id, true);
+    for (size_t i = steps.size(); i-- > 0;) {
+      const StepSpec& st = steps[i];
+      const HeldFact* best = nullptr;
+      for (FactId e : st.completed_by) {
+        const HeldFact* h = s_.Fact(e);
+        if (h && (!best || h->at < best->at)) best = h;
+      }
+      if (best) {
+        Time at = best->at;
+        std::string id = best->event_id;
+        changed |= SetFact(st.fact, at, id, false);
+      }
+      if (i + 1 < steps.size()) {
+        if (const HeldFact* later = s_.Fact(steps[i + 1].fact)) {
+          Time at = later->at;
+          std::string id = later->event_id;
+          changed |= SetFact(st.fact, at, id, true);
+        }
       }
     }
   }
@@ -353,7 +377,7 @@ void Stepper::End(uint16_t end_state, const std::string& timed_out) {
 
 // Fire enabled untimed actions, end if an end state holds, then re-derive timers.
 void Stepper::Settle() {
-  SettleSteps();
+  SettleFacts();
   if (s_.status != InstanceStatus::kRunning) return;
   const auto& ends = def_.end_states();
   for (size_t i = 0; i < ends.size(); ++i) {
@@ -558,7 +582,7 @@ void Stepper::Apply(std::span<const Event> events) {
   }
   if (applied.empty()) return;
   if (s_.status != InstanceStatus::kRunning) {
-    SettleSteps();
+    SettleFacts();
     return;  // invariant 8
   }
   Settle();
@@ -588,7 +612,7 @@ Status Stepper::Fire(ActionId action, uint16_t occurrence) {
     p.last_fired = now_;
     End(static_cast<uint16_t>(a.ends_in), def_.AnchorText(*a.after) + " passed at " +
                                               FormatTime(due) + " and nothing ended it before");
-    SettleSteps();
+    SettleFacts();
     ReconcileTimers({});
     return OkStatus();
   }

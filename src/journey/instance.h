@@ -11,7 +11,8 @@
 //     reports a "duplicate" timeline entry.
 //  3. FactsAreMonotone: once a fact holds it holds forever. Its time is the earliest occurred_at
 //     of the events that establish it, so the facts do not depend on arrival order. A step holds
-//     when one of its completing events holds or a later step holds ("implied").
+//     when one of its completing events holds or a later step holds ("implied"); an all-of fact
+//     (`{all: [..]}`, `latest(..)`) once all its parts hold, from the latest of them.
 //  4. TimersAreDerived: after every step, `timers` is exactly the desired set: for each timed
 //     action of a running instance whose anchor fact holds, whose `unless` facts do not hold and
 //     which has occurrences left, one timer for its next occurrence k, due at

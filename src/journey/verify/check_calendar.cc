@@ -31,9 +31,11 @@ void Checker::FindCalendarRules() {
     std::vector<int>& v = calendar_days_[entry];
     if (std::find(v.begin(), v.end(), days) == v.end()) v.push_back(days);
   };
-  auto anchored = [&](FactId f, int days) {
-    for (size_t i = 0; i < m_.events.size(); ++i) {
-      if (def_.Implies(m_.events[i].fact, f)) add(i, days);
+  auto anchored = [&](FactId f, int days) {  // every event that may decide when f holds
+    for (const auto& condition : def_.Conditions(f)) {
+      for (FactId e : condition) {
+        if (entry_of_fact_[e] >= 0) add(static_cast<size_t>(entry_of_fact_[e]), days);
+      }
     }
   };
   for (ActionId id = 0; id < def_.actions().size(); ++id) {
@@ -44,11 +46,17 @@ void Checker::FindCalendarRules() {
       anchored(p.date->fact, p.date->business_days);
       FactId asks = m_.asks[id];
       if (asks == kNoFact) continue;
-      for (FactId ev : def_.steps()[def_.facts()[asks].index].completed_by) {
-        int entry = entry_of_fact_[ev];
-        if (entry < 0 || m_.events[entry].after_event == kNoFact) continue;
-        add(static_cast<size_t>(entry_of_fact_[m_.events[entry].after_event]),
-            p.date->business_days);
+      for (const auto& condition : def_.Conditions(asks)) {  // what enables the customer
+        for (FactId ev : condition) {
+          int entry = entry_of_fact_[ev];
+          if (entry < 0) continue;
+          const EventModel& em = m_.events[static_cast<size_t>(entry)];
+          for (FactId by : em.enabled_by.empty() ? em.after_events : em.enabled_by) {
+            if (entry_of_fact_[by] >= 0) {
+              add(static_cast<size_t>(entry_of_fact_[by]), p.date->business_days);
+            }
+          }
+        }
       }
     }
   }

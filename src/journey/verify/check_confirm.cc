@@ -15,9 +15,15 @@ bool Checker::InModel(const Candidate& c, const std::vector<Time>& fired, Time h
     Time t = c.occurred[i];
     Time cause = kNever;
     std::string cause_name;
-    if (em.after_event != kNoFact) {
-      cause = c.occurred[static_cast<size_t>(entry_of_fact_[em.after_event])];
-      cause_name = def_.facts()[em.after_event].name;
+    if (!em.after_events.empty()) {
+      cause = Time::min();  // the latest of its causes
+      for (FactId f : em.after_events) {
+        Time t_cause = c.occurred[static_cast<size_t>(entry_of_fact_[f])];
+        if (t_cause > cause) {
+          cause = t_cause;
+          cause_name = def_.facts()[f].name;
+        }
+      }
     } else if (em.after_action != kNoAction) {
       cause = fired[em.after_action];
       cause_name = def_.actions()[em.after_action].name;
@@ -129,14 +135,20 @@ bool Checker::Confirm(Candidate& c, std::string* why) {
     if (v.property == kPropOnce && copies > 1) {
       message = label + " fired a second time";
     } else if (v.property == kPropNotDone && m_.asks[id] != kNoFact) {
-      for (size_t j = 0; j < v.events.size() && message.empty(); ++j) {
+      std::vector<Time> received(def_.facts().size(), kNever);
+      for (size_t j = 0; j < v.events.size(); ++j) {
         const Event& e = v.events[j];
-        if (def_.Implies(def_.FindEvent(e.type)->fact, m_.asks[id]) &&
-            e.received_at - Duration(c.race[j]) <= at) {
-          message = label + " asked the customer to complete " + def_.facts()[m_.asks[id]].name +
-                    " at " + FormatTime(at) + ", but " + e.type + " had arrived at " +
-                    FormatTime(e.received_at);
-        }
+        Time r = e.received_at - Duration(c.race[j]);
+        Time& first = received[def_.FindEvent(e.type)->fact];
+        if (r <= at && r < first) first = r;
+      }
+      FactId last = kNoFact;
+      Time held = def_.HoldsSince(
+          m_.asks[id], kNever, [&](FactId e) { return received[e]; }, &last);
+      if (held != kNever) {
+        message = label + " asked the customer to complete " + def_.facts()[m_.asks[id]].name +
+                  " at " + FormatTime(at) + ", but " + def_.facts()[last].name +
+                  " had arrived at " + FormatTime(held);
       }
     } else {
       std::vector<std::pair<uint8_t, Time>> told;

@@ -241,7 +241,7 @@ void Checker::Deliver(Node& n, const Event& e, Time now) {
 void Checker::CausedBy(Node& n, bool by_action, uint16_t id, Time t) {
   for (size_t i = 0; i < m_.events.size(); ++i) {
     const EventModel& em = m_.events[i];
-    if (by_action ? em.after_action == id : em.after_event == id) {
+    if (by_action ? em.after_action == id : CausesAt(n.occurred, em, id)) {
       n.choices.push_back({ChoiceKind::kWhen, static_cast<uint16_t>(i), t});
     }
   }

@@ -73,39 +73,39 @@ void Checker::Report(const Node& n, const char* property, std::string message, s
   report_.violations.push_back(std::move(v));
 }
 
-// When the customer became able to do `step`, in the world: the cause (in the model) of the
-// earliest event that completes it. nullopt if the model does not say what enables it.
+// When the customer became able to do `step`, in the world: the earliest of the step's ways to
+// complete, each at the latest of what enables its events (in the model). nullopt if the model
+// does not say what enables it.
 std::optional<Time> Checker::AbleSince(const std::vector<Time>& occurred,
                                        const std::vector<Time>& first_fired, FactId step,
                                        std::string* what, int* cause_entry) const {
-  const StepSpec& s = def_.steps()[def_.facts()[step].index];
   std::optional<Time> best;
-  bool known = false;
-  for (FactId ev : s.completed_by) {
-    int entry = entry_of_fact_[ev];
-    if (entry < 0) continue;
-    const EventModel& em = m_.events[entry];
-    Time t = kNever;
+  for (const auto& condition : def_.Conditions(step)) {
+    std::optional<Time> all;  // every event of the condition enabled
     std::string name;
     int cause = -1;
-    if (em.after_event != kNoFact) {
-      cause = entry_of_fact_[em.after_event];
-      t = occurred[cause];
-      name = def_.facts()[em.after_event].name;
-    } else if (em.after_action != kNoAction) {
-      t = first_fired[em.after_action];
-      name = "action " + def_.actions()[em.after_action].name;
-    } else {
-      continue;
+    for (FactId ev : condition) {
+      int entry = entry_of_fact_[ev];
+      if (entry < 0) continue;
+      const EventModel& em = m_.events[static_cast<size_t>(entry)];
+      FactId latest = kNoFact;
+      auto t = m_.EnabledSince<Time>(
+          em, [&](FactId f) { return WorldTime(occurred, f); },
+          [&](ActionId a) { return first_fired[a]; }, &latest);
+      if (!t) continue;
+      if (!all || *t > *all) {
+        all = *t;
+        name = latest != kNoFact ? def_.facts()[latest].name
+                                 : "action " + def_.actions()[em.after_action].name;
+        cause = latest != kNoFact ? entry_of_fact_[latest] : -1;
+      }
     }
-    known = true;
-    if (!best || t < *best) {
-      best = t;
+    if (all && (!best || *all < *best)) {
+      best = all;
       *what = name;
       if (cause_entry) *cause_entry = cause;
     }
   }
-  if (!known) return std::nullopt;
   return best;
 }
 
@@ -127,15 +127,15 @@ void Checker::Judge(Node& n, const OutboxAction& o) {
   if (a.audience != Audience::kCustomer) return;
   FactId asks = m_.asks[*id];
   if (asks != kNoFact) {
-    for (size_t i = 0; i < m_.events.size(); ++i) {
-      if (def_.Implies(m_.events[i].fact, asks) && n.received[i] <= n.now) {
-        Report(n, kPropNotDone,
-               label + " asked the customer to complete " + def_.facts()[asks].name + " at " +
-                   FormatTime(n.now) + ", but " + m_.events[i].type + " had arrived at " +
-                   FormatTime(n.received[i]),
-               a.name, o.occurrence, n.shift_now);
-        break;
-      }
+    FactId last = kNoFact;
+    Time done = def_.HoldsSince(
+        asks, kNever, [&](FactId e) { return WorldTime(n.received, e); }, &last);
+    if (done <= n.now) {
+      Report(n, kPropNotDone,
+             label + " asked the customer to complete " + def_.facts()[asks].name + " at " +
+                 FormatTime(n.now) + ", but " + def_.facts()[last].name + " had arrived at " +
+                 FormatTime(done),
+             a.name, o.occurrence, n.shift_now);
     }
   }
   Node::Deferred d{*id, o.occurrence, n.shift_now, {}};
@@ -169,10 +169,7 @@ Checker::Findings Checker::JudgeFiring(ActionId action, int occurrence, Time at,
   std::string label = a.name + " #" + std::to_string(occurrence);
   // Requires must hold in the world, not only in what the journey was told.
   for (FactId f : a.required) {
-    bool holds = false;
-    for (size_t i = 0; i < m_.events.size() && !holds; ++i) {
-      holds = def_.Implies(m_.events[i].fact, f) && occurred[i] <= at;
-    }
+    bool holds = def_.HoldsSince(f, kNever, [&](FactId e) { return WorldTime(occurred, e); }) <= at;
     if (!holds && entry_of_fact_.size() > f) {
       out.emplace_back(kPropCanAct, label + " fired at " + FormatTime(at) + " although " +
                                         def_.facts()[f].name + " (required) had not happened");
@@ -181,14 +178,10 @@ Checker::Findings Checker::JudgeFiring(ActionId action, int occurrence, Time at,
   // A promise in words ("within 10 business days of the kit's arrival") is kept by every date
   // told, whatever rule computed it; judged once what it counts from has happened.
   if (a.promise) {
-    Time from = kNever;
-    int from_entry = -1;
-    for (size_t i = 0; i < m_.events.size(); ++i) {
-      if (def_.Implies(m_.events[i].fact, a.promise->fact) && occurred[i] < from) {
-        from = occurred[i];
-        from_entry = static_cast<int>(i);
-      }
-    }
+    FactId decided = kNoFact;
+    Time from = def_.HoldsSince(
+        a.promise->fact, kNever, [&](FactId e) { return WorldTime(occurred, e); }, &decided);
+    int from_entry = decided == kNoFact ? -1 : entry_of_fact_[decided];
     if (from <= at) {
       Time counted = from;
       if (grid && from_entry >= 0) counted += Shift(*grid, static_cast<size_t>(from_entry));

@@ -26,7 +26,7 @@ Time DefaultStart() {
   return Time(std::chrono::sys_days(std::chrono::year{2026} / 11 / 2)) + std::chrono::hours(9);
 }
 
-// The first declared event type that completes `step`.
+// The first declared way to complete `step`: an event type, or an all-of fact of events.
 FactId FirstCompleting(const StepSpec& step) {
   return step.completed_by.empty() ? kNoFact : step.completed_by.front();
 }
@@ -206,18 +206,35 @@ void DeviationCompiler::CompileEvent(const YAML::Node& key, const YAML::Node& va
     return;
   }
   CheckFields(value,
-              {"after", "delay", "business_days", "late", "lost", "missing", "duplicate",
-               "optional", "fault_rate", "probability"},
+              {"after", "enabled_by", "delay", "business_days", "late", "lost", "missing",
+               "duplicate", "optional", "fault_rate", "probability"},
               "event " + e->type);
+  auto events = [&](const YAML::Node& node, const char* what) {
+    std::vector<FactId> out;
+    for (const YAML::Node& n : node.IsSequence() ? std::vector<YAML::Node>(node.begin(), node.end())
+                                                 : std::vector<YAML::Node>{node}) {
+      const EventSpec* cause = n.IsScalar() ? def_.FindEvent(n.Scalar()) : nullptr;
+      if (!cause) {
+        Error(n, std::string(what) + ": unknown event type '" +
+                     (n.IsScalar() ? n.Scalar() : std::string("?")) + "'");
+      } else if (std::find(out.begin(), out.end(), cause->fact) == out.end()) {
+        out.push_back(cause->fact);
+      }
+    }
+    return out;
+  };
   if (const YAML::Node after = value["after"]) {
     if (is_start) {
       Error(after, "event " + e->type +
                        " starts the journey: it occurs at the model's start, "
                        "not after something");
+    } else if (after.IsSequence()) {
+      e->after_events = events(after, "after");  // all of them, counted from the latest
+      if (after.size() == 0) Error(after, "after: expected at least one event type");
     } else if (!after.IsScalar()) {
-      Error(after, "after: expected an event type or an action name");
+      Error(after, "after: expected an event type, a list of them, or an action name");
     } else if (const EventSpec* cause = def_.FindEvent(after.Scalar())) {
-      e->after_event = cause->fact;
+      e->after_events = {cause->fact};
     } else if (auto a = def_.FindAction(after.Scalar())) {
       e->after_action = *a;
     } else {
@@ -225,6 +242,10 @@ void DeviationCompiler::CompileEvent(const YAML::Node& key, const YAML::Node& va
     }
   } else if (!is_start) {
     Error(key, "event " + e->type + ": needs 'after' (what causes it)");
+  }
+  if (const YAML::Node enabled = value["enabled_by"]) {
+    if (is_start) Error(enabled, "event " + e->type + " starts the journey: nothing enables it");
+    e->enabled_by = events(enabled, "enabled_by");
   }
   const YAML::Node delay = value["delay"];
   const YAML::Node bdays = value["business_days"];
@@ -260,16 +281,28 @@ void DeviationCompiler::CompileEvent(const YAML::Node& key, const YAML::Node& va
 
 // Every event's chain of causes must end at the start event (no cycles).
 void DeviationCompiler::CheckCauses(const std::vector<YAML::Mark>& marks) {
+  // Each event that is among its own causes, however far back, is reported where it is written.
   for (size_t i = 0; i < model_.events.size(); ++i) {
-    std::set<FactId> seen;
-    const EventModel* e = &model_.events[i];
-    while (e && e->after_event != kNoFact) {
-      if (!seen.insert(e->fact).second) {
-        ErrorAt(marks[i],
-                "event " + model_.events[i].type + " is caused by itself (a cycle of 'after')");
-        break;
+    std::vector<bool> seen(model_.events.size(), false);
+    std::vector<size_t> todo = {i};
+    bool cycle = false;
+    while (!todo.empty() && !cycle) {
+      size_t at = todo.back();
+      todo.pop_back();
+      for (FactId cause : model_.events[at].after_events) {
+        const EventModel* c = model_.Find(cause);
+        if (!c) continue;
+        size_t k = static_cast<size_t>(c - model_.events.data());
+        cycle |= k == i;
+        if (!seen[k]) {
+          seen[k] = true;
+          todo.push_back(k);
+        }
       }
-      e = model_.Find(e->after_event);
+    }
+    if (cycle) {
+      ErrorAt(marks[i],
+              "event " + model_.events[i].type + " is caused by itself (a cycle of 'after')");
     }
   }
 }
@@ -335,9 +368,10 @@ std::optional<DeviationModel> DeviationCompiler::Compile(std::string_view yaml) 
       marks.insert(marks.begin(), events ? events.Mark() : root.Mark());
     }
     for (const EventModel& e : model_.events) {
-      if (e.after_event != kNoFact && !model_.Find(e.after_event)) {
+      for (FactId cause : e.after_events) {
+        if (model_.Find(cause)) continue;
         ErrorAt(marks[&e - model_.events.data()],
-                "event " + e.type + " is caused by " + def_.facts()[e.after_event].name +
+                "event " + e.type + " is caused by " + def_.facts()[cause].name +
                     ", which the model does not make happen (add it under events:)");
       }
     }
@@ -428,46 +462,55 @@ DeviationModel BuiltIn(const JourneyDefinition& def, bool pessimistic, int max_f
   for (FactId f : m.asks) {
     if (f != kNoFact) asked[f] = true;
   }
-  FactId prev = def.start_fact();
+  std::vector<FactId> prev = {def.start_fact()};
   std::vector<bool> modelled(def.facts().size(), false);
   modelled[start.fact] = true;
   for (const StepSpec& st : def.steps()) {
-    FactId ev = FirstCompleting(st);
-    if (ev == kNoFact || modelled[ev]) {
-      if (ev != kNoFact) prev = ev;
-      continue;
+    // The step's first way to complete: one event, or all events of an all-of; each happens
+    // after the previous step's, and the next step's after all of them.
+    FactId first = FirstCompleting(st);
+    if (first == kNoFact) continue;
+    std::vector<FactId> events = def.facts()[first].kind == FactKind::kAllOf
+                                     ? def.facts()[first].parts
+                                     : std::vector<FactId>{first};
+    std::vector<FactId> now;
+    for (FactId ev : events) {
+      now.push_back(ev);
+      if (modelled[ev]) continue;
+      EventModel e;
+      e.fact = ev;
+      e.type = def.facts()[ev].name;
+      e.after_events = prev;
+      e.max_delay = asked[st.fact] ? 21 * kDay : 3 * kDay;
+      if (pessimistic) {
+        // Whatever happens outside may not happen (a lost parcel, a customer who never acts, a
+        // partner who never comes), may happen without its report (a scan not sent; not a step
+        // of the customer's), may be reported a day late (after later events) or twice.
+        e.lost = true;
+        e.missing = !asked[st.fact];
+        e.max_late = kDay;
+        e.duplicate = true;
+      } else {
+        e.lost = asked[st.fact];  // a customer may never do what is asked
+      }
+      m.events.push_back(e);
+      modelled[ev] = true;
     }
-    EventModel e;
-    e.fact = ev;
-    e.type = def.facts()[ev].name;
-    e.after_event = prev;
-    e.max_delay = asked[st.fact] ? 21 * kDay : 3 * kDay;
-    if (pessimistic) {
-      // Whatever happens outside may not happen (a lost parcel, a customer who never acts, a
-      // partner who never comes), may happen without its report (a scan not sent; not a step
-      // of the customer's), may be reported a day late (after later events) or twice.
-      e.lost = true;
-      e.missing = !asked[st.fact];
-      e.max_late = kDay;
-      e.duplicate = true;
-    } else {
-      e.lost = asked[st.fact];  // a customer may never do what is asked
-    }
-    m.events.push_back(e);
-    modelled[ev] = true;
-    prev = ev;
+    prev = std::move(now);
   }
   for (const EventSpec& es : def.events()) {
     if (modelled[es.fact]) continue;
     bool completes = std::any_of(def.steps().begin(), def.steps().end(), [&](const StepSpec& st) {
-      return std::find(st.completed_by.begin(), st.completed_by.end(), es.fact) !=
-             st.completed_by.end();
+      return std::any_of(st.completed_by.begin(), st.completed_by.end(), [&](FactId c) {
+        const auto& parts = def.facts()[c].parts;
+        return c == es.fact || std::find(parts.begin(), parts.end(), es.fact) != parts.end();
+      });
     });
     if (completes) continue;  // an alternative way to complete a step: not generated
     EventModel e;
     e.fact = es.fact;
     e.type = es.type;
-    e.after_event = def.start_fact();
+    e.after_events = {def.start_fact()};
     e.max_delay = 3 * kDay;
     e.optional = true;
     m.events.push_back(e);

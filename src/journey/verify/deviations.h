@@ -25,10 +25,15 @@ namespace rapport::journey {
 struct EventModel {
   std::string type;  // a declared event type
   FactId fact = kNoFact;
-  // What causes it: an event type (its occurrence) or an action (its first firing). Neither for
-  // the start event, which occurs at the model's start time.
-  FactId after_event = kNoFact;
+  // What causes it: event types (once all occurred, counted from the latest: `after:
+  // [box.delivered, label.delivered]`) or an action (its first firing). Neither for the start
+  // event, which occurs at the model's start time.
+  std::vector<FactId> after_events;
   ActionId after_action = kNoAction;
+  // What makes the customer able to do it, if not its cause (`enabled_by:`): a device sent back
+  // after a reminder (the cause) can only be sent once the kit arrived (what enables it). Event
+  // types, all of which must have occurred. Empty: the cause enables it.
+  std::vector<FactId> enabled_by;
   // The delay after the cause: [min, max] in time, or in business days when business_days.
   Duration min_delay{0};
   Duration max_delay{0};
@@ -61,6 +66,29 @@ struct DeviationModel {
   int max_faults = -1;
 
   const EventModel* Find(FactId event_fact) const;
+  // When the customer became able to make `e` happen: all of its enabling events (or causing
+  // events) occurred, the latest of them; or its causing action first fired. `occurred(fact)` and
+  // `fired(action)` give times (the greatest T for what has not happened). nullopt if the model
+  // does not say what enables it (the start event). *latest: the event that decided it.
+  template <typename T, typename Occurred, typename Fired>
+  std::optional<T> EnabledSince(const EventModel& e, Occurred&& occurred, Fired&& fired,
+                                FactId* latest = nullptr) const {
+    const std::vector<FactId>& by = e.enabled_by.empty() ? e.after_events : e.enabled_by;
+    if (latest) *latest = kNoFact;
+    if (by.empty()) {
+      if (e.after_action == kNoAction) return std::nullopt;
+      return fired(e.after_action);
+    }
+    T at{};
+    for (size_t i = 0; i < by.size(); ++i) {
+      T t = occurred(by[i]);
+      if (i == 0 || t > at) {
+        at = t;
+        if (latest) *latest = by[i];
+      }
+    }
+    return at;
+  }
   // One line for reports: the file (or "built-in pessimistic model") and its bounds.
   std::string Describe() const;
 };

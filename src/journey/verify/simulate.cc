@@ -90,6 +90,13 @@ class Simulator {
   int64_t& Occurred(uint32_t c, size_t e) { return occurred_[c * ne_ + e]; }
   int64_t& Received(uint32_t c, size_t e) { return received_[c * ne_ + e]; }
   int64_t& FirstFired(uint32_t c, size_t a) { return first_fired_[c * na_ + a]; }
+  // By event fact: kNever if the model does not make it happen.
+  int64_t OccurredFact(uint32_t c, FactId f) {
+    return entry_of_fact_[f] < 0 ? kNever : Occurred(c, static_cast<size_t>(entry_of_fact_[f]));
+  }
+  int64_t ReceivedFact(uint32_t c, FactId f) {
+    return entry_of_fact_[f] < 0 ? kNever : Received(c, static_cast<size_t>(entry_of_fact_[f]));
+  }
   int16_t& LastOcc(uint32_t c, size_t a) { return last_occ_[c * na_ + a]; }
 
   static constexpr int kAnomalies = std::size(kNames);
@@ -118,7 +125,17 @@ class Simulator {
 void Simulator::Cause(uint32_t c, bool by_action, uint16_t id, int64_t t) {
   for (size_t i = 0; i < ne_; ++i) {
     const EventModel& em = m_.events[i];
-    if (by_action ? em.after_action != id : em.after_event != id) continue;
+    if (by_action) {
+      if (em.after_action != id) continue;
+    } else {
+      // Caused by events: once the last of them occurred (this one).
+      const auto& causes = em.after_events;
+      if (std::find(causes.begin(), causes.end(), id) == causes.end()) continue;
+      if (!std::all_of(causes.begin(), causes.end(),
+                       [&](FactId f) { return OccurredFact(c, f) != kNever; })) {
+        continue;
+      }
+    }
     if (em.optional && Uniform(c, i, kHappens) >= em.probability) continue;
     if (em.lost && Uniform(c, i, kHappens) < em.weight) {
       faults_[c] = 1;
@@ -173,10 +190,8 @@ void Simulator::Judge(uint32_t c, const OutboxAction& o, ActionId id) {
   if (a.audience != Audience::kCustomer) return;
   int64_t now = ToMicros(clock_->Now());
   if (a.promise) {
-    int64_t from = kNever;
-    for (size_t i = 0; i < ne_; ++i) {
-      if (def_.Implies(m_.events[i].fact, a.promise->fact)) from = std::min(from, Occurred(c, i));
-    }
+    int64_t from =
+        def_.HoldsSince(a.promise->fact, kNever, [&](FactId e) { return OccurredFact(c, e); });
     if (from <= now) {
       Time promised = def_.Resolve(*a.promise, FromMicros(from));
       for (const ParamSpec& p : a.params) {
@@ -189,29 +204,31 @@ void Simulator::Judge(uint32_t c, const OutboxAction& o, ActionId id) {
   }
   FactId asks = m_.asks[id];
   if (asks == kNoFact) return;
-  // When the customer could act: the cause of the earliest event that completes the step.
+  // When the customer could act: the earliest way to complete the step, each at the latest of
+  // what enables its events.
   int64_t able = kNever;
   bool known = false;
-  for (FactId ev : def_.steps()[def_.facts()[asks].index].completed_by) {
-    int e = entry_of_fact_[ev];
-    if (e < 0) continue;
-    const EventModel& em = m_.events[e];
-    if (em.after_event != kNoFact) {
-      able = std::min(able, Occurred(c, entry_of_fact_[em.after_event]));
+  for (const auto& condition : def_.Conditions(asks)) {
+    std::optional<int64_t> all;
+    for (FactId ev : condition) {
+      int e = entry_of_fact_[ev];
+      if (e < 0) continue;
+      auto t = m_.EnabledSince<int64_t>(
+          m_.events[static_cast<size_t>(e)], [&](FactId f) { return OccurredFact(c, f); },
+          [&](ActionId id) { return FirstFired(c, id); });
+      if (t && (!all || *t > *all)) all = t;
+    }
+    if (all) {
       known = true;
-    } else if (em.after_action != kNoAction) {
-      able = std::min(able, FirstFired(c, em.after_action));
-      known = true;
+      able = std::min(able, *all);
     }
   }
   if (known && able > now) Flag(c, 0);
-  for (size_t i = 0; i < ne_; ++i) {
-    if (!def_.Implies(m_.events[i].fact, asks)) continue;
-    if (Received(c, i) <= now) {
-      Flag(c, 3);
-    } else if (Occurred(c, i) <= now) {
-      Flag(c, 4);
-    }
+  int64_t done = def_.HoldsSince(asks, kNever, [&](FactId e) { return ReceivedFact(c, e); });
+  if (done <= now) {
+    Flag(c, 3);
+  } else if (def_.HoldsSince(asks, kNever, [&](FactId e) { return OccurredFact(c, e); }) <= now) {
+    Flag(c, 4);
   }
   if (!known || able == kNever) return;
   for (const ParamSpec& p : a.params) {

@@ -224,9 +224,11 @@ class Checker {
       int entry = EntryOf(e);
       while (entry >= 0) {
         const EventModel& em = m_.events[static_cast<size_t>(entry)];
-        if (em.after_event == kNoFact || em.business_days || em.min_delay != em.max_delay) break;
+        if (em.after_events.size() != 1 || em.business_days || em.min_delay != em.max_delay) {
+          break;
+        }
         offset += em.min_delay;
-        entry = entry_of_fact_[em.after_event];
+        entry = entry_of_fact_[em.after_events.front()];
       }
       *root = entry;
       return offset;
@@ -240,6 +242,20 @@ class Checker {
     return spec ? entry_of_fact_[spec->fact] : -1;
   }
   void CausedBy(Node& n, bool by_action, uint16_t id, Time t);
+  // True if event `cause` just occurred and was the last of em's causes to occur.
+  bool CausesAt(const std::vector<Time>& occurred, const EventModel& em, FactId cause) const {
+    if (std::find(em.after_events.begin(), em.after_events.end(), cause) == em.after_events.end()) {
+      return false;
+    }
+    return std::all_of(em.after_events.begin(), em.after_events.end(),
+                       [&](FactId f) { return WorldTime(occurred, f) != kNever; });
+  }
+  // The time of event fact `e` in a per-entry vector (occurred, received), kNever if the model
+  // does not make it happen.
+  Time WorldTime(const std::vector<Time>& by_entry, FactId e) const {
+    int i = entry_of_fact_[e];
+    return i < 0 ? kNever : by_entry[static_cast<size_t>(i)];
+  }
   void Deliver(Node& n, const Event& e, Time now);
   void Park(Node& n, const Event& e);
   void Absorb(Node& n, Effects& fx, Time now);
