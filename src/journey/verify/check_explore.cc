@@ -302,8 +302,13 @@ void Checker::Process(Node& n, Ready r) {
   if (n.received[it.entry] == kNever) n.received[it.entry] = it.at;
   n.trace.push_back({it.entry, it.copy, n.timers_now, it.occurred, it.at});
   n.shift_now = n.timers_now;
+  // Only an event that changes what holds starts a new wait: a second or late report of what
+  // is known (a scan after the escalation about it was opened) leaves the told one as it was.
+  size_t facts = n.st.facts.size();
+  bool told = n.sent_since_event;
   n.sent_since_event = false;
   Deliver(n, e, n.now + shift);
+  if (n.started && n.st.facts.size() == facts) n.sent_since_event |= told;
   CheckCalendarRules(n);
 }
 

@@ -175,8 +175,12 @@ void Simulator::Occur(const Item& it) {
 
 void Simulator::Receive(const Item& it) {
   uint32_t c = it.customer;
-  if (Received(c, it.entry) == kNever) Received(c, it.entry) = it.at;
-  sent_since_event_[c] = 0;
+  // A second report of an event adds no fact: the wait it ends in is the one told about (as in
+  // check).
+  if (Received(c, it.entry) == kNever) {
+    Received(c, it.entry) = it.at;
+    sent_since_event_[c] = 0;
+  }
   Event e = ModelEvent(def_, m_.events[it.entry].fact, "C-" + std::to_string(c), it.copy + 1,
                        FromMicros(it.occurred), FromMicros(it.at));
   (void)rt_->Ingest(e);  // refusals cannot happen for model events; nothing to report

@@ -161,6 +161,29 @@ TEST(DeviationsTest, ThePessimisticModelFindsALostParcelWithoutAFile) {
   EXPECT_EQ(negative.status().where(), "m.yaml:1:13") << negative.status().ToString();
 }
 
+// Issue 21: a second report of a scan after the escalation about it was opened starts no new
+// wait; somebody was told, and nothing new happened since.
+TEST(CheckTest, ASecondReportAfterTheEscalationIsNoSilentWait) {
+  auto def = LoadDefinition(ParcelJourney(true), "parcel.yaml");
+  ASSERT_TRUE(def.ok()) << def.status().ToString();
+  const std::string world =
+      "events:\n  order.placed: {}\n"
+      "  parcel.shipped: {after: order.placed, delay: 0d, late: [0d, 6d], duplicate: true}\n"
+      "  parcel.delivered: {after: parcel.shipped, delay: 1d, lost: true}\n";
+  auto m = LoadDeviations(**def, world, "late-scans.yaml");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  CheckReport r = CheckJourney(**def, *m);
+  EXPECT_TRUE(r.pass()) << CheckReportToText(**def, r);
+  // The same world without the task: the lost parcel is a silent wait, seen as before.
+  auto careless = LoadDefinition(ParcelJourney(false), "parcel.yaml");
+  ASSERT_TRUE(careless.ok());
+  auto mc = LoadDeviations(**careless, world, "late-scans.yaml");
+  ASSERT_TRUE(mc.ok()) << mc.status().ToString();
+  CheckReport c = CheckJourney(**careless, *mc);
+  ASSERT_FALSE(c.violations.empty());
+  EXPECT_EQ(c.violations[0].property, kPropNoSilentWait);
+}
+
 // Issue 21: an answer the customer may never give must not keep a journey open for ever.
 TEST(CheckTest, ASurveyEndsByItselfAndWithoutItsTimedEndWaitsForEver) {
   DefinitionPtr survey = Load("examples/journeys/survey.yaml");
