@@ -491,6 +491,7 @@ FactId DefinitionCompiler::AllOf(const std::vector<FactId>& parts) {
   FactId f = static_cast<FactId>(def_->facts_.size());
   def_->facts_.push_back({name, FactKind::kAllOf, 0, parts});
   def_->fact_index_[name] = f;
+  def_->all_of_facts_.push_back(f);
   // Facts may be added while actions are compiled, whose checks read the implications.
   CompileImplications();
   return f;

@@ -222,6 +222,8 @@ class JourneyDefinition {
   const std::vector<StepSpec>& steps() const { return steps_; }
   const std::vector<ActionSpec>& actions() const { return actions_; }
   const std::vector<EndStateSpec>& end_states() const { return end_states_; }
+  // The facts of kind kAllOf, in id order.
+  const std::vector<FactId>& all_of_facts() const { return all_of_facts_; }
   const BusinessCalendar& calendar() const { return calendar_; }
 
   std::optional<FactId> FindFact(std::string_view name) const;
@@ -287,6 +289,7 @@ class JourneyDefinition {
   BusinessCalendar calendar_;
   std::vector<bool> implies_;                                 // facts x facts
   std::vector<std::vector<std::vector<FactId>>> conditions_;  // by fact
+  std::vector<FactId> all_of_facts_;
   StringMap<FactId> fact_index_;
   StringMap<ActionId> action_index_;
 };

@@ -204,11 +204,11 @@ bool Stepper::SetFact(FactId f, Time at, const std::string& event_id, bool impli
 // may name a step, and a step may be completed by an all-of fact.
 void Stepper::SettleFacts() {
   const auto& steps = def_.steps();
+  // Without all-of facts one pass from the last step to the first settles everything.
   for (bool changed = true; changed;) {
     changed = false;
-    for (FactId f = 0; f < def_.facts().size(); ++f) {
+    for (FactId f : def_.all_of_facts()) {
       const FactSpec& spec = def_.facts()[f];
-      if (spec.kind != FactKind::kAllOf) continue;
       const HeldFact* latest = nullptr;
       for (FactId p : spec.parts) {
         const HeldFact* h = s_.Fact(p);
@@ -243,6 +243,7 @@ void Stepper::SettleFacts() {
         }
       }
     }
+    changed = changed && !def_.all_of_facts().empty();
   }
 }
 
