@@ -19,10 +19,52 @@ using internal::PairKey;
 using internal::PersonToJsonText;
 using internal::ReviewToJson;
 
+Status ProfileService::Impl::Hydrate(const std::vector<Person*>& persons) {
+  std::unordered_map<std::string, Person> stored;  // by the id of the person read
+  for (Person* p : persons) {
+    for (Member& m : p->records) {
+      if (!m.cold) continue;
+      auto owner = record_person.find(m.id);
+      const std::string& origin = owner == record_person.end() ? p->id : owner->second;
+      auto s = stored.find(origin);
+      if (s == stored.end()) {
+        ASSIGN_OR_RETURN(auto doc, store.GetDocument(kPerson, origin));
+        if (!doc) return DataLoss("person " + origin + " of record " + m.id + " is not stored");
+        ASSIGN_OR_RETURN(Json j, ParseJson(doc->body));
+        auto read = internal::PersonFromJson(j, doc->revision, /*canonical=*/false);
+        if (!read.ok()) return read.status().WithContext("person " + origin);
+        s = stored.emplace(origin, std::move(read).value()).first;
+      }
+      auto& from = s->second.records;
+      auto it =
+          std::find_if(from.begin(), from.end(), [&](const Member& x) { return x.id == m.id; });
+      if (it == from.end()) {
+        return DataLoss("stored person " + origin + " lacks its record " + m.id);
+      }
+      m.raw = std::move(it->raw);
+      m.link = std::move(it->link);
+      m.cold = false;
+    }
+  }
+  return OkStatus();
+}
+
+Result<internal::Person> ProfileService::Impl::Hydrated(const Person& p) {
+  Person full = p;
+  RETURN_IF_ERROR(Hydrate({&full}));
+  return full;
+}
+
 Status ProfileService::Impl::Commit(Txn& t) {
   store::WriteBatch b;
   std::vector<std::pair<const std::string*, const Person*>> touched;
   touched.reserve(t.persons.size());
+  std::vector<Person*> rewritten;
+  for (auto& [id, p] : t.persons) rewritten.push_back(&p);
+  if (Status s = Hydrate(rewritten); !s.ok()) {
+    for (const auto& id : t.indexed) (void)index->Remove(id);
+    return s;
+  }
   for (const auto& [id, p] : t.persons) touched.emplace_back(&id, &p);
   std::vector<std::string> texts(touched.size());
   ParallelFor(touched.size(), threads,
@@ -72,6 +114,7 @@ Status ProfileService::Impl::Commit(Txn& t) {
   for (const auto& id : t.deleted_persons) persons.erase(id);
   for (auto& [id, p] : t.persons) {
     p.revision += 1;
+    internal::MakeCold(p);
     persons[id] = std::move(p);
   }
   for (const auto& [rec, per] : t.record_person) record_person[rec] = per;

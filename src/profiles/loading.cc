@@ -78,6 +78,7 @@ Status ProfileService::Impl::LoadPersons() {
         out.normalized.push_back(normalizer->Normalize(m.canon));
         out.search_keys.push_back(SearchKeys(m.canon));
       }
+      internal::MakeCold(*p);
       out.person = std::move(p).value();
     });
     for (Parsed& loaded : parsed) {

@@ -606,6 +606,53 @@ TEST_F(ProfilesTest, StoredPersonsKeepEveryCharacterOfTheirRecords) {
   EXPECT_GT((*after)["records"][1]["link"]["explanation"]["fields"].size(), 3u);
 }
 
+// Memory keeps stored records without their raw fields and links (issue 23); every document a
+// decision rewrites after a restart must still carry them, whichever person they came from.
+TEST_F(ProfilesTest, DocumentsRewrittenAfterARestartKeepTheFieldsAndLinksOfEveryRecord) {
+  auto rec = IngestS2();
+  std::string johann = PersonOf(rec[0]), anna = PersonOf(rec[2]);
+  auto records_by_id = [&](const std::vector<std::string>& persons) {
+    std::map<std::string, Json> out;
+    for (const auto& p : persons) {
+      auto view = service_->GetPerson(p);
+      EXPECT_TRUE(view.ok()) << view.status().ToString();
+      if (!view.ok()) continue;
+      for (const auto& r : (*view)["records"]) out[r["id"]] = r;
+    }
+    return out;
+  };
+  auto before = records_by_id({johann, anna});
+  ASSERT_EQ(before.size(), 3u);
+  EXPECT_FALSE(before[rec[1]]["link"].empty()) << "K2 joined Johann with an explanation";
+  Reopen();  // every person in memory is now as loaded: without fields and links
+  // A record joining Johann rewrites his document; the merge rewrites it with Anna's record.
+  std::string c9 = Ingest({{"",
+                            "crm",
+                            "C9",
+                            {{"first_name", "Johann"},
+                             {"last_name", "Müller"},
+                             {"street", "Hauptstraße 5"},
+                             {"zip", "80331"}},
+                            {}}})[0];
+  ASSERT_EQ(PersonOf(c9), johann);
+  auto merged = service_->Merge(johann, anna, {"user", "agent-7"});
+  ASSERT_TRUE(merged.ok()) << merged.status().ToString();
+  Reopen();
+  auto after = records_by_id({johann});
+  ASSERT_EQ(after.size(), 4u);
+  for (const auto& [id, r] : before) {
+    ASSERT_TRUE(after.count(id)) << id;
+    EXPECT_EQ(after[id]["fields"], r["fields"]) << id;
+    EXPECT_EQ(after[id]["link"], r["link"]) << id;
+  }
+  auto undone = service_->UndoMerge((*merged)["id"], {"user", "agent-7"});
+  ASSERT_TRUE(undone.ok()) << undone.status().ToString();
+  Reopen();
+  auto restored = records_by_id({anna});
+  ASSERT_EQ(restored.size(), 1u);
+  EXPECT_EQ(restored[rec[2]]["fields"], before[rec[2]]["fields"]);
+}
+
 TEST_F(ProfilesTest, TwoClientsPostingOnePersonAtOnceMakeOnePerson) {
   std::vector<std::thread> threads;
   std::vector<std::string> ids(8);

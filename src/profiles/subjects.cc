@@ -100,7 +100,8 @@ Result<std::vector<std::string>> ProfileService::SubjectsOf(std::string_view per
   std::lock_guard<std::mutex> lock(impl_->mu);
   RETURN_IF_ERROR(impl_->Sync());
   ASSIGN_OR_RETURN(ResolvedSubject resolved, impl_->ResolveSubject(person));
-  const internal::Person& p = impl_->persons.at(resolved.person);
+  // The records' raw values: the forms a subject may name an e-mail address or phone by.
+  ASSIGN_OR_RETURN(internal::Person p, impl_->Hydrated(impl_->persons.at(resolved.person)));
   std::vector<std::string> out = {p.id};
   for (auto& merged : impl_->MergedInto(p.id)) out.push_back(std::move(merged));
   auto if_only_hers = [&](const std::string& form) {
@@ -130,7 +131,8 @@ Result<ContactPoint> ProfileService::ContactPointFor(std::string_view subject,
   std::lock_guard<std::mutex> lock(impl_->mu);
   RETURN_IF_ERROR(impl_->Sync());
   ASSIGN_OR_RETURN(ResolvedSubject resolved, impl_->ResolveSubject(subject));
-  const internal::Person& p = impl_->persons.at(resolved.person);
+  // The records' raw values: the forms a subject may name an e-mail address or phone by.
+  ASSIGN_OR_RETURN(internal::Person p, impl_->Hydrated(impl_->persons.at(resolved.person)));
   const auto golden = impl_->Golden(p);
   ContactPoint out{resolved.person, std::string(channel), internal::DisplayName(golden), "", ""};
   auto golden_value = [&](const char* field) {

@@ -78,6 +78,7 @@ Status ProfileService::Impl::ApplyStored(const std::string& kind, const std::str
         AddPostings(m.id, m.canon);
       }
     }
+    internal::MakeCold(p);
     persons[p.id] = std::move(p);
   } else if (kind == kHousehold) {
     if (auto it = households.find(id); it != households.end()) {

@@ -97,7 +97,8 @@ Status ProfileService::Impl::CatchUpEvents() {
   }
 }
 
-Result<Json> ProfileService::Impl::PersonView(const Person& p, int events_limit) {
+Result<Json> ProfileService::Impl::PersonView(const Person& resident, int events_limit) {
+  ASSIGN_OR_RETURN(Person p, Hydrated(resident));  // the records' fields and links
   Json j = {{"id", p.id},
             {"created_at", FormatTime(p.created_at)},
             {"updated_at", FormatTime(p.updated_at)},

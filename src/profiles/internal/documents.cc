@@ -3,6 +3,7 @@
 #include "profiles/internal/documents.h"
 
 #include <algorithm>
+#include <cassert>
 
 namespace rapport::profiles::internal {
 
@@ -20,6 +21,8 @@ std::string ChangeId(int64_t n) {
 }
 
 std::string PersonToJsonText(const Person& p) {
+  // A cold member's fields would be written empty: the caller hydrates first.
+  assert(std::none_of(p.records.begin(), p.records.end(), [](const Member& m) { return m.cold; }));
   std::string out;
   out.reserve(128 + 768 * p.records.size());
   auto key = [&out](std::string_view k, std::string_view v) {
@@ -53,7 +56,15 @@ std::string PersonToJsonText(const Person& p) {
   return out;
 }
 
-Result<Person> PersonFromJson(const Json& j, int64_t revision) {
+void MakeCold(Person& p) {
+  for (Member& m : p.records) {
+    m.raw = Fields();
+    m.link = std::string();
+    m.cold = true;
+  }
+}
+
+Result<Person> PersonFromJson(const Json& j, int64_t revision, bool canonical) {
   try {
     Person p;
     p.id = j.at("id").get<std::string>();
@@ -70,7 +81,7 @@ Result<Person> PersonFromJson(const Json& j, int64_t revision) {
       for (const auto& f : r.at("fields")) {
         m.raw.emplace_back(f.at(0).get<std::string>(), f.at(1).get<std::string>());
       }
-      m.canon = CanonicalizeFields(m.raw);
+      if (canonical) m.canon = CanonicalizeFields(m.raw);
       m.link = r.value("link", Json::object()).dump();
       p.records.push_back(std::move(m));
     }

@@ -37,9 +37,12 @@ struct Member {
   Time received_at{};
   Fields raw;
   Fields canon;
-  // JSON text, not a parsed Json: an explanation held parsed costs several times its size,
-  // and every stored record keeps one in memory.
+  // JSON text, not a parsed Json: an explanation held parsed costs several times its size.
   std::string link;
+  // Memory keeps a stored record without its raw fields and link explanation (a third of what
+  // a record cost in memory): they are read from the person's document when a view or a
+  // rewrite of that document needs them (ProfileService::Impl::Hydrate).
+  bool cold = false;
 };
 
 struct Person {
@@ -49,6 +52,9 @@ struct Person {
   std::string household;
   int64_t revision = 0;
 };
+
+// Drops what memory does not keep of a stored person's records (see Member::cold).
+void MakeCold(Person& p);
 
 struct Household {
   std::string id, key;
@@ -80,7 +86,9 @@ std::string ChangeId(int64_t n);
 // as text: a person is rewritten whenever a record joins it, and building that value (parsing
 // every record's link back from its text) was 10% of an import.
 std::string PersonToJsonText(const Person& p);
-Result<Person> PersonFromJson(const Json& j, int64_t revision);
+// `canonical`: compute each record's canonical fields (memory needs them; reading a document
+// back for its raw fields and links does not).
+Result<Person> PersonFromJson(const Json& j, int64_t revision, bool canonical = true);
 Json ReviewToJson(const Review& r);
 Review ReviewFromJson(const Json& j, int64_t revision);
 

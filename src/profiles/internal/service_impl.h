@@ -186,6 +186,12 @@ struct ProfileService::Impl {
   // --- Commit (commit.cc) -----------------------------------------------------------------------
 
   Status Commit(Txn& t);
+  // Gives the cold members of `persons` (Member::cold) their raw fields and links back, from the
+  // stored documents of the persons their records belong to before this decision (one read per
+  // such person). kDataLoss if a document lacks a record memory says it holds.
+  Status Hydrate(const std::vector<Person*>& persons);
+  // A copy of `p` with every member hydrated, for views.
+  Result<Person> Hydrated(const Person& p);
 
   // --- Resolution (resolution.cc) ---------------------------------------------------------------
 
