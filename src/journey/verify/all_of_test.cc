@@ -261,6 +261,35 @@ TEST(AllOfTest, WhatEnablesTheCustomerIsSeparateFromWhatCausesThem) {
       << bad.status().message();
 }
 
+// A customer who never does an all-of step (sign the form and send the device) is a customer
+// who does not act, not a fault of the world: the journey must end by itself then.
+TEST(AllOfTest, ACustomerWhoNeverCompletesAnAllOfStepMustNotKeepTheJourneyOpen) {
+  const std::string journey =
+      "journey: r\nversion: 1\ncorrelation: order_id\nstart: order.placed\n"
+      "events:\n  order.placed: {keys: [order_id]}\n  form.signed: {keys: [order_id]}\n"
+      "  device.shipped: {keys: [order_id]}\n"
+      "steps:\n  - {name: ordered, completed_by: order.placed}\n"
+      "  - name: returned\n    completed_by: {all: [form.signed, device.shipped]}\n"
+      "actions:\n  - {name: ask, kind: message, channel: email, template: t, requires: "
+      "[ordered], asks_customer_to: returned}\n"
+      "end_states:\n  - {name: done, when: returned}\n";
+  auto open = LoadDefinition(journey, "r.yaml");
+  ASSERT_TRUE(open.ok()) << open.status().ToString();
+  CheckReport r = CheckJourney(**open, PessimisticDeviations(**open));
+  const Violation* ends = nullptr;
+  for (const Violation& v : r.violations) {
+    if (v.property == kPropEnds) ends = &v;
+  }
+  ASSERT_NE(ends, nullptr) << CheckReportToText(**open, r);
+  EXPECT_NE(ends->message.find("the customer does not do what was asked"), std::string::npos)
+      << ends->message;
+  auto timed = LoadDefinition(
+      journey + "  - {name: lapsed, after: 30d from order.placed, unless: [returned]}\n", "r.yaml");
+  ASSERT_TRUE(timed.ok()) << timed.status().ToString();
+  CheckReport t = CheckJourney(**timed, PessimisticDeviations(**timed));
+  EXPECT_TRUE(t.pass()) << CheckReportToText(**timed, t);
+}
+
 // simulate draws the device after both parcels: the correct kit asks nobody too early, the
 // any-parcel variant does.
 TEST(AllOfTest, SimulateCountsRemindersBeforeTheSecondParcel) {

@@ -144,8 +144,11 @@ class Checker {
     for (size_t i = 0; i < m.events.size(); ++i) {
       for (const StepSpec& st : def.steps()) {
         bool asked = std::find(m.asks.begin(), m.asks.end(), st.fact) != m.asks.end();
-        bool completes = std::find(st.completed_by.begin(), st.completed_by.end(),
-                                   m.events[i].fact) != st.completed_by.end();
+        bool completes = std::any_of(st.completed_by.begin(), st.completed_by.end(), [&](FactId c) {
+          const auto& parts = def.facts()[c].parts;
+          return c == m.events[i].fact ||
+                 std::find(parts.begin(), parts.end(), m.events[i].fact) != parts.end();
+        });
         if (asked && completes) customers_[i] = true;
       }
     }
