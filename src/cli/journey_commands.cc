@@ -140,7 +140,8 @@ void AddRunCommand(CLI::App* journey, int* exit_code) {
   run->add_option("definition", o->definition, "Journey definition (YAML)")->required();
   run->add_option("events", o->events,
                   "Events as NDJSON: {\"id\",\"type\",\"keys\":{...},\"occurred_at\",\"payload\"}; "
-                  "optional \"received_at\" (default: occurred_at) sets when it arrives")
+                  "optional \"received_at\" (default: occurred_at) sets when it arrives, "
+                  "\"after_timers\": true after the timers due then")
       ->required();
   run->add_option("--until", o->until,
                   "Stop the virtual clock here (RFC 3339); default: run until no timer is left");

@@ -22,7 +22,9 @@
 namespace rapport::journey {
 
 // Parses NDJSON events. "received_at" (optional, default occurred_at) sets when an event
-// arrives; lines without an id get "line-N"; seq = line number. Errors: kInvalidArgument with
+// arrives; "after_timers": true applies it after the timers due at that instant instead (how
+// `journey check` writes a receipt that lost that race; it is received a microsecond later);
+// lines without an id get "line-N"; seq = line number. Errors: kInvalidArgument with
 // where = "<name>:<line>". The result is sorted by received_at (stable).
 Result<std::vector<Event>> ParseReplayEvents(std::string_view ndjson, std::string_view name);
 

@@ -145,13 +145,24 @@ CheckReport CheckJourney(const JourneyDefinition& def, const DeviationModel& mod
   return report;
 }
 
+namespace {
+
+// An event of a counterexample as JSON: received at the instant, and "after_timers": true when
+// the timers due then were processed before it (ParseReplayEvents orders it so again).
+Json CounterexampleEvent(const Violation& v, size_t i) {
+  const Event& e = v.events[i];
+  uint16_t after = i < v.after_timers.size() ? v.after_timers[i] : 0;
+  Json j = EventToJson(e);
+  j["received_at"] = FormatTime(e.received_at - std::chrono::microseconds(after));
+  if (after > 0) j["after_timers"] = true;
+  return j;
+}
+
+}  // namespace
+
 std::string CounterexampleNdjson(const Violation& v) {
   std::string out;
-  for (const Event& e : v.events) {
-    Json j = EventToJson(e);
-    j["received_at"] = FormatTime(e.received_at);
-    out += j.dump() + "\n";
-  }
+  for (size_t i = 0; i < v.events.size(); ++i) out += CounterexampleEvent(v, i).dump() + "\n";
   return out;
 }
 
@@ -179,13 +190,9 @@ Json CheckReportToJson(const JourneyDefinition& def, const CheckReport& r) {
       vj["action"] = v.action;
       vj["occurrence"] = v.occurrence;
     }
-    if (!v.events.empty() || !v.action.empty()) vj["at"] = FormatTime(v.at);
+    if (!v.events.empty() || !v.action.empty()) vj["at"] = FormatTime(v.at - v.at_tie);
     Json evs = Json::array();
-    for (const Event& e : v.events) {
-      Json ej = EventToJson(e);
-      ej["received_at"] = FormatTime(e.received_at);
-      evs.push_back(std::move(ej));
-    }
+    for (size_t i = 0; i < v.events.size(); ++i) evs.push_back(CounterexampleEvent(v, i));
     vj["events"] = std::move(evs);
     vj["fired"] = v.fired;
     vs.push_back(std::move(vj));
@@ -228,15 +235,20 @@ std::string CheckReportToText(const JourneyDefinition& def, const CheckReport& r
     if (v.events.empty() && v.action.empty()) continue;
     Time start = v.events.empty() ? v.at : v.events.front().occurred_at;
     out << "  counterexample (" << v.events.size() << " events):\n";
-    for (const Event& e : v.events) {
+    for (size_t i = 0; i < v.events.size(); ++i) {
+      const Event& e = v.events[i];
+      uint16_t after = i < v.after_timers.size() ? v.after_timers[i] : 0;
+      Time received = e.received_at - std::chrono::microseconds(after);
       out << "    " << FormatTime(e.occurred_at) << " (" << RelativeTo(e.occurred_at, start)
           << ")  " << e.type;
-      if (e.received_at != e.occurred_at) out << "  received " << FormatTime(e.received_at);
+      if (received != e.occurred_at) out << "  received " << FormatTime(received);
+      if (after > 0) out << "  (after the timers due then)";
       out << "\n";
     }
     if (!v.action.empty()) {
-      out << "    " << FormatTime(v.at) << " (" << RelativeTo(v.at, start) << ")  fired "
-          << v.action << " #" << v.occurrence << "  <-- " << v.property << "\n";
+      Time at = v.at - v.at_tie;
+      out << "    " << FormatTime(at) << " (" << RelativeTo(at, start) << ")  fired " << v.action
+          << " #" << v.occurrence << "  <-- " << v.property << "\n";
     }
   }
   return out.str();

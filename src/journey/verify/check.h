@@ -46,8 +46,14 @@ struct Violation {
   std::string message;  // one sentence: what went wrong, with times
   std::string action;   // the action that fired (empty for ends/no-silent-wait/steps-reachable)
   int occurrence = -1;
-  Time at{};                       // when it fired, or when the run went quiet
-  std::vector<Event> events;       // the counterexample, by received_at (occurred_at inside)
+  Time at{};                  // when it fired, or when the run went quiet
+  std::vector<Event> events;  // the counterexample, by received_at (occurred_at inside)
+  // Per event: how many timers due at its receipt's instant were processed before it (0: none).
+  // A receipt and a timer at one instant race in a live runtime; `journey run` applies receipts
+  // first, so `events` lists such a receipt that many microseconds after the instant, and `at`
+  // is later by at_tie for the same reason. Reports show the instant and say so instead.
+  std::vector<uint16_t> after_timers;
+  Duration at_tie{0};
   std::vector<std::string> fired;  // "<time> <action> #k" of everything fired in that run
 };
 

@@ -170,6 +170,7 @@ bool Checker::Confirm(Candidate& c, std::string* why) {
       return false;
     }
     v.at = at;
+    v.at_tie = Duration(0);  // a real time as replayed
     v.fired.clear();
     for (const OutboxAction& o : outbox) {
       if (o.created_at > at) continue;

@@ -12,6 +12,7 @@ void Checker::Report(const Node& n, const char* property, std::string message, s
   v.action = std::move(action);
   v.occurrence = occurrence;
   v.at = n.now + Duration(shift);
+  v.at_tie = Duration(shift);
   ++reports_;
   // The counterexample: what arrived so far, and what already happened in the world and will
   // arrive later (e.g. the delivery the deadline should have been counted from), at the real
@@ -31,12 +32,14 @@ void Checker::Report(const Node& n, const char* property, std::string message, s
                                 real(a.entry, a.occurred),
                                 real(a.entry, a.at) + Duration(a.after_timers)));
     race.push_back(a.after_timers);
+    v.after_timers.push_back(a.after_timers);
   }
   for (const Item& it : n.queue) {
     if (it.kind != ItemKind::kReceived || it.occurred > n.now) continue;
     events.push_back(ModelEvent(def_, m_.events[it.entry].fact, kKey, it.copy + 1,
                                 real(it.entry, it.occurred), real(it.entry, it.at)));
     race.push_back(0);
+    v.after_timers.push_back(0);
   }
   auto shorter = [](const Violation& a, const Violation& b) {  // fewest events, then earliest
     return a.events.size() < b.events.size() || (a.events.size() == b.events.size() && a.at < b.at);

@@ -648,6 +648,14 @@ TEST(ExactGridTest, ATimerAndAReceiptAtOneInstantRace) {
   EXPECT_EQ(v->events[1].type, "stock.reserved");
   EXPECT_EQ(v->events[1].occurred_at, v->events[0].occurred_at + std::chrono::days(1));
   EXPECT_EQ(v->events[1].received_at, v->events[1].occurred_at + std::chrono::microseconds(1));
+  EXPECT_EQ(v->after_timers, (std::vector<uint16_t>{0, 1}));
+  // Reports show the instant and say that the receipt came after the timers, not a microsecond.
+  std::string ndjson = CounterexampleNdjson(*v);
+  EXPECT_NE(ndjson.find("\"after_timers\":true"), std::string::npos) << ndjson;
+  EXPECT_EQ(ndjson.find(".000001Z"), std::string::npos) << ndjson;
+  std::string text = CheckReportToText(**def, r);
+  EXPECT_NE(text.find("stock.reserved  (after the timers due then)"), std::string::npos) << text;
+  EXPECT_EQ(text.find(".000001Z"), std::string::npos) << text;
   auto events = ParseReplayEvents(CounterexampleNdjson(*v), "counterexample");
   ASSERT_TRUE(events.ok()) << events.status().message();
   ManualClock clock(events->front().received_at);
