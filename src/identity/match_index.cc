@@ -8,12 +8,40 @@
 #include <unordered_map>
 
 #include "core/parallel.h"
+#include "identity/pipeline.h"
 
 namespace rapport::identity {
 
 Result<std::unique_ptr<MatchIndex>> MatchIndex::Create(MatchModel model) {
   ASSIGN_OR_RETURN(Blocker blocker, Blocker::Create(model.config()));
   return std::unique_ptr<MatchIndex>(new MatchIndex(std::move(model), std::move(blocker)));
+}
+
+Result<MatchModel> MatchIndex::Fit(const std::vector<NormalizedRecord>& batch, unsigned threads) {
+  std::unique_lock lock(mu_);
+  std::vector<NormalizedRecord> all;
+  all.reserve(by_id_.size() + batch.size());
+  std::vector<uint32_t> from;
+  from.reserve(by_id_.size());
+  for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
+    if (slots_[slot].id.empty()) continue;  // removed
+    all.push_back(std::move(slots_[slot]));
+    from.push_back(slot);
+  }
+  all.insert(all.end(), batch.begin(), batch.end());
+  Result<MatchModel> model = TrainModel(all, model_.config(), threads);
+  for (size_t i = 0; i < from.size(); ++i) slots_[from[i]] = std::move(all[i]);
+  return model;
+}
+
+Status MatchIndex::UseModel(MatchModel model) {
+  if (model.config().blocking != model_.config().blocking ||
+      model.config().comparisons.size() != model_.config().comparisons.size()) {
+    return InvalidArgument("the model's blocking rules or comparisons are not this index's");
+  }
+  std::unique_lock lock(mu_);
+  model_ = std::move(model);
+  return OkStatus();
 }
 
 Status MatchIndex::Add(std::string id, NormalizedRecord record) {
@@ -94,16 +122,6 @@ std::vector<MatchCandidate> MatchIndex::Match(const NormalizedRecord& record,
     if (s != self_slot && !slots_[s].id.empty()) others.push_back(&slots_[s]);
   }
   return Score(record, others, options);
-}
-
-std::vector<NormalizedRecord> MatchIndex::Records() const {
-  std::shared_lock lock(mu_);
-  std::vector<NormalizedRecord> out;
-  out.reserve(by_id_.size());
-  for (const NormalizedRecord& r : slots_) {
-    if (!r.id.empty()) out.push_back(r);
-  }
-  return out;
 }
 
 std::vector<PairScore> MatchIndex::ScoreAgainst(const NormalizedRecord& record,

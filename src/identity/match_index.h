@@ -70,10 +70,16 @@ class MatchIndex {
   // Two stored records scored against each other; kNotFound names an id that is not stored.
   Result<PairScore> ScoreStored(std::string_view a, std::string_view b) const;
 
-  // A copy of every stored record, each with its id (to fit a model to what is stored).
-  std::vector<NormalizedRecord> Records() const;
-
+  // The model scoring now. UseModel replaces it: hold the reference only while nothing can.
   const MatchModel& model() const { return model_; }
+
+  // A model fitted (as TrainModel fits one) to the stored records and `batch`. The stored
+  // records are moved out of the index and back, not copied: a copy doubled a refit's memory.
+  // Takes the exclusive lock for the fit.
+  Result<MatchModel> Fit(const std::vector<NormalizedRecord>& batch, unsigned threads);
+  // Scores with `model` from now on. Its blocking rules must be this index's (kInvalidArgument
+  // otherwise): the records stay where they are.
+  Status UseModel(MatchModel model);
 
  private:
   // Scores `record` against `others` (each at most once) and keeps what Match keeps.
@@ -84,7 +90,7 @@ class MatchIndex {
   MatchIndex(MatchModel model, Blocker blocker)
       : model_(std::move(model)), blocker_(std::move(blocker)) {}
 
-  const MatchModel model_;
+  MatchModel model_;
   const Blocker blocker_;
   mutable std::shared_mutex mu_;
   std::vector<NormalizedRecord> slots_;  // a removed slot has an empty id

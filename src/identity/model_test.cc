@@ -236,6 +236,53 @@ TEST(MatchIndex, MatchInOrderGivesWhatMatchAndAddGiveOneByOne) {
   EXPECT_EQ((*batched)->MatchInOrder({}, options, 2).size(), 0u);
 }
 
+// A refit in place fits the model TrainModel fits to the same records, leaves every stored
+// record indexed as it was, and then scores as an index built with that model would.
+TEST(MatchIndex, AFitInPlaceScoresAsAnIndexBuiltWithTheFittedModel) {
+  std::ostringstream csv;
+  GenerateCustomers({.records = 3000, .seed = 5}, csv);
+  auto in = LoadCsvText(csv.str(), MatchConfig{});
+  ASSERT_TRUE(in.ok()) << in.status().ToString();
+  const auto& records = in->records;
+  auto refitted = MatchIndex::Create(MatchModel::Default(in->config));
+  ASSERT_TRUE(refitted.ok());
+  for (size_t i = 0; i < 2500; ++i) ASSERT_TRUE((*refitted)->Add(records[i].id, records[i]).ok());
+  ASSERT_TRUE((*refitted)->Remove(records[7].id).ok());  // a removed slot is not fitted to
+  std::vector<NormalizedRecord> batch(records.begin() + 2500, records.end());
+  auto model = (*refitted)->Fit(batch, 2);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  std::vector<NormalizedRecord> all;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (i != 7) all.push_back(records[i]);
+  }
+  auto expected = TrainModel(all, in->config, 2);
+  ASSERT_TRUE(expected.ok());
+  EXPECT_EQ(model->ToJson(), expected->ToJson());
+  ASSERT_TRUE((*refitted)->UseModel(*model).ok());
+  EXPECT_EQ((*refitted)->size(), 2499u);
+  auto fresh = MatchIndex::Create(*expected);
+  ASSERT_TRUE(fresh.ok());
+  for (size_t i = 0; i < 2500; ++i) {
+    if (i != 7) ASSERT_TRUE((*fresh)->Add(records[i].id, records[i]).ok());
+  }
+  const MatchOptions options{.min_probability = 0.1, .limit = 5, .explain = false};
+  size_t compared = 0;
+  for (const auto& r : batch) {
+    auto got = (*refitted)->Match(r, options), want = (*fresh)->Match(r, options);
+    ASSERT_EQ(got.size(), want.size()) << r.id;
+    for (size_t c = 0; c < got.size(); ++c) {
+      EXPECT_EQ(got[c].id, want[c].id);
+      EXPECT_EQ(got[c].probability, want[c].probability);
+    }
+    compared += got.size();
+  }
+  EXPECT_GT(compared, 100u);
+  // Another index's blocking rules would need the records indexed anew.
+  MatchConfig other = in->config;
+  other.blocking = {{other.comparisons.front().name}};
+  EXPECT_EQ((*refitted)->UseModel(MatchModel::Default(other)).code(), StatusCode::kInvalidArgument);
+}
+
 TEST(Config, YamlNamesColumnsAndRejectsUnknownKeys) {
   auto c = ParseConfigYaml(
       "id: kundennr\n"

@@ -85,18 +85,10 @@ Status ProfileService::Impl::RefitModel(const std::vector<identity::NormalizedRe
   const identity::MatchConfig& config = index->model().config();
   size_t total = index->size() + batch.size();
   if (total < config.min_records_to_train || total < 2 * model_records) return OkStatus();
-  std::vector<identity::NormalizedRecord> all = index->Records();
-  size_t stored_count = all.size();
-  all.insert(all.end(), batch.begin(), batch.end());
-  ASSIGN_OR_RETURN(identity::MatchModel model, identity::TrainModel(all, config, threads));
-  Json setting = {{"records", all.size()}, {"model", model.ToJson()}};
-  ASSIGN_OR_RETURN(auto refitted, identity::MatchIndex::Create(std::move(model)));
-  for (size_t i = 0; i < stored_count; ++i) {
-    std::string id = all[i].id;
-    RETURN_IF_ERROR(refitted->Add(std::move(id), std::move(all[i])));
-  }
+  ASSIGN_OR_RETURN(identity::MatchModel model, index->Fit(batch, threads));
+  Json setting = {{"records", total}, {"model", model.ToJson()}};
   RETURN_IF_ERROR(store.PutSetting(kModelSetting, setting.dump()));
-  index = std::move(refitted);
+  RETURN_IF_ERROR(index->UseModel(std::move(model)));
   model_records = total;
   return OkStatus();
 }
