@@ -29,24 +29,32 @@ Result<MatchModel> MatchIndex::Fit(const std::vector<NormalizedRecord>& batch, u
     from.push_back(slot);
   }
   all.insert(all.end(), batch.begin(), batch.end());
-  Result<MatchModel> model = TrainModel(all, model_.config(), threads);
-  for (size_t i = 0; i < from.size(); ++i) slots_[from[i]] = std::move(all[i]);
-  return model;
+  auto put_back = [&] {
+    for (size_t i = 0; i < from.size(); ++i) slots_[from[i]] = std::move(all[i]);
+  };
+  try {
+    Result<MatchModel> model = TrainModel(all, model_.config(), threads);
+    put_back();
+    return model;
+  } catch (...) {  // e.g. out of memory: the index must keep its records
+    put_back();
+    throw;
+  }
 }
 
 Status MatchIndex::UseModel(MatchModel model) {
+  std::unique_lock lock(mu_);
   if (model.config().blocking != model_.config().blocking ||
-      model.config().comparisons.size() != model_.config().comparisons.size()) {
+      model.config().comparisons.size() != width_) {
     return InvalidArgument("the model's blocking rules or comparisons are not this index's");
   }
-  std::unique_lock lock(mu_);
   model_ = std::move(model);
   return OkStatus();
 }
 
 Status MatchIndex::Add(std::string id, NormalizedRecord record) {
   if (id.empty()) return InvalidArgument("empty id");
-  if (record.values.size() != model_.config().comparisons.size()) {
+  if (record.values.size() != width_) {
     return InvalidArgument("record was normalized with another configuration");
   }
   record.id = id;
@@ -100,7 +108,7 @@ size_t MatchIndex::size() const {
 
 std::vector<MatchCandidate> MatchIndex::Match(const NormalizedRecord& record,
                                               const MatchOptions& options) const {
-  if (record.values.size() != model_.config().comparisons.size()) return {};
+  if (record.values.size() != width_) return {};
   std::vector<uint64_t> keys = blocker_.Keys(record);
   std::shared_lock lock(mu_);
   std::vector<uint32_t> slots;
@@ -183,7 +191,7 @@ std::vector<std::vector<MatchCandidate>> MatchIndex::MatchInOrder(
     const std::vector<NormalizedRecord>& batch, const MatchOptions& options,
     unsigned threads) const {
   const size_t n = batch.size();
-  const size_t width = model_.config().comparisons.size();
+  const size_t width = width_;
   std::vector<std::vector<uint64_t>> keys(n);
   ParallelFor(n, threads, [&](size_t i, unsigned) {
     if (batch[i].values.size() == width) keys[i] = blocker_.Keys(batch[i]);

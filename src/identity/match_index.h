@@ -70,7 +70,8 @@ class MatchIndex {
   // Two stored records scored against each other; kNotFound names an id that is not stored.
   Result<PairScore> ScoreStored(std::string_view a, std::string_view b) const;
 
-  // The model scoring now. UseModel replaces it: hold the reference only while nothing can.
+  // The model scoring now. UseModel replaces it: hold the reference only while no other
+  // thread can call UseModel (the profiles service does both under its own lock).
   const MatchModel& model() const { return model_; }
 
   // A model fitted (as TrainModel fits one) to the stored records and `batch`. The stored
@@ -88,10 +89,13 @@ class MatchIndex {
                                     const MatchOptions& options) const;
 
   MatchIndex(MatchModel model, Blocker blocker)
-      : model_(std::move(model)), blocker_(std::move(blocker)) {}
+      : model_(std::move(model)),
+        blocker_(std::move(blocker)),
+        width_(model_.config().comparisons.size()) {}
 
-  MatchModel model_;
+  MatchModel model_;  // replaced under the exclusive lock (UseModel)
   const Blocker blocker_;
+  const size_t width_;  // comparisons per record, the same for every model UseModel takes
   mutable std::shared_mutex mu_;
   std::vector<NormalizedRecord> slots_;  // a removed slot has an empty id
   std::vector<std::vector<uint64_t>> slot_keys_;

@@ -123,6 +123,17 @@ std::string JourneyDefinition::AnchorText(const Anchor& anchor) const {
   return lhs + " from " + facts_[anchor.fact].name;
 }
 
+namespace {
+
+std::string Trimmed(std::string_view s) {
+  auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  return std::string(s);
+}
+
+}  // namespace
+
 // Turns a YAML document into a JourneyDefinition. Names are collected before references are
 // resolved, so that an action may name a step declared below it.
 class DefinitionCompiler {
@@ -152,7 +163,7 @@ class DefinitionCompiler {
   void CompileEvents(const YAML::Node& node);
   void CompileSteps(const YAML::Node& node);
   // The fact that holds once all of `parts` hold ("latest(a, b)"), created on first use.
-  FactId AllOf(const std::vector<FactId>& parts);
+  FactId AllOf(std::vector<FactId> parts);
   // Parses "latest(a, b, ...)"; nullopt (and an error) if malformed or naming unknown facts.
   std::optional<FactId> Latest(const std::string& text, const YAML::Node& node);
   void CompileImplications();
@@ -246,6 +257,7 @@ std::vector<YAML::Node> DefinitionCompiler::ScalarList(const YAML::Node& node,
 }
 
 std::optional<FactId> DefinitionCompiler::Fact(const YAML::Node& node) {
+  if (node.Scalar().starts_with("latest(")) return Latest(node.Scalar(), node);
   auto f = def_->FindFact(node.Scalar());
   if (!f) {
     Error(node,
@@ -296,18 +308,15 @@ std::optional<Anchor> DefinitionCompiler::ParseAnchorText(const std::string& anc
           "expected '<duration> from <fact>', e.g. '12d from kit.delivered', got '" + *text + "'");
     return std::nullopt;
   }
-  std::string lhs = text->substr(0, from);
-  std::string rhs = text->substr(from + 6);
-  auto trim = [](std::string& s) {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.erase(0, 1);
-  };
-  trim(lhs);
-  trim(rhs);
+  std::string lhs = Trimmed(std::string_view(*text).substr(0, from));
+  std::string rhs = Trimmed(std::string_view(*text).substr(from + 6));
   Anchor a;
-  auto f =
-      rhs.starts_with("latest(") && rhs.ends_with(")") ? Latest(rhs, node) : def_->FindFact(rhs);
-  if (!f && rhs.starts_with("latest(")) return std::nullopt;  // reported by Latest
+  if (rhs.starts_with("latest(")) {
+    auto all = Latest(rhs, node);
+    if (!all) return std::nullopt;  // reported by Latest
+    a.fact = *all;
+  }
+  auto f = a.fact != kNoFact ? std::optional<FactId>(a.fact) : def_->FindFact(rhs);
   if (!f) {
     Error(node, "unknown fact '" + rhs + "' in '" + *text +
                     "' (a fact is a declared event type or a step name)");
@@ -455,16 +464,26 @@ void DefinitionCompiler::CompileSteps(const YAML::Node& node) {
       // {all: [box.delivered, label.delivered]}: completed once every one of them happened.
       CheckFields(by, {"all"}, "completed_by");
       std::vector<FactId> parts;
-      auto names = ScalarList(by["all"], "completed_by.all");
-      for (const auto& n : names) {
+      bool ok = true;
+      for (const auto& n : ScalarList(by["all"], "completed_by.all")) {
         auto f = event(n);
-        if (f && std::find(parts.begin(), parts.end(), *f) == parts.end()) parts.push_back(*f);
+        if (!f) {
+          ok = false;
+        } else if (std::find(parts.begin(), parts.end(), *f) != parts.end()) {
+          Error(n, "step " + *name + ": completed_by.all names " + n.Scalar() + " twice");
+          ok = false;
+        } else {
+          parts.push_back(*f);
+        }
       }
       if (!by["all"]) {
-        // CheckFields named what is there instead.
-      } else if (names.size() < 2) {
+        // Another key is reported as unknown; an empty map is reported here.
+        if (by.size() == 0) {
+          Error(by, "step " + *name + ": completed_by as a map is {all: [event, event, ...]}");
+        }
+      } else if (ok && parts.size() < 2) {
         Error(by, "step " + *name + ": completed_by.all needs at least two events");
-      } else if (parts.size() == names.size()) {
+      } else if (ok) {
         step.completed_by.push_back(AllOf(parts));
       }
     } else {
@@ -481,7 +500,9 @@ void DefinitionCompiler::CompileSteps(const YAML::Node& node) {
   }
 }
 
-FactId DefinitionCompiler::AllOf(const std::vector<FactId>& parts) {
+FactId DefinitionCompiler::AllOf(std::vector<FactId> parts) {
+  // One fact, whatever the order its parts are named in: in the order they are declared.
+  std::sort(parts.begin(), parts.end());
   std::string name = "latest(";
   for (size_t i = 0; i < parts.size(); ++i) {
     name += (i ? ", " : "") + def_->facts_[parts[i]].name;
@@ -498,28 +519,31 @@ FactId DefinitionCompiler::AllOf(const std::vector<FactId>& parts) {
 }
 
 std::optional<FactId> DefinitionCompiler::Latest(const std::string& text, const YAML::Node& node) {
+  const std::string example = ", e.g. latest(box.delivered, label.delivered)";
+  if (!text.ends_with(")")) {
+    Error(node, "'" + text + "': latest(...) misses its closing ')'" + example);
+    return std::nullopt;
+  }
   std::vector<FactId> parts;
-  std::string inner = text.substr(7, text.size() - 8);  // between "latest(" and ")"
-  std::istringstream names(inner);
   bool ok = true;
-  for (std::string part; std::getline(names, part, ',');) {
-    while (!part.empty() && std::isspace(static_cast<unsigned char>(part.back()))) part.pop_back();
-    while (!part.empty() && std::isspace(static_cast<unsigned char>(part.front())))
-      part.erase(0, 1);
+  std::istringstream names(text.substr(7, text.size() - 8));  // between "latest(" and ")"
+  for (std::string name; std::getline(names, name, ',');) {
+    std::string part = Trimmed(name);
     auto f = def_->FindFact(part);
     if (!f) {
       Error(node, "unknown fact '" + part + "' in '" + text +
                       "' (a fact is a declared event type or a step name)");
       ok = false;
-    } else if (std::find(parts.begin(), parts.end(), *f) == parts.end()) {
+    } else if (std::find(parts.begin(), parts.end(), *f) != parts.end()) {
+      Error(node, "'" + text + "' names " + part + " twice");
+      ok = false;
+    } else {
       parts.push_back(*f);
     }
   }
   if (!ok) return std::nullopt;
   if (parts.size() < 2) {
-    Error(node, "'" + text +
-                    "': latest(...) names at least two facts, e.g. "
-                    "latest(box.delivered, label.delivered)");
+    Error(node, "'" + text + "': latest(...) names at least two facts" + example);
     return std::nullopt;
   }
   return AllOf(parts);
@@ -561,6 +585,9 @@ void DefinitionCompiler::CompileImplications() {
   }
 }
 
+// Bounds the work of compiling (and of judging a run) for an all-of fact over many facts.
+constexpr size_t kMaxConditions = 256;
+
 void DefinitionCompiler::CompileConditions() {
   size_t n = def_->facts_.size();
   auto& conditions = def_->conditions_;
@@ -573,11 +600,32 @@ void DefinitionCompiler::CompileConditions() {
     done[f] = true;
     const FactSpec& spec = def_->facts_[f];
     auto& out = conditions[f];
+    // A condition that contains another adds nothing (it never holds earlier): dropped, which
+    // keeps a chain of steps at one condition each instead of a product of them.
+    auto minimize = [&](std::vector<std::vector<FactId>>& cs) {
+      std::sort(cs.begin(), cs.end(), [](const auto& a, const auto& b) {
+        return a.size() < b.size() || (a.size() == b.size() && a < b);
+      });
+      std::vector<std::vector<FactId>> kept;
+      for (auto& c : cs) {
+        bool covered = std::any_of(kept.begin(), kept.end(), [&](const std::vector<FactId>& k) {
+          return std::includes(c.begin(), c.end(), k.begin(), k.end());
+        });
+        if (!covered) kept.push_back(std::move(c));
+      }
+      cs = std::move(kept);
+      if (cs.size() > kMaxConditions) {
+        ErrorAt(YAML::Mark::null_mark(),
+                "fact " + spec.name + " can come to hold in more than " +
+                    std::to_string(kMaxConditions) +
+                    " ways (combinations of events): name fewer facts in its latest(...)");
+        cs.resize(kMaxConditions);
+      }
+    };
     auto add_all = [&](FactId g) {
       compute(g);
-      for (const auto& c : conditions[g]) {
-        if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
-      }
+      out.insert(out.end(), conditions[g].begin(), conditions[g].end());
+      minimize(out);
     };
     switch (spec.kind) {
       case FactKind::kEvent:
@@ -601,11 +649,10 @@ void DefinitionCompiler::CompileConditions() {
                 if (std::find(c.begin(), c.end(), e) == c.end()) c.push_back(e);
               }
               std::sort(c.begin(), c.end());
-              if (std::find(product.begin(), product.end(), c) == product.end()) {
-                product.push_back(std::move(c));
-              }
+              product.push_back(std::move(c));
             }
           }
+          minimize(product);
           out = std::move(product);
         }
         break;
@@ -959,8 +1006,16 @@ void DefinitionCompiler::CheckAction(const YAML::Node& node, const ActionSpec& a
   }
   for (const auto& p : a.params) {
     if (!p.date) continue;
-    bool known = a.after && def_->Implies(a.after->fact, p.date->fact);
-    for (FactId r : a.required) known = known || def_->Implies(r, p.date->fact);
+    // Known when the anchor or a required fact implies it; an all-of fact when each of its
+    // parts is known so.
+    auto implied = [&](FactId f) {
+      bool known = a.after && def_->Implies(a.after->fact, f);
+      for (FactId r : a.required) known = known || def_->Implies(r, f);
+      return known;
+    };
+    const auto& parts = def_->facts_[p.date->fact].parts;
+    bool known = implied(p.date->fact) ||
+                 (!parts.empty() && std::all_of(parts.begin(), parts.end(), implied));
     if (!known) {
       Error(node["params"][p.name], what + ": param " + p.name + " is computed from " +
                                         fact_name(p.date->fact) +

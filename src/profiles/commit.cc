@@ -19,17 +19,22 @@ using internal::PairKey;
 using internal::PersonToJsonText;
 using internal::ReviewToJson;
 
-Status ProfileService::Impl::Hydrate(const std::vector<Person*>& persons) {
+Status ProfileService::Impl::Hydrate(const std::vector<Person*>& to_hydrate) {
   std::unordered_map<std::string, Person> stored;  // by the id of the person read
-  for (Person* p : persons) {
+  for (Person* p : to_hydrate) {
     for (Member& m : p->records) {
       if (!m.cold) continue;
       auto owner = record_person.find(m.id);
       const std::string& origin = owner == record_person.end() ? p->id : owner->second;
       auto s = stored.find(origin);
       if (s == stored.end()) {
+        // Another server may have changed the person since memory caught up: kAborted, so that
+        // the decision is made again on what the store holds now (Decide).
         ASSIGN_OR_RETURN(auto doc, store.GetDocument(kPerson, origin));
-        if (!doc) return DataLoss("person " + origin + " of record " + m.id + " is not stored");
+        auto known = persons.find(origin);
+        if (!doc || known == persons.end() || known->second.revision != doc->revision) {
+          return Aborted("person " + origin + " changed on another server; catching up");
+        }
         ASSIGN_OR_RETURN(Json j, ParseJson(doc->body));
         auto read = internal::PersonFromJson(j, doc->revision, /*canonical=*/false);
         if (!read.ok()) return read.status().WithContext("person " + origin);
@@ -39,7 +44,8 @@ Status ProfileService::Impl::Hydrate(const std::vector<Person*>& persons) {
       auto it =
           std::find_if(from.begin(), from.end(), [&](const Member& x) { return x.id == m.id; });
       if (it == from.end()) {
-        return DataLoss("stored person " + origin + " lacks its record " + m.id);
+        return DataLoss("stored person " + origin +
+                        " (at the revision memory has) lacks its record " + m.id);
       }
       m.raw = std::move(it->raw);
       m.link = std::move(it->link);
@@ -65,7 +71,12 @@ Status ProfileService::Impl::Commit(Txn& t) {
     for (const auto& id : t.indexed) (void)index->Remove(id);
     return s;
   }
-  for (const auto& [id, p] : t.persons) touched.emplace_back(&id, &p);
+  for (const auto& [id, p] : t.persons) {
+    if (std::any_of(p.records.begin(), p.records.end(), [](const Member& m) { return m.cold; })) {
+      return Internal("person " + id + " would be written without the fields of its records");
+    }
+    touched.emplace_back(&id, &p);
+  }
   std::vector<std::string> texts(touched.size());
   ParallelFor(touched.size(), threads,
               [&](size_t i, unsigned) { texts[i] = PersonToJsonText(*touched[i].second); });

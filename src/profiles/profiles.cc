@@ -44,13 +44,15 @@ Status ProfileService::Load() {
 
 Result<Json> ProfileService::GetPerson(const std::string& id, int events_limit) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  RETURN_IF_ERROR(impl_->Sync());
-  std::string current = impl_->ResolveId(id);
-  auto it = impl_->persons.find(current);
-  if (it == impl_->persons.end()) return NotFound("no person " + id, "id");
-  ASSIGN_OR_RETURN(Json j, impl_->PersonView(it->second, events_limit));
-  if (current != id) j["redirected_from"] = id;
-  return j;
+  // Decide: a person another server changes while its view is read is read again.
+  return impl_->Decide([&]() -> Result<Json> {
+    std::string current = impl_->ResolveId(id);
+    auto it = impl_->persons.find(current);
+    if (it == impl_->persons.end()) return NotFound("no person " + id, "id");
+    ASSIGN_OR_RETURN(Json j, impl_->PersonView(it->second, events_limit));
+    if (current != id) j["redirected_from"] = id;
+    return j;
+  });
 }
 
 Result<Json> ProfileService::GetHousehold(const std::string& id) {

@@ -98,10 +98,11 @@ Result<ResolvedSubject> ProfileService::ResolveSubject(std::string_view subject)
 
 Result<std::vector<std::string>> ProfileService::SubjectsOf(std::string_view person) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  RETURN_IF_ERROR(impl_->Sync());
-  ASSIGN_OR_RETURN(ResolvedSubject resolved, impl_->ResolveSubject(person));
-  // The records' raw values: the forms a subject may name an e-mail address or phone by.
-  ASSIGN_OR_RETURN(internal::Person p, impl_->Hydrated(impl_->persons.at(resolved.person)));
+  ASSIGN_OR_RETURN(internal::Person p, impl_->Decide([&]() -> Result<internal::Person> {
+    ASSIGN_OR_RETURN(ResolvedSubject resolved, impl_->ResolveSubject(person));
+    // The records' raw values: the forms a subject may name an e-mail address or phone by.
+    return impl_->Hydrated(impl_->persons.at(resolved.person));
+  }));
   std::vector<std::string> out = {p.id};
   for (auto& merged : impl_->MergedInto(p.id)) out.push_back(std::move(merged));
   auto if_only_hers = [&](const std::string& form) {
@@ -131,8 +132,7 @@ Result<ContactPoint> ProfileService::ContactPointFor(std::string_view subject,
   std::lock_guard<std::mutex> lock(impl_->mu);
   RETURN_IF_ERROR(impl_->Sync());
   ASSIGN_OR_RETURN(ResolvedSubject resolved, impl_->ResolveSubject(subject));
-  // The records' raw values: the forms a subject may name an e-mail address or phone by.
-  ASSIGN_OR_RETURN(internal::Person p, impl_->Hydrated(impl_->persons.at(resolved.person)));
+  const internal::Person& p = impl_->persons.at(resolved.person);
   const auto golden = impl_->Golden(p);
   ContactPoint out{resolved.person, std::string(channel), internal::DisplayName(golden), "", ""};
   auto golden_value = [&](const char* field) {

@@ -71,7 +71,9 @@ TEST(AllOfTest, AStepOfAllItsEventsAndALatestAnchorCompile) {
   // The ways kit_delivered comes to hold: both parcels, or any event of a later step.
   const auto& ways = def->Conditions(delivered);
   ASSERT_EQ(ways.size(), 3u);
-  EXPECT_EQ(ways[0], (std::vector<FactId>{box, label}));
+  EXPECT_NE(std::find(ways.begin(), ways.end(), std::vector<FactId>{box, label}), ways.end());
+  // Named in either order, latest(...) is the one fact.
+  EXPECT_EQ(def->FindFact("latest(box.delivered, label.delivered)"), latest);
   auto at = [&](std::map<FactId, Time> times) {
     return def->HoldsSince(delivered, Time::max(),
                            [&](FactId e) { return times.count(e) ? times[e] : Time::max(); });
@@ -128,9 +130,55 @@ TEST(AllOfTest, MistakesAreReportedWhereTheyAreWritten) {
   EXPECT_EQ(error(steps + "    after: \"2d from latest(box.delivered)\"\n" + cancelled),
             "k.yaml:18:12: 'latest(box.delivered)': latest(...) names at least two facts, e.g. "
             "latest(box.delivered, label.delivered)");
+  EXPECT_EQ(
+      error(steps + "    after: \"2d from latest(box.delivered, label.delivered\"\n" + cancelled),
+      "k.yaml:18:12: 'latest(box.delivered, label.delivered': latest(...) misses its closing "
+      "')', e.g. latest(box.delivered, label.delivered)");
+  EXPECT_EQ(
+      error(steps + "    after: \"2d from latest(box.delivered, box.delivered)\"\n" + cancelled),
+      "k.yaml:18:12: 'latest(box.delivered, box.delivered)' names box.delivered twice");
+  EXPECT_EQ(error("steps:\n  - name: kit\n    completed_by: {all: [box.delivered, "
+                  "box.delivered]}\n" +
+                  ends),
+            "k.yaml:12:41: step kit: completed_by.all names box.delivered twice");
+  EXPECT_EQ(error("steps:\n  - name: kit\n    completed_by: {}\n" + ends),
+            "k.yaml:12:19: step kit: completed_by as a map is {all: [event, event, ...]}");
+  // An all-of fact may be required, and a date from it is known when its parts are required.
+  EXPECT_EQ(error("steps:\n  - {name: kit, completed_by: [box.delivered]}\nactions:\n"
+                  "  - name: nudge\n    kind: message\n    channel: email\n    template: t\n"
+                  "    requires: [box.delivered, label.delivered]\n    params:\n"
+                  "      due: {date: \"14d from latest(label.delivered, box.delivered)\"}\n" +
+                  cancelled),
+            "");
+  EXPECT_EQ(error("steps:\n  - {name: kit, completed_by: [box.delivered]}\nactions:\n"
+                  "  - name: nudge\n    kind: message\n    channel: email\n    template: t\n"
+                  "    requires: [\"latest(box.delivered, label.delivered)\"]\n" +
+                  cancelled),
+            "");
   EXPECT_EQ(error(steps + "    after: \"2d from latest(box.delivered, kit.lost)\"\n" + cancelled),
             "k.yaml:18:12: unknown fact 'kit.lost' in 'latest(box.delivered, kit.lost)' (a fact "
             "is a declared event type or a step name)");
+}
+
+// The ways a fact can hold are kept minimal: latest(...) over a long chain of steps compiles at
+// once instead of multiplying out every later step of every part.
+TEST(AllOfTest, LatestOverManyStepsCompilesAtOnce) {
+  std::string y = "journey: chain\nversion: 1\ncorrelation: id\nstart: e0\nevents:\n";
+  for (int i = 0; i <= 20; ++i) y += "  e" + std::to_string(i) + ": {keys: [id]}\n";
+  y += "steps:\n";
+  std::string all;
+  for (int i = 0; i <= 20; ++i) {
+    y += "  - {name: s" + std::to_string(i) + ", completed_by: [e" + std::to_string(i) + "]}\n";
+    if (i > 0) all += std::string(all.empty() ? "" : ", ") + "s" + std::to_string(i);
+  }
+  y += "actions:\n  - {name: a, kind: task, queue: q, after: \"1d from latest(" + all +
+       ")\"}\nend_states:\n  - {name: done, when: e20}\n  - {name: gone, when: e19}\n";
+  auto def = LoadDefinition(y, "chain.yaml");
+  ASSERT_TRUE(def.ok()) << def.status().ToString();
+  FactId latest = (*def)->actions()[0].after->fact;
+  // Every step up to s20 holds once s20 does: one way per event of s20 or later, here e20.
+  EXPECT_EQ((*def)->Conditions(latest),
+            (std::vector<std::vector<FactId>>{{*(*def)->FindFact("e20")}}));
 }
 
 // The instance: kit_delivered holds once both parcels arrived, in either order, from the later
@@ -255,6 +303,15 @@ TEST(AllOfTest, WhatEnablesTheCustomerIsSeparateFromWhatCausesThem) {
                             "events:\n  order.placed: {enabled_by: order.placed}\n"
                             "  kit.label_created: {after: [create_return_label]}\n",
                             "bad.yaml");
+  auto unmodelled = LoadDeviations(*def,
+                                   "events:\n  order.placed: {}\n"
+                                   "  device.shipped: {after: order.placed, enabled_by: "
+                                   "kit.delivered}\n",
+                                   "m.yaml");
+  ASSERT_FALSE(unmodelled.ok());
+  EXPECT_EQ(unmodelled.status().message(),
+            "event device.shipped is enabled by kit.delivered, which the model does not make "
+            "happen (add it under events:)");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().where(), "bad.yaml:2:30") << bad.status().ToString();
   EXPECT_NE(bad.status().message().find("nothing enables it"), std::string::npos)

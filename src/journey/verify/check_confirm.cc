@@ -60,7 +60,7 @@ bool Checker::InModel(const Candidate& c, const std::vector<Time>& fired, Time h
       return fail("event " + e.id + " is not the model's occurrence");
     }
     const EventModel& em = m_.events[static_cast<size_t>(entry)];
-    Time received = e.received_at - Duration(c.race[j]);
+    Time received = e.received_at - Duration(c.v.after_timers[j]);
     bool second = e.id.ends_with("#2");
     Duration late = received - (second ? first[static_cast<size_t>(entry)] : e.occurred_at);
     bool ok = second ? late >= Duration(0) && late <= model_grid_
@@ -138,7 +138,7 @@ bool Checker::Confirm(Candidate& c, std::string* why) {
       std::vector<Time> received(def_.facts().size(), kNever);
       for (size_t j = 0; j < v.events.size(); ++j) {
         const Event& e = v.events[j];
-        Time r = e.received_at - Duration(c.race[j]);
+        Time r = e.received_at - Duration(c.v.after_timers[j]);
         Time& first = received[def_.FindEvent(e.type)->fact];
         if (r <= at && r < first) first = r;
       }

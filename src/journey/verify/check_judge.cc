@@ -23,7 +23,6 @@ void Checker::Report(const Node& n, const char* property, std::string message, s
   // A later place in a release order is a later real time of the whole report (its delay after
   // the cause and its lateness unchanged).
   std::vector<Event> events;
-  std::vector<int64_t> race;
   for (const Node::Arrived& a : n.trace) {
     // A receipt processed after a timer at the same instant lost the race; `journey run`
     // applies receipts before timers due at the same time, so the replayable form lists it as
@@ -31,14 +30,12 @@ void Checker::Report(const Node& n, const char* property, std::string message, s
     events.push_back(ModelEvent(def_, m_.events[a.entry].fact, kKey, a.copy + 1,
                                 real(a.entry, a.occurred),
                                 real(a.entry, a.at) + Duration(a.after_timers)));
-    race.push_back(a.after_timers);
     v.after_timers.push_back(a.after_timers);
   }
   for (const Item& it : n.queue) {
     if (it.kind != ItemKind::kReceived || it.occurred > n.now) continue;
     events.push_back(ModelEvent(def_, m_.events[it.entry].fact, kKey, it.copy + 1,
                                 real(it.entry, it.occurred), real(it.entry, it.at)));
-    race.push_back(0);
     v.after_timers.push_back(0);
   }
   auto shorter = [](const Violation& a, const Violation& b) {  // fewest events, then earliest
@@ -50,7 +47,6 @@ void Checker::Report(const Node& n, const char* property, std::string message, s
     c.v = std::move(v);
     c.v.events = std::move(events);
     c.v.fired = FiredText(n);
-    c.race = std::move(race);
     c.faults = n.faults > n.silent;
     c.occurred.assign(m_.events.size(), kNever);
     for (size_t i = 0; i < m_.events.size(); ++i) {
@@ -87,9 +83,13 @@ std::optional<Time> Checker::AbleSince(const std::vector<Time>& occurred,
     std::optional<Time> all;  // every event of the condition enabled
     std::string name;
     int cause = -1;
+    bool possible = true;
     for (FactId ev : condition) {
       int entry = entry_of_fact_[ev];
-      if (entry < 0) continue;
+      if (entry < 0) {  // never happens in the model: neither does this way to complete
+        possible = false;
+        break;
+      }
       const EventModel& em = m_.events[static_cast<size_t>(entry)];
       FactId latest = kNoFact;
       auto t = m_.EnabledSince<Time>(
@@ -103,7 +103,7 @@ std::optional<Time> Checker::AbleSince(const std::vector<Time>& occurred,
         cause = latest != kNoFact ? entry_of_fact_[latest] : -1;
       }
     }
-    if (all && (!best || *all < *best)) {
+    if (possible && all && (!best || *all < *best)) {
       best = all;
       *what = name;
       if (cause_entry) *cause_entry = cause;

@@ -374,6 +374,12 @@ std::optional<DeviationModel> DeviationCompiler::Compile(std::string_view yaml) 
                 "event " + e.type + " is caused by " + def_.facts()[cause].name +
                     ", which the model does not make happen (add it under events:)");
       }
+      for (FactId by : e.enabled_by) {
+        if (model_.Find(by)) continue;
+        ErrorAt(marks[&e - model_.events.data()],
+                "event " + e.type + " is enabled by " + def_.facts()[by].name +
+                    ", which the model does not make happen (add it under events:)");
+      }
     }
     CheckCauses(marks);
     if (const YAML::Node actions = root["actions"]) {

@@ -175,15 +175,18 @@ void Simulator::Occur(const Item& it) {
 
 void Simulator::Receive(const Item& it) {
   uint32_t c = it.customer;
-  // A second report of an event adds no fact: the wait it ends in is the one told about (as in
-  // check).
-  if (Received(c, it.entry) == kNever) {
-    Received(c, it.entry) = it.at;
-    sent_since_event_[c] = 0;
-  }
-  Event e = ModelEvent(def_, m_.events[it.entry].fact, "C-" + std::to_string(c), it.copy + 1,
-                       FromMicros(it.occurred), FromMicros(it.at));
+  if (Received(c, it.entry) == kNever) Received(c, it.entry) = it.at;
+  // Only an event that adds a fact starts a new wait (as in check): a second report, or one
+  // parked before the instance can take it, leaves the wait as it was told about.
+  const std::string key = "C-" + std::to_string(c);
+  Event e = ModelEvent(def_, m_.events[it.entry].fact, key, it.copy + 1, FromMicros(it.occurred),
+                       FromMicros(it.at));
+  const InstanceState* s = rt_->Find(def_.name(), key);
+  size_t before = s ? s->facts.size() : 0;
+  bool existed = s != nullptr;
   (void)rt_->Ingest(e);  // refusals cannot happen for model events; nothing to report
+  s = rt_->Find(def_.name(), key);
+  if (!existed || !s || s->facts.size() != before) sent_since_event_[c] = 0;
   Drain();
 }
 
@@ -214,15 +217,19 @@ void Simulator::Judge(uint32_t c, const OutboxAction& o, ActionId id) {
   bool known = false;
   for (const auto& condition : def_.Conditions(asks)) {
     std::optional<int64_t> all;
+    bool possible = true;
     for (FactId ev : condition) {
       int e = entry_of_fact_[ev];
-      if (e < 0) continue;
+      if (e < 0) {  // never happens in the model: neither does this way to complete
+        possible = false;
+        break;
+      }
       auto t = m_.EnabledSince<int64_t>(
           m_.events[static_cast<size_t>(e)], [&](FactId f) { return OccurredFact(c, f); },
           [&](ActionId id) { return FirstFired(c, id); });
       if (t && (!all || *t > *all)) all = t;
     }
-    if (all) {
+    if (possible && all) {
       known = true;
       able = std::min(able, *all);
     }

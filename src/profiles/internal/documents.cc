@@ -3,7 +3,6 @@
 #include "profiles/internal/documents.h"
 
 #include <algorithm>
-#include <cassert>
 
 namespace rapport::profiles::internal {
 
@@ -21,8 +20,6 @@ std::string ChangeId(int64_t n) {
 }
 
 std::string PersonToJsonText(const Person& p) {
-  // A cold member's fields would be written empty: the caller hydrates first.
-  assert(std::none_of(p.records.begin(), p.records.end(), [](const Member& m) { return m.cold; }));
   std::string out;
   out.reserve(128 + 768 * p.records.size());
   auto key = [&out](std::string_view k, std::string_view v) {
@@ -58,8 +55,10 @@ std::string PersonToJsonText(const Person& p) {
 
 void MakeCold(Person& p) {
   for (Member& m : p.records) {
-    m.raw = Fields();
-    m.link = std::string();
+    // Swapped with empty ones, so that their buffers are freed (a string assigned an empty one
+    // keeps its capacity).
+    Fields().swap(m.raw);
+    std::string().swap(m.link);
     m.cold = true;
   }
 }

@@ -85,6 +85,7 @@ std::string ChangeId(int64_t n);
 // The stored person document, exactly as the Json value with these keys would dump, written
 // as text: a person is rewritten whenever a record joins it, and building that value (parsing
 // every record's link back from its text) was 10% of an import.
+// Every record must be hydrated (not cold): a cold one would be written without its fields.
 std::string PersonToJsonText(const Person& p);
 // `canonical`: compute each record's canonical fields (memory needs them; reading a document
 // back for its raw fields and links does not).

@@ -118,7 +118,6 @@ struct Node {
 struct Candidate {
   Violation v;                 // with the real times, as `journey run` replays it
   std::vector<Time> occurred;  // real occurrence time per model entry, kNever if none
-  std::vector<int64_t> race;   // per event of v: microseconds added because it lost a race
   bool faults = false;         // something was lost or went missing (not a customer's inaction)
 };
 
