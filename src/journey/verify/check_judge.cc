@@ -72,44 +72,22 @@ void Checker::Report(const Node& n, const char* property, std::string message, s
   report_.violations.push_back(std::move(v));
 }
 
-// When the customer became able to do `step`, in the world: the earliest of the step's ways to
-// complete, each at the latest of what enables its events (in the model). nullopt if the model
-// does not say what enables it.
+// When the customer became able to do `step`, in the world (DeviationModel::AbleSince), and
+// what enabled them, for the report.
 std::optional<Time> Checker::AbleSince(const std::vector<Time>& occurred,
                                        const std::vector<Time>& first_fired, FactId step,
                                        std::string* what, int* cause_entry) const {
-  std::optional<Time> best;
-  for (const auto& condition : def_.Conditions(step)) {
-    std::optional<Time> all;  // every event of the condition enabled
-    std::string name;
-    int cause = -1;
-    bool possible = true;
-    for (FactId ev : condition) {
-      int entry = entry_of_fact_[ev];
-      if (entry < 0) {  // never happens in the model: neither does this way to complete
-        possible = false;
-        break;
-      }
-      const EventModel& em = m_.events[static_cast<size_t>(entry)];
-      FactId latest = kNoFact;
-      auto t = m_.EnabledSince<Time>(
-          em, [&](FactId f) { return WorldTime(occurred, f); },
-          [&](ActionId a) { return first_fired[a]; }, &latest);
-      if (!t) continue;
-      if (!all || *t > *all) {
-        all = *t;
-        name = latest != kNoFact ? def_.facts()[latest].name
-                                 : "action " + def_.actions()[em.after_action].name;
-        cause = latest != kNoFact ? entry_of_fact_[latest] : -1;
-      }
-    }
-    if (possible && all && (!best || *all < *best)) {
-      best = all;
-      *what = name;
-      if (cause_entry) *cause_entry = cause;
-    }
+  FactId enabler = kNoFact;
+  ActionId action = kNoAction;
+  std::optional<Time> able = m_.AbleSince<Time>(
+      def_, step, [&](FactId f) { return WorldTime(occurred, f); },
+      [&](ActionId a) { return first_fired[a]; }, &enabler, &action);
+  if (able) {
+    *what =
+        enabler != kNoFact ? def_.facts()[enabler].name : "action " + def_.actions()[action].name;
+    if (cause_entry) *cause_entry = enabler != kNoFact ? entry_of_fact_[enabler] : -1;
   }
-  return best;
+  return able;
 }
 
 // What can be judged from the order in which the instance processed things: an occurrence

@@ -89,6 +89,43 @@ struct DeviationModel {
     }
     return at;
   }
+  // When the customer became able to complete `step`: the earliest of its ways to complete
+  // (JourneyDefinition::Conditions), each at the latest of what enables its events (see
+  // EnabledSince); a way with an event the model never makes happen is none. nullopt if the
+  // model says what enables none of them. *enabler and *by_action: what decided it (an event,
+  // else the action that causes it).
+  template <typename T, typename Occurred, typename Fired>
+  std::optional<T> AbleSince(const JourneyDefinition& def, FactId step, Occurred&& occurred,
+                             Fired&& fired, FactId* enabler = nullptr,
+                             ActionId* by_action = nullptr) const {
+    std::optional<T> best;
+    for (const auto& condition : def.Conditions(step)) {
+      std::optional<T> all;  // every event of the condition enabled
+      FactId all_event = kNoFact;
+      ActionId all_action = kNoAction;
+      bool possible = true;
+      for (FactId ev : condition) {
+        const EventModel* em = Find(ev);
+        if (!em) {  // never happens in the model: neither does this way to complete
+          possible = false;
+          break;
+        }
+        FactId latest = kNoFact;
+        auto t = EnabledSince<T>(*em, occurred, fired, &latest);
+        if (t && (!all || *t > *all)) {
+          all = t;
+          all_event = latest;
+          all_action = em->after_action;
+        }
+      }
+      if (possible && all && (!best || *all < *best)) {
+        best = all;
+        if (enabler) *enabler = all_event;
+        if (by_action) *by_action = all_action;
+      }
+    }
+    return best;
+  }
   // One line for reports: the file (or "built-in pessimistic model") and its bounds.
   std::string Describe() const;
 };

@@ -211,43 +211,24 @@ void Simulator::Judge(uint32_t c, const OutboxAction& o, ActionId id) {
   }
   FactId asks = m_.asks[id];
   if (asks == kNoFact) return;
-  // When the customer could act: the earliest way to complete the step, each at the latest of
-  // what enables its events.
-  int64_t able = kNever;
-  bool known = false;
-  for (const auto& condition : def_.Conditions(asks)) {
-    std::optional<int64_t> all;
-    bool possible = true;
-    for (FactId ev : condition) {
-      int e = entry_of_fact_[ev];
-      if (e < 0) {  // never happens in the model: neither does this way to complete
-        possible = false;
-        break;
-      }
-      auto t = m_.EnabledSince<int64_t>(
-          m_.events[static_cast<size_t>(e)], [&](FactId f) { return OccurredFact(c, f); },
-          [&](ActionId id) { return FirstFired(c, id); });
-      if (t && (!all || *t > *all)) all = t;
-    }
-    if (possible && all) {
-      known = true;
-      able = std::min(able, *all);
-    }
-  }
-  if (known && able > now) Flag(c, 0);
+  // When the customer could act (as check judges it).
+  std::optional<int64_t> able = m_.AbleSince<int64_t>(
+      def_, asks, [&](FactId f) { return OccurredFact(c, f); },
+      [&](ActionId action) { return FirstFired(c, action); });
+  if (able && *able > now) Flag(c, 0);
   int64_t done = def_.HoldsSince(asks, kNever, [&](FactId e) { return ReceivedFact(c, e); });
   if (done <= now) {
     Flag(c, 3);
   } else if (def_.HoldsSince(asks, kNever, [&](FactId e) { return OccurredFact(c, e); }) <= now) {
     Flag(c, 4);
   }
-  if (!known || able == kNever) return;
+  if (!able || *able == kNever) return;
   for (const ParamSpec& p : a.params) {
     if (!p.date) continue;
     auto it = o.params.find(p.name);
     if (it == o.params.end() || !it->is_string()) continue;
     auto told = ParseTime(it->get<std::string>());
-    if (told.ok() && *told < def_.Resolve(*p.date, FromMicros(able))) Flag(c, 1);
+    if (told.ok() && *told < def_.Resolve(*p.date, FromMicros(*able))) Flag(c, 1);
   }
 }
 
