@@ -8,7 +8,7 @@
 
 #include "cases/config.h"
 #include "cases/rules.h"
-#include "core/csv.h"
+#include "core/text.h"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <exception>
 
-#include "core/csv.h"
+#include "core/text.h"
 
 namespace rapport::api {
 

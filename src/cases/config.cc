@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <set>
 
-#include "core/csv.h"
+#include "core/text.h"
 
 namespace rapport::cases {
 
@@ -343,20 +343,10 @@ Result<ConfigPtr> LoadConfig(std::string_view yaml, std::string_view file) {
     if (m.line >= 0) w += ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
     return w;
   };
-  // Names and words end up in JSON answers and case documents, which must be UTF-8.
-  if (!IsValidUtf8(yaml)) {
-    return InvalidArgument("the configuration is not UTF-8 text", std::string(file));
-  }
-  // YAML allows no control characters but tab and line breaks; yaml-cpp reads past a NUL byte
-  // into text that is no longer UTF-8 (found by cases_fuzzer in a 30-minute run).
-  for (size_t i = 0; i < yaml.size(); ++i) {
-    auto c = static_cast<unsigned char>(yaml[i]);
-    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
-      size_t line = 1 + static_cast<size_t>(std::count(yaml.begin(), yaml.begin() + i, '\n'));
-      return InvalidArgument("the configuration holds control character " + std::to_string(c) +
-                                 " (YAML allows tab and line breaks only)",
-                             std::string(file) + ":" + std::to_string(line));
-    }
+  if (auto problem = FindYamlTextProblem(yaml)) {
+    return InvalidArgument("the configuration holds " + problem->message,
+                           std::string(file) + ":" + std::to_string(problem->line) + ":" +
+                               std::to_string(problem->column));
   }
   try {
     YAML::Node root = YAML::Load(std::string(yaml));

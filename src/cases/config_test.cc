@@ -18,17 +18,17 @@ TEST(LoadConfig, NamesFileLineAndColumnOfAnUnknownTeam) {
 
 // Found by cases_fuzzer: a Latin-1 word went into the rules and later broke every JSON answer
 // that named it.
-TEST(LoadConfig, RefusesTextThatIsNotUtf8) {
+TEST(LoadConfig, RefusesTextThatIsNotUtf8NamingLineAndColumn) {
   auto config = LoadConfig("teams:\n  - {id: kasse, name: \"R\xFCckgabe\"}\n", "cases.yaml");
   ASSERT_FALSE(config.ok());
-  EXPECT_EQ(config.status().where(), "cases.yaml");
+  EXPECT_EQ(config.status().where(), "cases.yaml:2:25");
   EXPECT_NE(config.status().message().find("not UTF-8"), std::string::npos);
 }
 
-TEST(LoadConfig, RefusesControlCharactersNamingTheLine) {
+TEST(LoadConfig, RefusesControlCharactersNamingLineAndColumn) {
   auto config = LoadConfig(std::string("teams:\n  - id: fs\t\0_rc\n", 23), "cases.yaml");
   ASSERT_FALSE(config.ok());
-  EXPECT_EQ(config.status().where(), "cases.yaml:2");
+  EXPECT_EQ(config.status().where(), "cases.yaml:2:12");
   EXPECT_NE(config.status().message().find("control character 0"), std::string::npos)
       << config.status().ToString();
 }

@@ -64,9 +64,4 @@ class CsvReader {
   std::vector<std::string> notes_;
 };
 
-// True if `bytes` is well-formed UTF-8.
-bool IsValidUtf8(std::string_view bytes);
-// Windows-1252 (a superset of Latin-1's printable range) to UTF-8.
-std::string Windows1252ToUtf8(std::string_view bytes);
-
 }  // namespace rapport

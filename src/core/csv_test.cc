@@ -79,13 +79,6 @@ TEST(CsvReaderTest, ErrorsNameTheLine) {
   EXPECT_EQ(bad.status().where(), "line 3");
 }
 
-TEST(Utf8Test, ValidatorRejectsOverlongAndSurrogates) {
-  EXPECT_TRUE(IsValidUtf8("Müller €"));
-  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));
-  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));
-  EXPECT_FALSE(IsValidUtf8("M\xFCller"));
-}
-
 TEST(CsvCellTest, QuotesWhatNeedsItAndDisarmsFormulas) {
   EXPECT_EQ(CsvCell("Müller"), "Müller");
   EXPECT_EQ(CsvCell(""), "");

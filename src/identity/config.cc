@@ -11,6 +11,8 @@
 #include <cctype>
 #include <set>
 
+#include "core/text.h"
+
 namespace rapport::identity {
 namespace {
 
@@ -357,6 +359,11 @@ const std::vector<std::string>& LevelNames(ComparisonKind kind) {
 }
 
 Result<MatchConfig> ParseConfigYaml(std::string_view yaml) {
+  if (auto problem = FindYamlTextProblem(yaml)) {
+    return InvalidArgument(
+        "config: the configuration holds " + problem->message,
+        "line " + std::to_string(problem->line) + ", column " + std::to_string(problem->column));
+  }
   try {
     return ParseYamlUnchecked(yaml);
   } catch (const YAML::Exception& e) {

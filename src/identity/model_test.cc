@@ -308,6 +308,16 @@ TEST(Config, YamlNamesColumnsAndRejectsUnknownKeys) {
       ResolveConfig(*ParseConfigYaml("blocking: [[nosuch.key]]\n"), {"id", "vorname"}).ok());
 }
 
+// Column names from the configuration end up in JSON answers and exports, which must be UTF-8.
+TEST(Config, TextThatIsNotUtf8IsRefusedAtItsPosition) {
+  auto bad = ParseConfigYaml(
+      "comparisons:\n  - {name: stra\xDF"
+      "e}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().where(), "line 2, column 16");
+  EXPECT_NE(bad.status().message().find("not UTF-8"), std::string::npos);
+}
+
 // Headers as they come out of German shop and CRM exports, not as a generator writes them.
 TEST(Config, HeadersAreFoundAsPeopleWriteThem) {
   auto columns = [](const std::vector<std::string>& header) {

@@ -14,7 +14,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "core/csv.h"
+#include "core/text.h"
 
 namespace rapport::identity {
 namespace {

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/ids.h"
+#include "core/text.h"
 
 namespace rapport::journey {
 
@@ -1124,6 +1125,13 @@ DefinitionPtr DefinitionCompiler::Compile(std::string_view yaml) {
   def_ = std::make_shared<JourneyDefinition>();
   def_->file_ = file_;
   def_->fingerprint_ = Hash64(yaml);
+  if (auto problem = FindYamlTextProblem(yaml)) {
+    YAML::Mark at;
+    at.line = problem->line - 1;
+    at.column = problem->column - 1;
+    ErrorAt(at, "the definition holds " + problem->message);
+    return nullptr;
+  }
   try {
     const YAML::Node root = YAML::Load(std::string(yaml));
     root_.reset(root);

@@ -270,6 +270,15 @@ TEST(DefinitionTest, YamlSyntaxErrorHasLineAndColumn) {
   EXPECT_NE(diags[0].message.find("YAML"), std::string::npos);
 }
 
+// Names from the definition end up in JSON answers and counterexamples, which must be UTF-8
+// (journey_fuzzer crashed the serializer with a byte 0xFF in an event name).
+TEST(DefinitionTest, TextThatIsNotUtf8IsRefusedAtItsPosition) {
+  std::string y = Replace(kBase, "requires: [kit.delivered]", "requires: [kit.deliver\xFF]");
+  ExpectOneProblemAt(y, "\xFF", "not UTF-8");
+  ExpectOneProblemAt(Replace(kBase, "version: 2", std::string("version: 2\0", 11)),
+                     std::string_view("\0", 1), "control character 0");
+}
+
 TEST(DefinitionTest, LoadDefinitionNamesFileLineAndColumn) {
   std::string y = Replace(kBase, "requires: [kit.delivered]", "requires: [kit.arrived]");
   auto r = LoadDefinition(y, "trade.yaml");

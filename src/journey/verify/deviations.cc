@@ -7,6 +7,8 @@
 #include <numeric>
 #include <set>
 
+#include "core/text.h"
+
 namespace rapport::journey {
 
 const EventModel* DeviationModel::Find(FactId event_fact) const {
@@ -314,6 +316,13 @@ std::optional<DeviationModel> DeviationCompiler::Compile(std::string_view yaml) 
   model_.asks.assign(def_.actions().size(), kNoFact);
   for (size_t i = 0; i < def_.actions().size(); ++i)
     model_.asks[i] = def_.actions()[i].asks_customer_to;
+  if (auto problem = FindYamlTextProblem(yaml)) {
+    YAML::Mark at;
+    at.line = problem->line - 1;
+    at.column = problem->column - 1;
+    ErrorAt(at, "the deviation model holds " + problem->message);
+    return std::nullopt;
+  }
   try {
     const YAML::Node root = YAML::Load(std::string(yaml));
     if (root.IsDefined()) root_mark_ = root.Mark();

@@ -88,6 +88,18 @@ TEST(DeviationsTest, CausesMustBeModelledAndAcyclic) {
       << all;
 }
 
+// Names from the model end up in counterexamples as JSON, which must be UTF-8 (journey_fuzzer
+// crashed the serializer with a byte 0xFF in an event name).
+TEST(DeviationsTest, TextThatIsNotUtf8IsRefusedAtItsPosition) {
+  DefinitionPtr def = Load("examples/journeys/trade-in.yaml");
+  ASSERT_TRUE(def);
+  auto d = Problems(*def, "events:\n  kit.deliver\xFF: {max_days: 3}\n");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].line, 2);
+  EXPECT_EQ(d[0].column, 14);
+  EXPECT_NE(d[0].message.find("not UTF-8"), std::string::npos) << d[0].ToString();
+}
+
 TEST(DeviationsTest, YamlSyntaxErrorHasAPosition) {
   DefinitionPtr def = Load("examples/journeys/trade-in.yaml");
   ASSERT_TRUE(def);
