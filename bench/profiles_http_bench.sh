@@ -54,7 +54,7 @@ curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:18081/v1/persons?q=
 
 
 run=$seed
-for c in 1 2 4; do
+for c in 1 4 16; do
   echo "== POST /v1/records, one new record per request, $c connection(s), 30 s"
   t=$(( c < 2 ? 1 : 2 ))
   THREADS=$t RECORD_BODIES=$work/bodies-$run.ndjson wrk -t$t -c$c -d30s --latency \

@@ -77,9 +77,10 @@ class HttpServer::Impl {
       });
     }
     DoAccept();
-    int n = options_.threads > 0
-                ? options_.threads
-                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    int n =
+        options_.threads > 0
+            ? options_.threads
+            : static_cast<int>(kThreadsPerCore * std::max(1u, std::thread::hardware_concurrency()));
     std::vector<std::thread> workers;
     for (int i = 1; i < n; ++i) workers.emplace_back([this] { RunWorker(); });
     RunWorker();

@@ -176,7 +176,7 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--clock-start", o->clock_start,
                   "Where a new manual clock starts (RFC 3339), default: now")
       ->envname("RAPPORT_CLOCK_START");
-  cmd->add_option("--threads", o->threads, "Worker threads (0: one per core)")
+  cmd->add_option("--threads", o->threads, "Worker threads (0: 8 per core)")
       ->envname("RAPPORT_THREADS")
       ->check(CLI::Range(0, 256));
   cmd->add_option("--max-body", o->max_body, "Largest request body in bytes")

@@ -41,7 +41,8 @@ Status ForEachItem(std::string_view body, BodyFormat format,
   ASSIGN_OR_RETURN(Json doc, ParseJson(body));
   if (doc.is_array()) {
     if (doc.empty()) return InvalidArgument("the array is empty", "body");
-    for (size_t i = 0; i < doc.size(); ++i) RETURN_IF_ERROR(fn(doc[i], "[" + std::to_string(i) + "]"));
+    for (size_t i = 0; i < doc.size(); ++i)
+      RETURN_IF_ERROR(fn(doc[i], "[" + std::to_string(i) + "]"));
     return OkStatus();
   }
   return fn(doc, "");
@@ -86,11 +87,15 @@ Ingestor::Ingestor(store::Store& store, const Clock& clock, IdSource& ids, Metri
                                           R"(outcome="created")")),
       records_duplicate_(metrics.GetCounter("rapport_records_ingested_total",
                                             "Source records accepted, by outcome",
-                                            R"(outcome="duplicate")")) {}
+                                            R"(outcome="duplicate")")),
+      event_commit_([this](const std::vector<Event>& e) { return store_.AppendEvents(e); },
+                    kGroupCommitItems),
+      record_commit_([this](const std::vector<SourceRecord>& r) { return WriteRecords(r); },
+                     kGroupCommitItems) {}
 
 Result<EventsAccepted> Ingestor::AcceptEvents(const std::vector<Event>& events) {
   EventsAccepted out;
-  ASSIGN_OR_RETURN(out.results, store_.AppendEvents(events));
+  ASSIGN_OR_RETURN(out.results, event_commit_.Submit(events));
   for (const auto& r : out.results) (r.created ? out.created : out.duplicates)++;
   events_created_.Add(out.created);
   events_duplicate_.Add(out.duplicates);
@@ -99,12 +104,18 @@ Result<EventsAccepted> Ingestor::AcceptEvents(const std::vector<Event>& events) 
 
 Result<RecordsAccepted> Ingestor::AcceptRecords(const std::vector<SourceRecord>& records) {
   RecordsAccepted out;
-  ASSIGN_OR_RETURN(out.results, store_.PutRecords(records));
+  ASSIGN_OR_RETURN(out.results, record_commit_.Submit(records));
   for (const auto& r : out.results) (r.created ? out.created : out.duplicates)++;
   records_created_.Add(out.created);
   records_duplicate_.Add(out.duplicates);
-  if (records_listener_) RETURN_IF_ERROR(records_listener_(records, out.results));
   return out;
+}
+
+Result<std::vector<store::RecordPut>> Ingestor::WriteRecords(
+    const std::vector<SourceRecord>& records) {
+  ASSIGN_OR_RETURN(auto puts, store_.PutRecords(records));
+  if (records_listener_) RETURN_IF_ERROR(records_listener_(records, puts));
+  return puts;
 }
 
 namespace {
@@ -155,7 +166,8 @@ std::string ColumnList(const std::vector<std::string>& header) {
 
 }  // namespace
 
-Result<ImportSummary> ImportCsv(Ingestor& ingestor, std::string bytes, const ImportOptions& options) {
+Result<ImportSummary> ImportCsv(Ingestor& ingestor, std::string bytes,
+                                const ImportOptions& options) {
   ImportSummary summary;
   ASSIGN_OR_RETURN(CsvReader reader, CsvReader::Open(std::move(bytes)));
   summary.notes = reader.notes();
@@ -165,13 +177,14 @@ Result<ImportSummary> ImportCsv(Ingestor& ingestor, std::string bytes, const Imp
 
   int key_col = -1, id_col = -1, type_col = -1, subject_col = -1, occurred_col = -1;
   if (options.kind == ImportKind::kRecords) {
-    if (options.source.empty()) return InvalidArgument("records need a source name (--source)", "source");
+    if (options.source.empty())
+      return InvalidArgument("records need a source name (--source)", "source");
     if (!options.key_column.empty()) {
       key_col = reader.Column(options.key_column);
       if (key_col < 0) {
-        return InvalidArgument("key column '" + options.key_column + "' not found; columns are: " +
-                                   ColumnList(header),
-                               "line 1");
+        return InvalidArgument(
+            "key column '" + options.key_column + "' not found; columns are: " + ColumnList(header),
+            "line 1");
       }
     } else {
       key_col = reader.Column("id");
@@ -197,15 +210,16 @@ Result<ImportSummary> ImportCsv(Ingestor& ingestor, std::string bytes, const Imp
     auto more = reader.Next(&row);
     if (!more.ok()) {
       // An unterminated quote swallows the rest of the file: report it, keep what was stored.
-      summary.rejected.push_back({std::stoi(more.status().where().substr(5)), more.status().message() +
-                                                                                   " (rest of file skipped)"});
+      summary.rejected.push_back({std::stoi(more.status().where().substr(5)),
+                                  more.status().message() + " (rest of file skipped)"});
       break;
     }
     if (!*more) break;
     ++summary.rows;
     if (row.fields.size() != header.size()) {
       summary.rejected.push_back({row.line, "expected " + std::to_string(header.size()) +
-                                                " fields, found " + std::to_string(row.fields.size())});
+                                                " fields, found " +
+                                                std::to_string(row.fields.size())});
       continue;
     }
     if (options.kind == ImportKind::kRecords) {
@@ -244,7 +258,8 @@ Result<ImportSummary> ImportCsv(Ingestor& ingestor, std::string bytes, const Imp
       j["payload"] = std::move(payload);
       auto e = EventFromJson(j, now);
       if (!e.ok()) {
-        summary.rejected.push_back({row.line, e.status().message() + " (" + e.status().where() + ")"});
+        summary.rejected.push_back(
+            {row.line, e.status().message() + " (" + e.status().where() + ")"});
         continue;
       }
       if (e->id.empty()) e->id = ContentEventId(*e);
@@ -282,7 +297,8 @@ Result<ImportSummary> ImportNdjson(Ingestor& ingestor, std::string_view bytes,
     if (options.kind == ImportKind::kEvents) {
       auto e = EventFromJson(*j, now);
       if (!e.ok()) {
-        summary.rejected.push_back({line_no, e.status().message() + " (" + e.status().where() + ")"});
+        summary.rejected.push_back(
+            {line_no, e.status().message() + " (" + e.status().where() + ")"});
         continue;
       }
       if (e->id.empty()) e->id = ContentEventId(*e);
@@ -294,7 +310,8 @@ Result<ImportSummary> ImportNdjson(Ingestor& ingestor, std::string_view bytes,
       }
       auto r = RecordFromJson(obj, now);
       if (!r.ok()) {
-        summary.rejected.push_back({line_no, r.status().message() + " (" + r.status().where() + ")"});
+        summary.rejected.push_back(
+            {line_no, r.status().message() + " (" + r.status().where() + ")"});
         continue;
       }
       r->id = ingestor.ids().Next("rec");

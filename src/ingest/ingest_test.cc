@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
+#include <set>
+#include <thread>
+
 #include "store/sqlite/sqlite_store.h"
 
 namespace rapport::ingest {
@@ -37,7 +41,8 @@ TEST_F(IngestTest, NdjsonBatchWithOneBadLineIsRejectedWholeNamingTheLine) {
 }
 
 TEST_F(IngestTest, JsonArrayAndObjectBodiesAreAccepted) {
-  auto one = ParseEvents(R"({"type":"x","occurred_at":"2026-11-01"})", BodyFormat::kJson, clock_.Now());
+  auto one =
+      ParseEvents(R"({"type":"x","occurred_at":"2026-11-01"})", BodyFormat::kJson, clock_.Now());
   ASSERT_TRUE(one.ok());
   EXPECT_EQ(one->size(), 1u);
   auto arr = ParseEvents(R"([{"type":"x","occurred_at":"2026-11-01"},{"type":"y"}])",
@@ -48,7 +53,8 @@ TEST_F(IngestTest, JsonArrayAndObjectBodiesAreAccepted) {
 }
 
 TEST_F(IngestTest, EventsWithoutIdGetAContentIdSoResendingIsIdempotent) {
-  std::string body = R"({"type":"kit.delivered","keys":{"order_id":"O-1"},"occurred_at":"2026-11-01T09:00:00Z"})";
+  std::string body =
+      R"({"type":"kit.delivered","keys":{"order_id":"O-1"},"occurred_at":"2026-11-01T09:00:00Z"})";
   auto a = ParseEvents(body, BodyFormat::kJson, clock_.Now());
   ASSERT_TRUE(clock_.Advance(std::chrono::hours(1)).ok());
   auto b = ParseEvents(body, BodyFormat::kJson, clock_.Now());  // received later: same id
@@ -60,16 +66,20 @@ TEST_F(IngestTest, EventsWithoutIdGetAContentIdSoResendingIsIdempotent) {
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->duplicates, 1u);
   EXPECT_EQ(Events(), 1);
-  auto other = ParseEvents(R"({"type":"kit.delivered","keys":{"order_id":"O-2"},"occurred_at":"2026-11-01T09:00:00Z"})",
-                           BodyFormat::kJson, clock_.Now());
+  auto other = ParseEvents(
+      R"({"type":"kit.delivered","keys":{"order_id":"O-2"},"occurred_at":"2026-11-01T09:00:00Z"})",
+      BodyFormat::kJson, clock_.Now());
   EXPECT_NE((*other)[0].id, (*a)[0].id);
 }
 
 TEST_F(IngestTest, GermanExcelCsvIsConvertedAndReimportChangesNothing) {
   std::string csv =
-      "Kundennr;Vorname;Nachname;Stra\xDF" "e;PLZ;Ort\r\n"
-      "K-1;Johann;M\xFCller;Hauptstra\xDF" "e 5;80331;M\xFCnchen\r\n"
-      "K-2;Anna;M\xFCller;Hauptstra\xDF" "e 5;80331;M\xFCnchen\r\n"
+      "Kundennr;Vorname;Nachname;Stra\xDF"
+      "e;PLZ;Ort\r\n"
+      "K-1;Johann;M\xFCller;Hauptstra\xDF"
+      "e 5;80331;M\xFCnchen\r\n"
+      "K-2;Anna;M\xFCller;Hauptstra\xDF"
+      "e 5;80331;M\xFCnchen\r\n"
       "K-3;kaputt;zu;wenig\r\n";
   ImportOptions opts{.kind = ImportKind::kRecords, .source = "shop", .key_column = "Kundennr"};
   auto first = ImportCsv(*ingestor_, csv, opts);
@@ -96,8 +106,8 @@ TEST_F(IngestTest, GermanExcelCsvIsConvertedAndReimportChangesNothing) {
 
 TEST_F(IngestTest, CsvErrorsNameTheMissingColumnAndKeepWhatIsStored) {
   ASSERT_TRUE(ImportCsv(*ingestor_, "id,name\n1,a\n", {.source = "crm"}).ok());
-  auto missing = ImportCsv(*ingestor_, "id,type,when\n1,x,2026-01-01\n",
-                           {.kind = ImportKind::kEvents});
+  auto missing =
+      ImportCsv(*ingestor_, "id,type,when\n1,x,2026-01-01\n", {.kind = ImportKind::kEvents});
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().message(),
             "missing required column 'occurred_at'; columns are: id, type, when");
@@ -141,6 +151,67 @@ TEST_F(IngestTest, NdjsonImportRejectsBadLinesAndStoresTheRest) {
   EXPECT_EQ(s->rejected[0].line, 2);
   EXPECT_EQ(s->rejected[1].line, 3);
   EXPECT_NE(s->rejected[1].reason.find("fields.name"), std::string::npos);
+}
+
+// Requests from many connections at once are stored in shared batches (group commit); each
+// caller still gets the outcome of its own records, and a record two callers deliver at the
+// same moment is stored once.
+TEST_F(IngestTest, ConcurrentCallersGetTheirOwnOutcomesAndASharedRecordIsStoredOnce) {
+  std::mutex mu;
+  std::multiset<std::string> resolved;
+  ingestor_->SetRecordsListener(
+      [&](const std::vector<SourceRecord>& records, const std::vector<store::RecordPut>& puts) {
+        EXPECT_EQ(records.size(), puts.size());
+        std::lock_guard<std::mutex> lock(mu);
+        for (const auto& p : puts) {
+          if (p.created) resolved.insert(p.id);
+        }
+        return OkStatus();
+      });
+  constexpr int kThreads = 8, kEach = 25;
+  auto record = [&](const std::string& key) {
+    SourceRecord r;
+    r.id = ids_.Next("rec");
+    r.source = "shop";
+    r.source_key = key;
+    r.fields = {{"name", "Kunde " + key}};
+    r.received_at = clock_.Now();
+    return r;
+  };
+  std::vector<std::vector<store::RecordPut>> own(kThreads);
+  std::vector<store::RecordPut> shared(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        if (i == kEach / 2) {
+          auto s = ingestor_->AcceptRecords({record("shared")});
+          ASSERT_TRUE(s.ok()) << s.status().ToString();
+          shared[t] = s->results[0];
+        }
+        auto r = ingestor_->AcceptRecords({record(std::to_string(t) + "-" + std::to_string(i))});
+        ASSERT_TRUE(r.ok()) << r.status().ToString();
+        ASSERT_EQ(r->results.size(), 1u);
+        EXPECT_EQ(r->created, 1u);
+        own[t].push_back(r->results[0]);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::string> ids;
+  for (const auto& results : own) {
+    for (const auto& p : results) ids.insert(p.id);
+  }
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kThreads * kEach));
+  int created = 0;
+  for (const auto& p : shared) {
+    created += p.created ? 1 : 0;
+    EXPECT_EQ(p.id, shared[0].id);
+  }
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(Records(), kThreads * kEach + 1);
+  ids.insert(shared[0].id);
+  EXPECT_EQ(resolved, std::multiset<std::string>(ids.begin(), ids.end()));
 }
 
 }  // namespace
