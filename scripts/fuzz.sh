@@ -11,13 +11,16 @@ seconds=${1:-60}
 # Every target fuzz/CMakeLists.txt declares (RAPPORT_FUZZERS), without its "_fuzzer".
 mapfile -t targets < <(sed -n '/set(RAPPORT_FUZZERS/,/)/p' fuzz/CMakeLists.txt |
   grep -o '[a-z_]*_fuzzer' | sed 's/_fuzzer$//')
-cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
   -DCMAKE_CXX_COMPILER=clang++ -DRAPPORT_FUZZ=ON -DRAPPORT_BUILD_TESTS=OFF >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]/%/_fuzzer}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-for t in "${targets[@]}"; do
-  seeds=("fuzz/corpus/$t")
+
+# One target: its result line, or its log's tail and a failure in $work/$t.failed.
+fuzz_one() {
+  local t=$1
+  local seeds=("fuzz/corpus/$t")
   [ "$t" = journey ] && seeds+=(examples/journeys)
   mkdir -p "$work/$t"
   if ! "build-fuzz/fuzz/${t}_fuzzer" "$work/$t" "${seeds[@]}" -max_total_time="$seconds" \
@@ -25,9 +28,19 @@ for t in "${targets[@]}"; do
     2>"$work/$t.log"; then
     tail -n 60 "$work/$t.log"
     echo "fuzz: ${t}_fuzzer failed; its input is in fuzz-crash-$t-*" >&2
-    exit 1
+    touch "$work/$t.failed"
+    return
   fi
+  local runs cov
   runs=$(awk '/stat::number_of_executed_units/ {print $2}' "$work/$t.log")
   cov=$(grep -o 'cov: [0-9]*' "$work/$t.log" | tail -n 1)
   echo "fuzz: ${t}_fuzzer ${seconds} s, ${runs} executions, ${cov}, no crash"
+}
+
+# A fuzzer uses one core: as many run at once as there are cores.
+for t in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do wait -n || true; done
+  fuzz_one "$t" &
 done
+wait
+if compgen -G "$work/*.failed" >/dev/null; then exit 1; fi

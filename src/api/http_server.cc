@@ -163,10 +163,7 @@ class HttpServer::Impl {
   void MaybeFinish() {
     if (!stopping_) return;
     std::lock_guard<std::mutex> lock(sessions_mu_);
-    if (sessions_.empty() && grace_timer_) {
-      beast::error_code ec;
-      grace_timer_->cancel();
-    }
+    if (sessions_.empty() && grace_timer_) grace_timer_->cancel();
   }
 
   Router& router_;

@@ -19,7 +19,10 @@ TEST(LoadConfig, NamesFileLineAndColumnOfAnUnknownTeam) {
 // Found by cases_fuzzer: a Latin-1 word went into the rules and later broke every JSON answer
 // that named it.
 TEST(LoadConfig, RefusesTextThatIsNotUtf8NamingLineAndColumn) {
-  auto config = LoadConfig("teams:\n  - {id: kasse, name: \"R\xFCckgabe\"}\n", "cases.yaml");
+  auto config = LoadConfig(
+      "teams:\n  - {id: kasse, name: \"R\xFC"
+      "ckgabe\"}\n",
+      "cases.yaml");
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.status().where(), "cases.yaml:2:25");
   EXPECT_NE(config.status().message().find("not UTF-8"), std::string::npos);
