@@ -91,11 +91,13 @@ void BM_Ingest(benchmark::State& state) {
       (void)ledger.PutSource("shop", {{"purposes", {"invoicing"}}, {"legal_basis", "contract"}},
                              admin);
     }
-    ingestor.SetRecordsListener([&](const std::vector<SourceRecord>& batch,
-                                    const std::vector<store::RecordPut>& puts) -> Status {
-      RETURN_IF_ERROR(profiles.Resolve(batch, puts).status());
-      return with_ledger ? ledger.OnRecordsStored(batch) : OkStatus();
-    });
+    ingestor.SetRecordsListener(
+        [&](const std::vector<SourceRecord>& batch,
+            const std::vector<store::RecordPut>& puts) -> Result<std::vector<std::string>> {
+          ASSIGN_OR_RETURN(profiles::ResolveSummary summary, profiles.Resolve(batch, puts));
+          if (with_ledger) RETURN_IF_ERROR(ledger.OnRecordsStored(batch));
+          return std::move(summary.persons);
+        });
     std::vector<std::vector<SourceRecord>> batches;
     for (size_t i = 0; i < records.size(); i += 1000) {
       auto& b = batches.emplace_back(records.begin() + i,

@@ -100,11 +100,11 @@ void AddCoreRoutes(Router& router, app::App& app) {
                       ingest::ParseRecords(req.body, format, app.clock().Now(), app.ids()));
                   ASSIGN_OR_RETURN(auto accepted, app.ingestor().AcceptRecords(records));
                   Json results = Json::array();
-                  for (const auto& r : accepted.results) {
+                  for (size_t i = 0; i < accepted.results.size(); ++i) {
+                    const store::RecordPut& r = accepted.results[i];
                     Json item = {{"id", r.id}, {"created", r.created}};
                     // Resolved while storing: the person the record landed on.
-                    auto person = app.profiles().PersonOfRecord(r.id);
-                    if (person.ok() && !person->empty()) item["person"] = *person;
+                    if (!accepted.persons[i].empty()) item["person"] = accepted.persons[i];
                     results.push_back(std::move(item));
                   }
                   bool single = format == ingest::BodyFormat::kJson && records.size() == 1 &&

@@ -71,7 +71,10 @@ TEST_F(RouterTest, AnExceptionQuotingInvalidUtf8IsStillAJsonError) {
   EXPECT_EQ(r.status, 500);
   EXPECT_EQ(Body(r)["error"]["code"], "internal");
   Response not_json = JsonResponse(200, Json{{"x", std::string("\xc3\x28")}});
-  EXPECT_NO_THROW((void)Json::parse(not_json.body));
+  EXPECT_NO_THROW({
+    Json parsed = Json::parse(not_json.body);
+    (void)parsed;
+  });
 }
 
 TEST_F(RouterTest, EveryRouteButHealthNeedsAValidToken) {

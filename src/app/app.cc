@@ -215,9 +215,11 @@ Result<std::unique_ptr<App>> App::Open(const Config& config) {
                                                     *app->audit_, *app->profiles_);
   app->ingestor_->SetRecordsListener(
       [profiles = app->profiles_.get(), ledger = app->privacy_.get()](
-          const std::vector<SourceRecord>& records, const std::vector<store::RecordPut>& puts) {
-        RETURN_IF_ERROR(profiles->Resolve(records, puts).status());
-        return ledger->OnRecordsStored(records);
+          const std::vector<SourceRecord>& records,
+          const std::vector<store::RecordPut>& puts) -> Result<std::vector<std::string>> {
+        ASSIGN_OR_RETURN(profiles::ResolveSummary summary, profiles->Resolve(records, puts));
+        RETURN_IF_ERROR(ledger->OnRecordsStored(records));
+        return std::move(summary.persons);
       });
   app->cases_ =
       std::make_unique<cases::CaseService>(*app->store_, *app->clock_, *app->ids_, &app->metrics_);

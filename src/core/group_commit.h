@@ -42,8 +42,8 @@ class GroupCommit {
     Waiter me{&items};
     std::unique_lock<std::mutex> lock(mu_);
     queue_.push_back(&me);
-    // Only the callers whose batch is written and the next leader are woken: waking every
-    // waiter after each batch cost a quarter of the server's time in context switches.
+    // Each waiter has its own condition: after a batch only its callers and the next leader
+    // wake, not every waiter to find out that it must wait on.
     me.wake.wait(lock, [&] { return me.done || (!writing_ && queue_.front() == &me); });
     if (me.done) return std::move(me.outcome);
     writing_ = true;

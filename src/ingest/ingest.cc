@@ -103,19 +103,34 @@ Result<EventsAccepted> Ingestor::AcceptEvents(const std::vector<Event>& events) 
 }
 
 Result<RecordsAccepted> Ingestor::AcceptRecords(const std::vector<SourceRecord>& records) {
+  ASSIGN_OR_RETURN(std::vector<RecordOutcome> outcomes, record_commit_.Submit(records));
   RecordsAccepted out;
-  ASSIGN_OR_RETURN(out.results, record_commit_.Submit(records));
-  for (const auto& r : out.results) (r.created ? out.created : out.duplicates)++;
+  out.results.reserve(outcomes.size());
+  out.persons.reserve(outcomes.size());
+  for (auto& o : outcomes) {
+    (o.put.created ? out.created : out.duplicates)++;
+    out.results.push_back(std::move(o.put));
+    out.persons.push_back(std::move(o.person));
+  }
   records_created_.Add(out.created);
   records_duplicate_.Add(out.duplicates);
   return out;
 }
 
-Result<std::vector<store::RecordPut>> Ingestor::WriteRecords(
+Result<std::vector<Ingestor::RecordOutcome>> Ingestor::WriteRecords(
     const std::vector<SourceRecord>& records) {
-  ASSIGN_OR_RETURN(auto puts, store_.PutRecords(records));
-  if (records_listener_) RETURN_IF_ERROR(records_listener_(records, puts));
-  return puts;
+  ASSIGN_OR_RETURN(std::vector<store::RecordPut> puts, store_.PutRecords(records));
+  std::vector<std::string> persons(puts.size());
+  if (records_listener_) {
+    ASSIGN_OR_RETURN(persons, records_listener_(records, puts));
+    if (persons.size() != puts.size()) {
+      return Internal("the records listener placed " + std::to_string(persons.size()) + " of " +
+                      std::to_string(puts.size()) + " records");
+    }
+  }
+  std::vector<RecordOutcome> out(puts.size());
+  for (size_t i = 0; i < puts.size(); ++i) out[i] = {std::move(puts[i]), std::move(persons[i])};
+  return out;
 }
 
 namespace {

@@ -38,6 +38,7 @@ struct EventsAccepted {
 
 struct RecordsAccepted {
   std::vector<store::RecordPut> results;
+  std::vector<std::string> persons;  // per record: what the listener placed it on ("" if none)
   size_t created = 0;
   size_t duplicates = 0;
 };
@@ -58,16 +59,21 @@ class Ingestor {
   IdSource& ids() { return ids_; }
 
   // Called after every stored batch of records with the records and the store's answer for
-  // each (same order), e.g. to resolve them to persons. Its error is AcceptRecords' error (for
-  // every caller of the batch); the records stay stored, so a retry re-delivers them (the
-  // listener must be idempotent). Set once, before the first call.
-  using RecordsListener =
-      std::function<Status(const std::vector<SourceRecord>&, const std::vector<store::RecordPut>&)>;
+  // each (same order), to resolve them to persons: it returns the person of each record (same
+  // order; "" for none), handed back in RecordsAccepted::persons. Its error is AcceptRecords'
+  // error (for every caller of the batch); the records stay stored, so a retry re-delivers
+  // them (the listener must be idempotent). Set once, before the first call.
+  using RecordsListener = std::function<Result<std::vector<std::string>>(
+      const std::vector<SourceRecord>&, const std::vector<store::RecordPut>&)>;
   void SetRecordsListener(RecordsListener listener) { records_listener_ = std::move(listener); }
 
  private:
+  struct RecordOutcome {
+    store::RecordPut put;
+    std::string person;
+  };
   // Stores a batch of records and hands it to the listener.
-  Result<std::vector<store::RecordPut>> WriteRecords(const std::vector<SourceRecord>& records);
+  Result<std::vector<RecordOutcome>> WriteRecords(const std::vector<SourceRecord>& records);
 
   // A file import's batch size: a group of HTTP requests is no larger.
   static constexpr size_t kGroupCommitItems = 1000;
@@ -81,7 +87,7 @@ class Ingestor {
   Counter& records_created_;
   Counter& records_duplicate_;
   GroupCommit<Event, store::EventAppend> event_commit_;
-  GroupCommit<SourceRecord, store::RecordPut> record_commit_;
+  GroupCommit<SourceRecord, RecordOutcome> record_commit_;
 };
 
 enum class ImportKind { kRecords, kEvents };

@@ -154,19 +154,22 @@ TEST_F(IngestTest, NdjsonImportRejectsBadLinesAndStoresTheRest) {
 }
 
 // Requests from many connections at once are stored in shared batches (group commit); each
-// caller still gets the outcome of its own records, and a record two callers deliver at the
-// same moment is stored once.
+// caller still gets the outcome of its own records (and what the listener said of each), and a
+// record two callers deliver at the same moment is stored once.
 TEST_F(IngestTest, ConcurrentCallersGetTheirOwnOutcomesAndASharedRecordIsStoredOnce) {
   std::mutex mu;
   std::multiset<std::string> resolved;
   ingestor_->SetRecordsListener(
-      [&](const std::vector<SourceRecord>& records, const std::vector<store::RecordPut>& puts) {
+      [&](const std::vector<SourceRecord>& records,
+          const std::vector<store::RecordPut>& puts) -> Result<std::vector<std::string>> {
         EXPECT_EQ(records.size(), puts.size());
         std::lock_guard<std::mutex> lock(mu);
+        std::vector<std::string> persons;
         for (const auto& p : puts) {
           if (p.created) resolved.insert(p.id);
+          persons.push_back("person of " + p.id);
         }
-        return OkStatus();
+        return persons;
       });
   constexpr int kThreads = 8, kEach = 25;
   auto record = [&](const std::string& key) {
@@ -188,11 +191,13 @@ TEST_F(IngestTest, ConcurrentCallersGetTheirOwnOutcomesAndASharedRecordIsStoredO
           auto s = ingestor_->AcceptRecords({record("shared")});
           ASSERT_TRUE(s.ok()) << s.status().ToString();
           shared[t] = s->results[0];
+          EXPECT_EQ(s->persons, std::vector<std::string>{"person of " + s->results[0].id});
         }
         auto r = ingestor_->AcceptRecords({record(std::to_string(t) + "-" + std::to_string(i))});
         ASSERT_TRUE(r.ok()) << r.status().ToString();
         ASSERT_EQ(r->results.size(), 1u);
         EXPECT_EQ(r->created, 1u);
+        EXPECT_EQ(r->persons, std::vector<std::string>{"person of " + r->results[0].id});
         own[t].push_back(r->results[0]);
       }
     });

@@ -78,9 +78,10 @@ struct ResolveSummary {
   size_t resolved = 0;  // records placed on a person now
   size_t already = 0;   // records that were resolved before (idempotent re-delivery)
   size_t new_persons = 0;
-  size_t linked = 0;   // joined an existing person
-  size_t merged = 0;   // persons merged into another because a record matched both
-  size_t reviews = 0;  // review items opened
+  size_t linked = 0;                 // joined an existing person
+  size_t merged = 0;                 // persons merged into another because a record matched both
+  size_t reviews = 0;                // review items opened
+  std::vector<std::string> persons;  // per record of the batch: the person it is on now
 };
 
 // Where one stored record was placed: the resolved customer base as a warehouse reads it.

@@ -223,6 +223,7 @@ TEST_F(ProfilesTest, ABatchResolvesAsItsRecordsOneByOne) {
     total.linked += s->linked;
     total.reviews += s->reviews;
   }
+  ASSERT_EQ(batched->persons.size(), records.size());
   EXPECT_EQ(batched->resolved, total.resolved);
   EXPECT_EQ(batched->already, 1u);
   EXPECT_EQ(total.already, 1u);
@@ -237,6 +238,7 @@ TEST_F(ProfilesTest, ABatchResolvesAsItsRecordsOneByOne) {
     auto a = service_->PersonOfRecord((*puts)[i].id);
     auto b = one_by_one.PersonOfRecord((*puts)[i].id);
     ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(batched->persons[i], *a) << "the summary names the person of each record";
     auto fa = first_of_batched.emplace(*a, records[i].id).first->second;
     auto fb = first_of_single.emplace(*b, records[i].id).first->second;
     EXPECT_EQ(fa, fb) << "record " << records[i].source_key;

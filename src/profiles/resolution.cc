@@ -265,6 +265,11 @@ Result<ResolveSummary> ProfileService::Resolve(const std::vector<SourceRecord>& 
       }
     }
     RETURN_IF_ERROR(impl_->Commit(t));
+    summary.persons.reserve(puts.size());
+    for (const auto& put : puts) {
+      auto it = impl_->record_person.find(put.id);
+      summary.persons.push_back(it == impl_->record_person.end() ? "" : it->second);
+    }
     return summary;
   });
 }
