@@ -53,7 +53,13 @@ start=$(date +%s.%N)
 THREADS=2 RECORD_BODIES=$work/bodies.ndjson wrk -t2 -c16 -d3600s \
   -s bench/wrk/post_records_once.lua http://127.0.0.1:18082 >/dev/null &
 load=$!
-until [ "$(stored)" -ge "$n" ]; do sleep 0.2; done
+last=0 still=0
+until [ "$(stored)" -ge "$n" ]; do
+  now=$(stored)
+  if [ "$now" = "$last" ]; then still=$((still + 1)); else still=0 last=$now; fi
+  [ $still -lt 150 ] || { echo "stuck at $now of $n records stored" >&2; exit 1; }
+  sleep 0.2
+done
 wall=$(echo "$(date +%s.%N) - $start" | bc -l)
 kill $load 2>/dev/null || true
 kill $server
