@@ -28,15 +28,7 @@ export TOKEN=$("$bin" token create --role admin --quiet --db "$db")
 # every request is a record not stored before.
 bodies() {
   "$bin" generate -n 100000 --seed "$1" -o "$work/new-$1.csv"
-  python3 - "$work/new-$1.csv" "$work/bodies-$1.ndjson" "shop-$1" <<'PY'
-import csv, json, sys
-with open(sys.argv[1], newline="") as f, open(sys.argv[2], "w") as out:
-    for row in csv.DictReader(f):
-        key = row.pop("id")
-        row.pop("person_id"); row.pop("household_id")
-        out.write(json.dumps({"source": sys.argv[3], "source_key": key,
-                              "fields": {k: v for k, v in row.items() if v}}) + "\n")
-PY
+  python3 bench/record_bodies.py "$work/new-$1.csv" "$work/bodies-$1.ndjson" "shop-$1"
 }
 seed=$(date +%s)
 for run in 0 1 2; do bodies $((seed + run)); done

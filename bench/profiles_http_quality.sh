@@ -15,15 +15,7 @@ server=
 trap '[ -n "$server" ] && kill $server 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
 "$RAPPORT" generate -n "$n" --seed 7 -o "$work/gen.csv"
-python3 - "$work/gen.csv" "$work/bodies.ndjson" <<'PY'
-import csv, json, sys
-with open(sys.argv[1], newline="") as f, open(sys.argv[2], "w") as out:
-    for row in csv.DictReader(f):
-        key = row.pop("id")
-        row.pop("person_id"); row.pop("household_id")
-        out.write(json.dumps({"source": "shop", "source_key": key,
-                              "fields": {k: v for k, v in row.items() if v}}) + "\n")
-PY
+python3 bench/record_bodies.py "$work/gen.csv" "$work/bodies.ndjson" shop
 
 printf '%-40s %8s %8s %9s %7s %7s %7s\n' path records wall_s records/s P R F1
 # Prints one line: label, wall seconds, and the quality of the persons in database $3.
@@ -50,8 +42,8 @@ stored() {
     awk '/^rapport_records_ingested_total/ {s += $2} END {print s + 0}'
 }
 start=$(date +%s.%N)
-THREADS=2 RECORD_BODIES=$work/bodies.ndjson wrk -t2 -c16 -d3600s \
-  -s bench/wrk/post_records_once.lua http://127.0.0.1:18082 >/dev/null &
+ONCE=1 THREADS=2 RECORD_BODIES=$work/bodies.ndjson wrk -t2 -c16 -d3600s \
+  -s bench/wrk/post_record.lua http://127.0.0.1:18082 >/dev/null &
 load=$!
 last=0 still=0
 until [ "$(stored)" -ge "$n" ]; do

@@ -1,15 +1,15 @@
 -- wrk script: POST /v1/records, one new customer record (a JSON object) per request, taken
 -- from RECORD_BODIES (one JSON object per line). Thread t of n posts lines t, t+n, ... so no
--- record is posted twice.
+-- record is posted twice. Once its lines are posted a thread starts again at its first, or,
+-- with ONCE=1, asks GET /health only (so that the records' persons can be evaluated whole).
 local thread_id = 0
-local threads = 0
 function setup(thread)
   thread:set("id", thread_id)
   thread_id = thread_id + 1
-  threads = thread_id
 end
 function init(args)
   token = os.getenv("TOKEN")
+  once = os.getenv("ONCE") == "1"
   bodies = {}
   local i = 0
   local n = tonumber(os.getenv("THREADS") or "2")
@@ -18,10 +18,17 @@ function init(args)
     i = i + 1
   end
   next_body = 0
+  -- wrk calls thread 0's request() once before the run to check what it returns: that first
+  -- call gets a /health request, so that no record goes unposted.
+  if id == 0 then table.insert(bodies, 1, false) end
 end
 function request()
   next_body = next_body + 1
-  if next_body > #bodies then next_body = 1 end
+  if next_body > #bodies then
+    if once then return wrk.format("GET", "/health") end
+    next_body = 1
+  end
+  if not bodies[next_body] then return wrk.format("GET", "/health") end
   return wrk.format("POST", "/v1/records", {
     ["Authorization"] = "Bearer " .. token,
     ["Content-Type"] = "application/json"}, bodies[next_body])
